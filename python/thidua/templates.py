@@ -182,13 +182,15 @@ def build_workbook(plan: Plan, round_code: str, values: dict[str, str] | None = 
 def _instructions(ws, spec: S.TemplateSpec, fmt: dict) -> None:
     sheet = spec.sheet("instructions")
     ws.set_paper(9)
-    ws.set_column(0, 0, 110)
+    ws.fit_to_pages(1, 0)
+    ws.set_column(0, 0, 62)
     ws.write_string(0, 0, sheet.title, fmt["title"])
     ws.write_string(1, 0, token("subtitle"), fmt["subtitle"])
     due = f"{spec.round.due:%d/%m/%Y}" if spec.round.due else "khi có đề nghị"
     ws.write_string(2, 0, f"Kỳ báo cáo: {spec.round.name}. Hạn gửi: {due}.", fmt["note"])
     for i, line in enumerate(sheet.notes):
         ws.write_string(4 + i, 0, line, fmt["note"])
+        ws.set_row(4 + i, 16 * (1 + len(line) // 62))
     ws.protect()
     ws.activate()
 
