@@ -1,0 +1,243 @@
+"""The xlwings face: one entry point per button of ThiDua2019.xlsm, and the worksheet functions (UDFs)."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import xlwings as xw
+
+from . import workbook_source as L
+from .errors import ThiDuaError
+
+KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
+DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
+FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
+           "summary": "tong-ket", "export": "xuat-ban"}
+
+
+@dataclass
+class Context:
+    """What every button needs: the calling book, its folder, the plan and register read from its sheets."""
+
+    book: Any
+    folder: Path
+    plan: Any
+    units: list
+
+    def control(self, name: str) -> str:
+        c = L.CONTROL[name]
+        value = L.clean(self.book.sheets[L.HOME].range((c.row + 1, c.col + 1)).value)
+        return "" if value is None else str(value).strip()
+
+    def path(self, key: str) -> Path:
+        return self.folder / FOLDERS[key]
+
+    @property
+    def db(self) -> Path:
+        return self.folder / DB_FILE
+
+    def key(self) -> bytes:
+        from .signing import load_key
+        return load_key(self.folder / KEY_FILE)
+
+
+def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
+    """A sheet-rows getter over an xlwings Book: the same row shape the file reader gives."""
+    def get_rows(name: str) -> list[list[Any]]:
+        if name not in [s.name for s in book.sheets]:
+            raise KeyError(name)
+        return book.sheets[name].used_range.options(ndim=2).value
+    return get_rows
+
+
+def context(book) -> Context:
+    from .plan import Plan
+    from .units import units_from_rows
+    rows = sheet_rows(book)
+    return Context(book, Path(book.fullname).resolve().parent, Plan.from_tables(L.plan_tables(rows)),
+                   units_from_rows(L.register_rows(rows)))
+
+
+def status(book, message: str) -> None:
+    c = L.CONTROL["ThiDua_TrangThai"]
+    book.sheets[L.HOME].range((c.row + 1, c.col + 1)).value = message
+
+
+def write_table(book, key: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Replace the result table on a result sheet with `rows` under a Vietnamese header (a DataFrame)."""
+    import pandas as pd
+    sheet = book.sheets[L.RESULT_SHEETS[key][0]]
+    last = sheet.used_range.last_cell
+    if last.row > L.HEADER_ROW:
+        sheet.range((L.HEADER_ROW + 1, 1), (last.row, max(last.column, len(header)))).clear_contents()
+    frame = pd.DataFrame([list(r) for r in rows], columns=list(header))
+    sheet.range((L.HEADER_ROW + 1, 1)).options(index=False).value = frame
+
+
+def entry(func: Callable[[Context], str]) -> Callable[[], None]:
+    """Run a button's job on the calling book; show its result or the Vietnamese error in the status cell."""
+    @functools.wraps(func)
+    def run() -> None:
+        book = xw.Book.caller()
+        try:
+            message = func(context(book))
+        except ThiDuaError as exc:
+            message = f"Lỗi: {exc.message}" + (f" Thử: {exc.hint}" if exc.hint else "")
+        status(book, message)
+    return run
+
+
+# ---------------------------------------------------------------- buttons
+@entry
+def create_templates(ctx: Context) -> str:
+    from .templates import write_templates
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
+    out = ctx.path("templates") / rnd
+    paths = write_templates(ctx.plan, rnd, ctx.units, out, ctx.key())
+    return f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong thư mục {out}."
+
+
+PROBLEM_HEADER = ("Tệp", "Đơn vị", "Kỳ", "Mã lỗi", "Trang", "Ô", "Nội dung lỗi")
+
+
+@entry
+def validate_files(ctx: Context) -> str:
+    from .feedback import write_feedback
+    from .validate import validate_file
+    paths = [Path(p.strip()) for p in ctx.control("ThiDua_Tep").splitlines() if p.strip()]
+    if not paths:
+        raise ThiDuaError("Chưa chọn tệp nào để kiểm tra.", "Bấm «Chọn tệp...» rồi bấm lại.")
+    key, rows, bad = ctx.key(), [], 0
+    for path in paths:
+        result = validate_file(path, ctx.plan, key, units={u.code: u for u in ctx.units})
+        write_feedback(path, result, ctx.path("feedback") / path.name)
+        bad += bool(result.issues)
+        rows += [(path.name, result.unit, result.round, i.code, i.sheet, i.cell, i.message) for i in result.issues]
+    write_table(ctx.book, "problems", PROBLEM_HEADER, rows)
+    return (f"Đã kiểm tra {len(paths)} tệp: {bad} tệp có lỗi ({len(rows)} lỗi, xem trang "
+            f"{L.RESULT_SHEETS['problems'][0]}); tệp phản hồi trong thư mục {ctx.path('feedback')}.")
+
+
+FILE_STATUS_VI = {"accepted": "hợp lệ", "superseded": "đã có bản gửi sau", "rejected": "có lỗi",
+                  "duplicate": "trùng tệp đã nhận", "unreadable": "không đọc được"}
+
+
+@entry
+def consolidate_inbox(ctx: Context) -> str:
+    from .consolidate import consolidate
+    inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
+    if not inbox.is_dir():
+        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
+    report = consolidate(inbox, ctx.db, ctx.plan, ctx.units, ctx.key())
+    labels = {ind.code: (ind.label, ind.unit) for ind in ctx.plan.indicators}
+    totals = [(rnd, code, *labels.get(code, ("", "")), total)
+              for rnd, by_code in sorted(report.totals.items()) for code, total in by_code.items()]
+    write_table(ctx.book, "data", ("Kỳ", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Tổng"), totals)
+    files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
+             for f in report.files if f.status != "accepted"]
+    write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
+    counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
+    return f"Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}."
+
+
+@entry
+def track_and_remind(ctx: Context) -> str:
+    from .reminders import write_reminders
+    from .tracking import status_label, status_rows
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
+    rows = status_rows(ctx.db, ctx.plan, ctx.units, rnd)
+    write_table(ctx.book, "tracking", ("Mã đơn vị", "Tên đơn vị", "Khối", "Thư điện tử", "Kỳ", "Tình trạng",
+                                       "Thời điểm nhận", "Số lỗi", "Ghi chú"),
+                [(r["unit"], r["name"], r["cluster"], r["email"], r["round"], status_label(r["status"]),
+                  r["received_at"], r["n_errors"], r["note"]) for r in rows])
+    chase = [r for r in rows if r["status"] != "ok"]
+    out = ctx.path("reminders") / rnd
+    write_reminders(ctx.db, ctx.plan, ctx.units, rnd, out, templates_dir=ctx.path("templates") / rnd, key=ctx.key())
+    return (f"Kỳ {rnd}: {len(rows) - len(chase)} đơn vị đã nộp đúng hạn, {len(chase)} đơn vị cần nhắc; "
+            f"danh sách và thư nhắc trong thư mục {out}.")
+
+
+@entry
+def score_units(ctx: Context) -> str:
+    from .commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
+    from .scoring import classify_units
+    period = ctx.control("ThiDua_Dot") or "year"
+    results = classify_units(ctx.db, ctx.plan, ctx.units, period)
+    write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
+                                     "Hạng trong khối", "Hạng toàn tỉnh"),
+                [(r.code, r.name, r.cluster, r.total, r.level_name, r.rule, r.rank_cluster, r.rank_province)
+                 for r in results])
+    checks = load_proposals(ctx.db, ctx.plan)
+    write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
+                                     "Trạng thái", "Đủ điều kiện", "Ghi chú"),
+                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.title.name if c.title else "",
+                  c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
+                  "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
+    scored = sum(1 for r in results if r.total is not None)
+    return (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
+            f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
+            f"(trang {L.RESULT_SHEETS['awards'][0]}).")
+
+
+@entry
+def year_summary(ctx: Context) -> str:
+    from .summary import build_summary, collect
+    period = ctx.control("ThiDua_Dot") or "year"
+    out = build_summary(ctx.db, ctx.plan, ctx.units, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
+    data = collect(ctx.db, ctx.plan, ctx.units, period)
+    write_table(ctx.book, "summary", ("Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh"),
+                [(ind.code, ind.label, ind.unit, data.total(ind.code)) for ind in ctx.plan.indicators
+                 if ind.type in ("int", "money")])
+    return f"Đã lập bảng tổng kết đợt {period}: {out}."
+
+
+@entry
+def export_committee(ctx: Context) -> str:
+    from .consolidate import write_workbooks
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
+    paths = write_workbooks(ctx.db, ctx.plan, ctx.units, [rnd], ctx.path("export"))
+    return f"Đã xuất {len(paths)} sổ tổng hợp kỳ {rnd} cho Ban Thường vụ: {', '.join(p.name for p in paths)}."
+
+
+# ---------------------------------------------------------------- worksheet functions
+@functools.lru_cache(maxsize=8)
+def _plan_at(path: str, mtime: float):
+    from .plan import load_plan
+    return load_plan(path)
+
+
+def _caller_folder_plan(caller) -> tuple[Path | None, Any]:
+    """The saved workbook's folder and plan (the bundled plan when the caller has no saved file)."""
+    from .plan import load_plan
+    path = Path(caller.sheet.book.fullname) if caller is not None else None
+    if path is None or not path.is_file():
+        return None, load_plan()
+    return path.parent, _plan_at(str(path), os.path.getmtime(path))
+
+
+@xw.func
+def THIDUA_XEPLOAI(diem, bo_quy_tac=None, caller=None):
+    """The level (xếp loại) a total score earns under the year's rule set (or the one named)."""
+    from .scoring import classify_score
+    _, plan = _caller_folder_plan(caller)
+    try:
+        return classify_score(plan, float(diem), rule_set=bo_quy_tac or None).level_name
+    except ThiDuaError as exc:
+        return f"Lỗi: {exc.message}"
+
+
+@xw.func
+def THIDUA_DUNGHAN(ky, caller=None):
+    """A round's on-time rate: the share of units whose valid report came by the due date (0 to 1)."""
+    from .tracking import status_rows
+    from .units import load_units
+    folder, plan = _caller_folder_plan(caller)
+    db = (folder or Path.cwd()) / DB_FILE
+    if not db.is_file():
+        return "Lỗi: chưa có dữ liệu tổng hợp"
+    units = load_units(caller.sheet.book.fullname) if folder else load_units()
+    rows = status_rows(db, plan, units, str(ky))
+    return sum(r["status"] == "ok" for r in rows) / len(rows) if rows else 0.0
