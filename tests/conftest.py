@@ -62,3 +62,24 @@ def lo_fill(jobs: list[dict], tmp_path: Path) -> None:
     job_file = tmp_path / "lo_fill_job.json"
     job_file.write_text(json.dumps(jobs, ensure_ascii=False, default=str), encoding="utf-8")
     subprocess.run([DEBIAN_PYTHON, str(TESTS / "lo_fill.py"), str(job_file)], check=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def consolidated_year(tmp_path_factory, plan, units):
+    """A simulated inbox (Q1 and SK1, 60 units, many mistakes, lates, misses and resubmissions), consolidated.
+
+    Returns a namespace: root, inbox, db, truth, report, workbooks ({round: path}), units (the 60).
+    """
+    from types import SimpleNamespace
+
+    from thidua.consolidate import consolidate
+    from thidua.simulate import YearRates, simulate_year
+
+    root = tmp_path_factory.mktemp("year")
+    chosen = units[:60]
+    rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0)
+    truth = simulate_year(plan, chosen, TEST_KEY, root / "inbox", rng_seed=7, rounds=["Q1", "SK1"], rates=rates)
+    report = consolidate(root / "inbox", root / "thidua.db", plan, chosen, TEST_KEY, out=root / "bao-cao")
+    workbooks = {Path(p).stem.split("_")[-1]: Path(p) for p in report.workbooks}
+    return SimpleNamespace(root=root, inbox=root / "inbox", db=root / "thidua.db", truth=truth, report=report,
+                           workbooks=workbooks, units=chosen)

@@ -49,6 +49,186 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.out), quiet=args.quiet)
 
 
+def cmd_build_workbook(args) -> int:
+    from .workbook_build import DEFAULT_OUT, build_workbook
+    out = build_workbook(args.out or DEFAULT_OUT, stub=args.test_stub)
+    print(f"Đã tạo sổ làm việc {out}")
+    return 0
+
+
+# ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
+def _db(args) -> Path:
+    from .store import DEFAULT_DB
+    return Path(args.db or DEFAULT_DB)
+
+
+def cmd_scores_import(args) -> int:
+    from .scoring import import_scores
+    plan, _ = load_context(args)
+    n = import_scores(_db(args), plan, Path(args.file))
+    print(f"Đã nhập {n} điểm thẩm định từ {args.file}")
+    return 0
+
+
+def cmd_scores_export(args) -> int:
+    from .scoring import export_scores
+    plan, units = load_context(args)
+    out = export_scores(_db(args), plan, units, Path(args.out), args.round.split(",") if args.round else None)
+    print(f"Đã ghi bảng điểm để thẩm định: {out}")
+    return 0
+
+
+def cmd_classify(args) -> int:
+    import json
+    from .scoring import classify_units
+    plan, units = load_context(args)
+    results = classify_units(_db(args), plan, units, args.period, args.rule_set)
+    if args.json:
+        print(json.dumps([{"unit": r.code, "total": r.total, "level": r.level_code, "level_name": r.level_name,
+                           "rule": r.rule, "rank_cluster": r.rank_cluster, "rank_province": r.rank_province,
+                           "differences": r.differences} for r in results], ensure_ascii=False, indent=1))
+        return 0
+    for r in results:
+        total = "" if r.total is None else f"{r.total:g}"
+        print(f"{r.code}\t{total}\t{r.level_name}\t{r.rank_province or ''}\t{r.rule}")
+    return 0
+
+
+def cmd_proposals_list(args) -> int:
+    import json
+    from .commendations import STATE_NAMES, load_proposals
+    plan, _ = load_context(args)
+    checks = load_proposals(_db(args), plan)
+    if args.json:
+        print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
+        return 0
+    for c in checks:
+        form = c.effective_form.code if c.effective_form else "-"
+        verdict = "đủ điều kiện" if c.eligible else "chưa đủ: " + "; ".join(c.problems)
+        warn = ("; " + "; ".join(c.warnings)) if c.warnings else ""
+        print(f"{c.id}\t{c.unit}\t{c.round}\t{c.name}\t{form}\t{STATE_NAMES.get(c.state, c.state)}\t{verdict}{warn}")
+    return 0
+
+
+def cmd_proposals_decide(args) -> int:
+    from .commendations import STATE_NAMES, decide
+    plan, _ = load_context(args)
+    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note)
+    print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
+          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
+    return 0
+
+
+def cmd_proposals_export(args) -> int:
+    from .commendations import load_proposals
+    from .summary_sheets import write_proposal_document
+    plan, units = load_context(args)
+    out = write_proposal_document(plan, load_proposals(_db(args), plan), {u.code: u.name for u in units},
+                                  Path(args.out))
+    if args.pdf:
+        from .libreoffice import convert
+        convert(out, "pdf", out.parent)
+    print(f"Đã ghi danh sách đề nghị khen thưởng: {out}" + (" (và PDF)" if args.pdf else ""))
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from .summary import build_summary
+    plan, units = load_context(args)
+    previous = Path(args.previous_db) if args.previous_db else None
+    out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
+    print(f"Đã ghi báo cáo {'tổng kết năm' if args.period == 'year' else 'sơ kết đợt ' + args.period}: {out}"
+          + (f" và {out.with_suffix('.pdf')}" if args.pdf else ""))
+    return 0
+
+
+def cmd_consolidate(args) -> int:
+    import json
+    from .consolidate import consolidate
+    from .signing import load_key
+    plan, units = load_context(args)
+    report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), args.round,
+                         Path(args.out) if args.out else None, progress=not args.json, wait=args.wait,
+                         on_wait=lambda: print("Đang chờ một lần tổng hợp khác chạy xong...", file=sys.stderr))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    counts = report.counts()
+    names = {"accepted": "được dùng", "superseded": "đã được thay", "rejected": "có lỗi",
+             "duplicate": "trùng lặp", "unreadable": "không đọc được"}
+    print(f"Đã xem {len(report.files)} tệp, {sum(r.new for r in report.files)} tệp mới, sau {report.seconds:.1f} giây: "
+          + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
+    for path in report.workbooks:
+        print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    import json
+    from .tracking import status_label, status_rows
+    plan, units = load_context(args)
+    rows = status_rows(_db(args), plan, units, args.round)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            when = r["received_at"].replace("T", " ") if r["received_at"] else ""
+            print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):22} {when:19} {r['email']}  {r['name']}")
+        todo = sum(r["status"] in ("missing", "errors") for r in rows)
+        print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
+    if args.reminders:
+        from .reminders import write_reminders
+        from .signing import load_key
+        key = load_key(args.key, create=False) if not args.templates else None
+        rounds = [args.round] if args.round else sorted({r["round"] for r in rows}, key=[x.code for x in plan.rounds].index)
+        for rc in rounds:
+            paths = write_reminders(_db(args), plan, units, rc, Path(args.reminders) / rc, args.templates, key)
+            print(f"Kỳ {rc}: danh sách nhắc nhở {paths[0]} và {len(paths) - 1} thư nhắc (.eml)", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    import json
+    from .feedback import write_feedback
+    from .signing import load_key
+    from .validate import validate_file
+    plan, units = load_context(args)
+    try:
+        key = load_key(args.key, create=False)
+    except ThiDuaError as exc:
+        key = None
+        print(f"Lưu ý: {exc.message} Chưa kiểm tra được chữ ký.", file=sys.stderr)
+    files = [f for arg in args.files for f in (sorted(p for p in Path(arg).rglob("*") if p.is_file())
+                                               if Path(arg).is_dir() else [Path(arg)])]
+    register = {u.code: u for u in units}
+    results, failed = [], False
+    for path in files:
+        result = validate_file(path, plan, key, register)
+        results.append(result)
+        skipped = [i.code for i in result.issues] == ["F007"]
+        failed |= result.status != "ok" and not skipped
+        if args.feedback and not skipped:
+            out = Path(args.feedback)
+            if len(files) > 1:
+                out = out / f"{path.stem}{path.suffix.replace('.', '_')}_phan-hoi.xlsx"
+            write_feedback(path, result, out)
+        if not args.json:
+            _print_result(result, skipped)
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1))
+    return 1 if failed else 0
+
+
+def _print_result(result, skipped: bool) -> None:
+    mark = "bỏ qua" if skipped else {"ok": "hợp lệ", "errors": "CÓ LỖI", "unreadable": "KHÔNG ĐỌC ĐƯỢC"}[result.status]
+    who = f" (đơn vị {result.unit}, kỳ {result.round})" if result.unit else ""
+    print(f"{result.file}{who}: {mark}, {result.n_errors} lỗi, {result.n_warnings} lưu ý")
+    for issue in result.issues:
+        where = f" {issue.sheet}!{issue.cell}" if issue.cell else (f" {issue.sheet}" if issue.sheet else "")
+        level = "Lỗi" if issue.severity == "error" else "Lưu ý"
+        print(f"  [{level} {issue.code}]{where}: {issue.message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thidua", description="ThiDua: báo cáo, tổng hợp và xếp loại thi đua của CĐVC tỉnh.")
     parser.add_argument("--version", action="version", version=f"thidua {__version__}")
@@ -70,6 +250,92 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-output", help="thư mục kết quả (mặc định: demo-output)")
     p.add_argument("--quiet", action="store_true", help="không in tiến trình")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("build-workbook", help="tạo sổ làm việc ThiDua2019.xlsm (kế hoạch, danh sách đơn vị, nút lệnh, VBA)")
+    p.add_argument("--out", help="tệp ghi ra (mặc định: workbook/ThiDua2019.xlsm)")
+    p.add_argument("--test-stub", action="store_true",
+                   help="bản kiểm thử: RunPython chỉ ghi lệnh Python vào ô, không chạy Python")
+    p.set_defaults(func=cmd_build_workbook)
+
+    # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
+    db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
+    p = sub.add_parser("scores", help="điểm thẩm định: xuất bảng để chấm, nhập điểm đã chấm")
+    scores = p.add_subparsers(dest="scores_command", metavar="SUBCOMMAND", required=True)
+    q = scores.add_parser("import", help="nhập điểm thẩm định từ tệp .xlsx/.csv (mã đơn vị, kỳ, mã tiêu chí, điểm)")
+    q.add_argument("file", help="tệp điểm thẩm định")
+    q.add_argument("--db", help=db_help)
+    _common(q)
+    q.set_defaults(func=cmd_scores_import)
+    q = scores.add_parser("export", help="xuất bảng điểm tự chấm để văn phòng điền điểm thẩm định")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--out", required=True, help="tệp .xlsx ghi ra")
+    q.add_argument("--round", help="chỉ các kỳ này (mặc định: SK1,TK)")
+    _common(q)
+    q.set_defaults(func=cmd_scores_export)
+
+    p = sub.add_parser("classify", help="xếp loại và xếp hạng các CĐCS của một đợt")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--rule-set", help="bộ quy tắc xếp loại (mặc định: của năm trong kế hoạch)")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    _common(p)
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("proposals", help="đề nghị khen thưởng: xem, ghi quyết định, xuất danh sách")
+    props = p.add_subparsers(dest="proposals_command", metavar="SUBCOMMAND", required=True)
+    q = props.add_parser("list", help="liệt kê mọi đề nghị với kết quả xét điều kiện")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--json", action="store_true", help="in dạng JSON")
+    _common(q)
+    q.set_defaults(func=cmd_proposals_list)
+    q = props.add_parser("decide", help="ghi quyết định của văn phòng cho một đề nghị")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--id", required=True, type=int, help="số của đề nghị (xem «proposals list»)")
+    q.add_argument("--state", required=True, choices=("reviewed", "not_met", "raised", "awarded"))
+    q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
+    q.add_argument("--note", help="ghi chú quyết định")
+    _common(q)
+    q.set_defaults(func=cmd_proposals_decide)
+    q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--out", required=True, help="tệp .xlsx ghi ra")
+    q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh")
+    _common(q)
+    q.set_defaults(func=cmd_proposals_export)
+
+    p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--out", required=True, help="tệp .xlsx ghi ra")
+    p.add_argument("--pdf", action="store_true", help="ghi thêm OUT.pdf bên cạnh")
+    p.add_argument("--previous-db", help="kho dữ liệu năm trước, để so sánh")
+    _common(p)
+    p.set_defaults(func=cmd_summary)
+    p = sub.add_parser("consolidate", help="tổng hợp các tệp đơn vị gửi về: lưu trữ, kiểm tra, ghi vào kho dữ liệu")
+    p.add_argument("inbox", help="thư mục chứa các tệp nhận được (kể cả thư mục con)")
+    p.add_argument("--round", help="chỉ báo cáo và bảng tổng hợp của kỳ này (mọi tệp vẫn được lưu)")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db; bản lưu trữ ở thidua-luu-tru/ bên cạnh)")
+    p.add_argument("--out", help="bảng tổng hợp cho Ban Thường vụ: tệp .xlsx (một kỳ) hoặc thư mục (mỗi kỳ một tệp)")
+    p.add_argument("--json", action="store_true", help="in kết quả từng tệp và tổng các chỉ tiêu dạng JSON")
+    p.add_argument("--wait", type=float, default=30.0, help="số giây chờ khi đang có lần tổng hợp khác (mặc định: 30)")
+    _common(p)
+    p.set_defaults(func=cmd_consolidate)
+
+    p = sub.add_parser("status", help="tình hình nộp báo cáo của từng đơn vị: đúng hạn, trễ, có lỗi, chưa nộp")
+    p.add_argument("--round", help="chỉ kỳ này (mặc định: mọi kỳ có hạn nộp)")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db)")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
+    p.add_argument("--reminders", help="thư mục ghi danh sách nhắc nhở (.xlsx) và thư nhắc (.eml) kèm biểu mẫu")
+    p.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
+    _common(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")
+    p.add_argument("files", nargs="+", metavar="FILE", help="tệp .xlsx/.xls/.ods (hoặc thư mục) cần kiểm tra")
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON: mỗi tệp một đối tượng")
+    p.add_argument("--feedback", metavar="OUT.xlsx", help="ghi bản sao có đánh dấu ô lỗi và ghi chú để gửi lại đơn vị "
+                   "(nhiều tệp: OUT là thư mục)")
+    _common(p)
+    p.set_defaults(func=cmd_validate)
     return parser
 
 

@@ -19,5 +19,9 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     for rnd in plan.rounds:
         paths = write_templates(plan, rnd.code, units, out / "templates" / rnd.code, key)
         say(f"Kỳ {rnd.code}: {len(paths)} biểu mẫu -> {out / 'templates' / rnd.code}")
+    from .consolidate import demo_year
+    demo_year(plan, units, key, out, say)
+    from .summary import demo_summaries
+    demo_summaries(plan, units, out, say)
     say(f"Xong sau {time.perf_counter() - started:.1f} giây. Kết quả ở {out.resolve()}")
     return 0

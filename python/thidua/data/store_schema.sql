@@ -87,3 +87,8 @@ CREATE VIEW IF NOT EXISTS activities AS
            max(CASE WHEN v.field = 'act.participants' THEN v.value_num END) AS participants
     FROM cell_values v JOIN current_submissions s ON s.id = v.submission_id
     WHERE v.field LIKE 'act.%' GROUP BY s.id, v.row;
+
+-- Added by consolidation: stat cache so a re-run does not re-read files it has already hashed
+-- (same path, size and modification time => same sha256).
+CREATE TABLE IF NOT EXISTS path_cache (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);

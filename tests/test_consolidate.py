@@ -1,0 +1,163 @@
+"""End-to-end consolidation of a simulated inbox: each file's fate, the store, totals, idempotence, CLI."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_KEY
+from thidua import store
+from thidua.consolidate import consolidate, is_candidate
+from thidua.validate import validate_bytes
+
+
+def expected_fates(year, plan) -> dict[str, str]:
+    """What the store must say of each file, from the simulation's truth and the validator's verdict."""
+    units = {u.code: u for u in year.units}
+    fates, by_pair = {}, {}
+    for sent in sorted(year.truth.files, key=lambda s: s.received):
+        if sent.kind == "copy":
+            fates[str(sent.path)] = "duplicate"
+            continue
+        result = validate_bytes(sent.path.read_bytes(), str(sent.path), plan, TEST_KEY, units)
+        valid = result.n_errors == 0 and not result.unreadable
+        fates[str(sent.path)] = "superseded" if valid else ("unreadable" if result.unreadable else "rejected")
+        if valid:
+            by_pair[(result.unit, result.round)] = str(sent.path)
+    for path in by_pair.values():
+        fates[path] = "accepted"
+    return fates
+
+
+def test_every_file_has_the_fate_the_truth_implies(consolidated_year, plan):
+    year = consolidated_year
+    got = {row.file: row.status for row in year.report.files}
+    want = expected_fates(year, plan)
+    assert got == want
+    assert {"accepted", "superseded", "rejected", "duplicate"} <= set(got.values())
+    for junk in year.truth.junk:                       # lock files and notes are skipped
+        assert str(junk) not in got and not is_candidate(junk.name)
+
+
+def test_invalid_resubmission_never_replaces_a_valid_one(tmp_path, plan, units):
+    import os
+    import random
+
+    from thidua import spec as S
+    from thidua.simulate import fill_workbook, realistic_values
+    from thidua.templates import TemplateFactory
+    unit = units[0]
+    spec = S.template_spec(plan, "Q1")
+    template = TemplateFactory(plan, "Q1", TEST_KEY).render(unit)
+    values = realistic_values(plan, "Q1", unit, random.Random(1))
+    good = fill_workbook(template, spec, values)
+    bad_values = dict(values)
+    code = next(a for a in values if a.field == "ind.ND5_CBCCVC")
+    bad_values[code] = "năm mươi"
+    bad = fill_workbook(template, spec, bad_values, as_text={code})
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(good)
+    os.utime(inbox / "a.xlsx", (1554000000, 1554000000))
+    (inbox / "b (sua).xlsx").write_bytes(bad)
+    os.utime(inbox / "b (sua).xlsx", (1554100000, 1554100000))
+    report = consolidate(inbox, tmp_path / "t.db", plan, units, TEST_KEY)
+    rows = {Path(r.file).name: r for r in report.files}
+    assert rows["a.xlsx"].status == "accepted"
+    assert rows["b (sua).xlsx"].status == "rejected" and "không thay bản hợp lệ" in rows["b (sua).xlsx"].note
+    history = store.submission_history(store.connect(tmp_path / "t.db"), unit.code, "Q1")
+    assert [h["status"] for h in history] == ["accepted", "rejected"]
+
+
+def test_store_holds_every_value_with_its_source(consolidated_year, plan):
+    year = consolidated_year
+    conn = sqlite3.connect(year.db)
+    assert store.check_consistency(conn, year.db) == []
+    accepted = conn.execute("SELECT s.id, s.sha256, f.archive_path FROM submissions s JOIN files f USING (sha256) "
+                            "WHERE s.status='accepted' ORDER BY s.id LIMIT 8").fetchall()
+    units = {u.code: u for u in year.units}
+    for sub_id, sha, archive in accepted:
+        data = (year.db.parent / archive).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sha          # the archive copy is the file received
+        result = validate_bytes(data, archive, plan, TEST_KEY, units)
+        stored = {(s, c): (n, t, d) for s, c, n, t, d in conn.execute(
+            "SELECT sheet, cell, value_num, value_text, value_date FROM cell_values WHERE submission_id=?", (sub_id,))}
+        assert len(stored) == len(result.values)
+        for v in result.values:
+            num, text, date = stored[(v.sheet, v.cell)]
+            assert v.value in (num, text) or (date and v.value.isoformat() == date)
+
+
+def test_totals_match_the_store(consolidated_year):
+    conn = sqlite3.connect(consolidated_year.db)
+    want = {}
+    for rnd, code, value in conn.execute("SELECT round, code, value_num FROM indicator_values WHERE value_num IS NOT NULL"):
+        want.setdefault(rnd, {}).setdefault(code, 0)
+        want[rnd][code] += value
+    assert consolidated_year.report.totals == want
+    assert consolidated_year.report.totals["Q1"]["ND5_CBCCVC"] > 0
+
+
+def test_rerun_changes_nothing(consolidated_year, plan):
+    year = consolidated_year
+    conn = sqlite3.connect(year.db)
+
+    def snapshot():
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                for t in ("files", "sightings", "submissions", "cell_values", "issues", "proposals", "path_cache")}
+    before = snapshot()
+    archive = sorted((p.name, p.stat().st_mtime_ns) for p in store.archive_root(year.db).rglob("*.xlsx"))
+    again = consolidate(year.inbox, year.db, plan, year.units, TEST_KEY)
+    assert again.n_new == 0
+    assert snapshot() == before
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in store.archive_root(year.db).rglob("*.xlsx")) == archive
+    assert {r.file: r.status for r in again.files} == {r.file: r.status for r in year.report.files}
+
+
+def test_cli_consolidate_json(consolidated_year, tmp_path, key_file):
+    year = consolidated_year
+    db = tmp_path / "cli.db"
+    done = subprocess.run([sys.executable, "-m", "thidua", "consolidate", str(year.inbox), "--db", str(db),
+                           "--round", "Q1", "--json", "--out", str(tmp_path / "q1.xlsx"), "--key", str(key_file)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {r["round"] for r in out["files"]} <= {"Q1", None}
+    assert set(out["totals"]) == {"Q1"} and out["totals"]["Q1"] == year.report.totals["Q1"]
+    assert {r["status"] for r in out["files"]} <= {"accepted", "superseded", "rejected", "duplicate", "unreadable"}
+    assert all(len(r["sha256"]) == 64 and "n_issues" in r for r in out["files"])
+    assert (tmp_path / "q1.xlsx").exists()
+
+
+def test_missing_inbox_is_a_clear_error(tmp_path, plan, units):
+    from thidua.errors import ThiDuaError
+    with pytest.raises(ThiDuaError, match="hộp thư"):
+        consolidate(tmp_path / "nowhere", tmp_path / "t.db", plan, units, TEST_KEY)
+
+
+def test_junk_and_broken_files(tmp_path, plan, units, consolidated_year):
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    good = next(r.file for r in consolidated_year.report.files if r.status == "accepted")
+    (inbox / "sub" / "bao cao.xlsx").write_bytes(Path(good).read_bytes())
+    (inbox / "hong.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (inbox / "~$bao cao.xlsx").write_bytes(b"lock")
+    (inbox / ".~lock.bao cao.xlsx#").write_bytes(b"lock")
+    (inbox / "ghi chu.txt").write_text("x", encoding="utf-8")
+    report = consolidate(inbox, tmp_path / "t.db", plan, units, TEST_KEY)
+    assert {Path(r.file).name: r.status for r in report.files} == {"bao cao.xlsx": "accepted", "hong.xlsx": "unreadable"}
+    assert next(r for r in report.files if r.status == "unreadable").n_issues >= 1
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path, plan, units, consolidated_year):
+    from thidua.committee import write_committee_workbook
+    from thidua.errors import ThiDuaError
+    blocked = tmp_path / "ro"
+    blocked.write_text("a file where a folder should be", encoding="utf-8")
+    with pytest.raises(ThiDuaError, match="Không ghi được"):
+        write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, "Q1", blocked / "x.xlsx")

@@ -1,0 +1,85 @@
+"""The store: schema contract, additive migration, write-once archive, transactions, the run lock."""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from thidua import store
+from thidua.errors import ThiDuaError
+
+CONTRACT = {"meta", "units", "rounds", "files", "sightings", "submissions", "cell_values", "issues", "proposals",
+            "reviewed_scores", "runs", "current_submissions", "indicator_values", "self_scores", "activities",
+            "path_cache"}
+
+
+def test_connect_creates_the_schema_and_is_repeatable(tmp_path, plan, units):
+    conn = store.connect(tmp_path / "t.db")
+    names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert CONTRACT <= names
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.sync_plan(conn, plan, units)
+    store.sync_plan(conn, plan, units)
+    assert conn.execute("SELECT count(*) FROM units").fetchone()[0] == len(units)
+    assert conn.execute("SELECT due FROM rounds WHERE code='Q1'").fetchone()[0] == "2019-04-10"
+    conn.close()
+    again = store.connect(tmp_path / "t.db")
+    assert {n for (n,) in again.execute("SELECT name FROM sqlite_master")} == names
+
+
+def test_migration_adds_only_what_is_missing(tmp_path):
+    db = tmp_path / "old.db"
+    conn = store.connect(db)
+    conn.execute("INSERT INTO meta VALUES ('year', '2019')")
+    conn.execute("DROP TABLE path_cache")
+    conn.close()
+    conn = store.connect(db)
+    assert conn.execute("SELECT value FROM meta WHERE key='year'").fetchone()[0] == "2019"
+    assert conn.execute("SELECT count(*) FROM path_cache").fetchone()[0] == 0
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(ThiDuaError, match="Chưa có cơ sở dữ liệu"):
+        store.connect(tmp_path / "none.db", create=False)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ThiDuaError, match="Không mở được"):
+        store.connect(bad)
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    conn = store.connect(tmp_path / "t.db")
+    with pytest.raises(RuntimeError):
+        with store.transaction(conn):
+            conn.execute("INSERT INTO meta VALUES ('a', 'b')")
+            raise RuntimeError("boom")
+    assert conn.execute("SELECT count(*) FROM meta WHERE key='a'").fetchone()[0] == 0
+    with store.transaction(conn):
+        conn.execute("INSERT INTO meta VALUES ('a', 'b')")
+    assert sqlite3.connect(tmp_path / "t.db").execute("SELECT value FROM meta WHERE key='a'").fetchone() == ("b",)
+
+
+def test_archive_is_write_once(tmp_path):
+    root = tmp_path / "arch"
+    path = store.archive_bytes(root, "ab" + "0" * 62, b"hello", ".XLSX")
+    assert path.read_bytes() == b"hello" and path.name.endswith(".xlsx") and path.parent.name == "ab"
+    assert oct(path.stat().st_mode & 0o777) == "0o444"
+    before = path.stat().st_mtime_ns
+    store.archive_bytes(root, "ab" + "0" * 62, b"hello", ".xlsx")
+    assert path.stat().st_mtime_ns == before
+    (path.parent / ".leftover.123.tmp").write_bytes(b"half")
+    assert store.clean_archive_temps(root) == 1 and path.exists()
+
+
+def test_second_run_is_told_one_is_running(tmp_path):
+    db = tmp_path / "t.db"
+    with store.run_lock(db, wait=0):
+        with pytest.raises(ThiDuaError, match="Đang có một lần tổng hợp khác"):
+            with store.run_lock(db, wait=0.3):
+                pass
+    with store.run_lock(db, wait=0):          # released afterwards
+        pass
