@@ -63,25 +63,51 @@ class ZipStamp:
         missing = self.keys - set(values)
         if missing:
             raise KeyError(f"no value for placeholders: {sorted(missing)}")
-        out = BytesIO()
-        central = []
+        entries = []
         for m in self.members:
             if m.parts is not None:
                 text = "".join(p if i % 2 == 0 else escape(str(values[p])) for i, p in enumerate(m.parts))
                 raw = text.encode("utf-8")
-                crc, size, deflated = zlib.crc32(raw), len(raw), _deflate(raw)
+                entries.append((m.name, zlib.crc32(raw), len(raw), _deflate(raw)))
             else:
-                crc, size, deflated = m.crc, m.size, m.deflated
-            offset = out.tell()
-            out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE,
-                                  crc, len(deflated), size, len(m.name), 0))
-            out.write(m.name)
-            out.write(deflated)
-            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE,
-                                       crc, len(deflated), size, len(m.name), 0, 0, 0, 0, 0, offset) + m.name)
-        start = out.tell()
-        for entry in central:
-            out.write(entry)
-        size = out.tell() - start
-        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), size, start, 0))
-        return out.getvalue()
+                entries.append((m.name, m.crc, m.size, m.deflated))
+        return write_zip(entries)
+
+
+Entry = tuple[bytes, int, int, bytes]   # (name, crc32, uncompressed size, raw deflated bytes)
+
+
+def raw_entries(data: bytes) -> list[Entry]:
+    """Every member of a zip with its compressed bytes copied as is (stored members are deflated)."""
+    out = []
+    with zipfile.ZipFile(BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                raw = zf.read(info)
+                out.append((info.filename.encode(), zlib.crc32(raw), len(raw), _deflate(raw)))
+                continue
+            start = info.header_offset
+            name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
+            start += 30 + name_len + extra_len
+            out.append((info.filename.encode(), info.CRC, info.file_size, data[start:start + info.compress_size]))
+    return out
+
+
+def write_zip(entries: list[Entry]) -> bytes:
+    """A PKZIP 2.0 archive (deflate, no zip64, fixed 1980 dates) from already deflated members."""
+    out = BytesIO()
+    central = []
+    for name, crc, size, deflated in entries:
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE,
+                              crc, len(deflated), size, len(name), 0))
+        out.write(name)
+        out.write(deflated)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE,
+                                   crc, len(deflated), size, len(name), 0, 0, 0, 0, 0, offset) + name)
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    size = out.tell() - start
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), size, start, 0))
+    return out.getvalue()

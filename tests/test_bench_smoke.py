@@ -1,0 +1,38 @@
+"""The benchmark keeps working: a tiny run (N = 20, one repeat) prints the table and the JSON object."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+KEYS = {"units", "floor_s", "naive_s", "cold_s", "incremental_s", "templates_s", "summary_s", "cold_peak_mb",
+        "naive_over_cold", "cold_over_floor"}
+
+
+def test_bench_smoke(tmp_path):
+    work = tmp_path / "work"
+    done = subprocess.run([sys.executable, str(RUN), "--units", "20", "--repeats", "1", "--json", "--work", str(work)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert set(result) == KEYS and result["units"] == 20
+    assert "measure" in lines[1] and any(line.startswith("cold_over_floor") for line in lines)
+    for key in ("floor_s", "naive_s", "templates_s"):
+        assert result[key] > 0
+    assert result["naive_s"] > result["floor_s"]
+    assert len(list((work / "templates").glob("*.xlsx"))) == 20
+    assert len(list((work / "inbox").rglob("*.xlsx"))) >= 18
+    for key in ("cold_s", "incremental_s", "summary_s", "cold_peak_mb"):
+        assert result[key] is None or result[key] > 0      # None only while the stage's module is missing
+    if result["cold_s"] is not None:
+        assert result["naive_over_cold"] == round(result["naive_s"] / result["cold_s"], 2)
+        assert (work / "cold0" / "TongHop.xlsx").exists()
+
+
+def test_bench_rejects_unknown_stage():
+    done = subprocess.run([sys.executable, str(RUN), "--units", "5", "--stages", "floor,bogus"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "bogus" in done.stderr
