@@ -43,3 +43,12 @@ def test_requirements_are_pinned():
         line = line.split("#")[0].strip()
         if line:
             assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][A-Za-z0-9.]*", line), line
+
+
+def test_console_command_and_module_entry_point():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "thidua", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "templates" in out and "consolidate" in out
+    version = subprocess.run(["thidua", "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("thidua ")
