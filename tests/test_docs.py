@@ -50,5 +50,10 @@ def test_console_command_and_module_entry_point():
     import sys
     out = subprocess.run([sys.executable, "-m", "thidua", "--help"], capture_output=True, text=True, check=True).stdout
     assert "templates" in out and "consolidate" in out
-    version = subprocess.run(["thidua", "--version"], capture_output=True, text=True, check=True).stdout
+    import shutil
+    from pathlib import Path
+    script = Path(sys.executable).with_name("thidua")     # where pip put the console script
+    exe = str(script) if script.exists() else shutil.which("thidua")
+    assert exe, "the `thidua` console command is not installed: pip install -e ."
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("thidua ")

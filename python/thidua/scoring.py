@@ -212,14 +212,22 @@ class UnitResult:
 
 def classify_units(db_path, plan: Plan, units, period: str, rule_set: str | None = None) -> list[UnitResult]:
     """Resolve scores (reviewed wins over self-score), classify and rank every unit of the register."""
-    rnd = review_round(plan, period)
     with open_store(db_path) as con:
-        subs = current_submission_ids(con, [rnd.code])
-        scores = values_by_submission(con, [rnd.code], "score.")
-        inds = values_by_submission(con, [rnd.code], "ind.")
-        reviewed: dict[str, dict[str, float]] = {}
-        for r in con.execute("SELECT unit, criterion, score FROM reviewed_scores WHERE round = ?", (rnd.code,)):
-            reviewed.setdefault(r["unit"], {})[r["criterion"]] = float(r["score"])
+        return classify_store(con, plan, units, period, rule_set)
+
+
+def classify_store(con: sqlite3.Connection, plan: Plan, units, period: str, rule_set: str | None = None,
+                   indicators: Mapping[int, Mapping[str, Any]] | None = None) -> list[UnitResult]:
+    """`classify_units` on an open store. `indicators` ({submission id: {code: value}}, e.g. from
+    `values_by_submission(con, rounds, "ind.")` for rounds including the review round) saves reading them again."""
+    rnd = review_round(plan, period)
+    subs = current_submission_ids(con, [rnd.code])
+    scores = values_by_submission(con, [rnd.code], "score.")
+    inds = indicators if indicators is not None else values_by_submission(con, [rnd.code], "ind.")
+    reviewed: dict[str, dict[str, float]] = {}
+    for unit, crit, score in con.execute("SELECT unit, criterion, score FROM reviewed_scores WHERE round = ?",
+                                         (rnd.code,)):
+        reviewed.setdefault(unit, {})[crit] = float(score)
     results = []
     for unit in units:
         sid = subs.get((unit.code, rnd.code))

@@ -18,7 +18,7 @@ from typing import Any
 
 from .commendations import ProposalCheck, load_proposals
 from .plan import Indicator, Plan, Round
-from .scoring import (YEAR, UnitResult, classify_units, current_submission_ids, open_store, review_round,
+from .scoring import (YEAR, UnitResult, classify_store, current_submission_ids, open_store, review_round,
                       values_by_submission)
 
 LAUNCH = "PD_PHATDONG"
@@ -90,44 +90,52 @@ def period_rounds(plan: Plan, period: str) -> list[Round]:
     return sorted(chosen, key=lambda r: (r.end, plan.rounds.index(r)))
 
 
-def _latest_values(con, codes: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """{(unit, round): {indicator: value}} of the current submissions of `codes` (the latest one wins)."""
-    latest = current_submission_ids(con, codes)
-    by_id = values_by_submission(con, codes, "ind.")
-    return {key: by_id.get(sid, {}) for key, sid in latest.items()}
-
-
 def collect(db_path, plan: Plan, units, period: str) -> Summary:
-    """All figures of the summary for `period` ('1' = sơ kết Đợt 1, 'year' = tổng kết năm)."""
+    """All figures of the summary for `period` ('1' = sơ kết Đợt 1, 'year' = tổng kết năm).
+
+    The store is read with a few set-based queries over the whole period (no per-unit or per-round query);
+    the figures are then computed in memory."""
     rounds = period_rounds(plan, period)
     review = review_round(plan, period)
     clusters = list(dict.fromkeys(u.cluster for u in units))
     s = Summary(plan, str(period), list(units), clusters, rounds)
     codes = [r.code for r in rounds]
     with open_store(db_path) as con:
-        values = _latest_values(con, codes)
-        for rnd in rounds:
-            marks = ",".join("?" * len(ON_TIME_STATUSES))
-            got = dict(con.execute(f"SELECT unit, min(received_at) FROM submissions WHERE round = ? "
-                                   f"AND status IN ({marks}) GROUP BY unit", (rnd.code, *ON_TIME_STATUSES)))
-            s.discipline.append(Discipline(rnd, got))
+        latest = current_submission_ids(con, codes)          # (unit, round) -> the submission that counts
+        by_id = values_by_submission(con, codes, "ind.")      # submission -> {indicator: value}
+        received: dict[str, dict[str, str]] = {c: {} for c in codes}
+        if codes:
+            marks = ",".join("?" * len(codes))
+            statuses = ",".join("?" * len(ON_TIME_STATUSES))
+            for rc, unit, first in con.execute(
+                    f"SELECT round, unit, min(received_at) FROM submissions WHERE round IN ({marks}) "
+                    f"AND status IN ({statuses}) GROUP BY round, unit", (*codes, *ON_TIME_STATUSES)):
+                received[rc][unit] = first
+        s.discipline = [Discipline(rnd, received[rnd.code]) for rnd in rounds]
+        # the review round is one of the period's rounds: its indicator values are already read
+        s.results = classify_store(con, plan, units, period, indicators=by_id if review.code in codes else None)
     s.indicators = [i for i in plan.indicators if i.type != "date" and set(i.rounds) & set(codes) and i.code != LAUNCH]
     quarters = [r.code for r in rounds if r.kind == "quarter"]
     wanted = {i.code: i for i in s.indicators}
+    keep = set(wanted) | {LAUNCH}
     for unit in units:
         reported: dict[str, list[tuple[str, Any]]] = {}      # indicator -> [(round, value)] by round end
-        for rnd in rounds:
-            for code, value in values.get((unit.code, rnd.code), {}).items():
-                if value not in (None, ""):
-                    reported.setdefault(code, []).append((rnd.code, value))
-        answers = reported.get(LAUNCH)
+        for rc in codes:
+            sid = latest.get((unit.code, rc))
+            if sid is None:
+                continue
+            for code, value in by_id.get(sid, {}).items():
+                if code in keep and value is not None and value != "":
+                    try:
+                        reported[code].append((rc, value))
+                    except KeyError:
+                        reported[code] = [(rc, value)]
+        answers = reported.pop(LAUNCH, None)
         s.launched[unit.code] = (answers[-1][1] == YES) if answers else None
         for code, got in reported.items():
-            if code in wanted:
-                figure = _figure(wanted[code], got, review.code, quarters)
-                if figure is not None:
-                    s.values.setdefault(code, {})[unit.code] = figure
-    s.results = classify_units(db_path, plan, units, period)
+            figure = _figure(wanted[code], got, review.code, quarters)
+            if figure is not None:
+                s.values.setdefault(code, {})[unit.code] = figure
     # Ad-hoc proposals count in the period in which they were received.
     until = None if str(period) == YEAR else plan.period(str(period)).end
     s.proposals = load_proposals(db_path, plan, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)

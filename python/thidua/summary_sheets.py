@@ -45,6 +45,8 @@ class Book:
     def fit(self, ws, row: int, col: int, text: str) -> None:
         """Remember how many wrapped lines a text needs, so `finish` can make its row tall enough."""
         per_line = max(1.0, ws.widths[col] * CHARS_PER_WIDTH - 1)
+        if len(text) <= per_line and "\n" not in text:
+            return   # one line: the default height (most cells)
         lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
         if lines > ws.lines_.get(row, 1):
             ws.lines_[row] = lines

@@ -15,6 +15,7 @@ _LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
 # Tone order: ngang, huyền, hỏi, ngã, sắc, nặng (the usual dictionary order).
 _TONE_RANK = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 _OTHER = 1000  # digits, punctuation and other scripts sort after letters, by code point
+_CACHE = 1 << 16  # distinct words / names / texts whose sort keys are kept (keys are immutable tuples)
 
 
 @lru_cache(maxsize=4096)
@@ -34,8 +35,10 @@ def _char_key(char: str) -> tuple[int, int, int]:
     return rank, tone, 0 if letter == lower else 1
 
 
+@lru_cache(maxsize=_CACHE)
 def word_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """Primary (letters), secondary (tones) and tertiary (case) keys of a text, character by character."""
+    """Primary (letters), secondary (tones) and tertiary (case) keys of a text, character by character.
+    Computed once per distinct word (cached): a year's lists repeat the same few hundred words."""
     keys = [_char_key(ch) for ch in nfc(text)]
     return tuple(k[0] for k in keys), tuple(k[1] for k in keys), tuple(k[2] for k in keys)
 
@@ -52,16 +55,27 @@ def split_name(full_name: str) -> tuple[str, str, str]:
 
 def text_key(text: str) -> tuple:
     """Sort key of any text (a unit's or a collective's name) in Vietnamese order, word by word."""
-    keys = [word_key(w) for w in nfc(text or "").split()]
-    return (tuple(k[0] for k in keys), tuple(k[1] for k in keys), tuple(k[2] for k in keys), nfc(text or ""))
+    return _text_key(text or "")
+
+
+@lru_cache(maxsize=_CACHE)
+def _text_key(text: str) -> tuple:
+    text = nfc(text)
+    keys = [word_key(w) for w in text.split()]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys), tuple(k[2] for k in keys), text
 
 
 def name_key(full_name: str) -> tuple:
-    """Sort key of a person: given name, then middle, then family; tones and case only break ties."""
-    family, middle, given = split_name(full_name or "")
+    """Sort key of a person: given name, then middle, then family; tones and case only break ties.
+    Computed once per distinct name (cached), so sorting n people costs n key look-ups, not n log n."""
+    return _name_key(full_name or "")
+
+
+@lru_cache(maxsize=_CACHE)
+def _name_key(full_name: str) -> tuple:
+    family, middle, given = split_name(full_name)
     parts = [word_key(given), word_key(middle), word_key(family)]
-    return (tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts),
-            nfc(full_name or ""))
+    return (tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts), nfc(full_name))
 
 
 def sort_names(names: Iterable[str]) -> list[str]:
