@@ -132,3 +132,7 @@ def _problems_sheet(ws, result: SubmissionResult, marks, Font, Alignment, Patter
         if issue.severity == ERROR:
             ws.cell(row, 2).fill = PatternFill("solid", fgColor=BAD_FILL)
     ws.freeze_panes = ws.cell(6, 1).coordinate
+    ws.page_setup.paperSize, ws.page_setup.orientation = 9, "landscape"     # A4, the whole list across
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = "5:5"
