@@ -155,3 +155,77 @@ def test_unknown_round_is_a_clear_error(consolidated_year, plan, tmp_path):
     from thidua.errors import ThiDuaError
     with pytest.raises(ThiDuaError):
         write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, "Q9", tmp_path / "x.xlsx")
+
+
+def _cells(path) -> dict:
+    """Every sheet's values, number formats, fonts, fills, merges, row heights and print setup."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        cells = {(c.row, c.column): (c.value, c.number_format, c.font.b, c.font.color.rgb if c.font.color else None,
+                                     c.fill.fgColor.rgb, c.border.left.style, c.alignment.wrap_text)
+                 for row in ws.iter_rows() for c in row if c.value is not None or c.has_style}
+        out[ws.title] = (cells, sorted(map(str, ws.merged_cells.ranges)),
+                         {r: d.height for r, d in ws.row_dimensions.items() if d.height},
+                         ws.freeze_panes, ws.print_title_rows, ws.print_area, ws.auto_filter.ref)
+    return out
+
+
+def test_streamed_rows_match_one_call_per_cell(consolidated_year, plan, tmp_path, monkeypatch):
+    """Rows streamed in constant_memory mode show exactly what XlsxWriter's in-memory mode shows."""
+    import thidua.committee as C
+    monkeypatch.setattr(C, "_now", lambda: dt.datetime(2019, 4, 12, 9, 30))
+    probe = C.Book(tmp_path / "probe.xlsx", plan, plan.round("Q1"), C._now())
+    assert C.Rows(probe, probe.wb.add_worksheet("x"), ["text"]).fast      # this XlsxWriter: rows are streamed
+    probe.wb.close()
+    for rc in ("Q1", "SK1"):
+        fast = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
+                                        tmp_path / f"fast_{rc}.xlsx", force=True)
+        with monkeypatch.context() as m:
+            m.setattr(C, "CONSTANT_MEMORY", False)
+            m.setattr(C, "STREAM", False)
+            slow = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
+                                            tmp_path / f"slow_{rc}.xlsx", force=True)
+        with zipfile.ZipFile(fast) as z:
+            assert "xl/sharedStrings.xml" not in z.namelist()          # inline strings: it was streamed
+        assert _cells(fast) == _cells(slow)
+
+
+def test_inline_text_escapes_like_xlsxwriter():
+    from thidua.committee import _inline_text
+    assert _inline_text("Tên đơn vị") == "<is><t>Tên đơn vị</t></is>"
+    assert _inline_text(" a & <b> ") == '<is><t xml:space="preserve"> a &amp; &lt;b&gt; </t></is>'
+    assert _inline_text("x\x01y_x0041_") == "<is><t>x_x0001_y_x005F_x0041_</t></is>"
+
+
+def test_unchanged_inputs_leave_the_workbook_alone(consolidated_year, plan, tmp_path):
+    """A re-run with nothing new does not rewrite; a changed store, a touched file or `force` do."""
+    import sqlite3
+    db = tmp_path / "copy.db"
+    with sqlite3.connect(consolidated_year.db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    units, out = consolidated_year.units, tmp_path / "TongHop_Q1.xlsx"
+
+    def written() -> tuple[int, int]:
+        return out.stat().st_ino, out.stat().st_mtime_ns
+
+    write_committee_workbook(db, plan, units, "Q1", out)
+    first = written()
+    write_committee_workbook(db, plan, units, "Q1", out)
+    assert written() == first
+    write_committee_workbook(db, plan, units, "Q1", out, force=True)
+    assert written() != first
+    second = written()
+    with sqlite3.connect(db) as conn:                  # a resubmission replaced a unit's file
+        sub = conn.execute("SELECT id FROM submissions WHERE round='Q1' AND status='accepted' LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE submissions SET status='superseded' WHERE id=?", (sub,))
+    write_committee_workbook(db, plan, units, "Q1", out)
+    assert written() != second
+    third = written()
+    with open(out, "ab") as fh:                          # the file changed on disk since it was written
+        fh.write(b"\0")
+    write_committee_workbook(db, plan, units, "Q1", out)
+    assert written() != third and openpyxl.load_workbook(out, read_only=True).sheetnames[0] == "Theo dõi nộp"
+    fourth = written()
+    write_committee_workbook(db, plan, units[:-1], "Q1", out)   # the register changed
+    assert written() != fourth
