@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -62,12 +63,27 @@ class ProposalCheck:
                 "adhoc": self.adhoc, "eligible": self.eligible, "problems": self.problems, "warnings": self.warnings}
 
 
+# A year's proposals repeat the same titles, forms, positions and answers: normalise each distinct text once.
+_nfc = lru_cache(maxsize=1 << 16)(nfc)
+
+
 def _lookup(items: Sequence, value: Any):
-    text = nfc(str(value or "")).strip()
+    text = _nfc(str(value or "")).strip()
     if not text:
         return None
-    low = text.lower()
-    return next((x for x in items if x.code.lower() == low or nfc(x.name).lower() == low), text)
+    found = _names_index(tuple((x.code, x.name) for x in items)).get(text.lower())
+    return text if found is None else items[found]
+
+
+@lru_cache(maxsize=256)
+def _names_index(pairs: tuple[tuple[str, str], ...]) -> dict[str, int]:
+    """{lower-case code or NFC name: position} of a plan's titles or forms; the first item wins a clash."""
+    index: dict[str, int] = {}
+    for i in reversed(range(len(pairs))):
+        code, name = pairs[i]
+        index[nfc(name).lower()] = i
+        index[code.lower()] = i
+    return index
 
 
 def _cond_text(plan: Plan, cond) -> str:
@@ -79,15 +95,15 @@ def _cond_text(plan: Plan, cond) -> str:
 
 def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
     """Eligibility of one proposal row (a dict with the proposals table's columns); quotas are not counted here."""
-    subject = SUBJECTS.get(nfc(str(row.get("subject") or "")).strip().lower(), "")
+    subject = SUBJECTS.get(_nfc(str(row.get("subject") or "")).strip().lower(), "")
     title, form = _lookup(plan.titles, row.get("title")), _lookup(plan.forms, row.get("form"))
     decided = _lookup(plan.forms, row.get("decided_form"))
     pc = ProposalCheck(int(row.get("id") or 0), row.get("unit") or "", row.get("round") or "", subject,
-                       nfc(str(row.get("name") or "")).strip(), nfc(str(row.get("position") or "")).strip(),
+                       _nfc(str(row.get("name") or "")).strip(), _nfc(str(row.get("position") or "")).strip(),
                        title if isinstance(title, Title) else None, form if isinstance(form, AwardForm) else None,
                        row.get("state") or "proposed", decided if isinstance(decided, AwardForm) else None,
-                       row.get("decision_note") or "", nfc(str(row.get("adhoc") or "")).strip() == "Có",
-                       nfc(str(row.get("summary") or "")).strip())
+                       row.get("decision_note") or "", _nfc(str(row.get("adhoc") or "")).strip() == "Có",
+                       _nfc(str(row.get("summary") or "")).strip())
     if not subject:
         pc.problems.append(f"đối tượng «{row.get('subject') or ''}» không rõ (Cá nhân hoặc Tập thể)")
     if isinstance(title, str):

@@ -11,7 +11,9 @@ How indicator figures of a period are aggregated (one rule, used everywhere):
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,16 +165,31 @@ def build_summary(db_path, plan: Plan, units, period: str, out: Path, pdf: bool 
                   previous_db: Path | None = None) -> Path:
     """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`."""
     from .summary_sheets import write_workbook
-    current = collect(db_path, plan, units, period)
-    previous = None
-    if previous_db is not None:
-        previous = collect(previous_db, plan, _store_units(previous_db) or units, period)
     out = Path(out)
-    write_workbook(current, out, previous)
+    with _no_cycle_collection():
+        current = collect(db_path, plan, units, period)
+        previous = None
+        if previous_db is not None:
+            previous = collect(previous_db, plan, _store_units(previous_db) or units, period)
+        write_workbook(current, out, previous)
     if pdf:
         from .libreoffice import convert
         convert(out, "pdf", out.parent)
     return out
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Pause Python's cyclic garbage collector while the summary is built: the build allocates some 10^5 small,
+    acyclic objects (figures, cells, XML strings), and each automatic collection would re-scan the whole heap
+    (~0.1 s per summary of 1,000 units). Reference counting still frees everything; collection resumes after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _store_units(db_path) -> list:

@@ -40,11 +40,12 @@ class Book:
         ws.set_row(4, 40)
         row = write_header(ws, self.fmt, self.plan, len(widths) - 1, self.title, caption)
         ws.widths, ws.landscape_, ws.lines_, ws.breaks_ = list(widths), landscape, {}, []
+        ws.per_line_ = [max(1.0, w * CHARS_PER_WIDTH - 1) for w in widths]   # characters a line holds, per column
         return ws, row
 
     def fit(self, ws, row: int, col: int, text: str) -> None:
         """Remember how many wrapped lines a text needs, so `finish` can make its row tall enough."""
-        per_line = max(1.0, ws.widths[col] * CHARS_PER_WIDTH - 1)
+        per_line = ws.per_line_[col]
         if len(text) <= per_line and "\n" not in text:
             return   # one line: the default height (most cells)
         lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
