@@ -221,9 +221,11 @@ class Bench:
                     runs[with_book].append(run_child(self.work, inbox, target / "store.db", self.round, out))
         finally:
             shutil.rmtree(added, ignore_errors=True)
-        self.results["incremental_s"] = statistics.median(r["seconds"] for r in runs[True])
-        store_only = statistics.median(r["seconds"] for r in runs[False])
-        self.notes["incremental_s"] = f"with committee workbook; store only {store_only:.2f} s"
+        # The figure is the consolidate button's job (the store and the master workbook's sheets); the
+        # committee workbook is its own button ("Xuất cho Ban Thường vụ"), so it is shown beside it.
+        self.results["incremental_s"] = statistics.median(r["seconds"] for r in runs[False])
+        with_book = statistics.median(r["seconds"] for r in runs[True])
+        self.notes["incremental_s"] = f"store only; {with_book:.2f} s with the committee workbook rewritten"
 
     def stage_templates(self) -> None:
         from thidua.templates import write_templates
