@@ -187,6 +187,26 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_history(args) -> int:
+    import json
+    from . import store
+    from .committee import FILE_STATUS_VI
+    conn = store.connect(_db(args), create=False)
+    try:
+        rows = store.submission_history(conn, args.unit, args.round)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for r in rows:
+        when = (r["received_at"] or "").replace("T", " ")
+        print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19} {FILE_STATUS_VI.get(r['status'], r['status']):14} "
+              f"{r['n_errors']} lỗi  {r['file_name']}  -> {r['archive_path']}")
+    print(f"{len(rows)} tệp đã nhận.")
+    return 0
+
+
 def cmd_validate(args) -> int:
     import json
     from .feedback import write_feedback
@@ -328,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
     _common(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại)")
+    p.add_argument("--unit", help="mã đơn vị")
+    p.add_argument("--round", help="mã kỳ báo cáo")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db)")
+    p.add_argument("--json", action="store_true", help="in dạng JSON")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")
     p.add_argument("files", nargs="+", metavar="FILE", help="tệp .xlsx/.xls/.ods (hoặc thư mục) cần kiểm tra")
