@@ -288,6 +288,16 @@ def proposal_sheets(b: Book) -> None:
         mine = [p for p in s.proposals if p.effective_form is form]
         rows.append((i, form.name, form.quota if form.quota is not None else "", len(mine),
                      sum(p.eligible for p in mine), *(sum(p.state == st for p in mine) for st in states)))
+    # Proposals of an emulation title alone (no award form) are counted by title, so the rows add up.
+    for title in b.plan.titles:
+        mine = [p for p in s.proposals if p.effective_form is None and p.title is title]
+        if mine:
+            rows.append((len(rows) + 1, f"Danh hiệu «{title.name}» (không kèm hình thức)", "", len(mine),
+                         sum(p.eligible for p in mine), *(sum(p.state == st for p in mine) for st in states)))
+    rest = [p for p in s.proposals if p.effective_form is None and p.title is None]
+    if rest:
+        rows.append((len(rows) + 1, "Chưa ghi hình thức, danh hiệu", "", len(rest), sum(p.eligible for p in rest),
+                     *(sum(p.state == st for p in rest) for st in states)))
     row = b.table(ws, row, ("STT", "Hình thức khen thưởng", "Chỉ tiêu tỉnh", "Số đề nghị", "Đủ điều kiện",
                             *(STATE_NAMES[st] for st in states)), rows,
                   ("center", "text", "int", "int", "int", *(["int"] * len(states))),
