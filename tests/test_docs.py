@@ -57,3 +57,12 @@ def test_console_command_and_module_entry_point():
     assert exe, "the `thidua` console command is not installed: pip install -e ."
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("thidua ")
+
+
+def test_unwritable_output_is_a_message_not_a_traceback(tmp_path, key_file, capsys):
+    from thidua.cli import main
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["templates", "--round", "Q1", "--out", str(blocker / "sub"), "--units", "CD001"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Lỗi: ") and "Thử:" in err and "Traceback" not in err

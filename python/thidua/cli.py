@@ -382,6 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Đã dừng theo yêu cầu.", file=sys.stderr)
         return 130
+    except BrokenPipeError:            # the reader closed the output (`thidua ... | head`): not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:             # a folder or file the command was pointed at: name it, no traceback
+        print(f"Lỗi: không truy cập được {exc.filename or ''}: {exc.strerror or exc}.", file=sys.stderr)
+        print("Thử: kiểm tra đường dẫn, quyền ghi, và đóng tệp nếu đang mở trong Excel.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
