@@ -102,6 +102,8 @@ def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int
             import ctypes
             import signal
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        if os.getppid() != _CTX.get("parent"):    # the parent was killed before prctl took effect
+            os._exit(1)
 
 
 def _read(path: str) -> dict | None:
@@ -258,6 +260,7 @@ class _Run:
             if len(todo) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
                 import multiprocessing as mp
                 fork = sys.platform.startswith("linux")
+                _CTX["parent"] = os.getpid()          # inherited by forked workers (see _init_worker)
                 with ProcessPoolExecutor(min(4, os.cpu_count() or 1), mp_context=mp.get_context("fork") if fork else None,
                                          initializer=_init_worker,
                                          initargs=init + (self.lock_fd if fork else None,)) as pool:
