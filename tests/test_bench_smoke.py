@@ -28,7 +28,8 @@ def test_bench_smoke(tmp_path):
     for key in ("cold_s", "incremental_s", "summary_s", "cold_peak_mb"):
         assert result[key] is None or result[key] > 0      # None only while the stage's module is missing
     if result["cold_s"] is not None:
-        assert result["naive_over_cold"] == round(result["naive_s"] / result["cold_s"], 2)
+        # the JSON carries rounded seconds; the ratio was computed before rounding
+        assert abs(result["naive_over_cold"] - result["naive_s"] / result["cold_s"]) < 0.02 * result["naive_over_cold"] + 0.011
         assert (work / "cold0" / "TongHop.xlsx").exists()
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import random
-import time
 from pathlib import Path
 
 import openpyxl
@@ -67,8 +66,8 @@ def test_reads_only_what_it_needs(plan, key):
     assert S.LISTS_SHEET not in reading.book._grids and "Hướng dẫn" not in reading.book._grids
 
 
-def test_speed_of_a_thousand_submissions(plan, units, key):
-    """Figure for the issue: files validated per second (print with pytest -s)."""
+def test_a_thousand_mixed_submissions_all_validate(plan, units, key):
+    """1,000 realistic files of every round are all read as valid (speed is measured by bench/run.py)."""
     register = {u.code: u for u in units}
     files = []
     for rc in ("Q1", "Q2", "SK1", "Q3", "Q4", "TK", "DK"):
@@ -76,12 +75,8 @@ def test_speed_of_a_thousand_submissions(plan, units, key):
         for unit in units[:15]:
             files.append(fill_workbook(factory.render(unit), spec, realistic_values(plan, rc, unit, random.Random(1))))
     files = (files * 10)[:1000]
-    start = time.process_time()
     statuses = [validate_bytes(data, "x.xlsx", plan, key, register).status for data in files]
-    seconds = time.process_time() - start
-    print(f"\n{len(files)} files validated in {seconds:.2f} s CPU: {len(files) / seconds:.0f} files/s")
     assert statuses.count("ok") == len(files)
-    assert seconds < 15            # generous: shared CI machines; the measured figure is in the report
 
 
 def _edited(path, edit) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-import time
 import zipfile
 
 import openpyxl
@@ -129,13 +128,10 @@ def test_pdf_pages_and_every_table_within_its_page(store, plan, units, tmp_path)
         assert last_header in text, last_header
 
 
-def test_year_end_summary_of_1000_units_is_fast(plan, tmp_path):
+def test_year_end_summary_of_1000_units(plan, tmp_path):
+    """A province-sized store works end to end (its speed is measured by bench/run.py, not here)."""
     big = synthetic_units(1000)
     db = synthetic_store(tmp_path / "big.db", plan, big, proposals_every=10)
-    started = time.perf_counter()
     build_summary(db, plan, big, "year", tmp_path / "big.xlsx")
-    took = time.perf_counter() - started
-    print(f"year-end summary, 1000 units x 7 rounds: {took:.2f} s")
-    assert took < 10          # measured about 1.6 s here; the target is 2 s, the bound leaves room for slow CI
     ws = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True)["5b Báo cáo theo đơn vị"]
     assert sum(1 for r in ws.iter_rows(values_only=True) if isinstance(r[0], int)) == 1000
