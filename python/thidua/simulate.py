@@ -258,6 +258,13 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
             row.update({"prop.form": forms["GK"], "prop.adhoc": S.YES})
         elif rng.random() < 0.4:
             row.update({"prop.title": titles["CSTDCS"], "prop.dat_ldtt": S.YES, "prop.co_sang_kien": S.YES})
+            pick = rng.random()       # some are put forward for a higher form (one with a province quota)
+            if pick < 0.25:
+                row["prop.form"] = forms["BKLDLD"]
+            elif pick < 0.30:
+                row["prop.form"] = forms["BKTLD"]
+            elif pick < 0.36:
+                row["prop.form"] = forms["BKGVNDVN"]
         else:
             row.update({"prop.title": titles["LDTT"], "prop.dat_ldtt": S.YES,
                         "prop.co_sang_kien": S.YES if rng.random() < 0.3 else S.NO})
@@ -266,9 +273,10 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
         rows.append(row)
     if not adhoc and rng.random() < 0.5:
         share = float(rng.randint(55, 100))
+        form = "COTD" if share >= 90 and rng.random() < 0.3 else "BKLDLD" if share >= 70 and rng.random() < 0.3 else "GK"
         rows.append({"prop.subject": S.COLLECTIVE, "prop.name": unit.name, "prop.ky_luat": S.NO,
                      "prop.title": titles["TTLDXS" if share >= 70 else "TTLDTT"], "prop.ty_le_ldtt": share,
-                     "prop.summary": rng.choice(SUMMARIES), "prop.form": forms["GK"]})
+                     "prop.summary": rng.choice(SUMMARIES), "prop.form": forms[form]})
     return rows
 
 
