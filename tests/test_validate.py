@@ -134,3 +134,15 @@ def test_huge_file_is_refused_without_loading(plan, key, tmp_path):
     result = validate_file(path, plan, key)
     assert result.status == "unreadable" and [i.code for i in result.issues] == ["F010"]
     assert "25 MB" in result.issues[0].message
+
+
+def test_cli_validates_a_folder_like_an_inbox(tmp_path, key_file, capsys):
+    import shutil
+    folder = tmp_path / "hop-thu" / "Q1"
+    folder.mkdir(parents=True)
+    shutil.copy(BROKEN / "valid_sk1.xlsx", folder / "bao cao.xlsx")
+    shutil.copy(BROKEN / "~$valid_sk1.xlsx", folder / "~$bao cao.xlsx")      # Excel's lock file: not read
+    (folder / "ghi chu.txt").write_text("không phải bảng tính", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "hop-thu"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [Path(r["file"]).name for r in out] == ["bao cao.xlsx"]

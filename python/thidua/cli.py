@@ -218,8 +218,8 @@ def cmd_validate(args) -> int:
     except ThiDuaError as exc:
         key = None
         print(f"Lưu ý: {exc.message} Chưa kiểm tra được chữ ký.", file=sys.stderr)
-    files = [f for arg in args.files for f in (sorted(p for p in Path(arg).rglob("*") if p.is_file())
-                                               if Path(arg).is_dir() else [Path(arg)])]
+    from .consolidate import walk_inbox          # a folder is walked the way consolidation walks an inbox
+    files = [f for arg in args.files for f in (walk_inbox(Path(arg)) if Path(arg).is_dir() else [Path(arg)])]
     register = {u.code: u for u in units}
     results, failed = [], False
     for path in files:
