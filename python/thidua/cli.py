@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="tình hình nộp báo cáo của từng đơn vị: đúng hạn, trễ, có lỗi, chưa nộp")
     p.add_argument("--round", help="chỉ kỳ này (mặc định: mọi kỳ có hạn nộp)")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db)")
+    p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")
     p.add_argument("--reminders", help="thư mục ghi danh sách nhắc nhở (.xlsx) và thư nhắc (.eml) kèm biểu mẫu")
     p.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại)")
     p.add_argument("--unit", help="mã đơn vị")
     p.add_argument("--round", help="mã kỳ báo cáo")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db)")
+    p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")
     p.set_defaults(func=cmd_history)
 
