@@ -2,7 +2,7 @@
 
     python bench/run.py [--units N] [--json] [--repeats R] [--round Q1] [--stages cold,templates,...]
 
-Generates N units' filled submissions for one round with thidua.simulate (valid files and the usual
+Generates N units' filled submissions for one round with thidua.demo.simulate (valid files and the usual
 share of broken ones), then times each stage (median of R repeats) and prints a table; with --json
 one JSON object follows. Cold and incremental consolidation run in a child process per repeat so that
 their peak memory (VmHWM of the child, ru_maxrss of its largest worker) is honest.
@@ -26,10 +26,10 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from thidua import simulate as sim
-from thidua.plan import load_plan
-from thidua.signing import load_key
-from thidua.units import COLUMNS, Unit, load_units
+from thidua.demo import simulate as sim
+from thidua.plan.model import load_plan
+from thidua.templates.signing import load_key
+from thidua.plan.units import COLUMNS, Unit, load_units
 
 STAGES = ("floor", "naive", "cold", "incremental", "templates", "summary")
 KEYS = ("units", "floor_s", "naive_s", "cold_s", "incremental_s", "templates_s", "summary_s", "cold_peak_mb",
@@ -126,7 +126,7 @@ def peak_rss_mb() -> float:
 
 def child_consolidate(args: argparse.Namespace) -> None:
     """Run in a child process: consolidate once, print seconds and peak memory as JSON."""
-    from thidua.consolidate import consolidate
+    from thidua.consolidate.run import consolidate
     plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key), create=False)
     started = time.perf_counter()
     consolidate(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
@@ -228,7 +228,7 @@ class Bench:
         self.notes["incremental_s"] = f"store only; {with_book:.2f} s with the committee workbook rewritten"
 
     def stage_templates(self) -> None:
-        from thidua.templates import write_templates
+        from thidua.templates.build import write_templates
         units = self.units[:self.n]
         self.results["templates_s"] = median_time(
             lambda out: write_templates(self.plan, self.round, units, out, self.key), self.repeats,
@@ -238,8 +238,8 @@ class Bench:
         if not (has_module("summary") and has_module("consolidate")):
             self.notes["summary_s"] = MISSING
             return
-        from thidua.consolidate import consolidate
-        from thidua.summary import build_summary
+        from thidua.consolidate.run import consolidate
+        from thidua.reports.summary import build_summary
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)

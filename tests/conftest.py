@@ -18,13 +18,13 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 
 @pytest.fixture(scope="session")
 def plan():
-    from thidua.plan import load_plan
+    from thidua.plan.model import load_plan
     return load_plan()
 
 
 @pytest.fixture(scope="session")
 def units():
-    from thidua.units import load_units
+    from thidua.plan.units import load_units
     return load_units()
 
 
@@ -72,8 +72,8 @@ def consolidated_year(tmp_path_factory, plan, units):
     """
     from types import SimpleNamespace
 
-    from thidua.consolidate import consolidate
-    from thidua.simulate import YearRates, simulate_year
+    from thidua.consolidate.run import consolidate
+    from thidua.demo.simulate import YearRates, simulate_year
 
     root = tmp_path_factory.mktemp("year")
     chosen = units[:60]

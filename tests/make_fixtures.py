@@ -17,12 +17,12 @@ from pathlib import Path
 
 import openpyxl
 
-from thidua import spec as S
-from thidua.legacy import unicode_to_tcvn3, unicode_to_vni
-from thidua.plan import load_plan
-from thidua.simulate import Addr, fill_workbook, realistic_values
-from thidua.templates import TemplateFactory
-from thidua.units import load_units
+from thidua.templates import spec as S
+from thidua.intake.legacy import unicode_to_tcvn3, unicode_to_vni
+from thidua.plan.model import load_plan
+from thidua.demo.simulate import Addr, fill_workbook, realistic_values
+from thidua.templates.build import TemplateFactory
+from thidua.plan.units import load_units
 
 TESTS = Path(__file__).resolve().parent
 OUT = TESTS / "data" / "broken"

@@ -60,7 +60,7 @@ def _value_row(sid: int, sheet: str, field: str, value: Any) -> tuple:
 def synthetic_units(n: int, clusters: tuple[str, ...] = ("Khối Giáo dục", "Khối Y tế", "Khối Quản lý nhà nước",
                                                              "Khối Văn hóa - Xã hội")) -> list:
     """`n` made-up units spread over the clusters; every 50th founded late in the year (not yet eligible)."""
-    from thidua.units import Unit
+    from thidua.plan.units import Unit
     return [Unit(f"S{i:05d}", f"CĐCS Đơn vị số {i}", clusters[i % len(clusters)], 20 + i % 200, 18 + i % 190,
                  f"s{i}@example.org", dt.date(2019, 9, 1) if i % 50 == 49 else dt.date(2000, 1, 1))
             for i in range(n)]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from thidua.result import UNREADABLE
-from thidua.validate import validate_file
+from thidua.intake.result import UNREADABLE
+from thidua.intake.validate import validate_file
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 MANIFEST = json.loads((BROKEN / "expected.json").read_text(encoding="utf-8"))

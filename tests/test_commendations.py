@@ -8,7 +8,7 @@ import pytest
 from storebuild import add_submission, new_store
 
 from thidua.cli import main
-from thidua.commendations import check_proposal, decide, load_proposals
+from thidua.review.commendations import check_proposal, decide, load_proposals
 from thidua.errors import ThiDuaError
 
 GK = "Giấy khen của Công đoàn Viên chức tỉnh"

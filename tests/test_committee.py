@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 
 from conftest import TEST_KEY, need_libreoffice
-from thidua import store
-from thidua.committee import write_committee_workbook
-from thidua.tracking import status_label, status_rows
-from thidua.validate import validate_bytes
+from thidua.store import db as store
+from thidua.reports.committee import write_committee_workbook
+from thidua.store.tracking import status_label, status_rows
+from thidua.intake.validate import validate_bytes
 
 SOURCE = re.compile(r"\[(.+)!([A-Z]+[0-9]+)\]$")
 
@@ -141,7 +141,7 @@ def test_renders_to_pdf_pages(consolidated_year, tmp_path):
     need_libreoffice()
     if not shutil.which("pdftoppm"):
         pytest.skip("poppler-utils not installed (pdftoppm)")
-    from thidua.libreoffice import convert
+    from thidua.reports.libreoffice import convert
     pdf = convert(consolidated_year.workbooks["SK1"], "pdf", tmp_path)
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "p")], check=True)
     assert len(list(tmp_path.glob("p-*.png"))) == 2
@@ -173,7 +173,7 @@ def _cells(path) -> dict:
 
 def test_streamed_rows_match_one_call_per_cell(consolidated_year, plan, tmp_path, monkeypatch):
     """Rows streamed in constant_memory mode show exactly what XlsxWriter's in-memory mode shows."""
-    import thidua.committee as C
+    import thidua.reports.committee as C
     monkeypatch.setattr(C, "_now", lambda: dt.datetime(2019, 4, 12, 9, 30))
     probe = C.Book(tmp_path / "probe.xlsx", plan, plan.round("Q1"), C._now())
     assert C.Rows(probe, probe.wb.add_worksheet("x"), ["text"]).fast      # this XlsxWriter: rows are streamed
@@ -192,7 +192,7 @@ def test_streamed_rows_match_one_call_per_cell(consolidated_year, plan, tmp_path
 
 
 def test_inline_text_escapes_like_xlsxwriter():
-    from thidua.committee import _inline_text
+    from thidua.reports.committee import _inline_text
     assert _inline_text("Tên đơn vị") == "<is><t>Tên đơn vị</t></is>"
     assert _inline_text(" a & <b> ") == '<is><t xml:space="preserve"> a &amp; &lt;b&gt; </t></is>'
     assert _inline_text("x\x01y_x0041_") == "<is><t>x_x0001_y_x005F_x0041_</t></is>"

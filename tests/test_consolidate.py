@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_KEY
-from thidua import store
-from thidua.consolidate import consolidate, is_candidate
-from thidua.validate import validate_bytes
+from thidua.store import db as store
+from thidua.consolidate.run import consolidate, is_candidate
+from thidua.intake.validate import validate_bytes
 
 
 def expected_fates(year, plan) -> dict[str, str]:
@@ -48,9 +48,9 @@ def test_invalid_resubmission_never_replaces_a_valid_one(tmp_path, plan, units):
     import os
     import random
 
-    from thidua import spec as S
-    from thidua.simulate import fill_workbook, realistic_values
-    from thidua.templates import TemplateFactory
+    from thidua.templates import spec as S
+    from thidua.demo.simulate import fill_workbook, realistic_values
+    from thidua.templates.build import TemplateFactory
     unit = units[0]
     spec = S.template_spec(plan, "Q1")
     template = TemplateFactory(plan, "Q1", TEST_KEY).render(unit)
@@ -155,7 +155,7 @@ def test_junk_and_broken_files(tmp_path, plan, units, consolidated_year):
 
 
 def test_unwritable_output_is_a_clear_error(tmp_path, plan, units, consolidated_year):
-    from thidua.committee import write_committee_workbook
+    from thidua.reports.committee import write_committee_workbook
     from thidua.errors import ThiDuaError
     blocked = tmp_path / "ro"
     blocked.write_text("a file where a folder should be", encoding="utf-8")

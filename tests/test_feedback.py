@@ -9,8 +9,8 @@ import openpyxl
 from python_calamine import CalamineWorkbook
 
 from conftest import need_libreoffice
-from thidua.feedback import SHEET_NAME, write_feedback
-from thidua.validate import validate_file
+from thidua.intake.feedback import SHEET_NAME, write_feedback
+from thidua.intake.validate import validate_file
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 
@@ -50,7 +50,7 @@ def test_formula_like_text_stays_text(plan, key, tmp_path):
 
 
 def _fake_issue(result):
-    from thidua.messages import make_issue
+    from thidua.intake.messages import make_issue
     v = next(v for v in result.values if v.value == "=Phó chủ tịch")
     return make_issue("V015", sheet=v.sheet, cell=v.cell, field=v.field, value=v.value, label="Chức vụ")
 
@@ -64,7 +64,7 @@ def test_unreadable_file_gets_problems_only(plan, key, tmp_path):
 
 def test_feedback_opens_in_libreoffice(plan, key, tmp_path):
     need_libreoffice()
-    from thidua.libreoffice import convert
+    from thidua.reports.libreoffice import convert
     src = BROKEN / "libreoffice_typed.ods"          # goes through LibreOffice once to become .xlsx
     result = validate_file(src, plan, key)
     out = write_feedback(src, result, tmp_path / "fb.xlsx")

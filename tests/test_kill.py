@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_KEY
-from thidua import store
+from thidua.store import db as store
 
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory, plan, units):
-    from thidua.simulate import YearRates, simulate_year
+    from thidua.demo.simulate import YearRates, simulate_year
     root = tmp_path_factory.mktemp("kill")
     simulate_year(plan, units, TEST_KEY, root / "inbox", rng_seed=11, rounds=["Q1", "SK1"],
                   rates=YearRates(mistakes=0.15, corrected=0.5, copy=0.05, adhoc=0.0))

@@ -5,7 +5,7 @@ import subprocess
 
 from hypothesis import given, strategies as st
 
-from thidua.legacy import TCVN3_TABLE, convert_legacy, looks_vietnamese, unicode_to_tcvn3, unicode_to_vni
+from thidua.intake.legacy import TCVN3_TABLE, convert_legacy, looks_vietnamese, unicode_to_tcvn3, unicode_to_vni
 
 WORDS = ("nguyễn", "văn", "hùng", "công", "đoàn", "viên", "chức", "trường", "học", "thị", "ánh", "phát", "động",
          "thi", "đua", "quảng", "nam", "hội", "nghị", "cán", "bộ", "lao", "tiên", "tiến", "sáng", "kiến", "ơn",

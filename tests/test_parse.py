@@ -5,7 +5,7 @@ import datetime as dt
 
 from hypothesis import given, strategies as st
 
-from thidua.parse import INVALID, PLAIN, UNDERSTOOD, WITH_UNIT, fold, parse_choice, parse_date, parse_number
+from thidua.intake.parse import INVALID, PLAIN, UNDERSTOOD, WITH_UNIT, fold, parse_choice, parse_date, parse_number
 
 
 def test_number_examples():

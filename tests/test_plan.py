@@ -5,8 +5,8 @@ import unicodedata
 import pytest
 
 from thidua.errors import ThiDuaError
-from thidua.plan import Plan, load_plan, parse_conditions, read_toml_tables
-from thidua.units import load_units, select_units, units_from_rows
+from thidua.plan.model import Plan, load_plan, parse_conditions, read_toml_tables
+from thidua.plan.units import load_units, select_units, units_from_rows
 
 
 def test_periods_come_from_the_plan_text(plan):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import openpyxl
 
-from thidua import safety
-from thidua import spec as S
-from thidua.reader import read_bytes
-from thidua.simulate import fill_workbook, realistic_values
-from thidua.templates import TemplateFactory
-from thidua.validate import validate_bytes
+from thidua.intake import safety
+from thidua.templates import spec as S
+from thidua.intake.reader import read_bytes
+from thidua.demo.simulate import fill_workbook, realistic_values
+from thidua.templates.build import TemplateFactory
+from thidua.intake.validate import validate_bytes
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 

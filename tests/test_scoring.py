@@ -11,8 +11,8 @@ from storebuild import add_submission, new_store
 
 from thidua.cli import main
 from thidua.errors import ThiDuaError
-from thidua.plan import Plan, read_toml_tables
-from thidua.scoring import classify_score, classify_units, export_scores, import_scores
+from thidua.plan.model import Plan, read_toml_tables
+from thidua.review.scoring import classify_score, classify_units, export_scores, import_scores
 
 FULL = {"TC1": 20, "TC2": 15, "TC3": 20, "TC4": 15, "TC5": 15, "TC6": 15}
 

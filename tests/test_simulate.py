@@ -13,10 +13,10 @@ import pytest
 import python_calamine
 from openpyxl.utils import get_column_letter
 
-from thidua import spec as S
-from thidua import simulate as sim
-from thidua.templates import TemplateFactory
-from thidua.zipstamp import raw_entries
+from thidua.templates import spec as S
+from thidua.demo import simulate as sim
+from thidua.templates.build import TemplateFactory
+from thidua.templates.zipstamp import raw_entries
 
 ROUNDS = ("DK", "Q1", "SK1", "TK", "DX")
 
@@ -256,7 +256,7 @@ def test_simulate_year_is_reproducible(plan, units, key, tmp_path):
 
 def test_libreoffice_round_trip_keeps_values(plan, units, factories, tmp_path):
     from conftest import need_libreoffice
-    from thidua.libreoffice import convert
+    from thidua.reports.libreoffice import convert
     need_libreoffice()
     spec = S.template_spec(plan, "SK1")
     values = sim.realistic_values(plan, "SK1", units[2], random.Random(4))

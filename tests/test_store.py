@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from thidua import store
+from thidua.store import db as store
 from thidua.errors import ThiDuaError
 
 CONTRACT = {"meta", "units", "rounds", "files", "sightings", "submissions", "cell_values", "issues", "proposals",

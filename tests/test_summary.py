@@ -12,7 +12,7 @@ from conftest import need_libreoffice
 from storebuild import synthetic_store, synthetic_units
 
 from thidua.cli import main
-from thidua.summary import STOCK_INDICATORS, build_summary, collect
+from thidua.reports.summary import STOCK_INDICATORS, build_summary, collect
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from thidua import spec as S
+from thidua.templates import spec as S
 from thidua.cli import main
-from thidua.signing import verify
-from thidua.templates import TemplateFactory, template_filename, write_blank_templates
+from thidua.templates.signing import verify
+from thidua.templates.build import TemplateFactory, template_filename, write_blank_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"

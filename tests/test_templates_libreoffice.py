@@ -7,10 +7,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from conftest import lo_fill, need_libreoffice
-from thidua import spec as S
-from thidua.libreoffice import convert
-from thidua.signing import verify
-from thidua.templates import TemplateFactory
+from thidua.templates import spec as S
+from thidua.reports.libreoffice import convert
+from thidua.templates.signing import verify
+from thidua.templates.build import TemplateFactory
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from email import policy
 import openpyxl
 
 from conftest import TEST_KEY
-from thidua.reminders import write_reminders
-from thidua.templates import template_filename
-from thidua.tracking import status_rows
-from thidua.validate import validate_bytes
+from thidua.reports.reminders import write_reminders
+from thidua.templates.build import template_filename
+from thidua.store.tracking import status_rows
+from thidua.intake.validate import validate_bytes
 
 
 def expected_status(year, plan) -> dict[tuple[str, str], str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from thidua import spec as S
+from thidua.templates import spec as S
 from thidua.cli import main
-from thidua.messages import CATALOGUE, make_issue
-from thidua.simulate import Addr, fill_workbook, realistic_values
-from thidua.templates import TemplateFactory
-from thidua.validate import normalise, validate_bytes
+from thidua.intake.messages import CATALOGUE, make_issue
+from thidua.demo.simulate import Addr, fill_workbook, realistic_values
+from thidua.templates.build import TemplateFactory
+from thidua.intake.validate import normalise, validate_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
@@ -127,7 +127,7 @@ def test_cli_exit_codes_and_json(capsys, key_file):
 
 
 def test_huge_file_is_refused_without_loading(plan, key, tmp_path):
-    from thidua.validate import validate_file
+    from thidua.intake.validate import validate_file
     path = tmp_path / "to.xlsx"
     with open(path, "wb") as fh:
         fh.truncate(25 * 1024 * 1024)

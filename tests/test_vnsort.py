@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from thidua.vnsort import name_key, sort_names, split_name, text_key
+from thidua.text.collate import name_key, sort_names, split_name, text_key
 
 
 def test_alphabet_letters_with_marks_are_their_own_letters():

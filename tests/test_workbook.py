@@ -13,12 +13,12 @@ from oletools.olevba import VBA_Parser
 
 from conftest import ROOT
 from thidua import excel
-from thidua import workbook_source as L
+from thidua.workbook import layout as L
 from thidua.errors import ThiDuaError
-from thidua.plan import load_plan
-from thidua.units import load_units
-from thidua.vba import to_codepage_safe
-from thidua.workbook_build import BUTTONS, CONF_ROWS, DEFAULT_OUT, MACRO_CONTENT_TYPE, build_bytes
+from thidua.plan.model import load_plan
+from thidua.plan.units import load_units
+from thidua.workbook.vba import to_codepage_safe
+from thidua.workbook.build import BUTTONS, CONF_ROWS, DEFAULT_OUT, MACRO_CONTENT_TYPE, build_bytes
 
 COMMITTED = ROOT / "workbook" / "ThiDua2019.xlsm"
 
@@ -67,8 +67,8 @@ def test_plan_and_register_read_back_from_the_sheets(built):
 
 def test_an_edited_sheet_changes_the_plan(tmp_path):
     """The loader reads the sheets, not the bundled data: an edited cut-off shows up in the plan."""
-    from thidua.plan import read_toml_tables
-    from thidua.units import read_csv_rows
+    from thidua.plan.model import read_toml_tables
+    from thidua.plan.units import read_csv_rows
     tables = read_toml_tables()
     tables["levels"][0] = dict(tables["levels"][0], min_points=88)
     register = read_csv_rows()[:3]
@@ -161,7 +161,7 @@ def test_every_udf_has_a_wrapper_with_the_same_arguments(modules):
 
 
 def test_udf_classifies_a_score_under_the_workbooks_rules(built, plan):
-    from thidua.scoring import classify_score
+    from thidua.review.scoring import classify_score
     caller = type("Caller", (), {"sheet": type("S", (), {"book": type("B", (), {"fullname": str(built)})})})
     for points in (95, 75, 55, 20):
         assert excel.THIDUA_XEPLOAI(points, None, caller) == classify_score(plan, points).level_name

@@ -13,8 +13,8 @@ import subprocess
 import pytest
 
 from conftest import DEBIAN_PYTHON, ROOT, TESTS, need_libreoffice
-from thidua.workbook_build import BUTTONS, build_bytes
-from thidua.workbook_source import CONTROL, HOME
+from thidua.workbook.build import BUTTONS, build_bytes
+from thidua.workbook.layout import CONTROL, HOME
 
 
 @pytest.fixture(scope="module")

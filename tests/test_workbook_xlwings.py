@@ -17,10 +17,10 @@ from python_calamine import CalamineWorkbook
 
 from conftest import TEST_KEY
 from thidua import excel
-from thidua import workbook_source as L
-from thidua.plan import load_plan
-from thidua.units import load_units
-from thidua.workbook_build import BUTTONS, build_bytes
+from thidua.workbook import layout as L
+from thidua.plan.model import load_plan
+from thidua.plan.units import load_units
+from thidua.workbook.build import BUTTONS, build_bytes
 
 
 def _cell(value):
@@ -58,7 +58,7 @@ def office(tmp_path_factory):
         from xlwings.pro import _xlremote
         xw.engines.add(xw.Engine(impl=_xlremote.engine))
         mp.setattr(xw, "__pro__", True)
-    from thidua.simulate import simulate_round
+    from thidua.demo.simulate import simulate_round
     folder = tmp_path_factory.mktemp("office")
     book = folder / "ThiDua2019.xlsm"
     book.write_bytes(build_bytes())
@@ -120,7 +120,7 @@ def consolidated(office):
 
 
 def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
-    from thidua.consolidate import walk_inbox
+    from thidua.consolidate.run import walk_inbox
     folder, plan, _ = office
     actions, data = consolidated
     n_files = len(walk_inbox(folder / "hop-thu"))
@@ -132,13 +132,13 @@ def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
     assert totals[0] == ["Kỳ", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Tổng"]
     codes = {i.code for i in plan.indicators}
     assert all(row[0] in ("Q1", "SK1") and row[1] in codes for row in totals[1:])
-    if importlib.util.find_spec("thidua.validate"):   # with the validator, most files are read and summed
+    if importlib.util.find_spec("thidua.intake.validate"):   # with the validator, most files are read and summed
         assert 0 < len(problems) - 1 < n_files
         assert {row[0] for row in totals[1:]} == {"Q1", "SK1"}
 
 
 def test_tracking_writes_every_unit_with_its_status(office, consolidated):
-    from thidua.tracking import status_label, status_rows
+    from thidua.store.tracking import status_label, status_rows
     folder, plan, units = office
     actions, data = run(folder, "track_and_remind", ThiDua_Ky="Q1")
     rows = table_of(actions, data, "tracking")
@@ -152,13 +152,13 @@ def test_tracking_writes_every_unit_with_its_status(office, consolidated):
 
 
 def test_scoring_writes_a_level_for_every_unit(office, consolidated):
-    from thidua.scoring import classify_units
+    from thidua.review.scoring import classify_units
     folder, plan, units = office
     actions, data = run(folder, "score_units", ThiDua_Dot="1")
     rows = table_of(actions, data, "scores")
     expected = classify_units(folder / excel.DB_FILE, plan, units, "1")
     assert [(r[0], r[4]) for r in rows[1:]] == [(r.code, r.level_name) for r in expected]
-    from thidua.commendations import load_proposals
+    from thidua.review.commendations import load_proposals
     checks = load_proposals(folder / excel.DB_FILE, plan)
     awards = table_of(actions, data, "awards")
     assert [(r[0], r[3]) for r in awards[1:]] == [(c.unit, c.name) for c in checks] and checks
@@ -182,8 +182,8 @@ def test_export_writes_the_committee_workbook(office, consolidated):
 
 
 def test_validate_writes_feedback_and_problems(office):
-    pytest.importorskip("thidua.validate", reason="thidua.validate not written yet (another helper's module)")
-    pytest.importorskip("thidua.feedback", reason="thidua.feedback not written yet (another helper's module)")
+    pytest.importorskip("thidua.intake.validate", reason="thidua.intake.validate not written yet (another helper's module)")
+    pytest.importorskip("thidua.intake.feedback", reason="thidua.intake.feedback not written yet (another helper's module)")
     folder, _, _ = office
     chosen = sorted((folder / "hop-thu").rglob("*.xlsx"))[:3]
     actions, data = run(folder, "validate_files", ThiDua_Tep="\n".join(map(str, chosen)))
@@ -193,7 +193,7 @@ def test_validate_writes_feedback_and_problems(office):
 
 
 def test_on_time_udf_matches_tracking(office, consolidated):
-    from thidua.tracking import status_rows
+    from thidua.store.tracking import status_rows
     folder, plan, units = office
     book = type("B", (), {"fullname": str(folder / "ThiDua2019.xlsm")})
     caller = type("Caller", (), {"sheet": type("S", (), {"book": book})})

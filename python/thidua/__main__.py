@@ -1,6 +1,6 @@
 """`python -m thidua` runs the command line."""
 import sys
 
-from .cli import main
+from thidua.cli import main
 
 sys.exit(main())

@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import ThiDuaError
+from thidua import __version__
+from thidua.errors import ThiDuaError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -18,17 +18,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def load_context(args):
     """The plan and register named by --workbook / --plan / --register (bundled defaults otherwise)."""
-    from .plan import load_plan
-    from .units import load_units
+    from thidua.plan.model import load_plan
+    from thidua.plan.units import load_units
     plan = load_plan(args.plan or args.workbook)
     units = load_units(args.register or args.workbook)
     return plan, units
 
 
 def cmd_templates(args) -> int:
-    from .signing import load_key
-    from .templates import write_templates
-    from .units import select_units
+    from thidua.templates.signing import load_key
+    from thidua.templates.build import write_templates
+    from thidua.plan.units import select_units
     plan, units = load_context(args)
     chosen = select_units(units, args.units)
     paths = write_templates(plan, args.round, chosen, args.out, load_key(args.key))
@@ -37,7 +37,7 @@ def cmd_templates(args) -> int:
 
 
 def cmd_blank_templates(args) -> int:
-    from .templates import write_blank_templates
+    from thidua.templates.build import write_blank_templates
     plan, _ = load_context(args)
     paths = write_blank_templates(plan, args.out)
     print(f"Đã tạo {len(paths)} biểu mẫu trống trong {args.out}")
@@ -45,12 +45,12 @@ def cmd_blank_templates(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from thidua.demo.run import run_demo
     return run_demo(Path(args.out), quiet=args.quiet)
 
 
 def cmd_build_workbook(args) -> int:
-    from .workbook_build import DEFAULT_OUT, build_workbook
+    from thidua.workbook.build import DEFAULT_OUT, build_workbook
     out = build_workbook(args.out or DEFAULT_OUT, stub=args.test_stub)
     print(f"Đã tạo sổ làm việc {out}")
     return 0
@@ -58,12 +58,12 @@ def cmd_build_workbook(args) -> int:
 
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
 def _db(args) -> Path:
-    from .store import DEFAULT_DB
+    from thidua.store.db import DEFAULT_DB
     return Path(args.db or DEFAULT_DB)
 
 
 def cmd_scores_import(args) -> int:
-    from .scoring import import_scores
+    from thidua.review.scoring import import_scores
     plan, _ = load_context(args)
     n = import_scores(_db(args), plan, Path(args.file))
     print(f"Đã nhập {n} điểm thẩm định từ {args.file}")
@@ -71,7 +71,7 @@ def cmd_scores_import(args) -> int:
 
 
 def cmd_scores_export(args) -> int:
-    from .scoring import export_scores
+    from thidua.review.scoring import export_scores
     plan, units = load_context(args)
     out = export_scores(_db(args), plan, units, Path(args.out), args.round.split(",") if args.round else None)
     print(f"Đã ghi bảng điểm để thẩm định: {out}")
@@ -80,7 +80,7 @@ def cmd_scores_export(args) -> int:
 
 def cmd_classify(args) -> int:
     import json
-    from .scoring import classify_units
+    from thidua.review.scoring import classify_units
     plan, units = load_context(args)
     results = classify_units(_db(args), plan, units, args.period, args.rule_set)
     if args.json:
@@ -96,7 +96,7 @@ def cmd_classify(args) -> int:
 
 def cmd_proposals_list(args) -> int:
     import json
-    from .commendations import STATE_NAMES, load_proposals
+    from thidua.review.commendations import STATE_NAMES, load_proposals
     plan, _ = load_context(args)
     checks = load_proposals(_db(args), plan)
     if args.json:
@@ -111,7 +111,7 @@ def cmd_proposals_list(args) -> int:
 
 
 def cmd_proposals_decide(args) -> int:
-    from .commendations import STATE_NAMES, decide
+    from thidua.review.commendations import STATE_NAMES, decide
     plan, _ = load_context(args)
     pc = decide(_db(args), plan, args.id, args.state, args.form, args.note)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
@@ -120,20 +120,20 @@ def cmd_proposals_decide(args) -> int:
 
 
 def cmd_proposals_export(args) -> int:
-    from .commendations import load_proposals
-    from .summary_sheets import write_proposal_document
+    from thidua.review.commendations import load_proposals
+    from thidua.reports.summary_book import write_proposal_document
     plan, units = load_context(args)
     out = write_proposal_document(plan, load_proposals(_db(args), plan), {u.code: u.name for u in units},
                                   Path(args.out))
     if args.pdf:
-        from .libreoffice import convert
+        from thidua.reports.libreoffice import convert
         convert(out, "pdf", out.parent)
     print(f"Đã ghi danh sách đề nghị khen thưởng: {out}" + (" (và PDF)" if args.pdf else ""))
     return 0
 
 
 def cmd_summary(args) -> int:
-    from .summary import build_summary
+    from thidua.reports.summary import build_summary
     plan, units = load_context(args)
     previous = Path(args.previous_db) if args.previous_db else None
     out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
@@ -144,8 +144,8 @@ def cmd_summary(args) -> int:
 
 def cmd_consolidate(args) -> int:
     import json
-    from .consolidate import consolidate
-    from .signing import load_key
+    from thidua.consolidate.run import consolidate
+    from thidua.templates.signing import load_key
     plan, units = load_context(args)
     report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), args.round,
                          Path(args.out) if args.out else None, progress=not args.json, wait=args.wait,
@@ -165,7 +165,7 @@ def cmd_consolidate(args) -> int:
 
 def cmd_status(args) -> int:
     import json
-    from .tracking import status_label, status_rows
+    from thidua.store.tracking import status_label, status_rows
     plan, units = load_context(args)
     rows = status_rows(_db(args), plan, units, args.round)
     if args.json:
@@ -177,8 +177,8 @@ def cmd_status(args) -> int:
         todo = sum(r["status"] in ("missing", "errors") for r in rows)
         print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
     if args.reminders:
-        from .reminders import write_reminders
-        from .signing import load_key
+        from thidua.reports.reminders import write_reminders
+        from thidua.templates.signing import load_key
         key = load_key(args.key, create=False) if not args.templates else None
         rounds = [args.round] if args.round else sorted({r["round"] for r in rows}, key=[x.code for x in plan.rounds].index)
         for rc in rounds:
@@ -189,8 +189,8 @@ def cmd_status(args) -> int:
 
 def cmd_history(args) -> int:
     import json
-    from . import store
-    from .committee import FILE_STATUS_VI
+    from thidua.store import db as store
+    from thidua.reports.committee import FILE_STATUS_VI
     conn = store.connect(_db(args), create=False)
     try:
         rows = store.submission_history(conn, args.unit, args.round)
@@ -209,16 +209,16 @@ def cmd_history(args) -> int:
 
 def cmd_validate(args) -> int:
     import json
-    from .feedback import write_feedback
-    from .signing import load_key
-    from .validate import validate_file
+    from thidua.intake.feedback import write_feedback
+    from thidua.templates.signing import load_key
+    from thidua.intake.validate import validate_file
     plan, units = load_context(args)
     try:
         key = load_key(args.key, create=False)
     except ThiDuaError as exc:
         key = None
         print(f"Lưu ý: {exc.message} Chưa kiểm tra được chữ ký.", file=sys.stderr)
-    from .consolidate import walk_inbox          # a folder is walked the way consolidation walks an inbox
+    from thidua.consolidate.run import walk_inbox          # a folder is walked the way consolidation walks an inbox
     files = [f for arg in args.files for f in (walk_inbox(Path(arg)) if Path(arg).is_dir() else [Path(arg)])]
     register = {u.code: u for u in units}
     results, failed = [], False

@@ -9,8 +9,8 @@ from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
-from . import workbook_source as L
-from .errors import ThiDuaError
+from thidua.workbook import layout as L
+from thidua.errors import ThiDuaError
 
 KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
 DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
@@ -40,7 +40,7 @@ class Context:
         return self.folder / DB_FILE
 
     def key(self) -> bytes:
-        from .signing import load_key
+        from thidua.templates.signing import load_key
         return load_key(self.folder / KEY_FILE)
 
 
@@ -54,8 +54,8 @@ def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
 
 
 def context(book) -> Context:
-    from .plan import Plan
-    from .units import units_from_rows
+    from thidua.plan.model import Plan
+    from thidua.plan.units import units_from_rows
     rows = sheet_rows(book)
     return Context(book, Path(book.fullname).resolve().parent, Plan.from_tables(L.plan_tables(rows)),
                    units_from_rows(L.register_rows(rows)))
@@ -93,7 +93,7 @@ def entry(func: Callable[[Context], str]) -> Callable[[], None]:
 # ---------------------------------------------------------------- buttons
 @entry
 def create_templates(ctx: Context) -> str:
-    from .templates import write_templates
+    from thidua.templates.build import write_templates
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     out = ctx.path("templates") / rnd
     paths = write_templates(ctx.plan, rnd, ctx.units, out, ctx.key())
@@ -105,8 +105,8 @@ PROBLEM_HEADER = ("Tệp", "Đơn vị", "Kỳ", "Mã lỗi", "Trang", "Ô", "N�
 
 @entry
 def validate_files(ctx: Context) -> str:
-    from .feedback import write_feedback
-    from .validate import validate_file
+    from thidua.intake.feedback import write_feedback
+    from thidua.intake.validate import validate_file
     paths = [Path(p.strip()) for p in ctx.control("ThiDua_Tep").splitlines() if p.strip()]
     if not paths:
         raise ThiDuaError("Chưa chọn tệp nào để kiểm tra.", "Bấm «Chọn tệp...» rồi bấm lại.")
@@ -127,7 +127,7 @@ FILE_STATUS_VI = {"accepted": "hợp lệ", "superseded": "đã có bản gửi 
 
 @entry
 def consolidate_inbox(ctx: Context) -> str:
-    from .consolidate import consolidate
+    from thidua.consolidate.run import consolidate
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
@@ -145,8 +145,8 @@ def consolidate_inbox(ctx: Context) -> str:
 
 @entry
 def track_and_remind(ctx: Context) -> str:
-    from .reminders import write_reminders
-    from .tracking import status_label, status_rows
+    from thidua.reports.reminders import write_reminders
+    from thidua.store.tracking import status_label, status_rows
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     rows = status_rows(ctx.db, ctx.plan, ctx.units, rnd)
     write_table(ctx.book, "tracking", ("Mã đơn vị", "Tên đơn vị", "Khối", "Thư điện tử", "Kỳ", "Tình trạng",
@@ -162,8 +162,8 @@ def track_and_remind(ctx: Context) -> str:
 
 @entry
 def score_units(ctx: Context) -> str:
-    from .commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
-    from .scoring import classify_units
+    from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
+    from thidua.review.scoring import classify_units
     period = ctx.control("ThiDua_Dot") or "year"
     results = classify_units(ctx.db, ctx.plan, ctx.units, period)
     write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
@@ -184,7 +184,7 @@ def score_units(ctx: Context) -> str:
 
 @entry
 def year_summary(ctx: Context) -> str:
-    from .summary import build_summary, collect
+    from thidua.reports.summary import build_summary, collect
     period = ctx.control("ThiDua_Dot") or "year"
     out = build_summary(ctx.db, ctx.plan, ctx.units, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
     data = collect(ctx.db, ctx.plan, ctx.units, period)
@@ -196,7 +196,7 @@ def year_summary(ctx: Context) -> str:
 
 @entry
 def export_committee(ctx: Context) -> str:
-    from .consolidate import write_workbooks
+    from thidua.consolidate.run import write_workbooks
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     paths = write_workbooks(ctx.db, ctx.plan, ctx.units, [rnd], ctx.path("export"))
     return f"Đã xuất {len(paths)} sổ tổng hợp kỳ {rnd} cho Ban Thường vụ: {', '.join(p.name for p in paths)}."
@@ -205,13 +205,13 @@ def export_committee(ctx: Context) -> str:
 # ---------------------------------------------------------------- worksheet functions
 @functools.lru_cache(maxsize=8)
 def _plan_at(path: str, mtime: float):
-    from .plan import load_plan
+    from thidua.plan.model import load_plan
     return load_plan(path)
 
 
 def _caller_folder_plan(caller) -> tuple[Path | None, Any]:
     """The saved workbook's folder and plan (the bundled plan when the caller has no saved file)."""
-    from .plan import load_plan
+    from thidua.plan.model import load_plan
     path = Path(caller.sheet.book.fullname) if caller is not None else None
     if path is None or not path.is_file():
         return None, load_plan()
@@ -221,7 +221,7 @@ def _caller_folder_plan(caller) -> tuple[Path | None, Any]:
 @xw.func
 def THIDUA_XEPLOAI(diem, bo_quy_tac=None, caller=None):
     """The level (xếp loại) a total score earns under the year's rule set (or the one named)."""
-    from .scoring import classify_score
+    from thidua.review.scoring import classify_score
     _, plan = _caller_folder_plan(caller)
     try:
         return classify_score(plan, float(diem), rule_set=bo_quy_tac or None).level_name
@@ -232,8 +232,8 @@ def THIDUA_XEPLOAI(diem, bo_quy_tac=None, caller=None):
 @xw.func
 def THIDUA_DUNGHAN(ky, caller=None):
     """A round's on-time rate: the share of units whose valid report came by the due date (0 to 1)."""
-    from .tracking import status_rows
-    from .units import load_units
+    from thidua.store.tracking import status_rows
+    from thidua.plan.units import load_units
     folder, plan = _caller_folder_plan(caller)
     db = (folder or Path.cwd()) / DB_FILE
     if not db.is_file():

@@ -1,0 +1,1 @@
+"""The consolidation job: a folder of returned files into the store."""

@@ -1,0 +1,452 @@
+"""Consolidate a folder of returned files: archive, validate, store, resolve resubmissions, report.
+
+Received time: the file's modification time when the store first sees its bytes (a later copy of the
+same bytes is a `duplicate` sighting and keeps the first time). The latest valid file of a unit for a
+round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
+replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
+the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from thidua.store import db as store
+from thidua.errors import ThiDuaError
+from thidua.intake.result import ERROR, Issue, SubmissionResult
+from thidua.store.tracking import vn_time
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
+PARALLEL_FROM = 24        # validate in worker processes once a run has this many new files
+PROP_FIELDS = ("subject", "name", "position", "title", "form", "dat_ldtt", "co_sang_kien", "ty_le_ldtt",
+               "ky_luat", "summary", "adhoc")
+DECISION_FIELDS = ("state", "decided_form", "decision_note", "decided_at")
+
+
+@dataclass
+class FileRow:
+    """What became of one file found in the inbox."""
+
+    file: str
+    sha256: str
+    unit: str | None
+    round: str | None
+    status: str                  # accepted | superseded | rejected | duplicate | unreadable
+    n_issues: int
+    received_at: str | None = None
+    new: bool = False            # read and stored by this run
+    note: str = ""
+
+
+@dataclass
+class ConsolidationReport:
+    inbox: str
+    db_path: str
+    run_id: int
+    round: str | None
+    files: list[FileRow] = field(default_factory=list)
+    totals: dict[str, dict[str, float]] = field(default_factory=dict)   # {round: {indicator code: total}}
+    n_new: int = 0
+    seconds: float = 0.0
+    workbooks: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.files:
+            out[row.status] = out.get(row.status, 0) + 1
+        return out
+
+    def to_json(self) -> dict:
+        return {"inbox": self.inbox, "db": self.db_path, "run_id": self.run_id, "round": self.round,
+                "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
+                "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
+                "files": [asdict(r) for r in self.files], "totals": self.totals}
+
+
+# ---------------------------------------------------------------- walking the inbox
+def is_candidate(name: str) -> bool:
+    """Spreadsheets only; skip Office/LibreOffice lock files, hidden and temporary files."""
+    low = name.lower()
+    if low.startswith(("~$", ".~lock", ".", "~")) or low.endswith(("~", ".tmp", "#")):
+        return False
+    return low.endswith(SPREADSHEET_SUFFIXES)
+
+
+def walk_inbox(inbox: Path) -> list[Path]:
+    found = []
+    for folder, dirs, names in os.walk(inbox):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(folder) / n for n in sorted(names) if is_candidate(n)]
+    return found
+
+
+# ---------------------------------------------------------------- reading (in-process or in workers)
+_CTX: dict = {}
+
+
+def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int | None = None) -> None:
+    _CTX.update(plan=plan, key=key, units=units, known=known, archive=archive)
+    if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+        with contextlib.suppress(Exception):      # and dies with its parent (Linux: PR_SET_PDEATHSIG)
+            import ctypes
+            import signal
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        if os.getppid() != _CTX.get("parent"):    # the parent was killed before prctl took effect
+            os._exit(1)
+
+
+def _read(path: str) -> dict | None:
+    """Read one file once: hash it; if its bytes are new, archive them (write-once) and validate them."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    sha = hashlib.sha256(data).hexdigest()
+    item = {"path": path, "sha": sha, "size": len(data), "result": None}
+    if sha in _CTX["known"]:
+        return item
+    item["archive"] = store.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
+    try:
+        from thidua.intake.validate import validate_bytes
+        result = validate_bytes(data, path, _CTX["plan"], _CTX["key"], _CTX["units"])
+    except Exception as exc:  # one bad file never stops the others
+        result = SubmissionResult(path, sha, unreadable=True, issues=[Issue(
+            "internal", ERROR, None, None, None, None,
+            f"Không đọc được tệp ({type(exc).__name__}: {exc}). Đề nghị đơn vị gửi lại tệp biểu mẫu.")])
+    result.file, result.sha256 = path, sha
+    item["result"] = result
+    return item
+
+
+# ---------------------------------------------------------------- writing
+def _cell_row(sub_id: int, v) -> tuple:
+    value = v.value
+    num = text = date = None
+    if isinstance(value, bool):
+        text = "Có" if value else "Không"
+    elif isinstance(value, (int, float)):
+        num = value
+    elif isinstance(value, (dt.date, dt.datetime)):
+        date = value.isoformat()[:10]
+    elif value is not None:
+        text = str(value)
+    return (sub_id, v.sheet, v.cell, v.field, v.row, num, text, date)
+
+
+def _initial_status(result: SubmissionResult, plan_rounds: set, units: dict) -> str:
+    if result.unreadable:
+        return "unreadable"
+    if result.n_errors or not result.unit or result.round not in plan_rounds or result.unit not in units:
+        return "rejected"
+    return "superseded"          # valid; resolve() makes the latest valid one `accepted`
+
+
+def _insert(conn: sqlite3.Connection, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
+            plan_rounds: set, units: dict) -> tuple[str, str] | None:
+    sha, path = item["sha"], item["path"]
+    rel = Path(item["archive"]).relative_to(store.archive_root(db_path).parent).as_posix()
+    conn.execute("INSERT INTO files VALUES (?,?,?,?)", (sha, rel, item["size"], store.now_iso()))
+    conn.execute("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", (sha, path, item["mtime"], run_id))
+    status = _initial_status(result, plan_rounds, units)
+    cur = conn.execute(
+        "INSERT INTO submissions (sha256, unit, round, template_version, received_at, status, n_errors, "
+        "n_warnings, file_name, run_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (sha, result.unit, result.round, result.template_version, item["mtime"], status,
+         result.n_errors, result.n_warnings, Path(path).name, run_id))
+    sub_id = cur.lastrowid
+    conn.executemany("INSERT INTO cell_values VALUES (?,?,?,?,?,?,?,?)", [_cell_row(sub_id, v) for v in result.values])
+    conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?)", [
+        (sub_id, i.code, i.severity, i.sheet, i.cell, i.field, None if i.value is None else str(i.value), i.message)
+        for i in result.issues])
+    return (result.unit, result.round) if status == "superseded" else None
+
+
+def resolve(conn: sqlite3.Connection, pairs) -> None:
+    """Make the latest valid submission of each (unit, round) `accepted`, earlier valid ones `superseded`."""
+    for unit, rnd in sorted(pairs):
+        rows = conn.execute("SELECT id, status FROM submissions WHERE unit=? AND round=? AND status IN "
+                            "('accepted','superseded') ORDER BY received_at, id", (unit, rnd)).fetchall()
+        if not rows:
+            continue
+        latest = rows[-1][0]
+        old = [sid for sid, st in rows if st == "accepted" and sid != latest]
+        if old or rows[-1][1] != "accepted":
+            conn.execute("UPDATE submissions SET status='superseded' WHERE unit=? AND round=? AND status='accepted'",
+                         (unit, rnd))
+            conn.execute("UPDATE submissions SET status='accepted' WHERE id=?", (latest,))
+            _refresh_proposals(conn, unit, rnd, latest)
+
+
+def _refresh_proposals(conn: sqlite3.Connection, unit: str, rnd: str, sub_id: int) -> None:
+    """Proposals follow the accepted submission; office decisions carry over by (subject, name)."""
+    decided = {(s, n): d for s, n, *d in conn.execute(
+        "SELECT subject, name, " + ", ".join(DECISION_FIELDS) + " FROM proposals WHERE unit=? AND round=?",
+        (unit, rnd))}
+    conn.execute("DELETE FROM proposals WHERE unit=? AND round=?", (unit, rnd))
+    rows: dict[int, dict] = {}
+    for fld, row, num, text, date in conn.execute(
+            "SELECT field, row, value_num, value_text, value_date FROM cell_values "
+            "WHERE submission_id=? AND field LIKE 'prop.%' AND row IS NOT NULL", (sub_id,)):
+        rows.setdefault(row, {})[fld[5:]] = num if num is not None else (text if text is not None else date)
+    for row, vals in sorted(rows.items()):
+        if not vals.get("name"):
+            continue
+        decision = decided.get((vals.get("subject"), vals.get("name")), ("proposed", None, None, None))
+        conn.execute(
+            "INSERT INTO proposals (submission_id, row, unit, round, " + ", ".join(PROP_FIELDS) + ", "
+            + ", ".join(DECISION_FIELDS) + ") VALUES (" + ",".join("?" * (4 + len(PROP_FIELDS) + 4)) + ")",
+            (sub_id, row, unit, rnd, *(vals.get(f) for f in PROP_FIELDS), *decision))
+
+
+# ---------------------------------------------------------------- the run
+class _Run:
+    """One consolidation run holding the lock: reads unseen files (in workers when many), stores them in chunks."""
+
+    def __init__(self, conn, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
+        self.conn, self.db_path, self.run_id = conn, db_path, run_id
+        self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
+        self.plan_rounds = {r.code for r in plan.rounds}
+        self.known = {sha for (sha,) in conn.execute("SELECT sha256 FROM files")}
+        self.cache = {p: (s, m, h) for p, s, m, h in conn.execute("SELECT path, size, mtime_ns, sha256 FROM path_cache")}
+        self.sighted = set(conn.execute("SELECT sha256, path FROM sightings"))
+        self.new_shas: set[str] = set()
+        self.n_new = 0
+
+    def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
+        """Every file's (path, sha256); new bytes end up archived and stored."""
+        seen, todo, stats = [], [], {}
+        for path in paths:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            spath = str(path)
+            stats[spath] = st
+            cached = self.cache.get(spath)
+            if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns and cached[2] in self.known:
+                seen.append((spath, cached[2]))
+            else:
+                todo.append(spath)
+        todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
+        init = (self.plan, self.key, self.units, frozenset(self.known), store.archive_root(self.db_path))
+        items = self._items(todo, init, progress)
+        chunk: list[tuple[dict, os.stat_result]] = []
+        for item in items:
+            if item is None:
+                continue
+            seen.append((item["path"], item["sha"]))
+            chunk.append((item, stats[item["path"]]))
+            if len(chunk) >= CHUNK:
+                self.flush(chunk)
+                chunk = []
+        self.flush(chunk)
+        self.flush_sightings(seen, stats)
+        return seen
+
+    def _items(self, todo: list[str], init: tuple, progress: bool):
+        bar = _progress(len(todo), progress)
+        try:
+            if len(todo) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+                import multiprocessing as mp
+                fork = sys.platform.startswith("linux")
+                _CTX["parent"] = os.getpid()          # inherited by forked workers (see _init_worker)
+                with ProcessPoolExecutor(min(4, os.cpu_count() or 1), mp_context=mp.get_context("fork") if fork else None,
+                                         initializer=_init_worker,
+                                         initargs=init + (self.lock_fd if fork else None,)) as pool:
+                    for item in pool.map(_read, todo, chunksize=8):
+                        bar and bar.update(1)
+                        yield item
+            else:
+                _init_worker(*init)
+                for path in todo:
+                    bar and bar.update(1)
+                    yield _read(path)
+        finally:
+            if bar:
+                bar.close()
+
+    def flush(self, chunk: list[tuple[dict, os.stat_result]]) -> None:
+        """Store a chunk of read files in one transaction (new bytes: file, submission, values, issues)."""
+        if not chunk:
+            return
+        with store.transaction(self.conn):
+            pairs, n = set(), 0
+            for item, st in chunk:
+                sha, path = item["sha"], item["path"]
+                mtime = store.local_iso(st.st_mtime)
+                if item["result"] is not None and sha not in self.known:
+                    pair = _insert(self.conn, self.db_path, self.run_id, dict(item, mtime=mtime), item["result"],
+                                   self.plan_rounds, self.units)
+                    if pair:
+                        pairs.add(pair)
+                    self.known.add(sha)
+                    self.new_shas.add(sha)
+                    n += 1
+                if (sha, path) not in self.sighted:
+                    self.conn.execute("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", (sha, path, mtime, self.run_id))
+                    self.sighted.add((sha, path))
+                self.conn.execute("INSERT OR REPLACE INTO path_cache VALUES (?,?,?,?)",
+                                  (path, st.st_size, st.st_mtime_ns, sha))
+            resolve(self.conn, pairs)
+            self.n_new += n
+            self.conn.execute("UPDATE runs SET n_new=? WHERE id=?", (self.n_new, self.run_id))
+
+    def flush_sightings(self, seen: list[tuple[str, str]], stats: dict) -> None:
+        """Known bytes found under a new name (files skipped by the stat cache are already sighted)."""
+        rows = [(sha, p, store.local_iso(stats[p].st_mtime), self.run_id) for p, sha in seen
+                if (sha, p) not in self.sighted]
+        if rows:
+            with store.transaction(self.conn):
+                self.conn.executemany("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", rows)
+
+
+def _notes(conn: sqlite3.Connection) -> dict[tuple, tuple]:
+    """The accepted submission (id, received_at) of each (unit, round)."""
+    return {(u, r): (i, t) for i, u, r, t in conn.execute(
+        "SELECT id, unit, round, received_at FROM submissions WHERE status='accepted'")}
+
+
+def _report_rows(conn: sqlite3.Connection, seen: list[tuple[str, str]], new_shas: set, round_code: str | None) -> list[FileRow]:
+    subs = {r[0]: r for r in conn.execute(
+        "SELECT sha256, unit, round, status, n_errors + n_warnings, received_at FROM submissions")}
+    first = {sha: p for sha, p in conn.execute(
+        "SELECT sha256, path FROM sightings WHERE rowid IN (SELECT min(rowid) FROM sightings GROUP BY sha256)")}
+    current = _notes(conn)
+    rows = []
+    for path, sha in seen:
+        sub = subs.get(sha)
+        if sub is None:
+            continue
+        _, unit, rnd, status, n_issues, received = sub
+        if round_code and rnd not in (round_code, None):
+            continue
+        note = ""
+        if first.get(sha) != path:
+            status, note = "duplicate", f"Trùng nội dung với tệp {first.get(sha)}"
+        elif status == "superseded" and (unit, rnd) in current:
+            note = f"Đã có bản mới hơn (nhận lúc {vn_time(current[(unit, rnd)][1])})"
+        elif status == "rejected" and (unit, rnd) in current:
+            note = (f"Tệp có lỗi nên không thay bản hợp lệ đã nhận lúc {vn_time(current[(unit, rnd)][1])}; "
+                    "đang dùng bản hợp lệ đó")
+        rows.append(FileRow(path, sha, unit, rnd, status, n_issues, received, sha in new_shas, note))
+    return rows
+
+
+def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code: str | None = None,
+                out: Path | None = None, progress: bool = False, wait: float = 30.0,
+                on_wait=None) -> ConsolidationReport:
+    """Walk `inbox`, store every new file, resolve resubmissions; write committee workbook(s) to `out`.
+
+    `out`: a .xlsx path for one round (with several rounds: `<stem>_<ROUND>.xlsx` beside it), or a folder
+    that receives one `TongHop_<ROUND>.xlsx` per round.
+    """
+    started = time.perf_counter()
+    inbox, db_path = Path(inbox), Path(db_path)
+    if not inbox.is_dir():
+        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
+    if round_code:
+        plan.round(round_code)
+    unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
+    with store.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+        conn = store.connect(db_path)
+        try:
+            store.sync_plan(conn, plan, unit_map.values())
+            store.clean_archive_temps(store.archive_root(db_path))
+            with store.transaction(conn):
+                conn.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
+                run_id = conn.execute("INSERT INTO runs (started_at, inbox, command) VALUES (?,?,?)",
+                                      (store.now_iso(), str(inbox.resolve()), "consolidate")).lastrowid
+            run = _Run(conn, db_path, run_id, plan, unit_map, key, lock_fd)
+            seen = run.run(walk_inbox(inbox.resolve()), progress)
+            with store.transaction(conn):
+                conn.execute("UPDATE runs SET finished_at=?, n_seen=?, n_new=?, status='done' WHERE id=?",
+                             (store.now_iso(), len(seen), run.n_new, run_id))
+            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new)
+            report.files = _report_rows(conn, seen, run.new_shas, round_code)
+            report.totals = store.indicator_totals(conn, round_code)
+        except sqlite3.Error as exc:
+            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+        except OSError as exc:
+            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {store.archive_root(db_path)}: {exc}.",
+                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+        finally:
+            conn.close()
+        if out is not None:
+            report.workbooks = [str(p) for p in write_workbooks(db_path, plan, list(unit_map.values()),
+                                                                 _rounds_in_scope(db_path, plan, round_code), Path(out))]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _progress(total: int, wanted: bool):
+    """A progress bar on a terminal for long runs (None otherwise)."""
+    if wanted and sys.stderr.isatty() and total > 20:
+        from tqdm import tqdm
+        return tqdm(total=total, desc="Tổng hợp", unit=" tệp", file=sys.stderr)
+    return None
+
+
+def _rounds_in_scope(db_path: Path, plan, round_code: str | None) -> list[str]:
+    if round_code:
+        return [round_code]
+    conn = store.connect(db_path)
+    try:
+        present = {r for (r,) in conn.execute("SELECT DISTINCT round FROM submissions WHERE round IS NOT NULL")}
+    finally:
+        conn.close()
+    return [r.code for r in plan.rounds if r.code in present]
+
+
+def committee_filename(round_code: str) -> str:
+    return f"TongHop_{round_code}.xlsx"
+
+
+def write_workbooks(db_path: Path, plan, units, rounds: list[str], out: Path) -> list[Path]:
+    """The committee workbook of each round (see `consolidate` for how `out` is read)."""
+    from thidua.reports.committee import write_committee_workbook
+    paths = []
+    for rc in rounds:
+        if out.suffix.lower() == ".xlsx":
+            target = out if len(rounds) == 1 else out.with_name(f"{out.stem}_{rc}.xlsx")
+        else:
+            target = out / committee_filename(rc)
+        paths.append(write_committee_workbook(db_path, plan, units, rc, target))
+    return paths
+
+
+def demo_year(plan, units, key: bytes, out: Path, say=print) -> None:
+    """The demo's year: simulate an inbox, consolidate every round, committee workbooks, status, reminders."""
+    from thidua.reports.reminders import write_reminders
+    from thidua.demo.simulate import simulate_year
+    from thidua.store.tracking import status_rows
+    inbox = out / "hop-thu"
+    if not inbox.exists():
+        truth = simulate_year(plan, units, key, inbox)
+        say(f"Hộp thư mô phỏng: {len(truth.files)} tệp các đơn vị gửi về -> {inbox}")
+    report = consolidate(inbox, out / "thidua.db", plan, units, key, out=out / "bao-cao")
+    counts = report.counts()
+    say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
+        f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
+        f"sau {report.seconds:.1f} giây -> {out / 'thidua.db'}")
+    say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
+    for rnd in plan.rounds:
+        if not rnd.due:
+            continue
+        rows = status_rows(out / "thidua.db", plan, units, rnd.code)
+        paths = write_reminders(out / "thidua.db", plan, units, rnd.code, out / "nhac-nho" / rnd.code,
+                                templates_dir=out / "templates" / rnd.code, key=key)
+        n = {s: sum(r["status"] == s for r in rows) for s in ("ok", "late", "errors", "missing")}
+        say(f"Kỳ {rnd.code}: {n['ok']} đúng hạn, {n['late']} trễ hạn, {n['errors']} có lỗi, {n['missing']} chưa nộp; "
+            f"{len(paths) - 1} thư nhắc -> {out / 'nhac-nho' / rnd.code}")

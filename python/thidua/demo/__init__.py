@@ -1,0 +1,1 @@
+"""The demo: simulated submissions and the whole year on sample data."""

@@ -1,0 +1,27 @@
+"""`thidua demo`: the whole job on the bundled sample data, into one folder a person can look at."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from thidua.plan.model import load_plan
+from thidua.templates.signing import load_key
+from thidua.templates.build import write_templates
+from thidua.plan.units import load_units
+
+
+def run_demo(out: Path, quiet: bool = False) -> int:
+    say = (lambda *a: None) if quiet else print
+    out.mkdir(parents=True, exist_ok=True)
+    plan, units = load_plan(), load_units()
+    key = load_key(out / "demo-office.key")
+    started = time.perf_counter()
+    for rnd in plan.rounds:
+        paths = write_templates(plan, rnd.code, units, out / "templates" / rnd.code, key)
+        say(f"Kỳ {rnd.code}: {len(paths)} biểu mẫu -> {out / 'templates' / rnd.code}")
+    from thidua.consolidate.run import demo_year
+    demo_year(plan, units, key, out, say)
+    from thidua.reports.summary import demo_summaries
+    demo_summaries(plan, units, out, say)
+    say(f"Xong sau {time.perf_counter() - started:.1f} giây. Kết quả ở {out.resolve()}")
+    return 0

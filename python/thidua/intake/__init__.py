@@ -1,0 +1,1 @@
+"""Reading what units send: safe opening, reading, legacy text, parsing, validation, feedback."""

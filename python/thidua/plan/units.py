@@ -1,0 +1,95 @@
+"""The register of grassroots unions (CĐCS): who reports, in which emulation cluster, and how to reach them."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from thidua.errors import ThiDuaError
+from thidua.plan.model import to_date
+
+DEFAULT_REGISTER = "units2019.csv"
+COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded")
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    cluster: str
+    staff: int
+    members: int
+    email: str
+    founded: dt.date | None = None
+
+
+def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
+    """Units from register rows (CSV today, the master workbook's sheet later); checks codes."""
+    units, seen, problems = [], set(), []
+    for number, row in enumerate(rows, start=2):
+        code = str(row.get("code") or "").strip()
+        if not code:
+            continue
+        if "_" in code or not code.isalnum():
+            problems.append(f"dòng {number}: mã «{code}» chỉ được gồm chữ và số")
+        if code in seen:
+            problems.append(f"dòng {number}: mã «{code}» bị trùng")
+        seen.add(code)
+        try:
+            units.append(Unit(code, str(row["name"]).strip(), str(row.get("cluster") or "").strip(),
+                              int(float(row.get("staff") or 0)), int(float(row.get("members") or 0)),
+                              str(row.get("email") or "").strip(), to_date(row.get("founded"))))
+        except (KeyError, ValueError) as exc:
+            problems.append(f"dòng {number}: {exc}")
+    if problems:
+        raise ThiDuaError("Danh sách đơn vị có lỗi: " + "; ".join(problems) + ".",
+                          "Sửa danh sách đơn vị rồi chạy lại.")
+    return units
+
+
+def read_csv_rows(path: Path | None = None) -> list[dict]:
+    if path is None:
+        text = resources.files("thidua.data").joinpath(DEFAULT_REGISTER).read_text(encoding="utf-8")
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise ThiDuaError(f"Không đọc được danh sách đơn vị {path}: {exc}.", "Kiểm tra đường dẫn.") from exc
+    return list(csv.DictReader(text.splitlines()))
+
+
+# Readers by suffix; the master workbook registers its own (see workbook_source.py).
+REGISTER_READERS: dict[str, Callable[[Path], list[dict]]] = {".csv": read_csv_rows}
+
+
+def load_units(source: str | Path | None = None) -> list[Unit]:
+    """Load the register from the bundled sample, a CSV file, or the master workbook."""
+    if source is None:
+        return units_from_rows(read_csv_rows())
+    path = Path(source)
+    reader = REGISTER_READERS.get(path.suffix.lower())
+    if reader is None:
+        try:
+            from thidua.workbook import layout as workbook_source
+        except ImportError:
+            pass
+        reader = REGISTER_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ThiDuaError(f"Không biết đọc danh sách đơn vị từ {path.name}.", "Dùng tệp .csv hoặc sổ làm việc .xlsm.")
+    return units_from_rows(reader(path))
+
+
+def select_units(units: list[Unit], codes: str | Iterable[str] | None) -> list[Unit]:
+    """The units named by a comma list of codes (all when empty); unknown codes are an error."""
+    if not codes:
+        return units
+    wanted = [c.strip() for c in (codes.split(",") if isinstance(codes, str) else codes) if c.strip()]
+    by_code = {u.code: u for u in units}
+    unknown = [c for c in wanted if c not in by_code]
+    if unknown:
+        raise ThiDuaError(f"Không có đơn vị mã {', '.join(unknown)} trong danh sách.",
+                          "Xem mã đơn vị ở trang Danh sách đơn vị.")
+    return [by_code[c] for c in wanted]

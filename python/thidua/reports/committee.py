@@ -1,0 +1,593 @@
+"""The committee workbook of a round: tracking, indicators by unit and cluster, activities, proposals, problems.
+
+Written top to bottom in XlsxWriter's constant_memory mode, so that memory does not grow with the number
+of units: each sheet's header, data rows, totals and signature go to disk in row order, and the data rows
+are streamed as sheet XML (see `Rows`). A workbook whose inputs have not changed since it was written is
+left as it is (see `fingerprint`).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from thidua.reports import officialdoc as D
+from thidua.store import db as store
+from thidua.errors import ThiDuaError
+from thidua.fileio import atomic_path
+from thidua.store.tracking import status_label, status_rows
+
+SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+FILE_STATUS_VI = {"accepted": "Đang dùng", "superseded": "Đã được thay", "rejected": "Bị trả lại",
+                  "unreadable": "Không đọc được"}
+SHORT_STATUS = {"ok": "Đúng hạn", "late": "Trễ hạn", "errors": "Có lỗi", "missing": "Chưa nộp"}
+PAGE_INDICATORS = 14       # at most this many indicator columns on one sheet (one page across)
+LAYOUT = "2"               # change when the workbook's layout changes: stored workbooks are then rewritten
+CONSTANT_MEMORY = True     # XlsxWriter keeps one row per sheet in memory (rows must come in order)
+STREAM = True              # data rows as sheet XML straight into XlsxWriter's row file (else one call per cell)
+META_KEY = "committee_workbook:{round}:{path}"
+
+
+def as_datetime(iso: str | None) -> dt.datetime | None:
+    """Stored ISO text as a datetime for XlsxWriter (None stays None)."""
+    return dt.datetime.fromisoformat(iso) if iso else None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+class _Ordered:
+    """Collects a block's write calls (made in any row order) and replays them top to bottom."""
+
+    def __init__(self, ws):
+        self.ws, self.calls = ws, []
+
+    def __getattr__(self, method: str):
+        return lambda row, *args: self.calls.append((row, len(self.calls), method, args))
+
+    def replay(self) -> None:
+        for row, _, method, args in sorted(self.calls, key=lambda call: call[:2]):
+            getattr(self.ws, method)(row, *args)
+
+
+class Book:
+    """An XlsxWriter workbook with the official formats and a table writer."""
+
+    def __init__(self, path: Path, plan, rnd, as_of: dt.datetime):
+        self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                                  "strings_to_urls": False, "constant_memory": CONSTANT_MEMORY})
+        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
+                                "created": dt.datetime(plan.year, 1, 1)})
+        self.fmt = D.official_formats(self.wb)
+        self.plan, self.rnd, self.as_of = plan, rnd, as_of
+        self.fmt["small"] = self.wb.add_format({"font_name": D.FONT, "font_size": 10, "border": 1, "text_wrap": True,
+                                                "valign": "top"})
+        self.fmt["name"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1, "shrink": True,
+                                               "valign": "vcenter"})
+        self.fmt["status_bad"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1,
+                                                     "font_color": "#C00000", "bold": True, "valign": "vcenter"})
+        self.fmt["vheader"] = self.wb.add_format({"font_name": D.FONT, "font_size": 10, "border": 1, "bold": True,
+                                                  "text_wrap": True, "align": "center", "valign": "vcenter",
+                                                  "bg_color": "#D9E1F2"})
+        self.fmt["subtotal_text"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1,
+                                                        "bold": True, "bg_color": "#F2F2F2"})
+        self.fmt["total_text"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1,
+                                                     "bold": True, "bg_color": "#E2EFDA"})
+        self._xf: dict[str, int] = {}
+
+    @staticmethod
+    def issuer(plan) -> str:
+        return str(plan.meta.get("issuer", "")).capitalize()
+
+    def xf(self, key: str) -> int:
+        """The style index of format `key` in the workbook (what a cell's `s` attribute names)."""
+        index = self._xf.get(key)
+        if index is None:
+            index = self._xf[key] = self.fmt[key]._get_xf_index()
+        return index
+
+    def subtitle(self, extra: str = "") -> str:
+        due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
+        return f"{self.rnd.name}. {due}Số liệu tổng hợp đến {self.as_of.strftime('%H:%M ngày %d/%m/%Y')}.{extra}"
+
+    def sheet(self, name: str, title: str, columns: list[tuple[str, float, str]], header_height: float = 32,
+              header_cols: int | None = None):
+        """A sheet with the official header (over `header_cols` columns), the title and the table's header row."""
+        ws = self.wb.add_worksheet(name)
+        row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle())
+        head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
+        for col, (head, width, _) in enumerate(columns):
+            ws.set_column(col, col, width)
+            ws.write_string(row, col, head, head_fmt)
+        ws.set_row(row, header_height)
+        ws.freeze_panes(row + 1, 0)
+        return ws, row
+
+    def signature(self, ws, row: int, last_col: int) -> int:
+        """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
+        block = _Ordered(ws)
+        end = D.write_signature(block, self.fmt, self.plan, row, last_col)
+        block.replay()
+        return end
+
+    def put(self, ws, r: int, c: int, value, fmt_key: str) -> None:
+        fmt = self.fmt[fmt_key]
+        kind = type(value)
+        if kind is str and value:
+            ws.write_string(r, c, value, fmt)
+        elif kind is int or kind is float:
+            ws.write_number(r, c, value, fmt)
+        elif value is None or value == "":
+            ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            ws.write_datetime(r, c, value if isinstance(value, dt.datetime) else
+                              dt.datetime.combine(value, dt.time()), fmt)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(r, c, value, fmt)
+        else:
+            ws.write_string(r, c, str(value), fmt)
+
+    def table(self, name: str, title: str, columns: list[tuple[str, float, str]], rows: Iterable[list],
+              landscape: bool = True, empty: str = "Không có.", signature: bool = False) -> int:
+        """A whole list sheet: header, rows, autofilter, print setup; returns the number of rows."""
+        ws, header = self.sheet(name, title, columns)
+        out = Rows(self, ws, [key for _, _, key in columns])
+        r, n = header, 0
+        wraps = [(c, width * 1.35, 13.0) if key == "small" else (c, width * 1.1, 15.6)
+                 for c, (_, width, key) in enumerate(columns) if key in ("text", "small")]
+        for r, values in enumerate(rows, start=header + 1):
+            tall = [_lines(v, chars) * line for c, chars, line in wraps
+                    if type(v := values[c]) is str and len(v) > chars]     # shorter texts fit the usual height
+            height = max(tall, default=0)
+            out.write(r, values, height + 2 if height > 15.6 else None)
+            n += 1
+        if not n:
+            r = header + 1
+            ws.write_string(r, 0, empty, self.fmt["note"])
+        last_col = len(columns) - 1
+        ws.autofilter(header, 0, max(r, header + 1), last_col)
+        end = r
+        if signature:
+            end = self.signature(ws, r + 1, last_col)
+        D.page_setup(ws, end, last_col, header, landscape)
+        return n
+
+
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL_CHAR = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_EPOCH = dt.datetime(1899, 12, 31)
+_TEXT_MAX = 32767
+
+
+def _inline_text(text: str) -> str:
+    """A cell's text as an inline string, escaped the way XlsxWriter escapes it."""
+    if len(text) > _TEXT_MAX:
+        text = text[:_TEXT_MAX]
+    if not _SPECIAL.search(text):
+        return f"<is><t>{text}</t></is>"
+    text = _ESCAPED.sub(r"_x005F\1", text)
+    text = _CONTROL_CHAR.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _serial(value: dt.datetime) -> float:
+    """Excel's serial number of a date and time (1900 system, as XlsxWriter computes it)."""
+    delta = value - _EPOCH
+    serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
+    return serial + 1 if serial > 59 else serial
+
+
+def _streamable(ws) -> bool:
+    """Whether `ws` is an XlsxWriter constant_memory sheet whose row file this module can write to."""
+    return (STREAM and getattr(ws, "constant_memory", False) and hasattr(ws, "_write_single_row")
+            and getattr(ws, "fh", None) is getattr(ws, "row_data_fh", False)
+            and all(hasattr(ws, a) for a in ("previous_row", "dim_rowmax", "dim_colmax")))
+
+
+class Rows:
+    """Writes one sheet's data rows, strictly in order, one column format each (a value may be a
+    `(value, format key)` pair to override it).
+
+    On a constant_memory sheet a row goes straight into XlsxWriter's row file as sheet XML (the same XML
+    XlsxWriter writes, about five times faster than a write_* call per cell); elsewhere (STREAM off) each
+    cell goes through `Book.put`. Header rows, merges and formulas before and after use the ordinary
+    calls: `_write_single_row` first flushes the row those calls left buffered."""
+
+    def __init__(self, book: Book, ws, keys: list[str]):
+        self.book, self.ws, self.keys = book, ws, keys
+        self.fast = _streamable(ws)
+        if self.fast:      # each column's `<c r="B` and `" s="7"`: a cell is these, the row number and its value
+            self.cols = [(f'<c r="{xl_col_to_name(c)}', f'" s="{book.xf(k)}"') for c, k in enumerate(keys)]
+
+    def write(self, r: int, values, height: float | None = None) -> None:
+        if not self.fast:
+            self._put(r, values, height)
+            return
+        ws = self.ws
+        if r <= ws.previous_row:
+            raise RuntimeError(f"row {r} written after row {ws.previous_row}")     # would be lost
+        ws._write_single_row(r)
+        n = str(r + 1)
+        parts = [f'<row r="{n}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
+                 if height else f'<row r="{n}">']
+        add = parts.append
+        for (ref, s), value in zip(self.cols, values):
+            kind = type(value)
+            if kind is str:
+                add(f'{ref}{n}{s} t="inlineStr">{_inline_text(value)}</c>' if value else f"{ref}{n}{s}/>")
+            elif kind is int:
+                add(f"{ref}{n}{s}><v>{value:.16G}</v></c>")
+            elif value is None:
+                add(f"{ref}{n}{s}/>")
+            else:
+                add(self._cell(f"{ref}{n}", s, value))
+        add("</row>")
+        ws.fh.write("".join(parts))
+        if ws.dim_rowmax is None or r > ws.dim_rowmax:
+            ws.dim_rowmax = r
+        if ws.dim_colmax is None or len(values) > ws.dim_colmax + 1:
+            ws.dim_colmax = len(values) - 1
+
+    def _cell(self, ref: str, s: str, value) -> str:
+        """A cell of the less common kinds: a (value, format key) pair, a float, a date, anything else."""
+        if type(value) is tuple:
+            value, key = value
+            s = f'" s="{self.book.xf(key)}"'
+        if value is None or value == "":
+            return f"{ref}{s}/>"
+        if isinstance(value, dt.date):
+            when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+            return f"{ref}{s}><v>{_serial(when):.16G}</v></c>"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return f"{ref}{s}><v>{value:.16G}</v></c>"
+        return f'{ref}{s} t="inlineStr">{_inline_text(str(value))}</c>'
+
+    def _put(self, r: int, values, height: float | None) -> None:
+        if height:
+            self.ws.set_row(r, height)
+        for c, (value, key) in enumerate(zip(values, self.keys)):
+            if type(value) is tuple:
+                value, key = value
+            self.book.put(self.ws, r, c, value, key)
+
+
+def _lines(value, chars: float) -> int:
+    """Printed lines a wrapped text needs in a column of `chars` characters (viewers do not autofit)."""
+    if not isinstance(value, str) or len(value) <= chars:
+        return 1
+    per_line = max(1, int(chars * 0.92) - 1)       # words do not break: allow for ragged line ends
+    return sum(-(-max(1, len(part)) // per_line) for part in value.split("\n"))
+
+
+def _value(num, text, date):
+    if num is not None:
+        return int(num) if float(num).is_integer() else num
+    if date is not None:
+        return dt.date.fromisoformat(date)
+    return text
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> list[tuple]:
+    return conn.execute(sql, args).fetchall()
+
+
+def _tracking_sheet(book: Book, rows: list[dict]) -> None:
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 38, "text"),
+            ("Khối thi đua", 20, "text"), ("Thư điện tử", 28, "text"), ("Tình trạng", 17, "text"),
+            ("Thời điểm nhận", 15, "datetime"), ("Số lỗi", 7, "int"), ("Số tệp đã gửi", 8, "int"),
+            ("Tệp đang dùng", 26, "small"), ("Ghi chú", 32, "small")]
+    data = ([i, s["unit"], s["name"], s["cluster"], s["email"],
+             (status_label(s["status"]), "text" if s["status"] == "ok" else "status_bad"),
+             as_datetime(s["received_at"]), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
+            for i, s in enumerate(rows, start=1))
+    book.table("Theo dõi nộp", "TÌNH HÌNH NỘP BÁO CÁO THI ĐUA CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data,
+               signature=True)
+
+
+def indicator_groups(plan, round_code: str) -> list[tuple]:
+    """The round's indicators in balanced groups of whole contents, each printable one page across."""
+    by_content: dict[int, list] = {}
+    for ind in plan.indicators_for(round_code):
+        by_content.setdefault(ind.content, []).append(ind)
+    total = sum(len(v) for v in by_content.values())
+    target = -(-total // max(1, -(-total // PAGE_INDICATORS)))
+    groups: list[list] = [[]]
+    for members in by_content.values():
+        if groups[-1] and (len(groups[-1]) >= target or len(groups[-1]) + len(members) > PAGE_INDICATORS):
+            groups.append([])
+        groups[-1].extend(members)
+    return [tuple(g) for g in groups if g]
+
+
+def _unit_values(conn, rows: list[dict], rnd):
+    """(row, {code: value}, [(code, sheet, cell)]) per unit of `rows`, in their order, streamed from the store."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS committee_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.committee_order")
+    conn.executemany("INSERT INTO temp.committee_order VALUES (?,?)", enumerate(s["unit"] for s in rows))
+    cursor = conn.execute(      # the indicator_values view, joined in this order: no sort, no transient index
+        "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
+        "FROM temp.committee_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
+        "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
+        "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (rnd.code,))
+    pending = next(cursor, None)
+    for pos, s in enumerate(rows):
+        values, cells = {}, []
+        while pending is not None and pending[0] == pos:
+            _, code, num, text, date, sheet, cell = pending
+            values[code] = _value(num, text, date)
+            cells.append((code, sheet, cell))
+            pending = next(cursor, None)
+        yield s, values, cells
+
+
+def _indicator_sheets(book: Book, conn, rows: list[dict], rnd) -> None:
+    """One sheet per group of indicators, all filled in one pass over the units."""
+    where: dict[str, tuple] = {}       # the usual source cell of each indicator; others are listed
+    for code, sheet, cell, _n in _fetch(conn, "SELECT code, sheet, cell, count(*) AS n FROM indicator_values "
+                                        "WHERE round=? GROUP BY code, sheet, cell ORDER BY n", (rnd.code,)):
+        where[code] = (sheet, cell)
+    groups = indicator_groups(book.plan, rnd.code)
+    sheets = []
+    for inds in groups:
+        nums = sorted({i.content for i in inds if i.content})
+        label = f"{nums[0]}-{nums[-1]}" if len(nums) > 2 else ", ".join(map(str, nums))
+        if any(i.content == 0 for i in inds):
+            label = f"chung, {label}" if label else "chung"
+        name, title = "Chỉ tiêu", "TỔNG HỢP SỐ LIỆU CÁC CHỈ TIÊU THI ĐUA THEO ĐƠN VỊ"
+        if len(groups) > 1:
+            name, title = f"Chỉ tiêu ND {label}", f"{title} (NỘI DUNG {label})"
+        sheets.append(IndicatorSheet(book, name, title, inds, where))
+    sheet_of = {ind.code: sheet for sheet in sheets for ind in sheet.inds}
+    for s, values, cells in _unit_values(conn, rows, rnd):
+        for sheet in sheets:
+            sheet.unit(s, values)
+        for code, sh, ce in cells:
+            if where.get(code) != (sh, ce) and code in sheet_of:
+                sheet_of[code].odd.append(f"{s['unit']} {code}: {sh}!{ce}")
+    for sheet in sheets:
+        sheet.finish()
+
+
+class IndicatorSheet:
+    """Units grouped by cluster, one column per indicator, cluster subtotals and the province total.
+
+    Written row by row as the units come; each summary row's cached values are summed on the way."""
+
+    FIXED = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 34, "name"),
+             ("Tình trạng", 10, "small")]
+
+    def __init__(self, book: Book, name: str, title: str, inds, where: dict):
+        self.book, self.inds, self.odd = book, inds, []
+        cols = self.FIXED + [
+            (f"{ind.label} ({ind.unit})" + (f"\n[{where[ind.code][0]}!{where[ind.code][1]}]" if ind.code in where
+                                            else ""),
+             11, {"date": "date", "bool": "center"}.get(ind.type, "int")) for ind in inds]
+        self.ws, self.header = book.sheet(name, title, cols, header_height=110)
+        self.ws.freeze_panes(self.header + 1, 3)
+        self.last_col = len(cols) - 1
+        self.out = Rows(book, self.ws, [key for _, _, key in cols])
+        self.codes = [ind.code for ind in inds]
+        self.kinds = [ind.type for ind in inds]
+        self.r, self.number, self.cluster, self.first = self.header, 0, None, self.header + 1
+        self.sub, self.total = [0] * len(inds), [0] * len(inds)
+
+    def _add(self, found: list) -> None:
+        """Count «Có» (yes/no), dates given (dates) or add the figure (numbers) into the subtotal and total."""
+        sub, total = self.sub, self.total
+        for j, (kind, v) in enumerate(zip(self.kinds, found)):
+            if v is None:
+                continue
+            if kind == "bool":
+                x = v == "Có"
+            elif kind == "date":
+                x = 1
+            elif isinstance(v, (int, float)):
+                x = v
+            else:
+                continue
+            sub[j] += x
+            total[j] += x
+
+    def unit(self, s: dict, values: dict) -> None:
+        if s["cluster"] != self.cluster:
+            if self.cluster is not None:
+                self._summary(f"Cộng {self.cluster}", "subtotal", self.sub, self.first)
+            self.cluster, self.first, self.sub = s["cluster"], self.r + 1, [0] * len(self.inds)
+        self.r += 1
+        self.number += 1
+        found = [values.get(code) for code in self.codes]
+        self.out.write(self.r, [self.number, s["unit"], s["name"], SHORT_STATUS[s["status"]], *found])
+        self._add(found)
+
+    def _summary(self, label: str, kind: str, cached: list, first: int) -> None:
+        """A subtotal (SUBTOTAL 9 ignores nested subtotals) or count row, with cached values for viewers."""
+        last, ws, n0 = self.r, self.ws, len(self.FIXED)
+        self.r += 1
+        ws.merge_range(self.r, 0, self.r, n0 - 1, label, self.book.fmt[f"{kind}_text"])
+        fmt = self.book.fmt[kind]
+        for j, ind in enumerate(self.inds):
+            c = n0 + j
+            rng_ = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
+            if ind.type == "bool":
+                ws.write_formula(self.r, c, f'=COUNTIF({rng_},"Có")', fmt, cached[j])
+            elif ind.type == "date":
+                ws.write_formula(self.r, c, f"=SUBTOTAL(2,{rng_})", fmt, cached[j])
+            else:
+                ws.write_formula(self.r, c, f"=SUBTOTAL(9,{rng_})", fmt, cached[j])
+
+    def finish(self) -> None:
+        if self.cluster is not None:
+            self._summary(f"Cộng {self.cluster}", "subtotal", self.sub, self.first)
+        self._summary("TỔNG CỘNG TOÀN TỈNH", "total", self.total, self.header + 1)
+        r, ws, last_col = self.r, self.ws, self.last_col
+        ws.autofilter(self.header, 0, r, last_col)
+        odd = self.odd
+        note = ("Ghi chú: dòng cộng của chỉ tiêu Có/Không là số đơn vị trả lời «Có»; của chỉ tiêu ngày là số đơn vị "
+                "đã ghi ngày. Trong ngoặc vuông ở tiêu đề cột: trang tính và ô của biểu mẫu mà số liệu được đọc ra; "
+                "tệp của từng đơn vị ở trang «Nguồn số liệu»."
+                + (" Đọc ở ô khác: " + "; ".join(odd[:20]) + "." if odd else ""))
+        ws.merge_range(r + 2, 0, r + 2, last_col, note, self.book.fmt["note"])
+        ws.set_row(r + 2, 32)
+        D.page_setup(ws, r + 2, last_col, self.header, landscape=True)
+
+
+def _sources_sheet(book: Book, rows: list[dict]) -> None:
+    """The file behind each unit's figures: name, time received and SHA-256 (the name of its archive copy)."""
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 34, "text"),
+            ("Tệp đang dùng", 30, "small"), ("Nhận lúc", 15, "datetime"),
+            ("Mã băm SHA-256 (tên bản lưu trữ)", 36, "small")]
+    data = ([i, s["unit"], s["name"], s["file_name"], as_datetime(s["received_at"]), s["sha256"]]
+            for i, s in enumerate((s for s in rows if s["sha256"] and s["status"] in ("ok", "late")), start=1))
+    book.table("Nguồn số liệu", "TỆP NGUỒN CỦA SỐ LIỆU TỪNG ĐƠN VỊ", cols, data,
+               empty="Chưa có tệp hợp lệ nào.")
+
+
+def _activities_sheet(book: Book, conn, rnd, names: dict) -> None:
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 28, "text"),
+            ("Ngày", 11, "date"), ("Nội dung số", 8, "center"), ("Mô tả hoạt động", 50, "text"),
+            ("Số người tham gia", 10, "int"), ("Nguồn (trang tính, dòng)", 14, "small")]
+    cursor = conn.execute(
+        "SELECT s.unit, v.row, v.sheet, v.field, v.value_num, v.value_text, v.value_date FROM cell_values v "
+        "JOIN current_submissions s ON s.id = v.submission_id WHERE s.round=? AND v.field LIKE 'act.%' "
+        "AND v.row IS NOT NULL ORDER BY s.unit, v.row", (rnd.code,))
+
+    def data():
+        for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=lambda f: f[:2]), start=1):
+            a: dict = {}
+            for _, _, sheet, fld, num, text, date in fields:
+                a.setdefault("sheet", sheet)
+                a[fld[4:]] = _value(num, text, date)
+            yield [i, unit, names.get(unit, unit), a.get("date"), a.get("content"), a.get("description"),
+                   a.get("participants"), f"{a['sheet']}, dòng {row}"]
+    book.table("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ", cols, data())
+
+
+def _proposals_sheet(book: Book, conn, rnd, names: dict) -> None:
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
+            ("Đối tượng", 9, "center"), ("Họ và tên / Tên tập thể", 24, "text"), ("Chức vụ, đơn vị", 20, "text"),
+            ("Danh hiệu đề nghị", 18, "text"), ("Hình thức đề nghị", 20, "text"), ("Đạt LĐTT", 7, "center"),
+            ("Có sáng kiến", 8, "center"), ("Tỷ lệ LĐTT (%)", 8, "decimal"), ("Kỷ luật", 7, "center"),
+            ("Tóm tắt thành tích", 36, "small"), ("Đột xuất", 7, "center"), ("Nguồn (trang tính, dòng)", 13, "small")]
+    cursor = conn.execute(
+        "SELECT p.unit, p.subject, p.name, p.position, p.title, p.form, p.dat_ldtt, p.co_sang_kien, "
+        "p.ty_le_ldtt, p.ky_luat, p.summary, p.adhoc, p.row, "
+        "(SELECT v.sheet FROM cell_values v WHERE v.submission_id = p.submission_id AND v.row = p.row "
+        " AND v.field = 'prop.name') FROM proposals p WHERE p.round=? ORDER BY p.unit, p.row", (rnd.code,))
+    data = ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"]
+            for i, r in enumerate(cursor, start=1))
+    book.table("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data)
+
+
+def _problems_sheet(book: Book, conn, rnd, names: dict) -> None:
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
+            ("Tệp", 24, "small"), ("Nhận lúc", 15, "datetime"), ("Tình trạng tệp", 12, "text"),
+            ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"), ("Giá trị đã nhập", 16, "small"),
+            ("Nội dung vấn đề", 50, "small")]
+    cursor = conn.execute(
+        "SELECT s.unit, s.file_name, s.received_at, s.status, i.severity, i.sheet, i.cell, i.value, i.message "
+        "FROM issues i JOIN submissions s ON s.id = i.submission_id "
+        "WHERE (s.round = ? OR s.round IS NULL) AND s.status != 'superseded' "
+        "ORDER BY s.unit, s.received_at, s.id, i.rowid", (rnd.code,))
+    data = ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
+             FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
+            for i, (unit, name, received, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
+    book.table("Vấn đề phát hiện", "CÁC VẤN ĐỀ PHÁT HIỆN TRONG TỆP BÁO CÁO", cols, data,
+               empty="Không phát hiện vấn đề nào.")
+
+
+@contextlib.contextmanager
+def writable(out: Path):
+    """Turn a failed write (the file open in Excel, a read-only folder) into a message for the user."""
+    try:
+        yield
+    except OSError as exc:
+        raise ThiDuaError(f"Không ghi được tệp {out}: {exc.strerror or exc}.",
+                          "Đóng tệp nếu đang mở trong Excel và kiểm tra quyền ghi thư mục, rồi chạy lại.") from exc
+
+
+def fingerprint(conn: sqlite3.Connection, plan, units: list, rnd) -> str:
+    """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
+    register, and the store's submissions (new files, changed statuses) and proposals for the round."""
+    digest = hashlib.sha256(repr((LAYOUT, xlsxwriter.__version__, sorted(plan.meta.items(), key=lambda kv: kv[0]),
+                                  rnd, plan.indicators_for(rnd.code))).encode())
+    digest.update("\x1e".join(f"{u.code}\x1f{u.name}\x1f{u.cluster}\x1f{u.email}" for u in units).encode())
+    for row in conn.execute("SELECT id, sha256, unit, round, status, n_errors, received_at, file_name FROM submissions "
+                            "WHERE round=? OR round IS NULL ORDER BY id", (rnd.code,)):
+        digest.update(repr(row).encode())
+    digest.update(repr(conn.execute("SELECT count(*), max(id), max(submission_id) FROM proposals WHERE round=?",
+                                    (rnd.code,)).fetchone()).encode())
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _unchanged(conn, key: str, inputs: str, out: Path) -> bool:
+    """Whether `out` is the very file written last time from the same inputs."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    if not row:
+        return False
+    try:
+        stored = json.loads(row[0])
+    except ValueError:
+        return False
+    return stored.get("inputs") == inputs and stored.get("sha256") == _file_sha256(out)
+
+
+def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, force: bool = False) -> Path:
+    """Write the committee's print-ready workbook for one round to `out` (atomically); return its path.
+
+    Unless `force`, a workbook that the store says was written from the same inputs (and is unchanged on
+    disk) is left as it is."""
+    rnd = plan.round(round_code)
+    unit_list = list(units.values()) if isinstance(units, dict) else list(units)
+    out = Path(out)
+    conn = store.connect(Path(db_path), create=False)
+    try:
+        inputs = fingerprint(conn, plan, unit_list, rnd)
+        key = META_KEY.format(round=rnd.code, path=out.resolve())
+        if not force and _unchanged(conn, key, inputs, out):
+            return out
+        rows = status_rows(db_path, plan, unit_list, round_code)
+        order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
+        rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
+        names = {r["unit"]: r["name"] for r in rows}
+        with writable(out), atomic_path(out) as tmp:
+            book = Book(tmp, plan, rnd, _now())
+            _tracking_sheet(book, rows)
+            if plan.indicators_for(round_code):
+                _indicator_sheets(book, conn, rows, rnd)
+            if "activities" in rnd.sheets:
+                _activities_sheet(book, conn, rnd, names)
+            if "proposals" in rnd.sheets:
+                _proposals_sheet(book, conn, rnd, names)
+            _problems_sheet(book, conn, rnd, names)
+            if plan.indicators_for(round_code):
+                _sources_sheet(book, rows)
+            book.wb.close()
+        with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                         (key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)})))
+    finally:
+        conn.close()
+    return out

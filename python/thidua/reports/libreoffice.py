@@ -1,0 +1,41 @@
+"""Run headless LibreOffice: convert a workbook (to PDF, xlsx, xls, ods) with a private profile."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from thidua.errors import ThiDuaError
+
+FILTERS = {"pdf": "pdf:calc_pdf_Export", "xlsx": "xlsx:Calc MS Excel 2007 XML", "xls": "xls:MS Excel 97",
+           "ods": "ods"}
+
+
+def soffice() -> str | None:
+    """The soffice executable, or None when LibreOffice is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 180) -> Path:
+    """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path."""
+    exe = soffice()
+    if exe is None:
+        raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
+                          "Cài LibreOffice (Debian: apt-get install libreoffice-calc) rồi chạy lại.")
+    src, out = Path(path).resolve(), Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
+        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
+               "--convert-to", FILTERS.get(fmt, fmt), "--outdir", str(out), str(src)]
+        env = dict(os.environ, HOME=profile)
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise ThiDuaError(f"LibreOffice không chuyển được {src.name} sang {fmt}: {exc}.",
+                              "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
+    result = out / (src.stem + "." + fmt)
+    if not result.exists():
+        raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+    return result

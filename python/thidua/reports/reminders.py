@@ -1,0 +1,127 @@
+"""Urging (đôn đốc) late units: a reminder list (.xlsx) and ready-to-send .eml drafts with the template attached."""
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from thidua.store import db as store
+from thidua.reports.committee import Book, as_datetime, writable
+from thidua.fileio import atomic_write_bytes, atomic_path
+from thidua.templates.build import TemplateFactory, template_filename
+from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
+
+XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+MAX_LISTED_ISSUES = 15
+
+
+def reminder_filename(round_code: str, unit_code: str) -> str:
+    return f"{round_code}_{unit_code}_nhac-nho.eml"
+
+
+def _issues(db_path, sha: str | None) -> list[tuple]:
+    if not sha:
+        return []
+    conn = store.connect(Path(db_path), create=False)
+    try:
+        return conn.execute("SELECT i.sheet, i.cell, i.message FROM issues i JOIN submissions s "
+                            "ON s.id = i.submission_id WHERE s.sha256=? AND i.severity='error' ORDER BY i.rowid",
+                            (sha,)).fetchall()
+    finally:
+        conn.close()
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _body(plan, rnd, row: dict, issues: list[tuple], attached: bool) -> str:
+    due = rnd.due.strftime("%d/%m/%Y") if rnd.due else ""
+    lines = [f"Kính gửi: {row['name']},", ""]
+    if row["status"] == "missing":
+        lines.append(f"Đến nay Văn phòng Công đoàn Viên chức tỉnh chưa nhận được {_lower_first(rnd.name)} của đơn vị "
+                     f"(hạn gửi: {due}).")
+    else:
+        when = as_datetime(row["received_at"])
+        lines.append(f"Tệp {_lower_first(rnd.name)} đơn vị gửi lúc {when:%H:%M ngày %d/%m/%Y} còn "
+                     f"{row['n_errors']} lỗi nên chưa tổng hợp được. Các lỗi cần sửa:")
+        for sheet, cell, message in issues[:MAX_LISTED_ISSUES]:
+            where = f"trang «{sheet}», ô {cell}: " if sheet and cell else ""
+            lines.append(f"  - {where}{message}")
+        if len(issues) > MAX_LISTED_ISSUES:
+            lines.append(f"  - ... và {len(issues) - MAX_LISTED_ISSUES} lỗi khác.")
+    lines.append("")
+    if attached:
+        lines.append("Đề nghị đơn vị điền biểu mẫu đính kèm (đã ghi sẵn mã và tên đơn vị), lưu dạng .xlsx "
+                     "và gửi lại qua thư điện tử này trong thời gian sớm nhất.")
+    else:
+        lines.append("Đề nghị đơn vị điền biểu mẫu của kỳ báo cáo và gửi lại trong thời gian sớm nhất.")
+    lines += ["", "Trân trọng.", f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()]
+    return "\n".join(lines) + "\n"
+
+
+def _attachment(plan, round_code: str, unit, templates_dir, key, factories: dict) -> bytes | None:
+    """The unit's template: from `templates_dir` if there, else rendered with the office key (or None)."""
+    if templates_dir:
+        path = Path(templates_dir) / template_filename(round_code, unit)
+        if path.exists():
+            return path.read_bytes()
+    if not key:
+        return None
+    if round_code not in factories:
+        factories[round_code] = TemplateFactory(plan, round_code, key)
+    return factories[round_code].render(unit)
+
+
+def write_reminders(db_path, plan, units, round_code: str, out_dir, templates_dir=None, key=None) -> list[Path]:
+    """The reminder list of a round (.xlsx) and one .eml draft per unit still missing or with errors.
+
+    The template is taken from `templates_dir` (as written by `thidua templates`) or, with the office
+    `key`, rendered afresh; without either the draft goes without attachment and says so.
+    """
+    rnd = plan.round(round_code)
+    unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
+    rows = [r for r in status_rows(db_path, plan, units, round_code)
+            if r["status"] != "ok" and (rnd.due or r["status"] == "errors")]   # ad-hoc: only files with errors
+    out_dir = Path(out_dir)
+    factories: dict = {}
+    sender = plan.meta.get("office_email", "")
+    paths, listed = [], []
+    for row in rows:
+        eml_name = ""
+        if row["status"] in NEEDS_REMINDER:
+            data = _attachment(plan, round_code, unit_map[row["unit"]], templates_dir, key, factories)
+            msg = EmailMessage()
+            msg["Subject"] = f"Đề nghị gửi {_lower_first(rnd.name)} - {row['name']}"
+            msg["To"] = row["email"]
+            if sender:
+                msg["From"] = sender
+            msg["Date"] = format_datetime(dt.datetime.now().astimezone())
+            msg["Message-ID"] = make_msgid("thidua")
+            msg["X-Unsent"] = "1"           # Outlook and Thunderbird open it as a draft ready to send
+            msg.set_content(_body(plan, rnd, row, _issues(db_path, row["sha256"]), data is not None))
+            if data is not None:
+                msg.add_attachment(data, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1],
+                                   filename=template_filename(round_code, unit_map[row["unit"]]))
+            eml_name = reminder_filename(round_code, row["unit"])
+            with writable(out_dir / eml_name):
+                paths.append(atomic_write_bytes(out_dir / eml_name, bytes(msg)))
+        listed.append(row | {"eml": eml_name})
+    paths.insert(0, _write_list(plan, rnd, listed, out_dir / f"NhacNho_{round_code}.xlsx"))
+    return paths
+
+
+def _write_list(plan, rnd, rows: list[dict], target: Path) -> Path:
+    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 34, "text"),
+            ("Khối thi đua", 14, "text"), ("Thư điện tử", 28, "text"), ("Tình trạng", 18, "text"),
+            ("Nhận lúc", 15, "datetime"), ("Số lỗi", 7, "int"), ("Thư nhắc (.eml)", 22, "small"),
+            ("Ghi chú", 24, "small")]
+    data = [[i, r["unit"], r["name"], r["cluster"], r["email"], status_label(r["status"]), as_datetime(r["received_at"]),
+             r["n_errors"], r["eml"], r["note"]] for i, r in enumerate(rows, start=1)]
+    with writable(target), atomic_path(target) as tmp:
+        book = Book(tmp, plan, rnd, dt.datetime.now().replace(microsecond=0))
+        book.table("Nhắc nhở", "DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC GỬI BÁO CÁO", cols, data,
+                   empty="Tất cả đơn vị đã gửi báo cáo hợp lệ.", signature=True)
+        book.wb.close()
+    return target

@@ -1,0 +1,414 @@
+"""The summary workbook's sheets: official header, tables, native charts, Nơi nhận and signature, A4 print setup."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import xlsxwriter
+
+from thidua.review.commendations import STATE_NAMES, write_proposal_list
+from thidua.fileio import atomic_path
+from thidua.reports.officialdoc import official_formats, page_setup, write_header, write_signature
+from thidua.reports.summary import Summary, period_title
+from thidua.text.collate import text_key
+
+ROW_PX = 20
+CHART_ROWS = 16
+LINE_PT = 16          # one line of 12-point Times New Roman
+CHARS_PER_WIDTH = 1.3  # characters of 12-point Times per Excel column-width unit (measured on the PDF)
+
+
+class Book:
+    """An XlsxWriter workbook with the official formats and a helper per building block."""
+
+    def __init__(self, path: Path, plan, title: str, summary: Summary | None = None):
+        self.wb = xlsxwriter.Workbook(str(path))
+        self.fmt = official_formats(self.wb)
+        self.fmt["rate"] = self.wb.add_format({"font_name": "Times New Roman", "font_size": 12, "border": 1,
+                                               "bold": True, "bg_color": "#E2EFDA", "num_format": "0.0%"})
+        self.s, self.plan, self.title = summary, plan, title
+        self.wb.set_properties({"title": title.replace("\n", " "), "author": plan.meta.get("issuer", ""),
+                                "company": plan.meta.get("issuer_parent", "")})
+
+    def sheet(self, name: str, caption: str, widths: Sequence[float], landscape: bool = False):
+        """A new sheet with column widths and the official header; returns (ws, first free row)."""
+        ws = self.wb.add_worksheet(name)
+        ws.hide_gridlines(2)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.set_row(4, 40)
+        row = write_header(ws, self.fmt, self.plan, len(widths) - 1, self.title, caption)
+        ws.widths, ws.landscape_, ws.lines_, ws.breaks_ = list(widths), landscape, {}, []
+        ws.per_line_ = [max(1.0, w * CHARS_PER_WIDTH - 1) for w in widths]   # characters a line holds, per column
+        return ws, row
+
+    def fit(self, ws, row: int, col: int, text: str) -> None:
+        """Remember how many wrapped lines a text needs, so `finish` can make its row tall enough."""
+        per_line = ws.per_line_[col]
+        if len(text) <= per_line and "\n" not in text:
+            return   # one line: the default height (most cells)
+        lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+        if lines > ws.lines_.get(row, 1):
+            ws.lines_[row] = lines
+
+    def table(self, ws, row: int, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+              kinds: Sequence[str], total: Sequence[Any] | None = None) -> int:
+        """Header row, body rows (kinds: text, center, int, decimal, pct) and an optional total row."""
+        ws.header_row_ = row
+        self.headers(ws, row, headers)
+        for values in rows:
+            row += 1
+            for col, (value, kind) in enumerate(zip(values, kinds)):
+                self.cell(ws, row, col, value, kind)
+        if total is not None:
+            row += 1
+            for col, value in enumerate(total):
+                fmt = self.fmt["rate"] if kinds[col] == "pct" else self.fmt["total"]
+                if isinstance(value, (int, float)):
+                    ws.write_number(row, col, value, fmt)
+                else:
+                    ws.write_string(row, col, str(value or ""), fmt)
+        return row + 1
+
+    def headers(self, ws, row: int, headers: Sequence[str]) -> None:
+        for col, text in enumerate(headers):
+            ws.write_string(row, col, text, self.fmt["header"])
+            self.fit(ws, row, col, text)
+
+    def cell(self, ws, row: int, col: int, value: Any, kind: str) -> None:
+        fmt = self.fmt[kind]
+        if value is None or value == "":
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(row, col, value, fmt)
+        else:
+            ws.write_string(row, col, str(value), fmt)
+            self.fit(ws, row, col, str(value))
+
+    def chart(self, ws, row: int, kind: str, title: str, series: Sequence[dict], y_title: str = "",
+              percent: bool = False, new_page: bool = False) -> int:
+        """A native chart below the tables, as wide as the printed columns; returns the row after it.
+        With `new_page` the chart starts a new printed page instead of being cut by a page break."""
+        if new_page:
+            ws.breaks_.append(row + 1)
+        chart = self.wb.add_chart({"type": kind})
+        for item in series:
+            chart.add_series(item)
+        chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 12, "bold": True}})
+        chart.set_legend({"position": "bottom", "font": {"name": "Times New Roman", "size": 10}}
+                         if len(series) > 1 or kind == "pie" else {"none": True})
+        if kind != "pie":
+            axis = {"name": y_title, "num_font": {"name": "Times New Roman", "size": 9}, "major_gridlines":
+                    {"visible": True, "line": {"color": "#D9D9D9"}}}
+            if percent:
+                axis.update(min=0, max=1, num_format="0%")
+            chart.set_y_axis(axis)
+            chart.set_x_axis({"num_font": {"name": "Times New Roman", "size": 9}})
+        width = int(sum(w * 7 + 5 for w in ws.widths)) - 10
+        rows = CHART_ROWS - (4 if ws.landscape_ else 0)   # a landscape page is shorter
+        chart.set_size({"width": width, "height": rows * ROW_PX - 10})
+        ws.insert_chart(row + 1, 0, chart, {"x_offset": 4, "y_offset": 2, "object_position": 1})
+        return row + rows + 2
+
+    def rate_chart(self, ws, row: int, rows: tuple[int, int], cols: tuple[int, int], title: str, name: str,
+                   color: str) -> int:
+        """A column chart of one percentage column (cols[1]) against its labels (cols[0]) over `rows`."""
+        first, last = rows
+        return self.chart(ws, row, "column", title,
+                          [{"name": name, "categories": [ws.get_name(), first, cols[0], last, cols[0]],
+                            "values": [ws.get_name(), first, cols[1], last, cols[1]],
+                            "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": color}}],
+                          percent=True)
+
+    def note(self, ws, row: int, text: str) -> int:
+        last = len(ws.widths) - 1
+        ws.set_row(row, 34)
+        ws.merge_range(row, 0, row, last, text, self.fmt["note"])
+        return row + 1
+
+    def finish(self, ws, row: int, repeat: bool = True) -> None:
+        last = len(ws.widths) - 1
+        for r, lines in ws.lines_.items():
+            ws.set_row(r, LINE_PT * lines + 2)
+        if ws.breaks_:
+            ws.set_h_pagebreaks(ws.breaks_)
+        end = write_signature(ws, self.fmt, self.plan, row, last)
+        page_setup(ws, end, last, getattr(ws, "header_row_", None) if repeat else None, ws.landscape_)
+
+    def ref(self, ws, row: int, first_col: int, last_col: int | None = None) -> list:
+        """A chart range [sheet, row, col, row, col] built from integers."""
+        return [ws.get_name(), row, first_col, row, first_col if last_col is None else last_col]
+
+
+# ---------------------------------------------------------------- the sheets
+def launch_sheets(b: Book) -> None:
+    s = b.s
+    goal = float(b.plan.meta.get("launch_goal_pct", 100)) / 100
+    ws, row = b.sheet("1 Phát động", "Biểu 1. Mục tiêu chung: tỷ lệ CĐCS tổ chức phát động phong trào thi đua "
+                      f"(chỉ tiêu {goal:.0%})", (6, 30, 12, 14, 14, 12))
+    rows = []
+    for i, cl in enumerate(s.clusters, start=1):
+        done, n = s.launch_count(cl)
+        rows.append((i, cl, n, done, n - done, done / n if n else 0))
+    done, n = s.launch_count()
+    head = row
+    row = b.table(ws, row, ("STT", "Khối thi đua", "Số CĐCS", "Đã phát động", "Chưa phát động", "Tỷ lệ"), rows,
+                  ("center", "text", "int", "int", "int", "pct"), ("", "Toàn tỉnh", n, done, n - done, done / n if n else 0))
+    verdict = "đạt" if n and done / n >= goal else "chưa đạt"
+    row = b.note(ws, row, f"Toàn tỉnh {done}/{n} CĐCS đã phát động phong trào thi đua ({(done / n if n else 0):.1%}), "
+                          f"{verdict} chỉ tiêu {goal:.0%} của Kế hoạch {b.plan.meta.get('plan_number', '')}. "
+                          "Căn cứ: câu trả lời mới nhất trong đợt của chỉ tiêu «đã tổ chức phát động».")
+    if rows:
+        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 5),
+                           "Tỷ lệ CĐCS đã phát động phong trào thi đua theo khối", "Tỷ lệ đã phát động", "#4472C4")
+    b.finish(ws, row, repeat=False)
+
+    ws, row = b.sheet("1b Chưa phát động", "Biểu 1b. Danh sách CĐCS chưa phát động phong trào thi đua",
+                      (6, 10, 44, 24, 26))
+    missing = [u for u in s.units if not s.launched.get(u.code)]
+    missing.sort(key=lambda u: (s.clusters.index(u.cluster), text_key(u.name)))
+    rows = [(i, u.code, u.name, u.cluster, "Chưa có báo cáo trả lời" if s.launched.get(u.code) is None
+             else "Báo cáo: chưa phát động") for i, u in enumerate(missing, start=1)]
+    row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", "Ghi chú"), rows,
+                  ("center", "center", "text", "text", "text"))
+    if not rows:
+        row = b.note(ws, row, "Tất cả CĐCS đã phát động phong trào thi đua.")
+    b.finish(ws, row)
+
+
+def content_sheet(b: Book) -> None:
+    s = b.s
+    widths = [6, 46, 11] + [14] * len(s.clusters) + [15, 10]
+    ws, row = b.sheet("2 Nội dung", "Biểu 2. Kết quả thực hiện sáu nội dung thi đua (Kế hoạch mục II), theo khối",
+                      widths, landscape=True)
+    headers = ("STT", "Chỉ tiêu", "Đơn vị tính", *s.clusters, "Toàn tỉnh", "Số CĐCS báo cáo")
+    kinds = ("center", "text", "center", *(["int"] * len(s.clusters)), "int", "int")
+    ws.header_row_ = row
+    b.headers(ws, row, headers)
+    where: dict[str, int] = {}
+    number = 0
+    for content in b.plan.contents:
+        inds = [i for i in s.indicators if i.content == content.number]
+        if not inds:
+            continue
+        row += 1
+        ws.merge_range(row, 0, row, len(headers) - 1, f"{content.number}. {content.name}", b.fmt["subtotal"])
+        for ind in inds:
+            row += 1
+            number += 1
+            where[ind.code] = row
+            unit = "CĐCS có" if ind.type == "bool" else ind.unit
+            values = (number, ind.label, unit, *(s.total(ind.code, cl) for cl in s.clusters), s.total(ind.code),
+                      len(s.values.get(ind.code, {})))
+            for col, (value, kind) in enumerate(zip(values, kinds)):
+                b.cell(ws, row, col, value, kind)
+    row = b.note(ws, row + 1, "Cách tính: số người (CBCCVC, đoàn viên) lấy số báo cáo mới nhất trong đợt; các chỉ tiêu "
+                              "Có/Không đếm số CĐCS trả lời «Có»; các chỉ tiêu còn lại lấy số của kỳ sơ kết/tổng kết "
+                              "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
+    first, last = 3, 2 + len(s.clusters)
+    cats = [ws.get_name(), ws.header_row_, first, ws.header_row_, last]
+    for codes, title in ((("ND5_CBCCVC", "ND5_DOANVIEN"), "Số CBCCVC-LĐ và đoàn viên công đoàn theo khối"),
+                         (("ND1_SANGKIEN", "ND1_DETAI", "ND5_KETNAP"),
+                          "Sáng kiến, đề tài và đoàn viên kết nạp mới theo khối")):
+        series = [{"name": b.plan.indicator(c).label, "categories": cats,
+                   "values": b.ref(ws, where[c], first, last), "data_labels": {"value": True}}
+                  for c in codes if c in where]
+        if series:
+            row = b.chart(ws, row, "column", title, series, new_page=not ws.breaks_)
+    b.finish(ws, row, repeat=False)
+
+
+def classification_sheets(b: Book) -> None:
+    s = b.s
+    rs = b.plan.rule_set()
+    names = [lv.name for lv in rs.levels] + [rs.not_eligible_name, "Chưa báo cáo"]
+    widths = [6, 28] + [12] * len(names) + [10]
+    ws, row = b.sheet("3 Xếp loại", f"Biểu 3. Kết quả xếp loại CĐCS ({rs.name})", widths, landscape=True)
+    rows = []
+    for i, cl in enumerate(s.clusters, start=1):
+        mine = [r for r in s.results if r.cluster == cl]
+        rows.append((i, cl, *(sum(r.level_name == n for r in mine) for n in names), len(mine)))
+    counts = s.level_counts()
+    head = row
+    row = b.table(ws, row, ("STT", "Khối thi đua", *names, "Tổng số"), rows,
+                  ("center", "text", *(["int"] * (len(names) + 1))),
+                  ("", "Toàn tỉnh", *(counts.get(n, 0) for n in names), len(s.results)))
+    total_row = row - 1
+    row = b.chart(ws, row, "column", "Phân bố xếp loại CĐCS toàn tỉnh",
+                  [{"name": "Số CĐCS", "categories": [ws.get_name(), head, 2, head, 1 + len(names)],
+                    "values": b.ref(ws, total_row, 2, 1 + len(names)), "data_labels": {"value": True},
+                    "points": [{"fill": {"color": c}} for c in ("#2E75B6", "#70AD47", "#FFC000", "#C00000",
+                                                                 "#A5A5A5", "#D9D9D9", "#7F7F7F")]}])
+    b.finish(ws, row, repeat=False)
+
+    ws, row = b.sheet("3b Danh sách xếp loại", "Biểu 3b. Danh sách CĐCS theo mức xếp loại",
+                      (6, 9, 38, 20, 9, 14, 8, 8, 52), landscape=True)
+    ws.header_row_ = row
+    b.headers(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", "Tổng điểm", "Xếp loại",
+                        "Hạng trong khối", "Hạng toàn tỉnh", "Căn cứ xếp loại"))
+    kinds = ("center", "center", "text", "text", "decimal", "text", "center", "center", "text")
+    for name in names:
+        mine = sorted((r for r in s.results if r.level_name == name),
+                      key=lambda r: (-(r.total or 0), text_key(r.name)))
+        if not mine:
+            continue
+        row += 1
+        ws.merge_range(row, 0, row, len(kinds) - 1, f"{name}: {len(mine)} CĐCS", b.fmt["subtotal"])
+        for i, r in enumerate(mine, start=1):
+            row += 1
+            for col, (value, kind) in enumerate(zip((i, r.code, r.name, r.cluster, r.total, r.level_name,
+                                                     r.rank_cluster, r.rank_province, r.rule), kinds)):
+                b.cell(ws, row, col, value, kind)
+    b.finish(ws, row + 1)
+
+    ws, row = b.sheet("3c Chênh lệch điểm", "Biểu 3c. Điểm tự chấm và điểm thẩm định khác nhau "
+                      "(điểm thẩm định được dùng)", (6, 9, 40, 10, 40, 11, 11, 11), landscape=True)
+    crit = {c.code: c.name for c in b.plan.criteria}
+    rows, i = [], 0
+    for r in s.results:
+        for code, own, rev in r.differences:
+            i += 1
+            rows.append((i, r.code, r.name, code, crit.get(code, ""), own, rev, rev - (own or 0)))
+    row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Tiêu chí", "Nội dung tiêu chí", "Tự chấm",
+                            "Thẩm định", "Chênh lệch"), rows, ("center", "center", "text", "center", "text",
+                                                              "decimal", "decimal", "decimal"))
+    if not rows:
+        row = b.note(ws, row, "Không có điểm thẩm định nào khác điểm tự chấm.")
+    b.finish(ws, row)
+
+
+def proposal_sheets(b: Book) -> None:
+    s = b.s
+    states = ("proposed", "reviewed", "raised", "awarded", "not_met")
+    ws, row = b.sheet("4 Khen thưởng", "Biểu 4. Đề nghị khen thưởng và kết quả (cả đề nghị đột xuất)",
+                      (6, 46, 9, 10, 9, *(10,) * len(states)), landscape=True)
+    rows = []
+    for i, form in enumerate(sorted(b.plan.forms, key=lambda f: -f.rank), start=1):
+        mine = [p for p in s.proposals if p.effective_form is form]
+        rows.append((i, form.name, form.quota if form.quota is not None else "", len(mine),
+                     sum(p.eligible for p in mine), *(sum(p.state == st for p in mine) for st in states)))
+    # Proposals of an emulation title alone (no award form) are counted by title, so the rows add up.
+    for title in b.plan.titles:
+        mine = [p for p in s.proposals if p.effective_form is None and p.title is title]
+        if mine:
+            rows.append((len(rows) + 1, f"Danh hiệu «{title.name}» (không kèm hình thức)", "", len(mine),
+                         sum(p.eligible for p in mine), *(sum(p.state == st for p in mine) for st in states)))
+    rest = [p for p in s.proposals if p.effective_form is None and p.title is None]
+    if rest:
+        rows.append((len(rows) + 1, "Chưa ghi hình thức, danh hiệu", "", len(rest), sum(p.eligible for p in rest),
+                     *(sum(p.state == st for p in rest) for st in states)))
+    row = b.table(ws, row, ("STT", "Hình thức khen thưởng", "Chỉ tiêu tỉnh", "Số đề nghị", "Đủ điều kiện",
+                            *(STATE_NAMES[st] for st in states)), rows,
+                  ("center", "text", "int", "int", "int", *(["int"] * len(states))),
+                  ("", "Tổng cộng", "", len(s.proposals), sum(p.eligible for p in s.proposals),
+                   *(sum(p.state == st for p in s.proposals) for st in states)))
+    adhoc = sum(p.adhoc or p.round == "DX" for p in s.proposals)
+    row = b.note(ws, row, f"Trong đó {adhoc} đề nghị khen thưởng đột xuất. «Đủ điều kiện»: đạt các điều kiện của danh "
+                          "hiệu và đối tượng của hình thức theo kế hoạch; chỉ tiêu tỉnh xem ở Biểu 4b.")
+    b.finish(ws, row, repeat=False)
+
+    proposal_list_sheet(b, "4b Danh sách đề nghị KT", s.proposals, {u.code: u.name for u in s.units})
+
+
+def proposal_list_sheet(b: Book, name: str, checks, unit_names: dict[str, str],
+                        caption: str = "Biểu 4b. DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG") -> None:
+    """The official «Danh sách đề nghị khen thưởng»: grouped by form, people in Vietnamese name order."""
+    ws, row = b.sheet(name, caption, (6, 26, 24, 28, 20, 34, 30), landscape=True)
+    ws.header_row_ = row
+    row = write_proposal_list(ws, b.fmt, b.plan, checks, unit_names, row,
+                              fit=lambda r, values: [b.fit(ws, r, c, str(v)) for c, v in enumerate(values)])
+    b.finish(ws, row)
+
+
+def write_proposal_document(plan, checks, unit_names: dict[str, str], out: Path) -> Path:
+    """A workbook holding only the official proposal list (for `thidua proposals export`)."""
+    with atomic_path(out) as tmp:
+        b = Book(tmp, plan, f"DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG NĂM {plan.year}")
+        proposal_list_sheet(b, "Danh sách đề nghị KT", checks, unit_names,
+                            "Theo từng hình thức khen thưởng; cá nhân xếp theo tên, tên đệm, họ")
+        b.wb.close()
+    return out
+
+
+def discipline_sheets(b: Book) -> None:
+    s = b.s
+    ws, row = b.sheet("5 Báo cáo", "Biểu 5. Chấp hành chế độ báo cáo: tỷ lệ nộp đúng hạn theo kỳ",
+                      (6, 34, 12, 10, 10, 10, 10, 11), landscape=False)
+    rows = []
+    for i, d in enumerate(s.discipline, start=1):
+        on, late, missing = s.on_time(d)
+        n = len(s.units)
+        rows.append((i, d.round.name, f"{d.round.due:%d/%m/%Y}" if d.round.due else "", n, on, late, missing,
+                     on / n if n else 0))
+    head = row
+    row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", "Đúng hạn", "Trễ hạn", "Chưa nộp",
+                            "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "pct"))
+    row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp.")
+    if rows:
+        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 7),
+                           "Tỷ lệ nộp báo cáo đúng hạn theo kỳ", "Tỷ lệ đúng hạn", "#70AD47")
+    b.finish(ws, row, repeat=False)
+
+    codes = [d.round.code for d in s.discipline]
+    ws, row = b.sheet("5b Báo cáo theo đơn vị", "Biểu 5b. Chấp hành chế độ báo cáo theo từng CĐCS",
+                      (6, 9, 38, 20, *(9,) * len(codes), 10), landscape=True)
+    rows = []
+    for i, u in enumerate(sorted(s.units, key=lambda u: (s.clusters.index(u.cluster), text_key(u.name))), start=1):
+        marks = [d.late_days(u.code) for d in s.discipline]
+        text = ["Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày") for m in marks]
+        rows.append((i, u.code, u.name, u.cluster, *text, sum(m == 0 for m in marks) / len(marks) if marks else 0))
+    row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", *codes, "Tỷ lệ đúng hạn"), rows,
+                  ("center", "center", "text", "text", *(["center"] * len(codes)), "pct"))
+    b.finish(ws, row)
+
+
+def comparison_sheet(b: Book, prev: Summary) -> None:
+    s = b.s
+    ws, row = b.sheet("6 So sánh năm trước", f"Biểu 6. So sánh với năm trước", (6, 56, 16, 16, 14))
+    lines: list[tuple[str, float, float, str]] = []
+    for label, summary_value, kind in (
+            ("Số CĐCS", lambda x: len(x.units), "int"),
+            ("Tỷ lệ CĐCS đã phát động phong trào", lambda x: _ratio(*x.launch_count()), "pct"),
+            ("Tỷ lệ nộp báo cáo đúng hạn (mọi kỳ)", _on_time_rate, "pct"),
+            ("Số đề nghị khen thưởng", lambda x: len(x.proposals), "int"),
+            ("Số đề nghị được khen thưởng", lambda x: sum(p.state == "awarded" for p in x.proposals), "int")):
+        lines.append((label, summary_value(prev), summary_value(s), kind))
+    for lv in b.plan.rule_set().levels:
+        lines.append((f"Số CĐCS xếp loại {lv.name}", prev.level_counts().get(lv.name, 0),
+                      s.level_counts().get(lv.name, 0), "int"))
+    for ind in s.indicators:
+        lines.append((f"{ind.label} ({'CĐCS có' if ind.type == 'bool' else ind.unit})", prev.total(ind.code),
+                      s.total(ind.code), "int"))
+    ws.header_row_ = row
+    b.headers(ws, row, ("STT", "Chỉ tiêu", "Năm trước", "Năm nay", "Tăng (+) / giảm (-)"))
+    for i, (label, before, now, kind) in enumerate(lines, start=1):
+        row += 1
+        for col, (value, k) in enumerate(zip((i, label, before, now, now - before), ("center", "text", kind, kind,
+                                                                                     kind))):
+            b.cell(ws, row, col, value, k)
+    b.finish(ws, row + 1)
+
+
+def _ratio(a: float, n: float) -> float:
+    return a / n if n else 0.0
+
+
+def _on_time_rate(s: Summary) -> float:
+    on = sum(s.on_time(d)[0] for d in s.discipline)
+    return _ratio(on, len(s.units) * len(s.discipline))
+
+
+def write_workbook(summary: Summary, out: Path, previous: Summary | None = None) -> Path:
+    """Write every sheet of the summary to `out` (atomically)."""
+    with atomic_path(out) as tmp:
+        b = Book(tmp, summary.plan, period_title(summary.plan, summary.period), summary)
+        launch_sheets(b)
+        content_sheet(b)
+        classification_sheets(b)
+        proposal_sheets(b)
+        discipline_sheets(b)
+        if previous is not None:
+            comparison_sheet(b, previous)
+        b.wb.close()
+    return out

@@ -1,0 +1,1 @@
+"""Review: scoring, classification and commendations."""

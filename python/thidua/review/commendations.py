@@ -1,0 +1,234 @@
+"""Commendation proposals: eligibility against the plan's titles, forms and quotas; office decisions; the official list."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from thidua.errors import ThiDuaError
+from thidua.plan.model import AwardForm, Plan, Title
+from thidua.review.scoring import describe_condition, open_store
+from thidua.text.normalize import nfc
+from thidua.text.collate import name_key, text_key
+
+STATES = ("proposed", "reviewed", "not_met", "raised", "awarded")
+STATE_NAMES = {"proposed": "Đề nghị", "reviewed": "Đã xét", "not_met": "Không đạt",
+               "raised": "Nâng hình thức", "awarded": "Được khen thưởng"}
+# Which decision may follow which: the office moves a proposal forward, or reopens a decision for review.
+NEXT_STATES = {"proposed": ("reviewed", "not_met", "raised", "awarded"),
+               "reviewed": ("not_met", "raised", "awarded"),
+               "raised": ("awarded", "not_met", "reviewed"),
+               "not_met": ("reviewed",), "awarded": ("reviewed",)}
+SUBJECTS = {"cá nhân": "individual", "individual": "individual", "tập thể": "collective", "collective": "collective"}
+SUBJECT_NAMES = {"individual": "Cá nhân", "collective": "Tập thể"}
+FIELD_NAMES = {"dat_ldtt": "đạt Lao động tiên tiến", "co_sang_kien": "có sáng kiến/đề tài được công nhận",
+               "ty_le_ldtt": "tỷ lệ Lao động tiên tiến (%)", "ky_luat": "bị kỷ luật trong năm"}
+
+
+@dataclass
+class ProposalCheck:
+    """One proposal with its eligibility verdict (problems block, warnings ask the office to choose)."""
+
+    id: int
+    unit: str
+    round: str
+    subject: str
+    name: str
+    position: str
+    title: Title | None
+    form: AwardForm | None
+    state: str
+    decided_form: AwardForm | None
+    note: str
+    adhoc: bool
+    summary: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.problems
+
+    @property
+    def effective_form(self) -> AwardForm | None:
+        return self.decided_form or self.form
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "unit": self.unit, "round": self.round, "subject": self.subject, "name": self.name,
+                "position": self.position, "title": self.title.code if self.title else None,
+                "form": self.form.code if self.form else None, "state": self.state,
+                "decided_form": self.decided_form.code if self.decided_form else None, "note": self.note,
+                "adhoc": self.adhoc, "eligible": self.eligible, "problems": self.problems, "warnings": self.warnings}
+
+
+# A year's proposals repeat the same titles, forms, positions and answers: normalise each distinct text once.
+_nfc = lru_cache(maxsize=1 << 16)(nfc)
+
+
+def _lookup(items: Sequence, value: Any):
+    text = _nfc(str(value or "")).strip()
+    if not text:
+        return None
+    found = _names_index(tuple((x.code, x.name) for x in items)).get(text.lower())
+    return text if found is None else items[found]
+
+
+@lru_cache(maxsize=256)
+def _names_index(pairs: tuple[tuple[str, str], ...]) -> dict[str, int]:
+    """{lower-case code or NFC name: position} of a plan's titles or forms; the first item wins a clash."""
+    index: dict[str, int] = {}
+    for i in reversed(range(len(pairs))):
+        code, name = pairs[i]
+        index[nfc(name).lower()] = i
+        index[code.lower()] = i
+    return index
+
+
+def _cond_text(plan: Plan, cond) -> str:
+    if cond.field in FIELD_NAMES:
+        value = f"{cond.value:g}" if isinstance(cond.value, float) else cond.value
+        return f"{FIELD_NAMES[cond.field]} {cond.op} {value}".replace(">=", "≥").replace("<=", "≤")
+    return describe_condition(plan, cond)
+
+
+def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
+    """Eligibility of one proposal row (a dict with the proposals table's columns); quotas are not counted here."""
+    subject = SUBJECTS.get(_nfc(str(row.get("subject") or "")).strip().lower(), "")
+    title, form = _lookup(plan.titles, row.get("title")), _lookup(plan.forms, row.get("form"))
+    decided = _lookup(plan.forms, row.get("decided_form"))
+    pc = ProposalCheck(int(row.get("id") or 0), row.get("unit") or "", row.get("round") or "", subject,
+                       _nfc(str(row.get("name") or "")).strip(), _nfc(str(row.get("position") or "")).strip(),
+                       title if isinstance(title, Title) else None, form if isinstance(form, AwardForm) else None,
+                       row.get("state") or "proposed", decided if isinstance(decided, AwardForm) else None,
+                       row.get("decision_note") or "", _nfc(str(row.get("adhoc") or "")).strip() == "Có",
+                       _nfc(str(row.get("summary") or "")).strip())
+    if not subject:
+        pc.problems.append(f"đối tượng «{row.get('subject') or ''}» không rõ (Cá nhân hoặc Tập thể)")
+    if isinstance(title, str):
+        pc.problems.append(f"không có danh hiệu «{title}» trong kế hoạch")
+    if isinstance(form, str):
+        pc.problems.append(f"không có hình thức khen thưởng «{form}» trong kế hoạch")
+    if title is None and form is None:
+        pc.problems.append("chưa chọn danh hiệu hay hình thức khen thưởng")
+    if pc.title and subject and pc.title.subject != subject:
+        pc.problems.append(f"danh hiệu {pc.title.name} chỉ dành cho {SUBJECT_NAMES[pc.title.subject].lower()}")
+    for f in (pc.form, pc.decided_form):
+        if f and subject and f.subject not in ("both", subject):
+            pc.problems.append(f"hình thức {f.name} chỉ dành cho {SUBJECT_NAMES.get(f.subject, f.subject).lower()}")
+    if pc.title:
+        for cond in pc.title.conditions:
+            verdict = cond.holds(row)
+            if verdict is None:
+                pc.problems.append(f"thiếu thông tin để xét «{_cond_text(plan, cond)}»")
+            elif not verdict:
+                pc.problems.append(f"không đạt «{_cond_text(plan, cond)}» của danh hiệu {pc.title.name}")
+    return pc
+
+
+def apply_quotas(checks: list[ProposalCheck]) -> None:
+    """Warn on every proposal of a form whose live proposals (not 'not met') exceed its province quota."""
+    by_form: dict[str, list[ProposalCheck]] = {}
+    for pc in checks:
+        form = pc.effective_form
+        if form and form.quota is not None and pc.state != "not_met":
+            by_form.setdefault(form.code, []).append(pc)
+    for members in by_form.values():
+        form = members[0].effective_form
+        if len(members) > form.quota:
+            for pc in members:
+                pc.warnings.append(f"{form.name}: {len(members)} đề nghị, vượt chỉ tiêu {form.quota} của tỉnh")
+
+
+def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
+                   until: dt.date | None = None) -> list[ProposalCheck]:
+    """Every proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc proposals
+    received after that date are left out (they belong to a later period)."""
+    with open_store(db_path) as con:
+        rows = [dict(r) for r in con.execute("SELECT p.*, s.received_at FROM proposals p LEFT JOIN submissions s "
+                                             "ON s.id = p.submission_id ORDER BY p.id")]
+    if rounds is not None:
+        rows = [r for r in rows if r["round"] in set(rounds)]
+    if until is not None:
+        adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
+        rows = [r for r in rows if r["round"] not in adhoc or (r["received_at"] or "")[:10] <= until.isoformat()]
+    checks = [check_proposal(plan, r) for r in rows]
+    apply_quotas(checks)
+    return checks
+
+
+def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
+           when: dt.datetime | None = None) -> ProposalCheck:
+    """Record the office's decision on one proposal; 'raised' needs a higher form than proposed."""
+    if state not in STATES or state == "proposed":
+        raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
+    with open_store(db_path, write=True) as con:
+        row = con.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+        if row is None:
+            raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
+        row = dict(row)
+        if state not in NEXT_STATES[row["state"]]:
+            raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}», "
+                              f"không chuyển sang «{STATE_NAMES[state]}» được.",
+                              "Được chuyển sang: " + ", ".join(NEXT_STATES[row["state"]]) + ".")
+        chosen = _lookup(plan.forms, form) if form else None
+        if isinstance(chosen, str):
+            raise ThiDuaError(f"Không có hình thức khen thưởng «{form}».",
+                              "Chọn một mã: " + ", ".join(f.code for f in plan.forms) + ".")
+        if state == "raised":
+            before = _lookup(plan.forms, row["form"])
+            if chosen is None or (isinstance(before, AwardForm) and chosen.rank <= before.rank):
+                raise ThiDuaError("Nâng hình thức khen thưởng cần một hình thức cao hơn hình thức đã đề nghị.",
+                                  "Ghi --form với mã hình thức cao hơn, ví dụ BKTLD.")
+        decided_form = chosen.code if chosen else row["decided_form"]
+        stamp = (when or dt.datetime.now()).isoformat(timespec="seconds")
+        con.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ? WHERE id = ?",
+                    (state, decided_form, note if note is not None else row["decision_note"], stamp, proposal_id))
+        row.update(state=state, decided_form=decided_form, decided_at=stamp)
+    return check_proposal(plan, row)
+
+
+def sort_for_list(checks: Sequence[ProposalCheck], plan: Plan) -> list[tuple[AwardForm | None, list[ProposalCheck]]]:
+    """Groups by form (highest first), collectives then people; people in Vietnamese name order."""
+    groups: dict[str, list[ProposalCheck]] = {}
+    for pc in checks:
+        if pc.state == "not_met":
+            continue
+        groups.setdefault(pc.effective_form.code if pc.effective_form else "", []).append(pc)
+    forms = sorted(plan.forms, key=lambda f: (-f.rank, plan.forms.index(f)))
+    order = [f for f in forms if f.code in groups] + ([None] if "" in groups else [])
+
+    def key(pc: ProposalCheck):
+        return (0, text_key(pc.name)) if pc.subject == "collective" else (1, name_key(pc.name))
+    return [(f, sorted(groups[f.code if f else ""], key=key)) for f in order]
+
+
+def write_proposal_list(ws, fmt: dict, plan: Plan, checks: Sequence[ProposalCheck], unit_names: dict[str, str],
+                        row: int, fit: Callable[[int, tuple], Any] | None = None) -> int:
+    """The official table «Danh sách đề nghị khen thưởng» into worksheet `ws` from `row`; returns the next row.
+    `fit(row, values)` is told each row's texts (to size the row)."""
+    headers = ("STT", "Họ và tên / Tên tập thể", "Chức vụ, đơn vị công tác", "Công đoàn cơ sở", "Danh hiệu",
+               "Tóm tắt thành tích", "Trạng thái")
+    for col, text in enumerate(headers):
+        ws.write_string(row, col, text, fmt["header"])
+    if fit:
+        fit(row, headers)
+    row += 1
+    roman = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+    for g, (form, members) in enumerate(sort_for_list(checks, plan)):
+        label = form.name if form else "Chưa chọn hình thức khen thưởng"
+        ws.merge_range(row, 0, row, len(headers) - 1, f"{roman[g % 10]}. {label} ({len(members)})", fmt["subtotal"])
+        row += 1
+        for i, pc in enumerate(members, start=1):
+            state = STATE_NAMES.get(pc.state, pc.state) + ("; " + "; ".join(pc.problems + pc.warnings)
+                                                           if pc.problems or pc.warnings else "")
+            values = (i, pc.name, pc.position, unit_names.get(pc.unit, pc.unit),
+                      pc.title.name if pc.title else "", pc.summary, state)
+            ws.write_number(row, 0, i, fmt["center"])
+            for col, value in enumerate(values[1:], start=1):
+                ws.write_string(row, col, str(value or ""), fmt["text"])  # typed text never becomes a formula
+            if fit:
+                fit(row, ("", *values[1:]))
+            row += 1
+    return row

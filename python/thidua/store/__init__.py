@@ -1,0 +1,1 @@
+"""The consolidated store: the only door to the data, and every definition of a figure."""

@@ -1,0 +1,324 @@
+"""Build the master workbook ThiDua2019.xlsm: plan and register sheets, buttons, result sheets, VBA."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from thidua.workbook import layout as L
+from thidua.workbook.layout import CONF, CONTROL, CONTROLS, HOME, RESULT_SHEETS
+from thidua.errors import ThiDuaError
+from thidua.fileio import atomic_write_bytes
+from thidua.plan.model import read_toml_tables
+from thidua.plan.units import read_csv_rows
+from thidua.workbook.vba import to_codepage_safe
+
+FONT = "Times New Roman"
+FIXED_CREATED = dt.datetime(2019, 1, 18)
+ROOT = Path(__file__).resolve().parents[3]
+MACROS_DIR = ROOT / "macros"
+DEFAULT_OUT = ROOT / "workbook" / "ThiDua2019.xlsm"
+MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+SHEET_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+PY_MODULE = "thidua.excel"
+HEADER_FILL, INPUT_FILL = "#D9E1F2", "#FFF2CC"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on the home sheet: caption, VBA macro, and the Python entry point it runs (if any)."""
+
+    macro: str
+    caption: str
+    help: str
+    python: str | None = None
+
+    @property
+    def command(self) -> str | None:
+        return f"import {PY_MODULE}; {PY_MODULE}.{self.python}()" if self.python else None
+
+
+BUTTONS = (
+    Button("TaoBieuMau", "Tạo biểu mẫu", "Tạo biểu mẫu điền sẵn cho mọi đơn vị của kỳ đã chọn, "
+           "ghi vào thư mục bieu-mau cạnh sổ này.", "create_templates"),
+    Button("ChonTep", "Chọn tệp...", "Mở hộp chọn tệp; ghi các tệp đã chọn vào ô «Tệp cần kiểm tra»."),
+    Button("KiemTraTep", "Kiểm tra tệp đã chọn", "Kiểm tra các tệp đã chọn; ghi lỗi vào trang Các lỗi và "
+           "tệp phản hồi vào thư mục phan-hoi.", "validate_files"),
+    Button("ChonThuMuc", "Chọn thư mục...", "Mở hộp chọn thư mục hộp thư (nơi lưu các tệp đơn vị gửi về)."),
+    Button("TongHop", "Tổng hợp hộp thư", "Đọc mọi tệp mới trong hộp thư vào cơ sở dữ liệu; ghi trang "
+           "Dữ liệu tổng hợp và Các lỗi.", "consolidate_inbox"),
+    Button("TheoDoi", "Theo dõi, nhắc nộp", "Cập nhật trang Theo dõi (đã nộp, lỗi, chưa nộp, nộp muộn) và "
+           "soạn thư nhắc trong thư mục nhac-nop.", "track_and_remind"),
+    Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
+           "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
+    Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
+           "trong thư mục tong-ket.", "year_summary"),
+    Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
+           "thư mục xuat-ban.", "export_committee"),
+)
+BUTTON_FIRST_ROW = 11
+BUTTON_ROW_HEIGHT = 34
+
+
+CONF_ROWS = (
+    ("UDF Modules", PY_MODULE),
+    ("Show Console", "False"),
+    ("Use UDF Server", "False"),
+)
+CONF_NOTE = ("Interpreter_Win và PYTHONPATH nằm trong tệp xlwings.conf cạnh sổ làm việc (do cai-dat.bat ghi); "
+             "không thêm hai dòng đó vào trang này, vì trang này được ưu tiên hơn tệp.")
+
+STEPS = (
+    "CÁCH DÙNG",
+    "1. Lần đầu trên máy này: chạy tệp cai-dat.bat nằm cạnh sổ làm việc (cài Python và thư viện ThiDua).",
+    "2. Cập nhật trang Danh sách đơn vị và các trang kế hoạch (Kỳ báo cáo, Chỉ tiêu, ...) nếu có thay đổi.",
+    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị.",
+    "4. Lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không quan trọng).",
+    "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi) cho đơn vị có lỗi.",
+    "6. Bấm «Theo dõi, nhắc nộp» để biết đơn vị nào chưa nộp, nộp muộn.",
+    "7. Cuối đợt: chọn đợt, bấm «Xếp loại, khen thưởng», «Tổng kết năm», «Xuất cho Ban Thường vụ».",
+    "Khóa ký biểu mẫu: tệp thidua.key cạnh sổ này, tạo ở lần đầu bấm «Tạo biểu mẫu». Sao lưu tệp này, không gửi cho ai.",
+    "Hàm dùng trong công thức: =THIDUA_XEPLOAI(điểm) cho mức xếp loại của một số điểm; "
+    "=THIDUA_DUNGHAN(\"Q1\") cho tỷ lệ đơn vị nộp đúng hạn của một kỳ.",
+)
+
+
+def _formats(wb) -> dict:
+    base = {"font_name": FONT, "font_size": 12, "valign": "vcenter"}
+    cell = dict(base, border=1, text_wrap=True)
+    return {
+        "title": wb.add_format(dict(base, bold=True, font_size=14)),
+        "note": wb.add_format(dict(base, italic=True)),
+        "key": wb.add_format(dict(base, font_color="#808080", font_size=9)),
+        "header": wb.add_format(dict(cell, bold=True, align="center", bg_color=HEADER_FILL)),
+        "label": wb.add_format(dict(cell, bold=True)),
+        "input": wb.add_format(dict(cell, bg_color=INPUT_FILL)),
+        "status": wb.add_format(dict(cell, italic=True)),
+        "text": wb.add_format(cell),
+        "plain": wb.add_format(dict(base, text_wrap=True)),
+        "date": wb.add_format(dict(cell, num_format="dd/mm/yyyy", align="center")),
+        "num": wb.add_format(dict(cell, num_format="#,##0.##")),
+        "int": wb.add_format(dict(cell, num_format="0", align="center")),
+    }
+
+
+def _cell_value(col: L.Col, value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    if col.kind == "bool":
+        return "Có" if value is True or str(value).strip().lower() in ("true", "1", "có") else "Không"
+    return value
+
+
+def _validation(col: L.Col) -> dict | None:
+    alert = {"error_title": "Giá trị không hợp lệ", "error_type": "stop"}
+    if col.kind in ("list", "bool"):
+        items = col.choices or ("Có", "Không")
+        return dict(alert, validate="list", source=list(items), error_message="Chọn trong danh sách: " + ", ".join(items))
+    if col.kind == "int":
+        return dict(alert, validate="integer", criteria=">=", value=0, error_message="Nhập số nguyên không âm.")
+    if col.kind == "num":
+        return dict(alert, validate="decimal", criteria=">=", value=0, error_message="Nhập số không âm.")
+    if col.kind == "date":
+        return dict(alert, validate="date", criteria="between", minimum=dt.date(1900, 1, 1),
+                    maximum=dt.date(2100, 12, 31), error_message="Nhập ngày dạng ngày/tháng/năm.")
+    if col.kind == "code":
+        return dict(alert, validate="length", criteria="between", minimum=1, maximum=30,
+                    error_message="Mã gồm 1 đến 30 ký tự.")
+    return None
+
+
+def _table_sheet(wb, fmt: dict, sheet: L.TableSheet, rows: list[dict], spare: int = 200) -> None:
+    ws = wb.add_worksheet(sheet.name)
+    ws.write_string(L.TITLE_ROW, 0, sheet.title, fmt["title"])
+    ws.write_string(L.NOTE_ROW, 0, sheet.note, fmt["note"])
+    ws.set_row(L.KEY_ROW, None, fmt["key"], {"hidden": True})
+    for c, col in enumerate(sheet.columns):
+        ws.write_string(L.KEY_ROW, c, col.key, fmt["key"])
+        ws.set_column(c, c, col.width)
+    data = [[_cell_value(col, r.get(col.key)) for col in sheet.columns] for r in rows]
+    last = L.HEADER_ROW + max(len(data), 1)
+    columns = [{"header": col.label, "header_format": fmt["header"], "format": fmt["date" if col.kind == "date" else
+                                                  "int" if col.kind == "int" else "num" if col.kind == "num" else "text"]}
+               for col in sheet.columns]
+    ws.add_table(L.HEADER_ROW, 0, last, len(sheet.columns) - 1,
+                 {"name": sheet.table_name, "columns": columns, "data": data, "style": "Table Style Light 9"})
+    for r, values in enumerate(data):
+        for c, value in enumerate(values):
+            if isinstance(value, dt.date):   # dates in any column (meta values, date bounds) show as dates
+                ws.write_datetime(L.FIRST_ROW + r, c, dt.datetime.combine(value, dt.time()), fmt["date"])
+    ws.set_row(L.HEADER_ROW, 36)
+    for c, col in enumerate(sheet.columns):
+        rule = _validation(col)
+        if rule:
+            ws.data_validation(L.FIRST_ROW, c, last + spare, c, rule)
+    ws.freeze_panes(L.FIRST_ROW, 0)
+
+
+def _result_sheet(wb, fmt: dict, key: str) -> None:
+    name, title, note = RESULT_SHEETS[key]
+    ws = wb.add_worksheet(name)
+    ws.write_string(L.TITLE_ROW, 0, title, fmt["title"])
+    ws.write_string(L.NOTE_ROW, 0, note, fmt["note"])
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 12, 14)
+    ws.freeze_panes(L.FIRST_ROW, 0)
+
+
+def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict]) -> None:
+    ws = wb.add_worksheet(HOME)
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 1, 84)
+    ws.hide_gridlines(2)
+    issuer = meta.get("issuer", "")
+    ws.write_string(0, 0, f"SỔ LÀM VIỆC THI ĐUA NĂM {meta.get('year', '')} - {issuer} {meta.get('place', '')}".upper(),
+                    fmt["title"])
+    ws.write_string(1, 0, "Bấm các nút bên dưới; kết quả ghi vào các trang tương ứng và ô «Kết quả lần chạy gần nhất».",
+                    fmt["note"])
+    values = {"ThiDua_Ky": rounds[0]["code"] if rounds else "", "ThiDua_Dot": "year"}
+    for c in CONTROLS:
+        ws.write_string(c.row, 0, c.label, fmt["label"])
+        style = fmt["status"] if c.name in ("ThiDua_TrangThai", "ThiDua_Lenh") else fmt["input"]
+        ws.write_string(c.row, c.col, values.get(c.name, ""), style)
+        wb.define_name(c.name, f"='{HOME}'!{xl_rowcol_to_cell(c.row, c.col, True, True)}")
+    ky, dot = CONTROL["ThiDua_Ky"], CONTROL["ThiDua_Dot"]
+    ws.data_validation(ky.row, ky.col, ky.row, ky.col,
+                       {"validate": "list", "source": f"={xlsxwriter.utility.quote_sheetname(L.PLAN_SHEETS[1].name)}"
+                        f"!{xl_rowcol_to_cell(L.FIRST_ROW, 0, True, True)}:"
+                        f"{xl_rowcol_to_cell(L.FIRST_ROW + 199, 0, True, True)}",
+                        "error_title": "Kỳ báo cáo", "error_message": "Chọn mã kỳ trong trang Kỳ báo cáo."})
+    ws.data_validation(dot.row, dot.col, dot.row, dot.col,
+                       {"validate": "list", "source": [str(p["code"]) for p in periods] + ["year"],
+                        "error_title": "Đợt thi đua", "error_message": "Chọn một đợt hoặc year (cả năm)."})
+    ws.write_string(BUTTON_FIRST_ROW - 1, 0, "Nút lệnh", fmt["header"])
+    ws.write_string(BUTTON_FIRST_ROW - 1, 1, "Việc nút làm", fmt["header"])
+    for i, button in enumerate(BUTTONS):
+        row = BUTTON_FIRST_ROW + i
+        ws.set_row(row, BUTTON_ROW_HEIGHT)
+        ws.write_string(row, 1, button.help, fmt["text"])
+        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 320,
+                                  "height": BUTTON_ROW_HEIGHT + 8, "x_offset": 4, "y_offset": 2})
+    first = BUTTON_FIRST_ROW + len(BUTTONS) + 1
+    for i, line in enumerate(STEPS):
+        ws.merge_range(first + i, 0, first + i, 1, line, fmt["title" if i == 0 else "plain"])
+    ws.activate()
+
+
+def _conf_sheet(wb, fmt: dict) -> None:
+    ws = wb.add_worksheet(CONF)
+    for r, (key, value) in enumerate(CONF_ROWS):
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+    ws.write_string(0, 3, CONF_NOTE, fmt["note"])
+    ws.set_column(0, 1, 20)
+
+
+def build_xlsx(tables: dict, register: list[dict]) -> bytes:
+    """The sheets and buttons as .xlsx bytes (XlsxWriter, the only writer of this workbook)."""
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False})
+    meta = dict(tables.get("meta") or {})
+    wb.set_properties({"title": f"ThiDua {meta.get('year', '')}", "author": meta.get("issuer", ""),
+                       "company": meta.get("issuer", ""), "created": FIXED_CREATED})
+    wb.set_size(1600, 1000)
+    fmt = _formats(wb)
+    _home_sheet(wb, fmt, meta, tables.get("rounds") or [], tables.get("periods") or [])
+    _table_sheet(wb, fmt, L.REGISTER, register, spare=1000)
+    meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")} for k, v in meta.items()]
+    _table_sheet(wb, fmt, L.META, meta_rows)
+    for sheet in L.PLAN_SHEETS:
+        _table_sheet(wb, fmt, sheet, list(tables.get(sheet.key) or []))
+    for key in RESULT_SHEETS:
+        _result_sheet(wb, fmt, key)
+    _conf_sheet(wb, fmt)
+    wb.close()
+    return out.getvalue()
+
+
+def _as_xlsm(data: bytes) -> bytes:
+    """Switch the main part to the macro-enabled content type; fixed zip dates for reproducible bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            raw = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                raw = raw.replace(SHEET_CONTENT_TYPE.encode(), MACRO_CONTENT_TYPE.encode())
+            dst.writestr(zipfile.ZipInfo(info.filename, ZIP_DATE), raw, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def xlwings_bas() -> str:
+    """The standalone xlwings.bas shipped inside the installed (pinned) xlwings package."""
+    import xlwings
+    return (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="utf-8")
+
+
+def stub_bas() -> str:
+    """A test-only xlwings module: RunPython records its command in the ThiDua_Lenh cell."""
+    return ('Attribute VB_Name = "xlwings"\n'
+            "' Test build only: records the Python command instead of running it.\n"
+            "Public Function RunPython(PythonCommand As String)\n"
+            '    ThisWorkbook.Names("ThiDua_Lenh").RefersToRange.Value = PythonCommand\n'
+            "End Function\n")
+
+
+def macro_modules(macros_dir: Path = MACROS_DIR, stub: bool = False) -> list[tuple[str, str]]:
+    """(module name, code-page-safe source) for xlwings and every macros/*.bas, in a fixed order."""
+    modules = [("xlwings", stub_bas() if stub else xlwings_bas())]
+    for path in sorted(Path(macros_dir).glob("*.bas")):
+        modules.append((path.stem, path.read_text(encoding="utf-8")))
+    return [(name, to_codepage_safe(text, name)) for name, text in modules]
+
+
+def _body(source: str) -> str:
+    """The module text without its VB_Name line (pyOpenVBA names the module)."""
+    lines = source.split("\r\n")
+    return "\r\n".join(line for line in lines if not line.startswith("Attribute VB_Name"))
+
+
+def add_vba(xlsm: bytes, modules: list[tuple[str, str]]) -> bytes:
+    """The workbook with a VBA project holding `modules` (pyOpenVBA, pure Python)."""
+    from pyopenvba import ExcelFile
+    with tempfile.TemporaryDirectory(prefix="thidua-build-") as tmp:
+        src, dst = Path(tmp) / "in.xlsm", Path(tmp) / "out.xlsm"
+        src.write_bytes(xlsm)
+        book = ExcelFile(src)
+        project = book.add_vba_project()
+        for name, source in modules:
+            project.add_module(name, _body(source))
+        book.save(dst)
+        return dst.read_bytes()
+
+
+def default_sources() -> tuple[dict, list[dict]]:
+    """The bundled 2019 plan tables and the sample register."""
+    return read_toml_tables(), read_csv_rows()
+
+
+def build_bytes(tables: dict | None = None, register: list[dict] | None = None, stub: bool = False,
+                macros_dir: Path = MACROS_DIR) -> bytes:
+    """The whole .xlsm as bytes; the same inputs give the same bytes."""
+    if tables is None or register is None:
+        t, r = default_sources()
+        tables, register = tables or t, register if register is not None else r
+    if not any(Path(macros_dir).glob("*.bas")):
+        raise ThiDuaError(f"Không thấy mã VBA trong {macros_dir}.", "Chạy lệnh từ thư mục gốc của dự án ThiDua.")
+    return add_vba(_as_xlsm(build_xlsx(tables, register)), macro_modules(macros_dir, stub))
+
+
+def build_workbook(out: str | Path = DEFAULT_OUT, stub: bool = False) -> Path:
+    """Write the master workbook (or its test build with a recording RunPython) to `out`."""
+    return atomic_write_bytes(out, build_bytes(stub=stub))
+
