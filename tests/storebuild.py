@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-SCHEMA = resources.files("thidua.data").joinpath("store_schema.sql").read_text(encoding="utf-8")
+from thidua.store.store import Store
+
 
 
 def new_store(path: Path, plan, units: Iterable) -> sqlite3.Connection:
     """An empty store with the schema, the register's units and the plan's rounds."""
-    con = sqlite3.connect(path)
-    con.executescript(SCHEMA)
+    con = Store.open(path).conn
     con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(u.code, u.name, u.cluster, u.staff, u.members, u.email,
                       u.founded.isoformat() if u.founded else None) for u in units])

@@ -28,15 +28,21 @@ def test_connect_creates_the_schema_and_is_repeatable(tmp_path, plan, units):
     assert {n for (n,) in again.execute("SELECT name FROM sqlite_master")} == names
 
 
-def test_migration_adds_only_what_is_missing(tmp_path):
+def test_a_store_of_the_first_release_is_migrated_in_place(tmp_path):
+    """Stores written before named migrations (no `migrations` table) open with their data kept."""
+    import sqlite3
+
+    from thidua.store.store import migrations, statements
     db = tmp_path / "old.db"
-    conn = store.connect(db)
+    conn = sqlite3.connect(db)
+    for statement in statements(dict(migrations())["0001_initial"]):
+        conn.execute(statement)
     conn.execute("INSERT INTO meta VALUES ('year', '2019')")
-    conn.execute("DROP TABLE path_cache")
+    conn.commit()
     conn.close()
     conn = store.connect(db)
     assert conn.execute("SELECT value FROM meta WHERE key='year'").fetchone()[0] == "2019"
-    assert conn.execute("SELECT count(*) FROM path_cache").fetchone()[0] == 0
+    assert [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")] == [n for n, _ in migrations()]
 
 
 def test_missing_store_is_a_clear_error(tmp_path):

@@ -1,17 +1,16 @@
-"""The consolidated store: SQLite database from store_schema.sql, write-once archive, run lock, queries."""
+"""The consolidated store: the archive, the run lock and queries (the Store object is in store.py)."""
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import os
-import re
 import sqlite3
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
 from thidua.errors import ThiDuaError
+from thidua.store.store import Store, now_iso  # noqa: F401  (now_iso re-exported)
 
 try:                       # POSIX
     import fcntl
@@ -40,14 +39,9 @@ except ImportError:        # Windows: lock the first byte of the lock file
         fh.seek(0)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
-SCHEMA_VERSION = "1"
 DEFAULT_DB = "thidua.db"
 ARCHIVE_SUFFIX = "-luu-tru"     # thidua.db -> thidua-luu-tru/ab/<sha256>.xlsx
 VALID = ("accepted", "superseded")
-
-
-def now_iso() -> str:
-    return dt.datetime.now().replace(microsecond=0).isoformat()
 
 
 def local_iso(timestamp: float) -> str:
@@ -60,55 +54,9 @@ def archive_root(db_path: str | Path) -> Path:
     return db.with_name(db.stem + ARCHIVE_SUFFIX)
 
 
-def schema_sql() -> str:
-    return resources.files("thidua.data").joinpath("store_schema.sql").read_text(encoding="utf-8")
-
-
 def connect(db_path: str | Path, create: bool = True) -> sqlite3.Connection:
-    """Open the store (creating/migrating its tables); autocommit mode, WAL journal, waits on locks."""
-    db = Path(db_path)
-    if not create and not db.exists():
-        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db}.",
-                          "Chạy «thidua consolidate THƯ_MỤC_HỘP_THƯ» trước, hoặc chỉ đúng tệp bằng --db.")
-    db.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(str(db), timeout=60, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn)
-    except sqlite3.DatabaseError as exc:
-        raise ThiDuaError(f"Không mở được cơ sở dữ liệu {db}: {exc}.",
-                          "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
-    return conn
-
-
-_NAME = re.compile(r"CREATE\s+(?:TABLE|VIEW|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.I)
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Create whatever tables, views and indexes of the schema are missing (additions only)."""
-    have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-    missing = [s for s in _statements(schema_sql()) if (m := _NAME.search(s)) and m.group(1) not in have]
-    if missing:
-        with transaction(conn):
-            for statement in missing:
-                conn.execute(statement)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-
-
-def _statements(sql: str) -> list[str]:
-    """Split the schema into statements (executescript would commit on its own)."""
-    out, buf = [], []
-    for line in sql.splitlines():
-        line = line.split("--", 1)[0] if not line.lstrip().startswith("--") else ""
-        if not line.strip():
-            continue
-        buf.append(line)
-        if line.rstrip().endswith(";") and sqlite3.complete_statement("\n".join(buf)):
-            out.append("\n".join(buf))
-            buf = []
-    return [s for s in out if not s.strip().upper().startswith("PRAGMA")]
+    """The raw connection of a Store (transitional: callers move to the Store object)."""
+    return Store.open(db_path, create=create).conn
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
--- The consolidated store (SQLite). Contract between consolidation (store.py, consolidate.py) and
--- scoring / commendations / summaries. Dates are ISO text (YYYY-MM-DD), times ISO text with seconds.
-PRAGMA foreign_keys = ON;
+-- Migration 0001_initial: the consolidated store as of the first release (SQLite).
+-- Dates are ISO text (YYYY-MM-DD), times ISO text with seconds. A migration is never edited once
+-- released: later changes are new files NNNN_name.sql, applied in order by thidua.store.Store.
 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);   -- schema_version, year, plan source
 

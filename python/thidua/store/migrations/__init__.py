@@ -1,0 +1,1 @@
+"""Named schema migrations of the store, applied in order (NNNN_name.sql)."""

@@ -1,0 +1,202 @@
+"""The Store object: the one connection policy, nested transactions, named migrations, inserts by column name."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import sqlite3
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from thidua.errors import ThiDuaError
+
+BUSY_TIMEOUT_S = 60          # one wait on a locked database, for every caller
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def migrations() -> list[tuple[str, str]]:
+    """The migrations this version knows, in order: (name, sql), name like '0001_initial'."""
+    found = []
+    for entry in resources.files("thidua.store.migrations").iterdir():
+        if _MIGRATION.match(entry.name):
+            found.append((entry.name[:-4], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    out, buf = [], []
+    for line in sql.splitlines():
+        line = line.split("--", 1)[0]       # migrations hold no "--" inside string literals
+        if not line.strip():
+            continue
+        buf.append(line)
+        if line.rstrip().endswith(";") and sqlite3.complete_statement("\n".join(buf)):
+            out.append("\n".join(buf))
+            buf = []
+    if buf and "".join(buf).strip():
+        out.append("\n".join(buf))
+    return out
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not an SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+class Store:
+    """Owns one SQLite connection to the consolidated store. Every read and write goes through it.
+
+    Policy: autocommit outside `atomic()`, WAL journal, foreign keys on, one busy timeout. `atomic()`
+    opens BEGIN IMMEDIATE at the outermost level and a SAVEPOINT inside; a failed COMMIT is rolled back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    # ------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: str | Path, create: bool = True) -> "Store":
+        db = Path(path)
+        if not create and not db.exists():
+            raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db}.",
+                              "Chạy «thidua consolidate THƯ_MỤC_HỘP_THƯ» trước, hoặc chỉ đúng tệp bằng --db.")
+        db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, db)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise ThiDuaError(f"Không mở được cơ sở dữ liệu {db}: {exc}.",
+                              "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ migrations
+    def applied_migrations(self) -> list[str]:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        return [r[0] for r in self.conn.execute("SELECT name FROM migrations ORDER BY name")]
+
+    def migrate(self) -> list[str]:
+        """Apply the known migrations not yet applied, in order; refuse a store written by a newer version."""
+        known = migrations()
+        names = {name for name, _ in known}
+        newer = [n for n in self.applied_migrations() if n not in names]
+        if newer:
+            raise ThiDuaError(
+                f"Cơ sở dữ liệu {self.path.name} đã được một phiên bản ThiDua mới hơn ghi "
+                f"(bước nâng cấp {', '.join(newer)} mà phiên bản này không biết).",
+                "Cài phiên bản ThiDua mới nhất rồi mở lại; đừng mở cơ sở dữ liệu này bằng phiên bản cũ.")
+        done: list[str] = []
+        for name, sql in known:
+            if name in self.applied_migrations():
+                continue
+            with self.atomic():
+                if self.conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    continue            # another process applied it while we waited for the lock
+                for statement in statements(sql):
+                    self.conn.execute(statement)
+                self.insert("migrations", {"name": name, "applied_at": now_iso()})
+                done.append(name)
+        return done
+
+    # ------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator["Store"]:
+        """A transaction; nested calls are savepoints. Any error rolls back this level only."""
+        outer = self._depth == 0
+        name = f"sp{self._depth}"
+        self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._depth -= 1
+            if outer:
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+            raise
+        self._depth -= 1
+        if not outer:
+            self.conn.execute(f"RELEASE {name}")
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------ writing by column name
+    def insert(self, table: str, row: Mapping[str, Any], *, replace: bool = False) -> int:
+        """Insert one row given as {column: value}; returns its rowid."""
+        cols = list(row)
+        sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} "
+               f"({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))})")
+        return self.conn.execute(sql, [row[c] for c in cols]).lastrowid
+
+    def insert_many(self, table: str, rows: Iterable[Mapping[str, Any]], *, replace: bool = False) -> int:
+        """Insert rows that share their columns; returns how many."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        cols = list(rows[0])
+        sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} "
+               f"({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))})")
+        self.conn.executemany(sql, ([r[c] for c in cols] for r in rows))
+        return len(rows)
+
+    def upsert(self, table: str, rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> int:
+        """Insert rows, or update the non-key columns of the row with the same key."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        cols = list(rows[0])
+        updates = ", ".join(f"{_ident(c)} = excluded.{_ident(c)}" for c in cols if c not in key)
+        sql = (f"INSERT INTO {_ident(table)} ({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))}) "
+               f"ON CONFLICT ({', '.join(map(_ident, key))}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+        self.conn.executemany(sql, ([r[c] for c in cols] for r in rows))
+        return len(rows)
+
+    # ------------------------------------------------------------ reading
+    def rows(self, sql: str, args: Sequence | Mapping = ()) -> list[dict]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    def one(self, sql: str, args: Sequence | Mapping = ()) -> dict | None:
+        found = self.rows(sql, args)
+        return found[0] if found else None
+
+    def scalar(self, sql: str, args: Sequence | Mapping = ()) -> Any:
+        row = self.conn.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    def meta(self, key: str) -> str | None:
+        return self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.insert("meta", {"key": key, "value": value}, replace=True)
+
+
+def now_iso() -> str:
+    return dt.datetime.now().replace(microsecond=0).isoformat()
