@@ -87,7 +87,8 @@ def parse_number(text: str, money: bool = False, percent: bool = False, integer:
     scaled = _scaled(value, tail)
     if scaled is not None:     # understood in a money cell; elsewhere the suggestion shows the number meant
         return Parsed(scaled, UNDERSTOOD if money else WITH_UNIT)
-    return Parsed(value, WITH_UNIT)
+    scaled = _scaled(value, tail.split()[0])       # "2 nghìn người": the example to type is 2.000
+    return Parsed(value if scaled is None else scaled, WITH_UNIT)
 
 
 def _scaled(value: float, tail: str) -> float | None:
