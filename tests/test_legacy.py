@@ -21,7 +21,7 @@ def test_examples():
 
 
 
-@pytest.mark.parametrize("word", ["Müller", "Café", "Noël", "São Paulo", "Zürich", "Renée", "25°C", "m²", "§ 5"])
+@pytest.mark.parametrize("word", ["Müller", "Café", "Noël", "São Paulo", "Zürich", "Renée", "España", "25°C", "m²", "§ 5"])
 def test_foreign_words_and_symbols_are_left_alone_without_a_flag(word):
     result = convert_legacy(word)
     assert (result.text, result.encoding, result.suspect, result.alternatives) == (word, None, False, ())

@@ -319,7 +319,7 @@ def build_parser() -> ArgumentParser:
     q.set_defaults(func=cmd_scores_export)
 
     p = sub.add_parser("classify", help="xếp loại và xếp hạng các CĐCS của một đợt")
-    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
     p.add_argument("--db", help=db_help)
     p.add_argument("--rule-set", help="bộ quy tắc xếp loại (mặc định: của năm trong kế hoạch)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
@@ -349,7 +349,7 @@ def build_parser() -> ArgumentParser:
     q.set_defaults(func=cmd_proposals_export)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
-    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
     p.add_argument("--db", help=db_help)
     p.add_argument("--out", required=True, help="tệp .xlsx ghi ra")
     p.add_argument("--pdf", action="store_true", help="ghi thêm OUT.pdf bên cạnh")

@@ -34,7 +34,7 @@ TCVN3_TABLE = {_ansi(0x80 + i): ch for i, ch in enumerate(_TCVN3_HIGH) if _ansi(
 TCVN3_TABLE.update({chr(0x80 + i): ch for i, ch in enumerate(_TCVN3_HIGH[:32])})     # read as Latin-1
 TCVN3_TABLE.update({chr(b): ch for b, ch in _TCVN3_LOW.items()})
 # Windows punctuation on the bytes of VN1 capitals: a letter only inside an upper-case word ("…" stays "…").
-_PUNCT = {c for c in TCVN3_TABLE if unicodedata.category(c)[0] in "PS" and 0x2000 <= ord(c) or c in "\u02c6\u02dc"}
+_PUNCT = {c for c in TCVN3_TABLE if (unicodedata.category(c)[0] in "PS" and ord(c) >= 0x2000) or c in "\u02c6\u02dc"}
 _UPPER_CODES = {c for c, u in TCVN3_TABLE.items() if u.isupper() and c not in _PUNCT}
 
 # VNI: a base letter followed by a mark character (Latin-1 look-alikes), plus a few single characters.
@@ -68,7 +68,8 @@ _VNI_RE = re.compile("|".join(sorted(map(re.escape, VNI_TABLE), key=len, reverse
 # VNI marks that are no Vietnamese letter: after a vowel they are evidence of VNI ("aø", "öù", "ñ").
 _VNI_ONLY = set("øûïåäëüæîñöØÛÏÅÄËÜÆÎÑÖ")
 _VNI_PAIRS = re.compile("|".join(re.escape(k) for k in VNI_TABLE if len(k) == 2))
-_VNI_EVIDENCE = [k for k in VNI_TABLE if set(k) & _VNI_ONLY and (len(k) == 2 or k in "ñÑ")]
+_VNI_EVIDENCE = [k for k in VNI_TABLE if len(k) == 2 and set(k) & _VNI_ONLY]
+_VNI_D = re.compile(r"(?<![^\W\d_])[ñÑ](?=[^\W\d_])")        # VNI «đ» starts a word (ñoaøn); Spanish ñ sits inside
 
 # Characters Windows shows for TCVN3 letters that are no letters themselves (symbols, controls): glued to a
 # letter they are evidence of TCVN3. Quotes «» count only when unpaired.
@@ -211,7 +212,7 @@ def _strong_evidence(text: str) -> bool:
             if ch == "»" and "«" in text[:i] and not (i + 1 < len(text) and text[i + 1].isalpha()):
                 continue
             return True
-    return any(pair in text for pair in _VNI_EVIDENCE)
+    return any(pair in text for pair in _VNI_EVIDENCE) or bool(_VNI_D.search(text))
 
 
 def _punct_evidence(text: str) -> bool:
