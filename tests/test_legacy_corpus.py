@@ -13,7 +13,7 @@ from thidua.intake.legacy import convert_legacy, file_encoding
 CORPUS = Path(__file__).resolve().parent / "data" / "vi_corpus.txt"
 
 # VNI for Windows, written out by hand (base letter + mark byte as Windows-1252 shows it). Checked once against the
-# public table of github.com/duydev/vietnamese-conversion (src/charsets.ts): all 134 letters agree.
+# public table of github.com/duydev/vietnamese-conversion (src/charsets.ts at 46413a05): all 134 letters agree.
 _VNI_LOWER = {
     "á": "aù", "à": "aø", "ả": "aû", "ã": "aõ", "ạ": "aï", "ă": "aê", "ắ": "aé", "ằ": "aè", "ẳ": "aú", "ẵ": "aü",
     "ặ": "aë", "â": "aâ", "ấ": "aá", "ầ": "aà", "ẩ": "aå", "ẫ": "aã", "ậ": "aä", "é": "eù", "è": "eø", "ẻ": "eû",
