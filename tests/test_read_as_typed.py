@@ -191,3 +191,24 @@ def test_renamed_and_missing_sheets_are_named(filled, plan, key):
     assert "«Chỉ tiêu»" in messages["S002"] and "«Chi tieu (sua)»" in messages["S002"]
     assert f"«{spec.sheet('selfscore').name}»" in messages["S001"]
 
+
+
+def test_legacy_text_typed_in_libreoffice(filled, plan, key, tmp_path):
+    """Cells typed in LibreOffice with legacy fonts: TCVN3 (glibc iconv, capitals on control bytes kept as
+    _x0013_ in the .xlsx) and VNI (the hand-written table), among Unicode cells."""
+    from test_legacy_corpus import to_tcvn3, to_vni
+    data, spec, register = filled
+    src = tmp_path / "src.xlsx"
+    src.write_bytes(data)
+    texts = {("info", "info.reporter"): "HUỲNH THỊ BÉ", ("info", "info.position"): "Chủ tịch CĐCS – Đỗ Ỗ é…",
+             ("proposals", "prop.name", 0): "Tổ Văn phòng Đoàn", ("proposals", "prop.summary", 0): "Hoàn thành xuất sắc"}
+    tcvn3 = dict(zip(list(texts)[:2], to_tcvn3(list(texts.values())[:2])))
+    vni = {w: to_vni(t) for w, t in list(texts.items())[2:3]}
+    cells = [[*_cell(spec, *w), v] for w, v in {**tcvn3, **vni}.items()]
+    assert any("\x13" in v or "\x16" in v for *_, v in cells)             # VN1 capitals on control bytes
+    lo_fill([{"src": str(src), "dst": str(tmp_path / "lo.xlsx"), "cells": cells}], tmp_path)
+    result, values, _ = _check((tmp_path / "lo.xlsx").read_bytes(), plan, key, register)
+    for (sheet, field, *row), text in list(texts.items())[:3]:
+        assert values[(field, row[0] + 1 if row else None)] == text
+    codes = {i.field: i.code for i in result.issues}
+    assert codes == {"info.reporter": "V014", "info.position": "V014", "prop.name": "V014"}, result.issues
