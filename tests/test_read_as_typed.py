@@ -212,3 +212,15 @@ def test_legacy_text_typed_in_libreoffice(filled, plan, key, tmp_path):
         assert values[(field, row[0] + 1 if row else None)] == text
     codes = {i.field: i.code for i in result.issues}
     assert codes == {"info.reporter": "V014", "info.position": "V014", "prop.name": "V014"}, result.issues
+
+
+def test_no_message_of_the_broken_files_has_an_empty_name(plan, units, key):
+    """Sheet and cell reach the message templates ({sheet}, {cell}) as well as the issue's place."""
+    from pathlib import Path
+    from thidua.intake.validate import validate_file
+    register = {u.code: u for u in units}
+    broken = sorted(p for p in (Path(__file__).parent / "data" / "broken").iterdir()
+                    if p.suffix in (".xlsx", ".xlsm", ".xls", ".ods"))
+    messages = [i.message for p in broken for i in validate_file(p, plan, key, register).issues]
+    assert len(messages) > 20
+    assert not [m for m in messages if "«»" in m or "Ô  " in m or "trang «»" in m], messages
