@@ -45,6 +45,11 @@ def test_tcvn3_dashes_and_ellipses_stay_punctuation():
     assert convert_legacy("§…NG Quang").text == "ĐẶNG Quang"          # inside a capital word: VN1 «Ặ»
 
 
+def test_symbols_outside_windows_1252_do_not_hide_legacy_text():
+    assert convert_legacy("TØ lÖ ≥ 70% → ®¹t").text == "Tỉ lệ ≥ 70% → đạt"
+    assert convert_legacy("Tỉ lệ ≥ 70%").encoding is None
+
+
 def test_upper_case_tcvn3_control_bytes_are_letters():
     assert convert_legacy("HU\x13NH QUANG").text == "HUỲNH QUANG"
     assert convert_legacy("NGUYÔN V¡N \x16").text == "NGUYỄN VĂN Ý"

@@ -188,8 +188,9 @@ def plain_ascii(text: str) -> bool:
 
 
 def _legacy_safe(text: str) -> bool:
-    """Only characters a legacy font can leave in a cell (Latin-1, Windows-1252 specials, controls)."""
-    return all(ord(c) < 0x100 or c in TCVN3_TABLE for c in text)
+    """No letter a legacy font cannot leave in a cell (Latin-1, Windows-1252 specials, controls); symbols such
+    as ≥ or → typed beside TCVN3 text prove nothing."""
+    return all(ord(c) < 0x100 or c in TCVN3_TABLE or not c.isalpha() for c in text)
 
 
 def _glued(text: str, i: int) -> bool:
