@@ -2,7 +2,8 @@
 
 Run with Debian's Python (it has `uno`): /usr/bin/python3 tests/lo_fill.py JOB.json
 JOB.json: {"src": path, "dst": path, "filter": "Calc MS Excel 2007 XML" | "MS Excel 97" | "calc8",
-           "cells": [[sheet name, cell address, value], ...]}  (a str value starting with "=" is a formula)
+           "cells": [[sheet name, cell address, value], ...]}  (a str value starting with "=" is a formula;
+           {"percent": 0.85} is 85% with the percentage format, as LibreOffice keeps a typed "85%")
 """
 import json
 import os
@@ -14,6 +15,7 @@ import time
 
 import uno
 from com.sun.star.beans import PropertyValue
+from com.sun.star.lang import Locale
 
 
 def _prop(name, value):
@@ -55,7 +57,11 @@ def main(job_path):
             for sheet_name, address, value in one.get("cells", []):
                 sheet = doc.Sheets.getByName(sheet_name)
                 cell = sheet.getCellRangeByName(address)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if isinstance(value, dict):          # {"percent": 0.85}: typed as 85%, shown with the % format
+                    cell.setValue(value["percent"])
+                    cell.NumberFormat = doc.NumberFormats.getStandardFormat(
+                        uno.getConstantByName("com.sun.star.util.NumberFormat.PERCENT"), Locale())
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
                     cell.setValue(value)
                 elif isinstance(value, str) and value.startswith("="):
                     cell.setFormula(value)

@@ -173,7 +173,7 @@ def test_scores_import_rejects_bad_rows_and_writes_nothing(store, plan, units, t
     with sqlite3.connect(store) as con:
         assert con.execute("SELECT count(*) FROM reviewed_scores").fetchone()[0] == 2
     good = tmp_path / "ok.csv"
-    good.write_text(f"{units[0].code},TK,TC1,\"18,5\"\n{units[1].code},TK,TC6,\n", encoding="utf-8")
+    good.write_text(f"{units[0].code},tk,TC1,\"18,5\"\n{units[1].code},TK,TC6,\n", encoding="utf-8")   # round: any case
     assert main(["scores", "import", str(good), "--db", str(store)]) == 0
     with sqlite3.connect(store) as con:
         assert con.execute("SELECT score FROM reviewed_scores WHERE unit = ? AND criterion = 'TC1'",

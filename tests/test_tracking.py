@@ -62,6 +62,8 @@ def test_reminders_list_and_drafts(consolidated_year, plan, tmp_path):
         assert msg["To"] == row["email"] and msg["X-Unsent"] == "1"
         body = msg.get_body(("plain",)).get_content()
         assert row["name"] in body and ("chưa nhận được" in body if row["status"] == "missing" else "lỗi" in body)
+        assert msg["Subject"] == f"Đề nghị gửi báo cáo quý I/2019 - {row['name']}"      # every space kept
+        assert "Văn phòng Công đoàn Viên chức tỉnh" in body and "viên chức tỉnh" not in body
         (attachment,) = list(msg.iter_attachments())
         unit = next(u for u in year.units if u.code == row["unit"])
         assert attachment.get_filename() == template_filename("Q1", unit)

@@ -1,15 +1,15 @@
 """The command line: a thin face over the core; domain errors become `Lỗi: ... Thử: ...`."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from thidua import __version__
+from thidua.argparse_vi import ArgumentParser
 from thidua.errors import ThiDuaError
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: ArgumentParser) -> None:
     p.add_argument("--plan", help="kế hoạch thi đua: tệp .toml hoặc sổ làm việc .xlsm (mặc định: kế hoạch 2019 đi kèm)")
     p.add_argument("--register", help="danh sách đơn vị: tệp .csv hoặc sổ làm việc .xlsm (mặc định: mẫu đi kèm)")
     p.add_argument("--workbook", help="sổ làm việc ThiDua2019.xlsm: đọc cả kế hoạch và danh sách đơn vị từ đó")
@@ -31,8 +31,9 @@ def cmd_templates(args) -> int:
     from thidua.plan.units import select_units
     plan, units = load_context(args)
     chosen = select_units(units, args.units)
-    paths = write_templates(plan, args.round, chosen, args.out, load_key(args.key))
-    print(f"Đã tạo {len(paths)} biểu mẫu kỳ {args.round} trong {args.out}")
+    rnd = _round(plan, args.round)
+    paths = write_templates(plan, rnd, chosen, args.out, load_key(args.key))
+    print(f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong {args.out}")
     return 0
 
 
@@ -56,6 +57,11 @@ def cmd_build_workbook(args) -> int:
     return 0
 
 
+def _round(plan, code: str | None) -> str | None:
+    """A round code as the plan spells it, whatever case was typed ("q1" -> "Q1")."""
+    return plan.round(code).code if code else code
+
+
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
 def _db(args) -> Path:
     from thidua.store.db import DEFAULT_DB
@@ -73,7 +79,8 @@ def cmd_scores_import(args) -> int:
 def cmd_scores_export(args) -> int:
     from thidua.review.scoring import export_scores
     plan, units = load_context(args)
-    out = export_scores(_db(args), plan, units, Path(args.out), args.round.split(",") if args.round else None)
+    rounds = [_round(plan, r.strip()) for r in args.round.split(",")] if args.round else None
+    out = export_scores(_db(args), plan, units, Path(args.out), rounds)
     print(f"Đã ghi bảng điểm để thẩm định: {out}")
     return 0
 
@@ -147,7 +154,7 @@ def cmd_consolidate(args) -> int:
     from thidua.consolidate.run import consolidate
     from thidua.templates.signing import load_key
     plan, units = load_context(args)
-    report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), args.round,
+    report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), _round(plan, args.round),
                          Path(args.out) if args.out else None, progress=not args.json, wait=args.wait,
                          on_wait=lambda: print("Đang chờ một lần tổng hợp khác chạy xong...", file=sys.stderr))
     if args.json:
@@ -167,6 +174,7 @@ def cmd_status(args) -> int:
     import json
     from thidua.store.tracking import status_label, status_rows
     plan, units = load_context(args)
+    args.round = _round(plan, args.round)
     rows = status_rows(_db(args), plan, units, args.round)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -191,11 +199,17 @@ def cmd_history(args) -> int:
     import json
     from thidua.store import db as store
     from thidua.reports.committee import FILE_STATUS_VI
+    from thidua.plan.units import unknown_unit
+    plan, units = load_context(args)
+    unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
     conn = store.connect(_db(args), create=False)
     try:
-        rows = store.submission_history(conn, args.unit, args.round)
+        rows = store.submission_history(conn, unit, _round(plan, args.round))
     finally:
         conn.close()
+    if unit and not rows and unit not in {u.code for u in units}:
+        raise unknown_unit([unit], units)
+    rows.sort(key=lambda r: _receipt_order(r["received_at"]))        # oldest first by receipt time
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
@@ -205,6 +219,18 @@ def cmd_history(args) -> int:
               f"{r['n_errors']} lỗi  {r['file_name']}  -> {r['archive_path']}")
     print(f"{len(rows)} tệp đã nhận.")
     return 0
+
+
+def _receipt_order(received_at: str | None) -> tuple:
+    """Sort key of a receipt time (ISO text, any offset); unknown times last."""
+    import datetime as dt
+    if not received_at:
+        return (1, 0.0)
+    try:
+        moment = dt.datetime.fromisoformat(received_at)
+    except ValueError:
+        return (1, 0.0)
+    return (0, (moment if moment.tzinfo else moment.astimezone()).timestamp())
 
 
 def cmd_validate(args) -> int:
@@ -249,8 +275,8 @@ def _print_result(result, skipped: bool) -> None:
         print(f"  [{level} {issue.code}]{where}: {issue.message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="thidua", description="ThiDua: báo cáo, tổng hợp và xếp loại thi đua của CĐVC tỉnh.")
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="thidua", description="ThiDua: báo cáo, tổng hợp và xếp loại thi đua của CĐVC tỉnh.")
     parser.add_argument("--version", action="version", version=f"thidua {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -293,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_scores_export)
 
     p = sub.add_parser("classify", help="xếp loại và xếp hạng các CĐCS của một đợt")
-    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
     p.add_argument("--db", help=db_help)
     p.add_argument("--rule-set", help="bộ quy tắc xếp loại (mặc định: của năm trong kế hoạch)")
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
@@ -323,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_proposals_export)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
-    p.add_argument("--period", required=True, choices=("1", "2", "year"), help="1 = sơ kết Đợt 1, year = tổng kết năm")
+    p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
     p.add_argument("--db", help=db_help)
     p.add_argument("--out", required=True, help="tệp .xlsx ghi ra")
     p.add_argument("--pdf", action="store_true", help="ghi thêm OUT.pdf bên cạnh")
@@ -354,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round", help="mã kỳ báo cáo")
     p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")
+    _common(p)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")

@@ -72,6 +72,9 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V013", _E, "«{label}»: dài {found} ký tự, vượt quá {bound} ký tự cho phép. Rút gọn nội dung."),
     Message("V014", _W, "«{label}»: văn bản gõ bằng bảng mã cũ {encoding} đã được chuyển sang Unicode: «{understood}». Kiểm tra lại; lần sau gõ bằng Unicode."),
     Message("V015", _W, "«{label}»: «{value}» có vẻ gõ bằng bảng mã cũ (TCVN3/VNI) nhưng không chuyển đổi chắc chắn được. Gõ lại bằng Unicode."),
+    Message("V016", _W, "«{label}»: «{value}» đọc được nhiều cách: đã dùng {understood}; cũng có thể là {other}. Kiểm tra lại; nếu sai, gõ lại bằng Unicode."),
+    Message("V017", _E, "«{label}»: ô đang hiển thị lỗi {value} ({meaning}) thay cho số liệu. Sửa công thức hoặc gõ trực tiếp số liệu vào ô."),
+    Message("V018", _W, "«{label}»: đã hiểu {value} là {understood}% (ô nhập tỷ lệ phần trăm từ 0 đến 100). Nếu đúng là {value}%, sửa lại; lần sau gõ số phần trăm, ví dụ 85."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),
     Message("X002", _E, "Số đoàn viên kết nạp mới ({value}) lớn hơn tổng số đoàn viên ({bound}). Kiểm tra lại hai số liệu."),
@@ -90,7 +93,7 @@ def make_issue(code: str, sheet: str | None = None, cell: str | None = None, fie
                value: Any = None, **params: Any) -> Issue:
     """An Issue for `code`, its message filled from `params` (plus `value`); missing names render blank."""
     msg = CATALOGUE[code]
-    fill = _Blank(params, value=_show(value))
+    fill = _Blank({"sheet": sheet or "", "cell": cell or "", **params}, value=_show(value))
     text = msg.template.format_map(fill)
     return Issue(code, msg.severity, sheet, cell, field, value, " ".join(text.split()))
 

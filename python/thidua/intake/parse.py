@@ -9,6 +9,11 @@ from dataclasses import dataclass
 PLAIN, UNDERSTOOD, WITH_UNIT, INVALID = "plain", "understood", "unit", "invalid"
 
 _CURRENCY = ("vnđ", "vnd", "đồng", "dong", "đ", "d")
+# Money written with a multiplier word: "2 triệu", "1,5 tr", "500 nghìn", "200k", "1 tỷ", and "1tr5" (1,5 triệu).
+_MULTIPLIERS = {"tỷ": 10 ** 9, "tỉ": 10 ** 9, "ty": 10 ** 9, "triệu": 10 ** 6, "trieu": 10 ** 6, "tr": 10 ** 6,
+                "nghìn": 1000, "nghin": 1000, "ngàn": 1000, "ngan": 1000, "ng": 1000, "k": 1000}
+_MULTIPLIER = re.compile(r"^(%s)\.?(\d{1,3})?\s*(?:%s)?\.?$" % ("|".join(sorted(_MULTIPLIERS, key=len, reverse=True)),
+                                                              "|".join(_CURRENCY)))
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 _BODY = re.compile(r"^([+-]?)(\d[\d.,' ]*\d|\d)(.*)$")
 _GROUPED_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
@@ -79,7 +84,24 @@ def parse_number(text: str, money: bool = False, percent: bool = False, integer:
         return Parsed(value, PLAIN if body.isdigit() else UNDERSTOOD)
     if (money and tail in _CURRENCY) or (percent and tail == "%"):
         return Parsed(value, UNDERSTOOD)
-    return Parsed(value, WITH_UNIT)
+    scaled = _scaled(value, tail)
+    if scaled is not None:     # understood in a money cell; elsewhere the suggestion shows the number meant
+        return Parsed(scaled, UNDERSTOOD if money else WITH_UNIT)
+    scaled = _scaled(value, tail.split()[0])       # "2 nghìn người": the example to type is 2.000
+    return Parsed(value if scaled is None else scaled, WITH_UNIT)
+
+
+def _scaled(value: float, tail: str) -> float | None:
+    """The number times its multiplier word ("2" "triệu" -> 2000000; "1" "tr5" -> 1500000), or None."""
+    m = _MULTIPLIER.match(tail)
+    if not m:
+        return None
+    if m.group(2):
+        if isinstance(value, float):     # "1,5tr5" is no way of writing money
+            return None
+        value = float(f"{value}.{m.group(2)}")
+    out = round(value * _MULTIPLIERS[m.group(1)], 6)
+    return int(out) if float(out).is_integer() else out
 
 
 _DMY = re.compile(r"^(?:ngày\s*)?(\d{1,2})\s*(?:[/\-.]|\s+tháng\s+)\s*(\d{1,2})\s*(?:[/\-.]|\s+năm\s+)\s*(\d{2}|\d{4})$")

@@ -12,6 +12,7 @@ from thidua.intake.messages import make_issue
 from thidua.intake.parse import fold
 from thidua.plan.model import Plan
 from thidua.intake.result import Issue, SubmissionResult
+from thidua.intake.shown import ERROR_VALUES
 from thidua.intake.safety import Book, Grid, Unreadable, a1 as xl_rowcol_to_cell, filled, open_book, sniff
 from thidua.templates.signing import verify
 
@@ -29,6 +30,7 @@ class RawInput:
     field: S.Field
     value: object
     row: int | None = None
+    percent: bool = False       # the cell shows its number as a percentage (Excel stores 85% as 0.85)
 
 
 @dataclass
@@ -316,6 +318,12 @@ def _take(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, r: int, c: in
         reading.add(make_issue("S010", sheet=name, cell=address, field=f.key, value=formula))
         reading.blocked.add((f.key, row))
         return
+    error = grid.shown.errors.get((r, c))
+    if error:
+        reading.add(make_issue("V017", sheet=name, cell=address, field=f.key, value=error, label=f.label,
+                               meaning=ERROR_VALUES.get(error, "lỗi công thức")))
+        reading.blocked.add((f.key, row))
+        return
     value = grid.get(r, c)
     if filled(value):
-        reading.inputs.append(RawInput(sheet, name, address, f, value, row))
+        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent))

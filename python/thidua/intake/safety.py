@@ -16,6 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.intake.messages import make_issue
 from thidua.intake.result import Issue
+from thidua.intake.shown import Shown, ods_shown, percent_styles, xlsx_shown
 
 MAX_FILE = 20 * 1024 * 1024          # a filled template is ~100 KB
 MAX_UNZIPPED = 100 * 1024 * 1024     # zip bomb guard: total uncompressed size
@@ -36,11 +37,12 @@ class Grid:
     """One sheet's values as python-calamine gives them (rows anchored at A1), plus formulas and merges."""
 
     def __init__(self, rows: list, formulas: dict | None = None, merged: list | None = None,
-                 knows_formulas: bool = False) -> None:
+                 knows_formulas: bool = False, shown: Shown | None = None) -> None:
         self.rows = rows
         self.formulas: dict[tuple[int, int], str] = formulas or {}
         self.merged: list[tuple[int, int, int, int]] = merged or []     # r0, c0, r1, c1
         self.knows_formulas = knows_formulas      # True when `formulas` lists every formula (.xlsx)
+        self.shown = shown or Shown()             # error values and %-formatted cells (.xlsx, .ods)
 
     def get(self, row: int, col: int) -> object:
         if 0 <= row < len(self.rows) and col >= 0:
@@ -185,8 +187,15 @@ def _sniff_ole(data: bytes, base: str) -> str:
 def open_book(data: bytes, fmt: str, base: str) -> Book:
     """python-calamine reads the values; for .xlsx the sheet xml adds formulas and merged ranges."""
     from python_calamine import CalamineWorkbook
-    zf = _zip(data) if fmt == "xlsx" else None
-    paths = _sheet_paths(zf, data, base) if zf else {}
+    zf = _zip(data) if fmt in ("xlsx", "ods") else None
+    paths = _sheet_paths(zf, data, base) if fmt == "xlsx" else {}
+    percent = _percent_styles(zf, data, base) if fmt == "xlsx" else frozenset()
+    ods: dict[str, Shown] = {}
+    if fmt == "ods":
+        try:
+            ods = ods_shown(_safe_xml(_inflate(zf, data, "content.xml"), base))
+        except KeyError:
+            pass
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(wb.sheet_names)
@@ -198,15 +207,18 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
         try:
             ws = wb.get_sheet_by_name(name)
             rows = ws.to_python(skip_empty_area=False)
+            shown = ods.get(name)
             if name in paths:
-                formulas, merged = _formulas_and_merges(_safe_xml(_inflate(zf, data, paths[name]), base))
+                xml = _safe_xml(_inflate(zf, data, paths[name]), base)
+                formulas, merged = _formulas_and_merges(xml)
+                shown = xlsx_shown(xml, percent)
             else:
                 formulas, merged = {}, [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
         except Unreadable:
             raise
         except Exception as exc:
             raise Unreadable(make_issue("F012", file=base, detail=f"trang «{name}»: {str(exc)[:100]}")) from None
-        return Grid(rows, formulas, merged, knows_formulas=name in paths)
+        return Grid(rows, formulas, merged, knows_formulas=name in paths, shown=shown)
 
     members = set(zf.namelist()) if zf else set()
     ext_links = sum(1 for n in members if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
@@ -286,6 +298,22 @@ def _sheet_paths(zf: zipfile.ZipFile, data: bytes, base: str) -> dict[str, str]:
         _PATHS.clear()
     _PATHS[key] = paths
     return paths
+
+
+def _percent_styles(zf: zipfile.ZipFile, data: bytes, base: str) -> frozenset[int]:
+    """The style indexes of an .xlsx that show a percentage, cached by the styles part's CRC (same template)."""
+    try:
+        crc = zf.getinfo("xl/styles.xml").CRC
+    except KeyError:
+        return frozenset()
+    if crc not in _PERCENT:
+        if len(_PERCENT) > 256:
+            _PERCENT.clear()
+        _PERCENT[crc] = percent_styles(_safe_xml(_inflate(zf, data, "xl/styles.xml"), base))
+    return _PERCENT[crc]
+
+
+_PERCENT: dict[int, frozenset[int]] = {}
 
 
 def _inflate(zf: zipfile.ZipFile, data: bytes, name: str, head: int = MAX_UNZIPPED) -> bytes:

@@ -3,24 +3,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import unicodedata
 from pathlib import Path
 
 from thidua.templates import spec as S
 from thidua.fileio import sha256_file
-from thidua.intake.legacy import convert_legacy
+from thidua.intake.legacy import convert_legacy, file_encoding, plain_ascii
 from thidua.intake.messages import format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
 from thidua.plan.model import Plan
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
-from thidua.text.normalize import nfc
+from thidua.intake.shown import ERROR_VALUES
 
 # (yes/no indicator, the date it requires when "Có")
 REQUIRED_WHEN_YES = (("ind.PD_PHATDONG", "ind.PD_NGAY"), ("ind.ND3_HOINGHI", "ind.ND3_HOINGHI_NGAY"))
 # (smaller, larger, code): the first may not exceed the second
 NOT_MORE_THAN = (("ind.ND5_DOANVIEN", "ind.ND5_CBCCVC", "X001"), ("ind.ND5_KETNAP", "ind.ND5_DOANVIEN", "X002"))
-PERCENT_FIELDS = ("prop.ty_le_ldtt",)
+PERCENT_FIELDS = ("prop.ty_le_ldtt",)     # 0-100; a %-formatted cell holds the fraction (0.85 for 85%)
 _OP_TEXT = {"=": "phải là «{v}»", "!=": "không được là «{v}»", ">": "phải lớn hơn {v}", ">=": "phải từ {v} trở lên",
             "<": "phải nhỏ hơn {v}", "<=": "không được quá {v}"}
 
@@ -54,8 +55,9 @@ def validate_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units:
 def _check(reading: Reading, plan: Plan) -> None:
     res = reading.result
     typed: dict[tuple[str, int | None], object] = {}
+    prefer = file_encoding([raw.value for raw in reading.inputs if isinstance(raw.value, str)])
     for raw in reading.inputs:
-        value, issues = normalise(raw.field, raw.value)
+        value, issues = normalise(raw.field, raw.value, prefer=prefer, percent_shown=raw.percent)
         res.issues += [_at(i, raw) for i in issues]
         if value is not None:
             typed[(raw.field.key, raw.row)] = value
@@ -72,23 +74,45 @@ def _at(issue: Issue, raw: RawInput) -> Issue:
 
 
 # ------------------------------------------------------------------ one value
-def normalise(f: S.Field, value: object) -> tuple[object, list[Issue]]:
-    """The typed value of one input (None when unusable) and the issues it raises."""
+def normalise(f: S.Field, value: object, prefer: str | None = None,
+              percent_shown: bool = False) -> tuple[object, list[Issue]]:
+    """The typed value of one input (None when unusable) and the issues it raises.
+
+    `prefer`: the encoding the file's unambiguous texts use (settles ambiguous legacy text);
+    `percent_shown`: the cell is formatted as a percentage (Excel stores 85% as 0.85)."""
     issues: list[Issue] = []
-    if isinstance(value, str) and value.isascii():
+    if isinstance(value, str) and value.strip() in ERROR_VALUES:
+        issues.append(make_issue("V017", value=value.strip(), label=f.label, meaning=ERROR_VALUES[value.strip()]))
+        return None, issues
+    if isinstance(value, str) and plain_ascii(value):
         value = value.strip()
     elif isinstance(value, str):
-        value = nfc(value).strip()
-        legacy = convert_legacy(value)
-        if legacy.encoding:
-            issues.append(make_issue("V014", label=f.label, encoding=legacy.encoding, understood=legacy.text))
-            value = legacy.text
-        elif legacy.suspect and f.type in ("text", "choice"):
-            issues.append(make_issue("V015", label=f.label, value=value))
+        value = _text_as_typed(f, unicodedata.normalize("NFC", value).strip(), prefer, issues)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if percent_shown and f.key in PERCENT_FIELDS and number:
+        value = _tidy(value * 100)                    # what the cell shows: 0.85 formatted as 85%
     typed = _TYPERS[f.type](f, value, issues)
+    if f.key in PERCENT_FIELDS and not percent_shown and isinstance(typed, (int, float)) and 0 < typed < 1 \
+            and not (isinstance(value, str) and value.rstrip().endswith("%")):
+        issues.append(make_issue("V018", value=typed, label=f.label, understood=format_number(_tidy(typed * 100))))
+        typed = _tidy(typed * 100)                    # 0,85 in a 0-100 percentage field: 85%, flagged
     if typed is not None:
         _bounds(f, typed, issues)
     return typed, issues
+
+
+def _text_as_typed(f: S.Field, value: str, prefer: str | None, issues: list) -> str:
+    """Legacy encodings read (or flagged); lookalike Ð repaired only once the text is known to be Unicode."""
+    legacy = convert_legacy(value, prefer)
+    if legacy.ambiguous and f.type in ("text", "choice"):
+        shown = [f"«{t}»" + (f" ({e})" if e else " (Unicode)") for e, t in ((legacy.encoding, legacy.text),
+                                                                          *legacy.alternatives)]
+        issues.append(make_issue("V016", label=f.label, value=value, understood=shown[0], other=" hoặc ".join(shown[1:])))
+    elif legacy.encoding:
+        issues.append(make_issue("V014", label=f.label, encoding=legacy.encoding, understood=legacy.text))
+    elif legacy.suspect and f.type in ("text", "choice"):
+        issues.append(make_issue("V015", label=f.label, value=value))
+    return legacy.text
 
 
 def _text(f: S.Field, value: object, issues: list) -> object:
@@ -154,6 +178,12 @@ def _choice(f: S.Field, value: object, issues: list) -> object:
     if parsed.status == UNDERSTOOD:
         issues.append(make_issue("V012", value=text, label=f.label, understood=parsed.value))
     return parsed.value
+
+
+def _tidy(number: float) -> float | int:
+    """A product without binary noise (0.85 * 100 is 85.00000000000001)."""
+    out = round(number, 9)
+    return int(out) if float(out).is_integer() else out
 
 
 _TYPERS = {"text": _text, "int": _number, "money": _number, "decimal": _number, "date": _date, "choice": _choice}

@@ -205,8 +205,13 @@ class Plan:
         return str(self.meta["template_version"])
 
     def round(self, code: str) -> Round:
+        """The round with this code, in any case ("q1" is Q1)."""
         for rnd in self.rounds:
             if rnd.code == code:
+                return rnd
+        wanted = str(code).strip().casefold()
+        for rnd in self.rounds:
+            if rnd.code.casefold() == wanted:
                 return rnd
         known = ", ".join(r.code for r in self.rounds)
         raise ThiDuaError(f"Không có kỳ báo cáo «{code}».", f"Chọn một trong: {known}.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
@@ -87,9 +88,20 @@ def select_units(units: list[Unit], codes: str | Iterable[str] | None) -> list[U
     if not codes:
         return units
     wanted = [c.strip() for c in (codes.split(",") if isinstance(codes, str) else codes) if c.strip()]
-    by_code = {u.code: u for u in units}
-    unknown = [c for c in wanted if c not in by_code]
+    by_code = {u.code.casefold(): u for u in units}
+    unknown = [c for c in wanted if c.casefold() not in by_code]
     if unknown:
-        raise ThiDuaError(f"Không có đơn vị mã {', '.join(unknown)} trong danh sách.",
-                          "Xem mã đơn vị ở trang Danh sách đơn vị.")
-    return [by_code[c] for c in wanted]
+        raise unknown_unit(unknown, units)
+    return [by_code[c.casefold()] for c in wanted]
+
+
+def unknown_unit(codes: list[str], units: list[Unit]) -> ThiDuaError:
+    """The error for unit codes not in the register, its hint listing the nearest codes (difflib)."""
+    known = [u.code for u in units]
+    near = []
+    for code in codes:
+        near += [c for c in difflib.get_close_matches(code.upper(), known, n=5, cutoff=0.6) if c not in near]
+    hint = "Xem mã đơn vị ở trang Danh sách đơn vị."
+    if near:
+        hint = f"Mã gần giống: {', '.join(near[:6])}. " + hint
+    return ThiDuaError(f"Không có đơn vị mã {', '.join(codes)} trong danh sách.", hint)

@@ -26,6 +26,7 @@ from thidua.store import db as store
 from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_path
 from thidua.store.tracking import status_label, status_rows
+from thidua.text.normalize import org_name
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 FILE_STATUS_VI = {"accepted": "Đang dùng", "superseded": "Đã được thay", "rejected": "Bị trả lại",
@@ -88,7 +89,7 @@ class Book:
 
     @staticmethod
     def issuer(plan) -> str:
-        return str(plan.meta.get("issuer", "")).capitalize()
+        return org_name(str(plan.meta.get("issuer", "")))
 
     def xf(self, key: str) -> int:
         """The style index of format `key` in the workbook (what a cell's `s` attribute names)."""

@@ -11,6 +11,8 @@ from thidua.reports.committee import Book, as_datetime, writable
 from thidua.fileio import atomic_write_bytes, atomic_path
 from thidua.templates.build import TemplateFactory, template_filename
 from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
+from thidua.reports.mailheader import Unfolded
+from thidua.text.normalize import org_name
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAX_LISTED_ISSUES = 15
@@ -57,7 +59,7 @@ def _body(plan, rnd, row: dict, issues: list[tuple], attached: bool) -> str:
                      "và gửi lại qua thư điện tử này trong thời gian sớm nhất.")
     else:
         lines.append("Đề nghị đơn vị điền biểu mẫu của kỳ báo cáo và gửi lại trong thời gian sớm nhất.")
-    lines += ["", "Trân trọng.", f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()]
+    lines += ["", "Trân trọng.", f"Văn phòng {org_name(plan.meta.get('issuer', ''))} {plan.meta.get('place', '')}".strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -93,7 +95,7 @@ def write_reminders(db_path, plan, units, round_code: str, out_dir, templates_di
         if row["status"] in NEEDS_REMINDER:
             data = _attachment(plan, round_code, unit_map[row["unit"]], templates_dir, key, factories)
             msg = EmailMessage()
-            msg["Subject"] = f"Đề nghị gửi {_lower_first(rnd.name)} - {row['name']}"
+            msg["Subject"] = Unfolded(f"Đề nghị gửi {_lower_first(rnd.name)} - {row['name']}")
             msg["To"] = row["email"]
             if sender:
                 msg["From"] = sender

@@ -377,6 +377,7 @@ def import_scores(db_path, plan: Plan, path: str | Path, source: str | None = No
         for number, row in enumerate(rows[start:], start=start + 1):
             cell = lambda key: row[cols[key]] if cols[key] < len(row) else None  # noqa: E731
             unit, rc, crit = (nfc(str(cell(k) or "")).strip() for k in ("unit", "round", "criterion"))
+            rc = next((r for r in rounds if r.casefold() == rc.casefold()), rc)       # "sk1" is SK1
             if not (unit or rc or crit):
                 continue
             try:

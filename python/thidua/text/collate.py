@@ -66,7 +66,8 @@ def _text_key(text: str) -> tuple:
 
 
 def name_key(full_name: str) -> tuple:
-    """Sort key of a person: given name, then middle, then family; tones and case only break ties.
+    """Sort key of a person, component by component: the given name (its letters, then its tones, then case),
+    then the middle name, then the family name; so every «Anh» comes before every «Ánh».
     Computed once per distinct name (cached), so sorting n people costs n key look-ups, not n log n."""
     return _name_key(full_name or "")
 
@@ -74,8 +75,7 @@ def name_key(full_name: str) -> tuple:
 @lru_cache(maxsize=_CACHE)
 def _name_key(full_name: str) -> tuple:
     family, middle, given = split_name(full_name)
-    parts = [word_key(given), word_key(middle), word_key(family)]
-    return (tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts), nfc(full_name))
+    return word_key(given), word_key(middle), word_key(family), nfc(full_name)
 
 
 def sort_names(names: Iterable[str]) -> list[str]:

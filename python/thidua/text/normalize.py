@@ -18,3 +18,42 @@ def ascii_slug(text: str, max_len: int = 60) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return text[:max_len].rstrip("-") or "don-vi"
+
+
+# Organisation names written in capitals ("CÔNG ĐOÀN VIÊN CHỨC TỈNH") as Vietnamese writes them in running text:
+# the kind of body in lower case after its first letter, the body's own name with a capital, administrative
+# levels in lower case and the place after them with capitals.
+_ORG_KINDS = ("liên đoàn", "công đoàn", "ủy ban nhân dân", "uỷ ban nhân dân", "hội đồng nhân dân", "ban", "sở",
+              "hội", "trường", "bệnh viện", "trung tâm", "văn phòng")
+_LEVELS = ("thành phố", "thị xã", "tỉnh", "huyện", "quận", "phường", "xã")
+
+
+def org_name(text: str) -> str:
+    """«CÔNG ĐOÀN VIÊN CHỨC TỈNH» -> «Công đoàn Viên chức tỉnh»; «LIÊN ĐOÀN LAO ĐỘNG TỈNH QUẢNG NAM» ->
+    «Liên đoàn Lao động tỉnh Quảng Nam». Text already in mixed case is returned as it is."""
+    text = nfc(text).strip()
+    if not text or text != text.upper():
+        return text
+    words = text.lower().split()
+    out: list[str] = []
+    capital_next = True          # the first word, the body's own name, each part of it after «và», a place
+    place = False
+    i = 0
+    while i < len(words):
+        rest = " ".join(words[i:]) + " "
+        level = next((lv for lv in _LEVELS if rest.startswith(lv + " ")), None)
+        kind = next((k for k in _ORG_KINDS if rest.startswith(k + " ")), None) if not out else None
+        if level:
+            out.append(level)
+            i += len(level.split())
+            place = capital_next = True
+            continue
+        if kind:
+            out.append(kind[:1].upper() + kind[1:])
+            i += len(kind.split())
+            continue
+        word = words[i]
+        out.append(word[:1].upper() + word[1:] if capital_next or place else word)
+        capital_next = word == "và"
+        i += 1
+    return " ".join(out)
