@@ -12,6 +12,7 @@ from functools import lru_cache
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.plan.model import Plan, Round
+from thidua.text.numbers import format_number
 
 YES, NO = "Có", "Không"
 YES_NO = (YES, NO)
@@ -204,7 +205,7 @@ def _indicator_field(plan: Plan, ind, rnd: Round) -> Field:
                      help=f"Ngày/tháng/năm, từ {_date_text(lo)} đến {_date_text(hi)}.")
     kind = "money" if ind.type == "money" else "int"
     lo = ind.min if ind.min is not None else 0
-    text = f"Số nguyên từ {int(lo)}" + (f" đến {int(ind.max):,}".replace(",", ".") if ind.max is not None else "")
+    text = f"Số nguyên từ {int(lo)}" + (f" đến {format_number(int(ind.max))}" if ind.max is not None else "")
     return Field(f"ind.{ind.code}", ind.label, kind, ind.required, min=lo, max=ind.max,
                  help=text + f" ({ind.unit}), chỉ nhập chữ số.")
 
@@ -239,7 +240,7 @@ def _selfscore_sheet(plan: Plan, rnd: Round) -> Sheet:
 
 
 def _fmt_points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
+    return format_number(value)
 
 
 def _activities_sheet(plan: Plan, rnd: Round) -> Sheet:
