@@ -1,8 +1,8 @@
 """The committee workbook of a round: tracking, indicators by unit and cluster, activities, proposals, problems.
 
 Written top to bottom in XlsxWriter's constant_memory mode, so that memory does not grow with the number
-of units: each sheet's header, data rows, totals and signature go to disk in row order, and the data rows
-are streamed as sheet XML (see `Rows`). A workbook whose inputs have not changed since it was written is
+of units: each sheet's header, data rows, totals and signature go to disk in row order, through
+XlsxWriter's public write calls only (see `Rows`). A workbook whose inputs have not changed since it was written is
 left as it is (see `fingerprint`).
 """
 from __future__ import annotations
@@ -13,13 +13,12 @@ import hashlib
 import itertools
 import json
 import math
-import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
 from thidua.store import db as store
@@ -34,7 +33,6 @@ SHORT_STATUS = {"ok": "Đúng hạn", "late": "Trễ hạn", "errors": "Có lỗ
 PAGE_INDICATORS = 14       # at most this many indicator columns on one sheet (one page across)
 LAYOUT = "2"               # change when the workbook's layout changes: stored workbooks are then rewritten
 CONSTANT_MEMORY = True     # XlsxWriter keeps one row per sheet in memory (rows must come in order)
-STREAM = True              # data rows as sheet XML straight into XlsxWriter's row file (else one call per cell)
 META_KEY = "committee_workbook:{round}:{path}"
 
 
@@ -84,18 +82,10 @@ class Book:
                                                         "bold": True, "bg_color": "#F2F2F2"})
         self.fmt["total_text"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1,
                                                      "bold": True, "bg_color": "#E2EFDA"})
-        self._xf: dict[str, int] = {}
 
     @staticmethod
     def issuer(plan) -> str:
         return str(plan.meta.get("issuer", "")).capitalize()
-
-    def xf(self, key: str) -> int:
-        """The style index of format `key` in the workbook (what a cell's `s` attribute names)."""
-        index = self._xf.get(key)
-        if index is None:
-            index = self._xf[key] = self.fmt[key]._get_xf_index()
-        return index
 
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
@@ -133,7 +123,7 @@ class Book:
         elif isinstance(value, (dt.date, dt.datetime)):
             ws.write_datetime(r, c, value if isinstance(value, dt.datetime) else
                               dt.datetime.combine(value, dt.time()), fmt)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             ws.write_number(r, c, value, fmt)
         else:
             ws.write_string(r, c, str(value), fmt)
@@ -164,106 +154,44 @@ class Book:
         return n
 
 
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-_CONTROL_CHAR = re.compile(r"([\x00-\x08\x0b-\x1f])")
-_EPOCH = dt.datetime(1899, 12, 31)
-_TEXT_MAX = 32767
-
-
-def _inline_text(text: str) -> str:
-    """A cell's text as an inline string, escaped the way XlsxWriter escapes it."""
-    if len(text) > _TEXT_MAX:
-        text = text[:_TEXT_MAX]
-    if not _SPECIAL.search(text):
-        return f"<is><t>{text}</t></is>"
-    text = _ESCAPED.sub(r"_x005F\1", text)
-    text = _CONTROL_CHAR.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<is><t{space}>{text}</t></is>"
-
-
-def _serial(value: dt.datetime) -> float:
-    """Excel's serial number of a date and time (1900 system, as XlsxWriter computes it)."""
-    delta = value - _EPOCH
-    serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
-    return serial + 1 if serial > 59 else serial
-
-
-def _streamable(ws) -> bool:
-    """Whether `ws` is an XlsxWriter constant_memory sheet whose row file this module can write to."""
-    return (STREAM and getattr(ws, "constant_memory", False) and hasattr(ws, "_write_single_row")
-            and getattr(ws, "fh", None) is getattr(ws, "row_data_fh", False)
-            and all(hasattr(ws, a) for a in ("previous_row", "dim_rowmax", "dim_colmax")))
-
-
 class Rows:
     """Writes one sheet's data rows, strictly in order, one column format each (a value may be a
     `(value, format key)` pair to override it).
 
-    On a constant_memory sheet a row goes straight into XlsxWriter's row file as sheet XML (the same XML
-    XlsxWriter writes, about five times faster than a write_* call per cell); elsewhere (STREAM off) each
-    cell goes through `Book.put`. Header rows, merges and formulas before and after use the ordinary
-    calls: `_write_single_row` first flushes the row those calls left buffered."""
+    Public XlsxWriter calls only: in constant_memory mode XlsxWriter keeps the current row and writes it out
+    when the next one starts, so rows must come in order (a row written twice would be lost: refused here).
+    The common kinds (text, whole numbers, blanks) go straight to the typed write_* call of their column."""
 
     def __init__(self, book: Book, ws, keys: list[str]):
         self.book, self.ws, self.keys = book, ws, keys
-        self.fast = _streamable(ws)
-        if self.fast:      # each column's `<c r="B` and `" s="7"`: a cell is these, the row number and its value
-            self.cols = [(f'<c r="{xl_col_to_name(c)}', f'" s="{book.xf(k)}"') for c, k in enumerate(keys)]
+        self.fmts = [book.fmt[k] for k in keys]
+        self.last = -1
 
     def write(self, r: int, values, height: float | None = None) -> None:
-        if not self.fast:
-            self._put(r, values, height)
-            return
+        if r <= self.last:
+            raise RuntimeError(f"row {r} written after row {self.last}")     # would be lost
+        self.last = r
         ws = self.ws
-        if r <= ws.previous_row:
-            raise RuntimeError(f"row {r} written after row {ws.previous_row}")     # would be lost
-        ws._write_single_row(r)
-        n = str(r + 1)
-        parts = [f'<row r="{n}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
-                 if height else f'<row r="{n}">']
-        add = parts.append
-        for (ref, s), value in zip(self.cols, values):
+        if height:
+            ws.set_row(r, height)
+        string, number, blank = ws.write_string, ws.write_number, ws.write_blank
+        for c, (value, fmt) in enumerate(zip(values, self.fmts)):
             kind = type(value)
             if kind is str:
-                add(f'{ref}{n}{s} t="inlineStr">{_inline_text(value)}</c>' if value else f"{ref}{n}{s}/>")
+                if value:
+                    string(r, c, value, fmt)
+                else:
+                    blank(r, c, None, fmt)
             elif kind is int:
-                add(f"{ref}{n}{s}><v>{value:.16G}</v></c>")
+                number(r, c, value, fmt)
             elif value is None:
-                add(f"{ref}{n}{s}/>")
+                blank(r, c, None, fmt)
+            elif kind is float and math.isfinite(value):
+                number(r, c, value, fmt)
+            elif kind is tuple:
+                self.book.put(ws, r, c, value[0], value[1])
             else:
-                add(self._cell(f"{ref}{n}", s, value))
-        add("</row>")
-        ws.fh.write("".join(parts))
-        if ws.dim_rowmax is None or r > ws.dim_rowmax:
-            ws.dim_rowmax = r
-        if ws.dim_colmax is None or len(values) > ws.dim_colmax + 1:
-            ws.dim_colmax = len(values) - 1
-
-    def _cell(self, ref: str, s: str, value) -> str:
-        """A cell of the less common kinds: a (value, format key) pair, a float, a date, anything else."""
-        if type(value) is tuple:
-            value, key = value
-            s = f'" s="{self.book.xf(key)}"'
-        if value is None or value == "":
-            return f"{ref}{s}/>"
-        if isinstance(value, dt.date):
-            when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-            return f"{ref}{s}><v>{_serial(when):.16G}</v></c>"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return f"{ref}{s}><v>{value:.16G}</v></c>"
-        return f'{ref}{s} t="inlineStr">{_inline_text(str(value))}</c>'
-
-    def _put(self, r: int, values, height: float | None) -> None:
-        if height:
-            self.ws.set_row(r, height)
-        for c, (value, key) in enumerate(zip(values, self.keys)):
-            if type(value) is tuple:
-                value, key = value
-            self.book.put(self.ws, r, c, value, key)
+                self.book.put(ws, r, c, value, self.keys[c])
 
 
 def _lines(value, chars: float) -> int:
