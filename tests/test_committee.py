@@ -16,9 +16,6 @@ from thidua.reports.committee import write_committee_workbook
 from thidua.store.tracking import status_label, status_rows
 from thidua.intake.validate import validate_bytes
 
-SOURCE = re.compile(r"\[(.+)!([A-Z]+[0-9]+)\]$")
-
-
 def header_row(ws) -> int:
     return next(r for r in range(1, 15) if ws.cell(r, 1).value == "STT" or ws.cell(r, 1).value == "Mã đơn vị")
 
@@ -50,10 +47,15 @@ def test_every_indicator_value_traces_to_its_file_and_cell(consolidated_year, pl
     src = q1["Nguồn số liệu"]
     h = header_row(src)
     sha_of = {src.cell(r, 2).value: src.cell(r, 6).value for r in range(h + 1, src.max_row + 1) if src.cell(r, 2).value}
+    cells = q1["Ô nguồn"]          # provenance on its own sheet: committee sheet, column -> template sheet, cell
+    h = header_row(cells)
+    source = {(cells.cell(r, 2).value, cells.cell(r, 3).value): (cells.cell(r, 6).value, cells.cell(r, 7).value)
+              for r in range(h + 1, cells.max_row + 1) if cells.cell(r, 3).value}
     checked = 0
     for ws in (q1[n] for n in q1.sheetnames if n.startswith("Chỉ tiêu")):
         h = header_row(ws)
-        cols = {c: SOURCE.search(ws.cell(h, c).value).groups() for c in range(5, ws.max_column + 1)}
+        assert not any("!" in str(ws.cell(h, c).value) for c in range(1, ws.max_column + 1))
+        cols = {c: source[ws.title, openpyxl.utils.get_column_letter(c)] for c in range(5, ws.max_column + 1)}
         results = {}
         for r in range(h + 1, ws.max_row + 1):
             code = ws.cell(r, 2).value

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
 from thidua.store import db as store
@@ -31,9 +31,10 @@ FILE_STATUS_VI = {"accepted": "Đang dùng", "superseded": "Đã được thay",
                   "unreadable": "Không đọc được"}
 SHORT_STATUS = {"ok": "Đúng hạn", "late": "Trễ hạn", "errors": "Có lỗi", "missing": "Chưa nộp"}
 PAGE_INDICATORS = 14       # at most this many indicator columns on one sheet (one page across)
-LAYOUT = "2"               # change when the workbook's layout changes: stored workbooks are then rewritten
+LAYOUT = "3"               # change when the workbook's layout changes: stored workbooks are then rewritten
 CONSTANT_MEMORY = True     # XlsxWriter keeps one row per sheet in memory (rows must come in order)
 META_KEY = "committee_workbook:{round}:{path}"
+DEFAULT_FONT = "Calibri 11"   # XlsxWriter's default: the column-width unit of this workbook (as Excel measures it)
 
 
 def as_datetime(iso: str | None) -> dt.datetime | None:
@@ -69,6 +70,8 @@ class Book:
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
+        self.cells: list[tuple] = []      # (committee sheet, column, indicator, template sheet, cell) per column
+        self.odd: list[str] = []          # values read from another cell than their column's usual one
         self.fmt["small"] = self.wb.add_format({"font_name": D.FONT, "font_size": 10, "border": 1, "text_wrap": True,
                                                 "valign": "top"})
         self.fmt["name"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1, "shrink": True,
@@ -95,7 +98,9 @@ class Book:
               header_cols: int | None = None):
         """A sheet with the official header (over `header_cols` columns), the title and the table's header row."""
         ws = self.wb.add_worksheet(name)
-        row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle())
+        ws.widths_ = [width for _, width, _ in columns]
+        row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
+                             widths=ws.widths_, default_font=DEFAULT_FONT)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -107,7 +112,8 @@ class Book:
     def signature(self, ws, row: int, last_col: int) -> int:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
-        end = D.write_signature(block, self.fmt, self.plan, row, last_col)
+        end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
+                                default_font=DEFAULT_FONT)
         block.replay()
         return end
 
@@ -301,11 +307,12 @@ class IndicatorSheet:
 
     def __init__(self, book: Book, name: str, title: str, inds, where: dict):
         self.book, self.inds, self.odd = book, inds, []
-        cols = self.FIXED + [
-            (f"{ind.label} ({ind.unit})" + (f"\n[{where[ind.code][0]}!{where[ind.code][1]}]" if ind.code in where
-                                            else ""),
-             11, {"date": "date", "bool": "center"}.get(ind.type, "int")) for ind in inds]
+        cols = self.FIXED + [(f"{ind.label} ({ind.unit})", 11, {"date": "date", "bool": "center"}.get(ind.type, "int"))
+                             for ind in inds]
         self.ws, self.header = book.sheet(name, title, cols, header_height=110)
+        # where each column's figures were read: listed on the sheet «Ô nguồn», not on this printed table
+        book.cells.extend((name, xl_col_to_name(len(self.FIXED) + j), ind, *where.get(ind.code, ("", "")))
+                          for j, ind in enumerate(inds))
         self.ws.freeze_panes(self.header + 1, 3)
         self.last_col = len(cols) - 1
         self.out = Rows(book, self.ws, [key for _, _, key in cols])
@@ -364,11 +371,10 @@ class IndicatorSheet:
         self._summary("TỔNG CỘNG TOÀN TỈNH", "total", self.total, self.header + 1)
         r, ws, last_col = self.r, self.ws, self.last_col
         ws.autofilter(self.header, 0, r, last_col)
-        odd = self.odd
+        self.book.odd.extend(self.odd)
         note = ("Ghi chú: dòng cộng của chỉ tiêu Có/Không là số đơn vị trả lời «Có»; của chỉ tiêu ngày là số đơn vị "
-                "đã ghi ngày. Trong ngoặc vuông ở tiêu đề cột: trang tính và ô của biểu mẫu mà số liệu được đọc ra; "
-                "tệp của từng đơn vị ở trang «Nguồn số liệu»."
-                + (" Đọc ở ô khác: " + "; ".join(odd[:20]) + "." if odd else ""))
+                "đã ghi ngày. Ô của biểu mẫu mà mỗi cột được đọc ra: trang «Ô nguồn»; tệp của từng đơn vị: "
+                "trang «Nguồn số liệu».")
         ws.merge_range(r + 2, 0, r + 2, last_col, note, self.book.fmt["note"])
         ws.set_row(r + 2, 32)
         D.page_setup(ws, r + 2, last_col, self.header, landscape=True)
@@ -383,6 +389,17 @@ def _sources_sheet(book: Book, rows: list[dict]) -> None:
             for i, s in enumerate((s for s in rows if s["sha256"] and s["status"] in ("ok", "late")), start=1))
     book.table("Nguồn số liệu", "TỆP NGUỒN CỦA SỐ LIỆU TỪNG ĐƠN VỊ", cols, data,
                empty="Chưa có tệp hợp lệ nào.")
+
+
+def _cells_sheet(book: Book) -> None:
+    """Provenance of the indicator sheets: the template sheet and cell each column is read from."""
+    cols = [("STT", 5, "center"), ("Trang tổng hợp", 20, "text"), ("Cột", 6, "center"), ("Mã chỉ tiêu", 16, "text"),
+            ("Chỉ tiêu", 50, "text"), ("Trang tính của biểu mẫu", 20, "text"), ("Ô", 8, "center")]
+    data = ([i, sheet, col, ind.code, f"{ind.label} ({ind.unit})", src_sheet, cell]
+            for i, (sheet, col, ind, src_sheet, cell) in enumerate(book.cells, start=1))
+    odd = [[len(book.cells) + i, "", "", "", f"Đọc ở ô khác: {text}", "", ""]
+           for i, text in enumerate(book.odd, start=1)]
+    book.table("Ô nguồn", "Ô CỦA BIỂU MẪU MÀ MỖI CỘT SỐ LIỆU ĐƯỢC ĐỌC RA", cols, itertools.chain(data, odd))
 
 
 def _activities_sheet(book: Book, conn, rnd, names: dict) -> None:
@@ -511,6 +528,7 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
                 _proposals_sheet(book, conn, rnd, names)
             _problems_sheet(book, conn, rnd, names)
             if plan.indicators_for(round_code):
+                _cells_sheet(book)
                 _sources_sheet(book, rows)
             book.wb.close()
         with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
