@@ -134,3 +134,35 @@ def test_metrics_table_matches_the_font():
     font = pil.truetype(str(fonts[-1]), 1200)
     for text in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Nguyễn Thị Ánh 1.797"):
         assert text_width(text, 12, bold=True) == pytest.approx(font.getlength(text) / 100, rel=0.01)
+
+
+def overprinted_words(pdf) -> list[tuple[str, str]]:
+    """Pairs of words whose printed boxes overlap (text drawn over text), from pdftotext -bbox."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for page in html.split("<page ")[1:]:
+        words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in
+                 re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', page)]
+        words.sort(key=lambda w: w[1])
+        for i, (x0, y0, x1, y1, w) in enumerate(words):
+            for u0, v0, u1, v1, other in words[i + 1:]:
+                if v0 >= y1 - 4:
+                    break              # sorted by top: nothing further down can overlap this word
+                if u0 < x1 - 1 and x0 < u1 - 1 and v0 < y1 - 4 and y0 < v1 - 4:   # lines of one cell touch by ~2 pt
+                    found.append((w, other))
+    return found
+
+
+def test_templates_render_without_overprint(plan, tmp_path):
+    """LibreOffice prints every wrapped label of every template inside its own row; the activities sheet
+    names the contents a unit chooses by number."""
+    need_libreoffice()
+    from thidua.reports.libreoffice import convert
+    from thidua.templates.build import write_blank_templates
+    for path in write_blank_templates(plan, tmp_path):
+        pdf = convert(path, "pdf", tmp_path / "pdf")
+        assert not overprinted_words(pdf), (path.name, overprinted_words(pdf)[:5])
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+        if "CÁC HOẠT ĐỘNG, SỰ KIỆN" in text:
+            for content in (c for c in plan.contents if c.number >= 1):
+                assert f"{content.number}. {content.name[:20]}" in text, content
