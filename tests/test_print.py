@@ -166,3 +166,50 @@ def test_templates_render_without_overprint(plan, tmp_path):
         if "CÁC HOẠT ĐỘNG, SỰ KIỆN" in text:
             for content in (c for c in plan.contents if c.number >= 1):
                 assert f"{content.number}. {content.name[:20]}" in text, content
+
+
+def test_master_workbook_shows_the_office_vietnamese_values_and_typed_cells(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    from thidua.plan.model import read_toml_tables
+    from thidua.workbook import layout as L
+    from thidua.workbook.build import build_xlsx, default_sources
+    tables, register = default_sources()
+    path = tmp_path / "wb.xlsx"
+    path.write_bytes(build_xlsx(tables, register))
+    wb = openpyxl.load_workbook(path)
+    assert wb[L.CONF].sheet_state == "hidden"            # technical sheet hidden (xlwings reads it hidden too)
+    english = {"registration", "quarter", "review", "adhoc", "year", "individual", "collective", "both",
+               "int", "money", "bool", "date", "plan", "config"}
+    codes = {s.name: {i + 1 for i, c in enumerate(s.columns) if c.kind == "code"}      # code columns hold codes
+             for s in (L.META, L.REGISTER, *L.PLAN_SHEETS)}
+    for ws in wb.worksheets:
+        if ws.title == L.CONF:
+            continue
+        shown = {str(c.value) for row in ws.iter_rows(min_row=L.FIRST_ROW + 1) for c in row
+                 if c.value is not None and c.column not in codes.get(ws.title, ())}
+        assert not shown & english, (ws.title, shown & english)
+    units = wb[L.REGISTER.name]
+    first = [c.value for c in units[L.FIRST_ROW + 1]]
+    keys = [c.key for c in L.REGISTER.columns]
+    assert isinstance(first[keys.index("staff")], int) and isinstance(first[keys.index("members")], int)
+    assert isinstance(first[keys.index("founded")], dt.datetime)
+    # the codes stay what the program reads: the workbook's tables read back as the TOML's
+    got = L.read_plan_tables(path)
+    want = read_toml_tables()
+    for key in ("rounds", "indicators", "forms", "titles"):
+        assert [r.get("kind") or r.get("type") or r.get("subject") for r in got[key]] == \
+               [r.get("kind") or r.get("type") or r.get("subject") for r in want[key]], key
+    assert L.period_code("Cả năm") == "year" and L.period_code(1.0) == "1"
+
+
+def test_master_workbook_renders_without_overprint(tmp_path):
+    need_libreoffice()
+    from thidua.reports.libreoffice import convert
+    from thidua.workbook.build import build_xlsx, default_sources
+    path = tmp_path / "wb.xlsx"
+    path.write_bytes(build_xlsx(*default_sources()))
+    pdf = convert(path, "pdf", tmp_path)
+    assert not overprinted_words(pdf), overprinted_words(pdf)[:5]

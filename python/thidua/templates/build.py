@@ -14,7 +14,7 @@ from thidua.fileio import atomic_write_bytes
 from thidua.plan.model import Plan
 from thidua.templates.signing import sign
 from thidua.text.normalize import ascii_slug
-from thidua.text.width import column_points, row_height
+from thidua.text.width import RowHeights
 from thidua.plan.units import Unit
 from thidua.templates.zipstamp import ZipStamp, token
 
@@ -25,24 +25,7 @@ FIXED_CREATED = dt.datetime(2019, 1, 18)   # reproducible files: same input, sam
 STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature")
 INPUT_TITLE = "Nhập liệu"
 ERROR_TITLE = "Giá trị không hợp lệ"
-DEFAULT_FONT = "Calibri 11"       # the workbook's default font: the column-width unit, as Excel measures it
-ONE_LINE = 16.0                   # a row of one line of 12-point Times New Roman
-
-
-class Heights:
-    """The height each row needs for its wrapped texts, measured (viewers do not grow rows by themselves)."""
-
-    def __init__(self):
-        self.need: dict[int, float] = {}
-
-    def fit(self, row: int, text: str, width: float, bold: bool = False) -> None:
-        height = max(ONE_LINE, row_height([(text, column_points(width, DEFAULT_FONT))], 12, bold))
-        if height > self.need.get(row, ONE_LINE):
-            self.need[row] = height
-
-    def apply(self, ws) -> None:
-        for row, height in sorted(self.need.items()):
-            ws.set_row(row, height)
+Heights = RowHeights
 
 
 def template_filename(round_code: str, unit: Unit | None) -> str:

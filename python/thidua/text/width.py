@@ -68,3 +68,24 @@ def row_height(texts: list[tuple[str, float]], size: float = 12, bold: bool = Fa
     """Height in points of a row whose wrapped cells hold `texts` as (text, cell width in points) pairs."""
     lines = max((wrapped_lines(t, w, size, bold) for t, w in texts), default=1)
     return round(lines * line_height(size) + 3, 1)
+
+
+class RowHeights:
+    """The height each row of a sheet needs for its wrapped 12-point texts, measured (spreadsheet viewers do
+    not grow a row by themselves). Column widths are in the units of `default_font`, XlsxWriter's by default."""
+
+    ONE_LINE = 16.0
+
+    def __init__(self, default_font: str = "Calibri 11"):
+        self.default_font, self.need = default_font, {}
+
+    def fit(self, row: int, text: str, width: float, bold: bool = False) -> None:
+        """Row `row` holds `text` wrapped in a cell (or merged cells) `width` units wide."""
+        height = max(self.ONE_LINE, row_height([(str(text), column_points(width, self.default_font))], 12, bold))
+        if height > self.need.get(row, self.ONE_LINE):
+            self.need[row] = height
+
+    def apply(self, ws) -> None:
+        """Set the rows that need more than one line (the others keep the sheet's default height)."""
+        for row, height in sorted(self.need.items()):
+            ws.set_row(row, height)
