@@ -182,7 +182,8 @@ def test_master_workbook_shows_the_office_vietnamese_values_and_typed_cells(tmp_
     wb = openpyxl.load_workbook(path)
     assert wb[L.CONF].sheet_state == "hidden"            # technical sheet hidden (xlwings reads it hidden too)
     english = {"registration", "quarter", "review", "adhoc", "year", "individual", "collective", "both",
-               "int", "money", "bool", "date", "plan", "config"}
+               "int", "money", "bool", "date", "plan", "config", "info", "activities", "indicators", "selfscore",
+               "proposals", "info,indicators"}
     codes = {s.name: {i + 1 for i, c in enumerate(s.columns) if c.kind == "code"}      # code columns hold codes
              for s in (L.META, L.REGISTER, *L.PLAN_SHEETS)}
     for ws in wb.worksheets:
@@ -199,6 +200,7 @@ def test_master_workbook_shows_the_office_vietnamese_values_and_typed_cells(tmp_
     # the codes stay what the program reads: the workbook's tables read back as the TOML's
     got = L.read_plan_tables(path)
     want = read_toml_tables()
+    assert [r["sheets"] for r in got["rounds"]] == [r["sheets"] for r in want["rounds"]]
     for key in ("rounds", "indicators", "forms", "titles"):
         assert [r.get("kind") or r.get("type") or r.get("subject") for r in got[key]] == \
                [r.get("kind") or r.get("type") or r.get("subject") for r in want[key]], key

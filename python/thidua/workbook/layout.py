@@ -22,24 +22,35 @@ class Col:
 
     key: str
     label: str
-    kind: str = "text"      # text, int, num, date, bool, list (choices), code, any (number or date)
+    kind: str = "text"      # text, int, num, date, bool, list (choices), codes (several choices), code, any
     width: float = 14
     choices: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()   # the Vietnamese word shown for each choice (the codes stay internal)
 
     def shown(self, value: Any) -> Any:
-        """The label the office sees for a stored code (anything else unchanged)."""
-        return dict(zip(self.choices, self.labels)).get(value, value) if self.labels else value
+        """The label the office sees for a stored code (anything else unchanged); a "codes" column holds
+        several, separated by commas."""
+        if not self.labels or not isinstance(value, str):
+            return value
+        labels = dict(zip(self.choices, self.labels))
+        if self.kind == "codes":
+            return ", ".join(labels.get(part.strip(), part.strip()) for part in value.split(",") if part.strip())
+        return labels.get(value, value)
 
     def code(self, value: Any) -> Any:
         """The code of a label typed or chosen in the workbook (a code itself is accepted too)."""
         if not self.labels or not isinstance(value, str):
             return value
+        if self.kind == "codes":
+            return ",".join(self._one(part) for part in value.split(",") if part.strip())
+        return self._one(value)
+
+    def _one(self, value: str) -> str:
         wanted = " ".join(value.split()).casefold()
         for code, label in zip(self.choices, self.labels):
             if wanted in (code.casefold(), label.casefold()):
                 return code
-        return value
+        return value.strip()
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,8 @@ SUBJECTS = ("individual", "collective", "both")
 SUBJECT_LABELS = ("Cá nhân", "Tập thể", "Cá nhân và tập thể")
 TYPES = ("int", "money", "bool", "date")
 TYPE_LABELS = ("Số nguyên", "Tiền (đồng)", "Có/Không", "Ngày")
+TEMPLATE_SHEETS = ("info", "activities", "indicators", "selfscore", "proposals")
+TEMPLATE_SHEET_LABELS = ("Thông tin đơn vị", "Hoạt động", "Chỉ tiêu", "Tự chấm điểm", "Đề nghị khen thưởng")
 SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "config"), ("Kế hoạch", "Văn phòng đặt"))
 YEAR, YEAR_LABEL = "year", "Cả năm"      # the period «whole year»: code inside, label in the workbook
 
@@ -91,12 +104,12 @@ PLAN_SHEETS = (
         Col("code", "Mã đợt", "code", 8), Col("name", "Tên đợt", "text", 40), Col("start", "Từ ngày", "date", 12),
         Col("end", "Đến ngày", "date", 12), Col("review", "Hình thức đánh giá", "text", 14),
         Col("anniversaries", "Các ngày kỷ niệm", "text", 60), SOURCE)),
-    TableSheet("rounds", "Kỳ báo cáo", "CÁC KỲ BÁO CÁO", "Cột «Trang biểu mẫu»: info, activities, indicators, "
-               "selfscore, proposals, cách nhau bởi dấu phẩy.", (
+    TableSheet("rounds", "Kỳ báo cáo", "CÁC KỲ BÁO CÁO", "Cột «Trang biểu mẫu»: các trang của biểu mẫu kỳ đó ("
+               + ", ".join(TEMPLATE_SHEET_LABELS) + "), cách nhau bởi dấu phẩy.", (
         Col("code", "Mã kỳ", "code", 8), Col("name", "Tên kỳ báo cáo", "text", 36),
         Col("kind", "Loại kỳ", "list", 16, ROUND_KINDS, ROUND_KIND_LABELS), Col("period", "Đợt", "code", 6),
         Col("start", "Từ ngày", "date", 12), Col("end", "Đến ngày", "date", 12), Col("due", "Hạn gửi", "date", 12),
-        Col("sheets", "Trang biểu mẫu", "text", 36), SOURCE)),
+        Col("sheets", "Trang biểu mẫu", "codes", 40, TEMPLATE_SHEETS, TEMPLATE_SHEET_LABELS), SOURCE)),
     TableSheet("contents", "Nội dung thi đua", "CÁC NỘI DUNG THI ĐUA", "Số thứ tự nội dung theo kế hoạch.", (
         Col("number", "Số", "int", 6), Col("name", "Nội dung thi đua", "text", 80), SOURCE)),
     TableSheet("indicators", "Chỉ tiêu", "CÁC CHỈ TIÊU ĐƠN VỊ BÁO CÁO",
