@@ -215,3 +215,22 @@ def test_master_workbook_renders_without_overprint(tmp_path):
     path.write_bytes(build_xlsx(*default_sources()))
     pdf = convert(path, "pdf", tmp_path)
     assert not overprinted_words(pdf), overprinted_words(pdf)[:5]
+
+
+def test_paginate_keeps_the_signature_with_rows_when_the_table_ends_at_a_page_end():
+    """The case of the old proposals PDF: the table fills its page exactly, so the signature would land alone
+    on a new page under a repeated table header. The last rows go with it instead."""
+    from thidua.reports.officialdoc import PAGE_SAFETY, paginate, printable_points
+    widths = [300.0, 300.0]                           # 600 pt: fits a landscape page at 100 %
+    room = printable_points(True)[1] * PAGE_SAFETY
+    header, body = 2, int(room // 20) - 3             # title rows, header row, then rows filling the page
+    heights = [20.0] * (header + 1 + body)
+    signature = [20.0] * 8
+    end_of_table = len(heights)
+    heights += signature
+    glue = set(range(header + 1)) | set(range(end_of_table - 3, len(heights)))
+    scale, breaks = paginate(heights, widths, glue, [], header, True)
+    assert scale == 100 and breaks
+    last_page_first_row = breaks[-1]
+    assert last_page_first_row <= end_of_table - 2 < end_of_table       # ≥ 2 table rows before the signature
+    assert all(b > header + 1 for b in breaks)                          # the title stays with the table

@@ -176,7 +176,7 @@ def paginate(heights: Sequence[float], col_points: Sequence[float], glue: set[in
     (headings with their table, a chart's rows, the last rows with the signature); `forced` rows start a
     page; the repeated `header_row` takes its height on every later page."""
     page_w, page_h = printable_points(landscape)
-    scale = min(100, math.floor(100 * page_w / max(1.0, sum(col_points))))
+    scale = max(10, min(100, math.floor(100 * page_w / max(1.0, sum(col_points)))))   # Excel's range: 10-400
     room = page_h * PAGE_SAFETY * 100 / scale
     repeat = heights[header_row] if header_row is not None and header_row < len(heights) else 0.0
     breaks: list[int] = []

@@ -71,8 +71,8 @@ class Book:
 
     def fit(self, ws, row: int, col: int, text: str, bold: bool = False) -> None:
         """Remember how tall a wrapped text makes its row, so `close` can size it."""
-        if len(text) * 4 < ws.points_[col] and "\n" not in text:
-            return   # surely one line (a character is narrower than 4 pt... on average; measured below otherwise)
+        if len(text) * 12 < ws.points_[col] and "\n" not in text:
+            return   # surely one line: no character of 12-point Times is wider than 12 pt
         lines = wrapped_lines(text, ws.points_[col], 12, bold)
         if lines > 1:
             self.need(ws, row, lines * line_height(12) + 4)
