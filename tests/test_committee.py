@@ -16,9 +16,6 @@ from thidua.reports.committee import write_committee_workbook
 from thidua.store.tracking import status_label, status_rows
 from thidua.intake.validate import validate_bytes
 
-SOURCE = re.compile(r"\[(.+)!([A-Z]+[0-9]+)\]$")
-
-
 def header_row(ws) -> int:
     return next(r for r in range(1, 15) if ws.cell(r, 1).value == "STT" or ws.cell(r, 1).value == "Mã đơn vị")
 
@@ -50,10 +47,15 @@ def test_every_indicator_value_traces_to_its_file_and_cell(consolidated_year, pl
     src = q1["Nguồn số liệu"]
     h = header_row(src)
     sha_of = {src.cell(r, 2).value: src.cell(r, 6).value for r in range(h + 1, src.max_row + 1) if src.cell(r, 2).value}
+    cells = q1["Ô nguồn"]          # provenance on its own sheet: committee sheet, column -> template sheet, cell
+    h = header_row(cells)
+    source = {(cells.cell(r, 2).value, cells.cell(r, 3).value): (cells.cell(r, 6).value, cells.cell(r, 7).value)
+              for r in range(h + 1, cells.max_row + 1) if cells.cell(r, 3).value}
     checked = 0
     for ws in (q1[n] for n in q1.sheetnames if n.startswith("Chỉ tiêu")):
         h = header_row(ws)
-        cols = {c: SOURCE.search(ws.cell(h, c).value).groups() for c in range(5, ws.max_column + 1)}
+        assert not any("!" in str(ws.cell(h, c).value) for c in range(1, ws.max_column + 1))
+        cols = {c: source[ws.title, openpyxl.utils.get_column_letter(c)] for c in range(5, ws.max_column + 1)}
         results = {}
         for r in range(h + 1, ws.max_row + 1):
             code = ws.cell(r, 2).value
@@ -171,31 +173,42 @@ def _cells(path) -> dict:
     return out
 
 
-def test_streamed_rows_match_one_call_per_cell(consolidated_year, plan, tmp_path, monkeypatch):
-    """Rows streamed in constant_memory mode show exactly what XlsxWriter's in-memory mode shows."""
+def test_constant_memory_rows_match_in_memory_mode(consolidated_year, plan, tmp_path, monkeypatch):
+    """Rows written in constant_memory mode show exactly what XlsxWriter's in-memory mode shows."""
     import thidua.reports.committee as C
     monkeypatch.setattr(C, "_now", lambda: dt.datetime(2019, 4, 12, 9, 30))
-    probe = C.Book(tmp_path / "probe.xlsx", plan, plan.round("Q1"), C._now())
-    assert C.Rows(probe, probe.wb.add_worksheet("x"), ["text"]).fast      # this XlsxWriter: rows are streamed
-    probe.wb.close()
     for rc in ("Q1", "SK1"):
         fast = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
                                         tmp_path / f"fast_{rc}.xlsx", force=True)
         with monkeypatch.context() as m:
             m.setattr(C, "CONSTANT_MEMORY", False)
-            m.setattr(C, "STREAM", False)
             slow = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
                                             tmp_path / f"slow_{rc}.xlsx", force=True)
         with zipfile.ZipFile(fast) as z:
-            assert "xl/sharedStrings.xml" not in z.namelist()          # inline strings: it was streamed
+            assert "xl/sharedStrings.xml" not in z.namelist()          # inline strings: constant_memory mode
         assert _cells(fast) == _cells(slow)
 
 
-def test_inline_text_escapes_like_xlsxwriter():
-    from thidua.reports.committee import _inline_text
-    assert _inline_text("Tên đơn vị") == "<is><t>Tên đơn vị</t></is>"
-    assert _inline_text(" a & <b> ") == '<is><t xml:space="preserve"> a &amp; &lt;b&gt; </t></is>'
-    assert _inline_text("x\x01y_x0041_") == "<is><t>x_x0001_y_x005F_x0041_</t></is>"
+def test_rows_out_of_order_are_refused(plan, tmp_path):
+    import thidua.reports.committee as C
+    book = C.Book(tmp_path / "x.xlsx", plan, plan.round("Q1"), C._now())
+    rows = C.Rows(book, book.wb.add_worksheet("x"), ["text", "int"])
+    rows.write(3, ["a", 1])
+    with pytest.raises(RuntimeError):
+        rows.write(3, ["b", 2])       # constant_memory has flushed row 3: a second write would be lost
+    book.wb.close()
+
+
+def test_no_private_members_of_libraries():
+    """Public library APIs only: no XlsxWriter internals (issue 10)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "python" / "thidua"
+    private = re.compile(r"\._(write_single_row|get_xf_index|write_cell|xml_\w+)\b|\.(fh|row_data_fh|previous_row|"
+                         r"dim_rowmax|dim_colmax)\b")
+    found = [f"{p.name}:{n}" for p in root.rglob("*.py") for n, line in enumerate(p.read_text().splitlines(), 1)
+             if private.search(line)]
+    assert not found, found
 
 
 def test_unchanged_inputs_leave_the_workbook_alone(consolidated_year, plan, tmp_path):

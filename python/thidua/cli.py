@@ -7,6 +7,7 @@ from pathlib import Path
 from thidua import __version__
 from thidua.argparse_vi import ArgumentParser
 from thidua.errors import ThiDuaError
+from thidua.text.numbers import format_number, format_seconds
 
 
 def _common(p: ArgumentParser) -> None:
@@ -96,7 +97,7 @@ def cmd_classify(args) -> int:
                            "differences": r.differences} for r in results], ensure_ascii=False, indent=1))
         return 0
     for r in results:
-        total = "" if r.total is None else f"{r.total:g}"
+        total = "" if r.total is None else format_number(r.total, 2)
         print(f"{r.code}\t{total}\t{r.level_name}\t{r.rank_province or ''}\t{r.rule}")
     return 0
 
@@ -163,7 +164,7 @@ def cmd_consolidate(args) -> int:
     counts = report.counts()
     names = {"accepted": "được dùng", "superseded": "đã được thay", "rejected": "có lỗi",
              "duplicate": "trùng lặp", "unreadable": "không đọc được"}
-    print(f"Đã xem {len(report.files)} tệp, {sum(r.new for r in report.files)} tệp mới, sau {report.seconds:.1f} giây: "
+    print(f"Đã xem {len(report.files)} tệp, {sum(r.new for r in report.files)} tệp mới, sau {format_seconds(report.seconds)} giây: "
           + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")

@@ -164,7 +164,7 @@ def track_and_remind(ctx: Context) -> str:
 def score_units(ctx: Context) -> str:
     from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
-    period = ctx.control("ThiDua_Dot") or "year"
+    period = L.period_code(ctx.control("ThiDua_Dot"))
     results = classify_units(ctx.db, ctx.plan, ctx.units, period)
     write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
                                      "Hạng trong khối", "Hạng toàn tỉnh"),
@@ -185,7 +185,7 @@ def score_units(ctx: Context) -> str:
 @entry
 def year_summary(ctx: Context) -> str:
     from thidua.reports.summary import build_summary, collect
-    period = ctx.control("ThiDua_Dot") or "year"
+    period = L.period_code(ctx.control("ThiDua_Dot"))
     out = build_summary(ctx.db, ctx.plan, ctx.units, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
     data = collect(ctx.db, ctx.plan, ctx.units, period)
     write_table(ctx.book, "summary", ("Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh"),

@@ -23,6 +23,7 @@ from thidua.store import db as store
 from thidua.errors import ThiDuaError
 from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store.tracking import vn_time
+from thidua.text.numbers import format_seconds
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
@@ -439,7 +440,7 @@ def demo_year(plan, units, key: bytes, out: Path, say=print) -> None:
     counts = report.counts()
     say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
         f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
-        f"sau {report.seconds:.1f} giây -> {out / 'thidua.db'}")
+        f"sau {format_seconds(report.seconds)} giây -> {out / 'thidua.db'}")
     say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
     for rnd in plan.rounds:
         if not rnd.due:

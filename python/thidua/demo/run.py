@@ -8,6 +8,7 @@ from thidua.plan.model import load_plan
 from thidua.templates.signing import load_key
 from thidua.templates.build import write_templates
 from thidua.plan.units import load_units
+from thidua.text.numbers import format_seconds
 
 
 def run_demo(out: Path, quiet: bool = False) -> int:
@@ -23,5 +24,5 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     demo_year(plan, units, key, out, say)
     from thidua.reports.summary import demo_summaries
     demo_summaries(plan, units, out, say)
-    say(f"Xong sau {time.perf_counter() - started:.1f} giây. Kết quả ở {out.resolve()}")
+    say(f"Xong sau {format_seconds(time.perf_counter() - started)} giây. Kết quả ở {out.resolve()}")
     return 0

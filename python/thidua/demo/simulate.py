@@ -22,6 +22,7 @@ from thidua.templates import spec as S
 from thidua.plan.model import Plan, Round
 from thidua.templates.build import TemplateFactory, template_filename
 from thidua.text.normalize import ascii_slug
+from thidua.text.numbers import format_number
 from thidua.plan.units import Unit
 from thidua.templates.zipstamp import raw_entries, write_zip
 
@@ -377,7 +378,7 @@ def _number_with_unit(d: Draft) -> bool:
 
 
 def _vn_thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return format_number(n)
 
 
 def _money_text(suffix: str) -> Callable[[Draft], bool]:

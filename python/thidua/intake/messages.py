@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thidua.intake.result import ERROR, WARNING, Issue
+from thidua.text.numbers import format_number  # noqa: F401  (re-exported: validate imports it here)
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,6 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def format_number(value: float) -> str:
-    """A number the Vietnamese way: 1.200.000 and 1,5."""
-    if isinstance(value, float) and not value.is_integer():
-        whole, frac = f"{value:.6f}".rstrip("0").split(".")
-        return f"{int(whole):,}".replace(",", ".") + "," + frac
-    return f"{int(value):,}".replace(",", ".")
 
 
 class _Blank(dict):

@@ -1,8 +1,8 @@
 """The committee workbook of a round: tracking, indicators by unit and cluster, activities, proposals, problems.
 
 Written top to bottom in XlsxWriter's constant_memory mode, so that memory does not grow with the number
-of units: each sheet's header, data rows, totals and signature go to disk in row order, and the data rows
-are streamed as sheet XML (see `Rows`). A workbook whose inputs have not changed since it was written is
+of units: each sheet's header, data rows, totals and signature go to disk in row order, through
+XlsxWriter's public write calls only (see `Rows`). A workbook whose inputs have not changed since it was written is
 left as it is (see `fingerprint`).
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,10 +32,10 @@ FILE_STATUS_VI = {"accepted": "Đang dùng", "superseded": "Đã được thay",
                   "unreadable": "Không đọc được"}
 SHORT_STATUS = {"ok": "Đúng hạn", "late": "Trễ hạn", "errors": "Có lỗi", "missing": "Chưa nộp"}
 PAGE_INDICATORS = 14       # at most this many indicator columns on one sheet (one page across)
-LAYOUT = "2"               # change when the workbook's layout changes: stored workbooks are then rewritten
+LAYOUT = "3"               # change when the workbook's layout changes: stored workbooks are then rewritten
 CONSTANT_MEMORY = True     # XlsxWriter keeps one row per sheet in memory (rows must come in order)
-STREAM = True              # data rows as sheet XML straight into XlsxWriter's row file (else one call per cell)
 META_KEY = "committee_workbook:{round}:{path}"
+DEFAULT_FONT = "Calibri 11"   # XlsxWriter's default: the column-width unit of this workbook (as Excel measures it)
 
 
 def as_datetime(iso: str | None) -> dt.datetime | None:
@@ -72,6 +71,8 @@ class Book:
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
+        self.cells: list[tuple] = []      # (committee sheet, column, indicator, template sheet, cell) per column
+        self.odd: list[str] = []          # values read from another cell than their column's usual one
         self.fmt["small"] = self.wb.add_format({"font_name": D.FONT, "font_size": 10, "border": 1, "text_wrap": True,
                                                 "valign": "top"})
         self.fmt["name"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1, "shrink": True,
@@ -85,18 +86,10 @@ class Book:
                                                         "bold": True, "bg_color": "#F2F2F2"})
         self.fmt["total_text"] = self.wb.add_format({"font_name": D.FONT, "font_size": 12, "border": 1,
                                                      "bold": True, "bg_color": "#E2EFDA"})
-        self._xf: dict[str, int] = {}
 
     @staticmethod
     def issuer(plan) -> str:
         return org_name(str(plan.meta.get("issuer", "")))
-
-    def xf(self, key: str) -> int:
-        """The style index of format `key` in the workbook (what a cell's `s` attribute names)."""
-        index = self._xf.get(key)
-        if index is None:
-            index = self._xf[key] = self.fmt[key]._get_xf_index()
-        return index
 
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
@@ -106,7 +99,9 @@ class Book:
               header_cols: int | None = None):
         """A sheet with the official header (over `header_cols` columns), the title and the table's header row."""
         ws = self.wb.add_worksheet(name)
-        row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle())
+        ws.widths_ = [width for _, width, _ in columns]
+        row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
+                             widths=ws.widths_, default_font=DEFAULT_FONT)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -118,7 +113,8 @@ class Book:
     def signature(self, ws, row: int, last_col: int) -> int:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
-        end = D.write_signature(block, self.fmt, self.plan, row, last_col)
+        end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
+                                default_font=DEFAULT_FONT)
         block.replay()
         return end
 
@@ -134,7 +130,7 @@ class Book:
         elif isinstance(value, (dt.date, dt.datetime)):
             ws.write_datetime(r, c, value if isinstance(value, dt.datetime) else
                               dt.datetime.combine(value, dt.time()), fmt)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             ws.write_number(r, c, value, fmt)
         else:
             ws.write_string(r, c, str(value), fmt)
@@ -165,106 +161,44 @@ class Book:
         return n
 
 
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-_CONTROL_CHAR = re.compile(r"([\x00-\x08\x0b-\x1f])")
-_EPOCH = dt.datetime(1899, 12, 31)
-_TEXT_MAX = 32767
-
-
-def _inline_text(text: str) -> str:
-    """A cell's text as an inline string, escaped the way XlsxWriter escapes it."""
-    if len(text) > _TEXT_MAX:
-        text = text[:_TEXT_MAX]
-    if not _SPECIAL.search(text):
-        return f"<is><t>{text}</t></is>"
-    text = _ESCAPED.sub(r"_x005F\1", text)
-    text = _CONTROL_CHAR.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<is><t{space}>{text}</t></is>"
-
-
-def _serial(value: dt.datetime) -> float:
-    """Excel's serial number of a date and time (1900 system, as XlsxWriter computes it)."""
-    delta = value - _EPOCH
-    serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
-    return serial + 1 if serial > 59 else serial
-
-
-def _streamable(ws) -> bool:
-    """Whether `ws` is an XlsxWriter constant_memory sheet whose row file this module can write to."""
-    return (STREAM and getattr(ws, "constant_memory", False) and hasattr(ws, "_write_single_row")
-            and getattr(ws, "fh", None) is getattr(ws, "row_data_fh", False)
-            and all(hasattr(ws, a) for a in ("previous_row", "dim_rowmax", "dim_colmax")))
-
-
 class Rows:
     """Writes one sheet's data rows, strictly in order, one column format each (a value may be a
     `(value, format key)` pair to override it).
 
-    On a constant_memory sheet a row goes straight into XlsxWriter's row file as sheet XML (the same XML
-    XlsxWriter writes, about five times faster than a write_* call per cell); elsewhere (STREAM off) each
-    cell goes through `Book.put`. Header rows, merges and formulas before and after use the ordinary
-    calls: `_write_single_row` first flushes the row those calls left buffered."""
+    Public XlsxWriter calls only: in constant_memory mode XlsxWriter keeps the current row and writes it out
+    when the next one starts, so rows must come in order (a row written twice would be lost: refused here).
+    The common kinds (text, whole numbers, blanks) go straight to the typed write_* call of their column."""
 
     def __init__(self, book: Book, ws, keys: list[str]):
         self.book, self.ws, self.keys = book, ws, keys
-        self.fast = _streamable(ws)
-        if self.fast:      # each column's `<c r="B` and `" s="7"`: a cell is these, the row number and its value
-            self.cols = [(f'<c r="{xl_col_to_name(c)}', f'" s="{book.xf(k)}"') for c, k in enumerate(keys)]
+        self.fmts = [book.fmt[k] for k in keys]
+        self.last = -1
 
     def write(self, r: int, values, height: float | None = None) -> None:
-        if not self.fast:
-            self._put(r, values, height)
-            return
+        if r <= self.last:
+            raise RuntimeError(f"row {r} written after row {self.last}")     # would be lost
+        self.last = r
         ws = self.ws
-        if r <= ws.previous_row:
-            raise RuntimeError(f"row {r} written after row {ws.previous_row}")     # would be lost
-        ws._write_single_row(r)
-        n = str(r + 1)
-        parts = [f'<row r="{n}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
-                 if height else f'<row r="{n}">']
-        add = parts.append
-        for (ref, s), value in zip(self.cols, values):
+        if height:
+            ws.set_row(r, height)
+        string, number, blank = ws.write_string, ws.write_number, ws.write_blank
+        for c, (value, fmt) in enumerate(zip(values, self.fmts)):
             kind = type(value)
             if kind is str:
-                add(f'{ref}{n}{s} t="inlineStr">{_inline_text(value)}</c>' if value else f"{ref}{n}{s}/>")
+                if value:
+                    string(r, c, value, fmt)
+                else:
+                    blank(r, c, None, fmt)
             elif kind is int:
-                add(f"{ref}{n}{s}><v>{value:.16G}</v></c>")
+                number(r, c, value, fmt)
             elif value is None:
-                add(f"{ref}{n}{s}/>")
+                blank(r, c, None, fmt)
+            elif kind is float and math.isfinite(value):
+                number(r, c, value, fmt)
+            elif kind is tuple:
+                self.book.put(ws, r, c, value[0], value[1])
             else:
-                add(self._cell(f"{ref}{n}", s, value))
-        add("</row>")
-        ws.fh.write("".join(parts))
-        if ws.dim_rowmax is None or r > ws.dim_rowmax:
-            ws.dim_rowmax = r
-        if ws.dim_colmax is None or len(values) > ws.dim_colmax + 1:
-            ws.dim_colmax = len(values) - 1
-
-    def _cell(self, ref: str, s: str, value) -> str:
-        """A cell of the less common kinds: a (value, format key) pair, a float, a date, anything else."""
-        if type(value) is tuple:
-            value, key = value
-            s = f'" s="{self.book.xf(key)}"'
-        if value is None or value == "":
-            return f"{ref}{s}/>"
-        if isinstance(value, dt.date):
-            when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-            return f"{ref}{s}><v>{_serial(when):.16G}</v></c>"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return f"{ref}{s}><v>{value:.16G}</v></c>"
-        return f'{ref}{s} t="inlineStr">{_inline_text(str(value))}</c>'
-
-    def _put(self, r: int, values, height: float | None) -> None:
-        if height:
-            self.ws.set_row(r, height)
-        for c, (value, key) in enumerate(zip(values, self.keys)):
-            if type(value) is tuple:
-                value, key = value
-            self.book.put(self.ws, r, c, value, key)
+                self.book.put(ws, r, c, value, self.keys[c])
 
 
 def _lines(value, chars: float) -> int:
@@ -374,11 +308,12 @@ class IndicatorSheet:
 
     def __init__(self, book: Book, name: str, title: str, inds, where: dict):
         self.book, self.inds, self.odd = book, inds, []
-        cols = self.FIXED + [
-            (f"{ind.label} ({ind.unit})" + (f"\n[{where[ind.code][0]}!{where[ind.code][1]}]" if ind.code in where
-                                            else ""),
-             11, {"date": "date", "bool": "center"}.get(ind.type, "int")) for ind in inds]
+        cols = self.FIXED + [(f"{ind.label} ({ind.unit})", 11, {"date": "date", "bool": "center"}.get(ind.type, "int"))
+                             for ind in inds]
         self.ws, self.header = book.sheet(name, title, cols, header_height=110)
+        # where each column's figures were read: listed on the sheet «Ô nguồn», not on this printed table
+        book.cells.extend((name, xl_col_to_name(len(self.FIXED) + j), ind, *where.get(ind.code, ("", "")))
+                          for j, ind in enumerate(inds))
         self.ws.freeze_panes(self.header + 1, 3)
         self.last_col = len(cols) - 1
         self.out = Rows(book, self.ws, [key for _, _, key in cols])
@@ -437,11 +372,10 @@ class IndicatorSheet:
         self._summary("TỔNG CỘNG TOÀN TỈNH", "total", self.total, self.header + 1)
         r, ws, last_col = self.r, self.ws, self.last_col
         ws.autofilter(self.header, 0, r, last_col)
-        odd = self.odd
+        self.book.odd.extend(self.odd)
         note = ("Ghi chú: dòng cộng của chỉ tiêu Có/Không là số đơn vị trả lời «Có»; của chỉ tiêu ngày là số đơn vị "
-                "đã ghi ngày. Trong ngoặc vuông ở tiêu đề cột: trang tính và ô của biểu mẫu mà số liệu được đọc ra; "
-                "tệp của từng đơn vị ở trang «Nguồn số liệu»."
-                + (" Đọc ở ô khác: " + "; ".join(odd[:20]) + "." if odd else ""))
+                "đã ghi ngày. Ô của biểu mẫu mà mỗi cột được đọc ra: trang «Ô nguồn»; tệp của từng đơn vị: "
+                "trang «Nguồn số liệu».")
         ws.merge_range(r + 2, 0, r + 2, last_col, note, self.book.fmt["note"])
         ws.set_row(r + 2, 32)
         D.page_setup(ws, r + 2, last_col, self.header, landscape=True)
@@ -456,6 +390,17 @@ def _sources_sheet(book: Book, rows: list[dict]) -> None:
             for i, s in enumerate((s for s in rows if s["sha256"] and s["status"] in ("ok", "late")), start=1))
     book.table("Nguồn số liệu", "TỆP NGUỒN CỦA SỐ LIỆU TỪNG ĐƠN VỊ", cols, data,
                empty="Chưa có tệp hợp lệ nào.")
+
+
+def _cells_sheet(book: Book) -> None:
+    """Provenance of the indicator sheets: the template sheet and cell each column is read from."""
+    cols = [("STT", 5, "center"), ("Trang tổng hợp", 20, "text"), ("Cột", 6, "center"), ("Mã chỉ tiêu", 16, "text"),
+            ("Chỉ tiêu", 50, "text"), ("Trang tính của biểu mẫu", 20, "text"), ("Ô", 8, "center")]
+    data = ([i, sheet, col, ind.code, f"{ind.label} ({ind.unit})", src_sheet, cell]
+            for i, (sheet, col, ind, src_sheet, cell) in enumerate(book.cells, start=1))
+    odd = [[len(book.cells) + i, "", "", "", f"Đọc ở ô khác: {text}", "", ""]
+           for i, text in enumerate(book.odd, start=1)]
+    book.table("Ô nguồn", "Ô CỦA BIỂU MẪU MÀ MỖI CỘT SỐ LIỆU ĐƯỢC ĐỌC RA", cols, itertools.chain(data, odd))
 
 
 def _activities_sheet(book: Book, conn, rnd, names: dict) -> None:
@@ -584,6 +529,7 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
                 _proposals_sheet(book, conn, rnd, names)
             _problems_sheet(book, conn, rnd, names)
             if plan.indicators_for(round_code):
+                _cells_sheet(book)
                 _sources_sheet(book, rows)
             book.wb.close()
         with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time

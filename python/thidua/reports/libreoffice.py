@@ -11,11 +11,27 @@ from thidua.errors import ThiDuaError
 
 FILTERS = {"pdf": "pdf:calc_pdf_Export", "xlsx": "xlsx:Calc MS Excel 2007 XML", "xls": "xls:MS Excel 97",
            "ods": "ods"}
+LOCALE = "vi-VN"      # number formats print 1.797.000.000 and 85,4% (the locale of the office's Windows)
+# A fresh profile's settings: the locale that "#,##0" and "0.0%" follow (Tools > Options > Languages).
+PROFILE_SETTINGS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" oor:op="fuse"><value>{LOCALE}</value></prop></item>
+</oor:items>
+"""
 
 
 def soffice() -> str | None:
     """The soffice executable, or None when LibreOffice is not installed."""
     return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def make_profile(folder: str | Path) -> str:
+    """Prepare a private LibreOffice profile in `folder` (Vietnamese number locale); return its -env URL."""
+    user = Path(folder) / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "registrymodifications.xcu").write_text(PROFILE_SETTINGS, encoding="utf-8")
+    return Path(folder).resolve().as_uri()
 
 
 def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 180) -> Path:
@@ -27,7 +43,7 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
     src, out = Path(path).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
-        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
+        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
                "--convert-to", FILTERS.get(fmt, fmt), "--outdir", str(out), str(src)]
         env = dict(os.environ, HOME=profile)
         try:

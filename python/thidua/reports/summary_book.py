@@ -1,7 +1,7 @@
-"""The summary workbook's sheets: official header, tables, native charts, Nơi nhận and signature, A4 print setup."""
+"""The summary as one printed report: header and title once, each table a section on its own pages, charts,
+one «Nơi nhận» and signature at the end; A4 pages laid out here (no page holds only a header or a signature)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -9,53 +9,77 @@ import xlsxwriter
 
 from thidua.review.commendations import STATE_NAMES, write_proposal_list
 from thidua.fileio import atomic_path
-from thidua.reports.officialdoc import official_formats, page_setup, write_header, write_signature
+from thidua.reports.officialdoc import (DEFAULT_FONT, FONT, official_formats, page_setup, paginate, write_header,
+                                        write_signature)
 from thidua.reports.summary import Summary, period_title
 from thidua.text.collate import text_key
+from thidua.text.numbers import format_percent
+from thidua.text.width import column_points, line_height, wrapped_lines
 
-ROW_PX = 20
+ROW_PX = 21           # a chart row: 15.75 pt (XlsxWriter writes no height for the default 15 pt)
 CHART_ROWS = 16
-LINE_PT = 16          # one line of 12-point Times New Roman
-CHARS_PER_WIDTH = 1.3  # characters of 12-point Times per Excel column-width unit (measured on the PDF)
+ROW_PT = 16.0         # a row of one line of 12-point Times New Roman, with air
 
 
 class Book:
-    """An XlsxWriter workbook with the official formats and a helper per building block."""
+    """An XlsxWriter workbook with the official formats and a helper per building block.
+
+    Sheets are sections of one report: the first carries the header and the title, the last the
+    signature; `close` sizes every row, places the page breaks and writes the print setup."""
 
     def __init__(self, path: Path, plan, title: str, summary: Summary | None = None):
-        self.wb = xlsxwriter.Workbook(str(path))
+        self.wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12}})
         self.fmt = official_formats(self.wb)
-        self.fmt["rate"] = self.wb.add_format({"font_name": "Times New Roman", "font_size": 12, "border": 1,
+        self.fmt["rate"] = self.wb.add_format({"font_name": FONT, "font_size": 12, "border": 1,
                                                "bold": True, "bg_color": "#E2EFDA", "num_format": "0.0%"})
+        self.fmt["section"] = self.wb.add_format({"font_name": FONT, "font_size": 12, "bold": True, "text_wrap": True,
+                                                  "align": "center", "valign": "vcenter"})
         self.s, self.plan, self.title = summary, plan, title
+        self.sheets: list = []
         self.wb.set_properties({"title": title.replace("\n", " "), "author": plan.meta.get("issuer", ""),
                                 "company": plan.meta.get("issuer_parent", "")})
 
     def sheet(self, name: str, caption: str, widths: Sequence[float], landscape: bool = False):
-        """A new sheet with column widths and the official header; returns (ws, first free row)."""
+        """A new section: a sheet with column widths, the header and title if it is the first, and its
+        caption; returns (ws, first free row)."""
         ws = self.wb.add_worksheet(name)
         ws.hide_gridlines(2)
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
-        ws.set_row(4, 40)
-        row = write_header(ws, self.fmt, self.plan, len(widths) - 1, self.title, caption)
-        ws.widths, ws.landscape_, ws.lines_, ws.breaks_ = list(widths), landscape, {}, []
-        ws.per_line_ = [max(1.0, w * CHARS_PER_WIDTH - 1) for w in widths]   # characters a line holds, per column
-        return ws, row
+        ws.widths, ws.landscape_, ws.breaks_ = list(widths), landscape, []
+        ws.points_ = [column_points(w, DEFAULT_FONT) for w in widths]
+        ws.heights_, ws.glue_, ws.header_row_ = {}, set(), None
+        row = 0
+        if not self.sheets:
+            row = write_header(ws, self.fmt, self.plan, len(widths) - 1, self.title, widths=widths)
+            self.span_height(ws, row - 2, self.title, 0, len(widths) - 1, bold=True, size=14)
+        self.sheets.append(ws)
+        last = len(widths) - 1
+        ws.merge_range(row, 0, row, last, caption, self.fmt["section"])
+        self.span_height(ws, row, caption, 0, last, bold=True)
+        ws.glue_.update(range(0, row + 2))                    # header, title and caption stay with the table
+        return ws, row + 2
 
-    def fit(self, ws, row: int, col: int, text: str) -> None:
-        """Remember how many wrapped lines a text needs, so `finish` can make its row tall enough."""
-        per_line = ws.per_line_[col]
-        if len(text) <= per_line and "\n" not in text:
-            return   # one line: the default height (most cells)
-        lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
-        if lines > ws.lines_.get(row, 1):
-            ws.lines_[row] = lines
+    def span_height(self, ws, row: int, text: str, first: int, last: int, bold: bool = False,
+                    size: float = 12) -> None:
+        """Make `row` tall enough for `text` wrapped over columns first..last (measured widths)."""
+        self.need(ws, row, wrapped_lines(text, sum(ws.points_[first:last + 1]), size, bold) * line_height(size) + 4)
+
+    def need(self, ws, row: int, height: float) -> None:
+        if height > ws.heights_.get(row, ROW_PT):
+            ws.heights_[row] = height
+
+    def fit(self, ws, row: int, col: int, text: str, bold: bool = False) -> None:
+        """Remember how tall a wrapped text makes its row, so `close` can size it."""
+        if len(text) * 12 < ws.points_[col] and "\n" not in text:
+            return   # surely one line: no character of 12-point Times is wider than 12 pt
+        lines = wrapped_lines(text, ws.points_[col], 12, bold)
+        if lines > 1:
+            self.need(ws, row, lines * line_height(12) + 4)
 
     def table(self, ws, row: int, headers: Sequence[str], rows: Sequence[Sequence[Any]],
               kinds: Sequence[str], total: Sequence[Any] | None = None) -> int:
         """Header row, body rows (kinds: text, center, int, decimal, pct) and an optional total row."""
-        ws.header_row_ = row
         self.headers(ws, row, headers)
         for values in rows:
             row += 1
@@ -69,12 +93,15 @@ class Book:
                     ws.write_number(row, col, value, fmt)
                 else:
                     ws.write_string(row, col, str(value or ""), fmt)
+                    self.fit(ws, row, col, str(value or ""), bold=True)
         return row + 1
 
     def headers(self, ws, row: int, headers: Sequence[str]) -> None:
+        ws.header_row_ = row
+        ws.glue_.add(row)
         for col, text in enumerate(headers):
             ws.write_string(row, col, text, self.fmt["header"])
-            self.fit(ws, row, col, text)
+            self.fit(ws, row, col, text, bold=True)
 
     def cell(self, ws, row: int, col: int, value: Any, kind: str) -> None:
         fmt = self.fmt[kind]
@@ -86,27 +113,35 @@ class Book:
             ws.write_string(row, col, str(value), fmt)
             self.fit(ws, row, col, str(value))
 
+    def group(self, ws, row: int, text: str) -> None:
+        """A group heading across the table (kept on the page of the group's first row)."""
+        ws.merge_range(row, 0, row, len(ws.widths) - 1, text, self.fmt["subtotal"])
+        ws.glue_.add(row)
+
     def chart(self, ws, row: int, kind: str, title: str, series: Sequence[dict], y_title: str = "",
               percent: bool = False, new_page: bool = False) -> int:
         """A native chart below the tables, as wide as the printed columns; returns the row after it.
-        With `new_page` the chart starts a new printed page instead of being cut by a page break."""
+        The chart's rows are kept on one page; with `new_page` it starts a new page."""
         if new_page:
             ws.breaks_.append(row + 1)
         chart = self.wb.add_chart({"type": kind})
         for item in series:
             chart.add_series(item)
-        chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 12, "bold": True}})
-        chart.set_legend({"position": "bottom", "font": {"name": "Times New Roman", "size": 10}}
+        chart.set_title({"name": title, "name_font": {"name": FONT, "size": 12, "bold": True}})
+        chart.set_legend({"position": "bottom", "font": {"name": FONT, "size": 10}}
                          if len(series) > 1 or kind == "pie" else {"none": True})
         if kind != "pie":
-            axis = {"name": y_title, "num_font": {"name": "Times New Roman", "size": 9}, "major_gridlines":
+            axis = {"name": y_title, "num_font": {"name": FONT, "size": 9}, "major_gridlines":
                     {"visible": True, "line": {"color": "#D9D9D9"}}}
             if percent:
                 axis.update(min=0, max=1, num_format="0%")
             chart.set_y_axis(axis)
-            chart.set_x_axis({"num_font": {"name": "Times New Roman", "size": 9}})
+            chart.set_x_axis({"num_font": {"name": FONT, "size": 9}})
         width = int(sum(w * 7 + 5 for w in ws.widths)) - 10
         rows = CHART_ROWS - (4 if ws.landscape_ else 0)   # a landscape page is shorter
+        for r in range(row + 1, row + rows + 1):
+            ws.heights_[r] = ROW_PX * 0.75
+        ws.glue_.update(range(row + 1, row + rows))
         chart.set_size({"width": width, "height": rows * ROW_PX - 10})
         ws.insert_chart(row + 1, 0, chart, {"x_offset": 4, "y_offset": 2, "object_position": 1})
         return row + rows + 2
@@ -123,22 +158,37 @@ class Book:
 
     def note(self, ws, row: int, text: str) -> int:
         last = len(ws.widths) - 1
-        ws.set_row(row, 34)
         ws.merge_range(row, 0, row, last, text, self.fmt["note"])
+        self.span_height(ws, row, text, 0, last)
+        ws.glue_.add(row - 1)          # a note is printed under the rows it explains
         return row + 1
 
     def finish(self, ws, row: int, repeat: bool = True) -> None:
-        last = len(ws.widths) - 1
-        for r, lines in ws.lines_.items():
-            ws.set_row(r, LINE_PT * lines + 2)
-        if ws.breaks_:
-            ws.set_h_pagebreaks(ws.breaks_)
-        end = write_signature(ws, self.fmt, self.plan, row, last)
-        page_setup(ws, end, last, getattr(ws, "header_row_", None) if repeat else None, ws.landscape_)
+        """The section ends before `row`; `repeat` prints its table header again on every page."""
+        ws.end_, ws.repeat_ = row, repeat
 
     def ref(self, ws, row: int, first_col: int, last_col: int | None = None) -> list:
         """A chart range [sheet, row, col, row, col] built from integers."""
         return [ws.get_name(), row, first_col, row, first_col if last_col is None else last_col]
+
+    def close(self) -> None:
+        """Signature after the last section, then every sheet's row heights, page breaks and print setup."""
+        last_ws = self.sheets[-1]
+        last_col = len(last_ws.widths) - 1
+        body_end = last_ws.end_
+        end = write_signature(last_ws, self.fmt, self.plan, body_end, last_col, widths=last_ws.widths)
+        # the signature is printed with the section's last rows, never alone on a page
+        last_ws.glue_.update(range(max(0, body_end - 3), end))
+        last_ws.end_ = end
+        for ws in self.sheets:
+            repeat = ws.header_row_ if ws.repeat_ else None
+            heights = [ws.heights_.get(r, ROW_PT) for r in range(ws.end_ + 1)]
+            for r, h in enumerate(heights):
+                ws.set_row(r, h)
+            scale, breaks = paginate(heights, ws.points_, ws.glue_, ws.breaks_, repeat, ws.landscape_)
+            ws.set_h_pagebreaks(breaks)
+            page_setup(ws, ws.end_, len(ws.widths) - 1, repeat, ws.landscape_, scale=scale)
+        self.wb.close()
 
 
 # ---------------------------------------------------------------- the sheets
@@ -146,7 +196,7 @@ def launch_sheets(b: Book) -> None:
     s = b.s
     goal = float(b.plan.meta.get("launch_goal_pct", 100)) / 100
     ws, row = b.sheet("1 Phát động", "Biểu 1. Mục tiêu chung: tỷ lệ CĐCS tổ chức phát động phong trào thi đua "
-                      f"(chỉ tiêu {goal:.0%})", (6, 30, 12, 14, 14, 12))
+                      f"(chỉ tiêu {format_percent(goal, 0, keep_zeros=False)})", (6, 30, 12, 14, 14, 12))
     rows = []
     for i, cl in enumerate(s.clusters, start=1):
         done, n = s.launch_count(cl)
@@ -156,8 +206,8 @@ def launch_sheets(b: Book) -> None:
     row = b.table(ws, row, ("STT", "Khối thi đua", "Số CĐCS", "Đã phát động", "Chưa phát động", "Tỷ lệ"), rows,
                   ("center", "text", "int", "int", "int", "pct"), ("", "Toàn tỉnh", n, done, n - done, done / n if n else 0))
     verdict = "đạt" if n and done / n >= goal else "chưa đạt"
-    row = b.note(ws, row, f"Toàn tỉnh {done}/{n} CĐCS đã phát động phong trào thi đua ({(done / n if n else 0):.1%}), "
-                          f"{verdict} chỉ tiêu {goal:.0%} của Kế hoạch {b.plan.meta.get('plan_number', '')}. "
+    row = b.note(ws, row, f"Toàn tỉnh {done}/{n} CĐCS đã phát động phong trào thi đua (tỷ lệ ở dòng «Toàn tỉnh»), "
+                          f"{verdict} chỉ tiêu {format_percent(goal, 0, keep_zeros=False)} của Kế hoạch {b.plan.meta.get('plan_number', '')}. "
                           "Căn cứ: câu trả lời mới nhất trong đợt của chỉ tiêu «đã tổ chức phát động».")
     if rows:
         row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 5),
@@ -193,7 +243,7 @@ def content_sheet(b: Book) -> None:
         if not inds:
             continue
         row += 1
-        ws.merge_range(row, 0, row, len(headers) - 1, f"{content.number}. {content.name}", b.fmt["subtotal"])
+        b.group(ws, row, f"{content.number}. {content.name}")
         for ind in inds:
             row += 1
             number += 1
@@ -215,8 +265,8 @@ def content_sheet(b: Book) -> None:
                    "values": b.ref(ws, where[c], first, last), "data_labels": {"value": True}}
                   for c in codes if c in where]
         if series:
-            row = b.chart(ws, row, "column", title, series, new_page=not ws.breaks_)
-    b.finish(ws, row, repeat=False)
+            row = b.chart(ws, row, "column", title, series)
+    b.finish(ws, row)
 
 
 def classification_sheets(b: Book) -> None:
@@ -254,7 +304,7 @@ def classification_sheets(b: Book) -> None:
         if not mine:
             continue
         row += 1
-        ws.merge_range(row, 0, row, len(kinds) - 1, f"{name}: {len(mine)} CĐCS", b.fmt["subtotal"])
+        b.group(ws, row, f"{name}: {len(mine)} CĐCS")
         for i, r in enumerate(mine, start=1):
             row += 1
             for col, (value, kind) in enumerate(zip((i, r.code, r.name, r.cluster, r.total, r.level_name,
@@ -315,10 +365,17 @@ def proposal_list_sheet(b: Book, name: str, checks, unit_names: dict[str, str],
                         caption: str = "Biểu 4b. DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG") -> None:
     """The official «Danh sách đề nghị khen thưởng»: grouped by form, people in Vietnamese name order."""
     ws, row = b.sheet(name, caption, (6, 26, 24, 28, 20, 34, 30), landscape=True)
+    fitted: set[int] = set()
+
+    def fit(r: int, values) -> None:
+        fitted.add(r)
+        for c, v in enumerate(values):
+            b.fit(ws, r, c, str(v), bold=r == row)
+
+    end = write_proposal_list(ws, b.fmt, b.plan, checks, unit_names, row, fit=fit)
     ws.header_row_ = row
-    row = write_proposal_list(ws, b.fmt, b.plan, checks, unit_names, row,
-                              fit=lambda r, values: [b.fit(ws, r, c, str(v)) for c, v in enumerate(values)])
-    b.finish(ws, row)
+    ws.glue_.update(r for r in range(row, end) if r not in fitted or r == row)   # group headings, table header
+    b.finish(ws, end)
 
 
 def write_proposal_document(plan, checks, unit_names: dict[str, str], out: Path) -> Path:
@@ -327,7 +384,7 @@ def write_proposal_document(plan, checks, unit_names: dict[str, str], out: Path)
         b = Book(tmp, plan, f"DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG NĂM {plan.year}")
         proposal_list_sheet(b, "Danh sách đề nghị KT", checks, unit_names,
                             "Theo từng hình thức khen thưởng; cá nhân xếp theo tên, tên đệm, họ")
-        b.wb.close()
+        b.close()
     return out
 
 
@@ -410,5 +467,5 @@ def write_workbook(summary: Summary, out: Path, previous: Summary | None = None)
         discipline_sheets(b)
         if previous is not None:
             comparison_sheet(b, previous)
-        b.wb.close()
+        b.close()
     return out

@@ -12,6 +12,7 @@ from thidua.plan.model import AwardForm, Plan, Title
 from thidua.review.scoring import describe_condition, open_store
 from thidua.text.normalize import nfc
 from thidua.text.collate import name_key, text_key
+from thidua.text.numbers import format_number
 
 STATES = ("proposed", "reviewed", "not_met", "raised", "awarded")
 STATE_NAMES = {"proposed": "Đề nghị", "reviewed": "Đã xét", "not_met": "Không đạt",
@@ -88,7 +89,7 @@ def _names_index(pairs: tuple[tuple[str, str], ...]) -> dict[str, int]:
 
 def _cond_text(plan: Plan, cond) -> str:
     if cond.field in FIELD_NAMES:
-        value = f"{cond.value:g}" if isinstance(cond.value, float) else cond.value
+        value = format_number(cond.value, 2) if isinstance(cond.value, float) else cond.value
         return f"{FIELD_NAMES[cond.field]} {cond.op} {value}".replace(">=", "≥").replace("<=", "≤")
     return describe_condition(plan, cond)
 

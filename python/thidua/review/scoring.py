@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Condition, Plan, Round, to_date
 from thidua.text.normalize import nfc
+from thidua.text.numbers import format_number
 
 NOT_REPORTED = "Chưa báo cáo"
 NOT_ELIGIBLE_CODE = "CDDK"
@@ -96,7 +97,7 @@ class Classification:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}".replace(".", ",")
+    return format_number(x, 2)
 
 
 def describe_condition(plan: Plan, cond: Condition) -> str:

@@ -14,6 +14,7 @@ from thidua.fileio import atomic_write_bytes
 from thidua.plan.model import Plan
 from thidua.templates.signing import sign
 from thidua.text.normalize import ascii_slug
+from thidua.text.width import RowHeights
 from thidua.plan.units import Unit
 from thidua.templates.zipstamp import ZipStamp, token
 
@@ -24,6 +25,7 @@ FIXED_CREATED = dt.datetime(2019, 1, 18)   # reproducible files: same input, sam
 STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature")
 INPUT_TITLE = "Nhập liệu"
 ERROR_TITLE = "Giá trị không hợp lệ"
+Heights = RowHeights
 
 
 def template_filename(round_code: str, unit: Unit | None) -> str:
@@ -84,7 +86,7 @@ def _validation(spec: S.TemplateSpec, f: S.Field) -> dict:
     return rule
 
 
-def _prepare(ws, sheet: S.Sheet, fmt: dict, subtitle: str) -> None:
+def _prepare(ws, sheet: S.Sheet, fmt: dict, subtitle: str, heights: Heights) -> None:
     ws.set_paper(9)
     ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
     ws.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
@@ -96,22 +98,33 @@ def _prepare(ws, sheet: S.Sheet, fmt: dict, subtitle: str) -> None:
     for col, text, width in sheet.headers:
         ws.set_column(col, col, width)
         ws.write_string(S.HEADER_ROW, col, text, fmt["header"])
+        heights.fit(S.HEADER_ROW, text, width, bold=True)
+    if sheet.legend:
+        ws.set_column(sheet.legend_col, sheet.legend_col, sheet.legend_width)
+        ws.write_string(S.HEADER_ROW, sheet.legend_col, sheet.legend[0], fmt["header"])
+        heights.fit(S.HEADER_ROW, sheet.legend[0], sheet.legend_width, bold=True)
+        for i, line in enumerate(sheet.legend[1:]):
+            ws.write_string(S.FIRST_ROW + i, sheet.legend_col, line, fmt["display"])
+            heights.fit(S.FIRST_ROW + i, line, sheet.legend_width)
     if sheet.headers:
-        ws.set_row(S.HEADER_ROW, 48)
         ws.repeat_rows(S.HEADER_ROW)
         ws.freeze_panes(S.FIRST_ROW, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
                     "format_columns": True, "format_rows": True})
 
 
-def _write_cells(ws, spec: S.TemplateSpec, sheet: S.Sheet, fmt: dict, identity: dict) -> None:
+def _write_cells(ws, spec: S.TemplateSpec, sheet: S.Sheet, fmt: dict, identity: dict, heights: Heights) -> None:
     form_like = sheet.key == "info"
+    widths = {col: width for col, _, width in sheet.headers}
     for cell in sheet.cells:
         if form_like:
             ws.write_string(cell.row, S.FORM_LABEL_COL, cell.field.label, fmt["label"])
+            heights.fit(cell.row, cell.field.label, widths[S.FORM_LABEL_COL], bold=True)
         for col, value in cell.display:
             style = fmt["display"] if isinstance(value, str) and len(value) > 12 else fmt["center"]
             ws.write(cell.row, col, value, style)
+            if isinstance(value, str):
+                heights.fit(cell.row, value, widths[col])
         if cell.prefill:
             value = token(cell.prefill) if cell.prefill in STAMP_KEYS else identity[cell.prefill]
             ws.write_string(cell.row, cell.col, value, fmt["display"])
@@ -154,10 +167,12 @@ def build_workbook(plan: Plan, round_code: str, values: dict[str, str] | None = 
         if sheet.key == "instructions":
             _instructions(ws, spec, fmt)
             continue
-        _prepare(ws, sheet, fmt, token("subtitle"))
-        _write_cells(ws, spec, sheet, fmt, identity)
+        heights = Heights()
+        _prepare(ws, sheet, fmt, token("subtitle"), heights)
+        _write_cells(ws, spec, sheet, fmt, identity, heights)
         if sheet.table:
             _write_table(ws, spec, sheet.table, fmt)
+        heights.apply(ws)
     lists = wb.add_worksheet(S.LISTS_SHEET)
     for key, items in spec.lists.items():
         for index, item in enumerate(items):
@@ -188,9 +203,12 @@ def _instructions(ws, spec: S.TemplateSpec, fmt: dict) -> None:
     ws.write_string(1, 0, token("subtitle"), fmt["subtitle"])
     due = f"{spec.round.due:%d/%m/%Y}" if spec.round.due else "khi có đề nghị"
     ws.write_string(2, 0, f"Kỳ báo cáo: {spec.round.name}. Hạn gửi: {due}.", fmt["note"])
+    heights = Heights()
+    heights.fit(2, f"Kỳ báo cáo: {spec.round.name}. Hạn gửi: {due}.", 62)
     for i, line in enumerate(sheet.notes):
         ws.write_string(4 + i, 0, line, fmt["note"])
-        ws.set_row(4 + i, 16 * (1 + len(line) // 62))
+        heights.fit(4 + i, line, 62)
+    heights.apply(ws)
     ws.protect()
     ws.activate()
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.plan.model import Plan, Round
+from thidua.text.numbers import format_number
 
 YES, NO = "Có", "Không"
 YES_NO = (YES, NO)
@@ -116,6 +117,9 @@ class Sheet:
     landscape: bool = False
     total_row: int | None = None     # self-score: the row holding the (display-only) total
     notes: tuple[str, ...] = ()
+    legend: tuple[str, ...] = ()      # a locked list beside the table: its heading, then one line per item
+    legend_col: int | None = None     # its column (header on HEADER_ROW, items from FIRST_ROW)
+    legend_width: float = 44
 
     def inputs(self) -> list[tuple[str, Field]]:
         """Every input cell of the sheet as (address, field)."""
@@ -204,7 +208,7 @@ def _indicator_field(plan: Plan, ind, rnd: Round) -> Field:
                      help=f"Ngày/tháng/năm, từ {_date_text(lo)} đến {_date_text(hi)}.")
     kind = "money" if ind.type == "money" else "int"
     lo = ind.min if ind.min is not None else 0
-    text = f"Số nguyên từ {int(lo)}" + (f" đến {int(ind.max):,}".replace(",", ".") if ind.max is not None else "")
+    text = f"Số nguyên từ {int(lo)}" + (f" đến {format_number(int(ind.max))}" if ind.max is not None else "")
     return Field(f"ind.{ind.code}", ind.label, kind, ind.required, min=lo, max=ind.max,
                  help=text + f" ({ind.unit}), chỉ nhập chữ số.")
 
@@ -239,15 +243,18 @@ def _selfscore_sheet(plan: Plan, rnd: Round) -> Sheet:
 
 
 def _fmt_points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
+    return format_number(value)
 
 
 def _activities_sheet(plan: Plan, rnd: Round) -> Sheet:
+    contents = [c for c in plan.contents if c.number >= 1]      # 0 is the general goal, not a content to choose
+    last = max((c.number for c in contents), default=6)
     cols = (
         Column(Field("act.date", "Ngày", "date", True, min=rnd.start, max=rnd.end, width=13,
                      help=f"Ngày diễn ra hoạt động, từ {_date_text(rnd.start)} đến {_date_text(rnd.end)}."), 1),
-        Column(Field("act.content", "Nội dung thi đua số", "int", True, min=1, max=6, width=11,
-                     help="Số của nội dung thi đua trong kế hoạch, từ 1 đến 6."), 2),
+        Column(Field("act.content", "Nội dung thi đua số", "int", True, min=1, max=last, width=11,
+                     help=f"Số của nội dung thi đua trong kế hoạch, từ 1 đến {last}: "
+                          "xem danh sách các nội dung ở bên phải bảng."), 2),
         Column(Field("act.description", "Mô tả hoạt động", "text", True, max_len=500, width=60,
                      help="Tên và kết quả chính của hoạt động."), 3),
         Column(Field("act.participants", "Số người tham gia", "int", False, min=0, max=100000, width=12,
@@ -255,8 +262,9 @@ def _activities_sheet(plan: Plan, rnd: Round) -> Sheet:
     )
     table = Table("activities", HEADER_ROW, FIRST_ROW, ACTIVITY_ROWS, 0, cols)
     headers = ((0, "STT", 5),) + tuple((c.col, c.field.label, c.field.width) for c in cols)
+    legend = ("Các nội dung thi đua (Kế hoạch, mục II)",) + tuple(f"{c.number}. {c.name}" for c in contents)
     return Sheet("activities", "Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN TRONG KỲ", headers=headers, table=table,
-                 landscape=True)
+                 landscape=True, legend=legend, legend_col=cols[-1].col + 2)
 
 
 def _proposals_sheet(plan: Plan, rnd: Round) -> Sheet:

@@ -19,6 +19,7 @@ from thidua.fileio import atomic_write_bytes
 from thidua.plan.model import read_toml_tables
 from thidua.plan.units import read_csv_rows
 from thidua.workbook.vba import to_codepage_safe
+from thidua.text.width import RowHeights
 
 FONT = "Times New Roman"
 FIXED_CREATED = dt.datetime(2019, 1, 18)
@@ -112,17 +113,29 @@ def _formats(wb) -> dict:
 
 
 def _cell_value(col: L.Col, value: Any) -> Any:
+    """A value as the office sees it: labels for codes, numbers as numbers and dates as dates (the register's
+    CSV gives text)."""
     if value in (None, ""):
         return None
     if col.kind == "bool":
         return "Có" if value is True or str(value).strip().lower() in ("true", "1", "có") else "Không"
-    return value
+    if isinstance(value, str) and col.kind in ("int", "num", "date"):
+        text = value.strip()
+        try:
+            if col.kind == "date":
+                return (dt.datetime.strptime(text, "%d/%m/%Y").date() if "/" in text
+                        else dt.date.fromisoformat(text[:10]))
+            number = float(text.replace(",", "."))
+            return int(number) if col.kind == "int" and number.is_integer() else number
+        except ValueError:
+            return value       # shown as typed; the loader reports it
+    return col.shown(value)
 
 
 def _validation(col: L.Col) -> dict | None:
     alert = {"error_title": "Giá trị không hợp lệ", "error_type": "stop"}
     if col.kind in ("list", "bool"):
-        items = col.choices or ("Có", "Không")
+        items = col.labels or col.choices or ("Có", "Không")
         return dict(alert, validate="list", source=list(items), error_message="Chọn trong danh sách: " + ", ".join(items))
     if col.kind == "int":
         return dict(alert, validate="integer", criteria=">=", value=0, error_message="Nhập số nguyên không âm.")
@@ -156,7 +169,14 @@ def _table_sheet(wb, fmt: dict, sheet: L.TableSheet, rows: list[dict], spare: in
         for c, value in enumerate(values):
             if isinstance(value, dt.date):   # dates in any column (meta values, date bounds) show as dates
                 ws.write_datetime(L.FIRST_ROW + r, c, dt.datetime.combine(value, dt.time()), fmt["date"])
-    ws.set_row(L.HEADER_ROW, 36)
+    heights = RowHeights()        # measured, so that no wrapped text runs over the next row
+    for c, col in enumerate(sheet.columns):
+        heights.fit(L.HEADER_ROW, col.label, col.width, bold=True)
+    for r, values in enumerate(data):
+        for c, value in enumerate(values):
+            if isinstance(value, str):
+                heights.fit(L.FIRST_ROW + r, value, sheet.columns[c].width)
+    heights.apply(ws)
     for c, col in enumerate(sheet.columns):
         rule = _validation(col)
         if rule:
@@ -185,7 +205,7 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
                     fmt["title"])
     ws.write_string(1, 0, "Bấm các nút bên dưới; kết quả ghi vào các trang tương ứng và ô «Kết quả lần chạy gần nhất».",
                     fmt["note"])
-    values = {"ThiDua_Ky": rounds[0]["code"] if rounds else "", "ThiDua_Dot": "year"}
+    values = {"ThiDua_Ky": rounds[0]["code"] if rounds else "", "ThiDua_Dot": L.YEAR_LABEL}
     for c in CONTROLS:
         ws.write_string(c.row, 0, c.label, fmt["label"])
         style = fmt["status"] if c.name in ("ThiDua_TrangThai", "ThiDua_Lenh") else fmt["input"]
@@ -198,8 +218,8 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
                         f"{xl_rowcol_to_cell(L.FIRST_ROW + 199, 0, True, True)}",
                         "error_title": "Kỳ báo cáo", "error_message": "Chọn mã kỳ trong trang Kỳ báo cáo."})
     ws.data_validation(dot.row, dot.col, dot.row, dot.col,
-                       {"validate": "list", "source": [str(p["code"]) for p in periods] + ["year"],
-                        "error_title": "Đợt thi đua", "error_message": "Chọn một đợt hoặc year (cả năm)."})
+                       {"validate": "list", "source": [str(p["code"]) for p in periods] + [L.YEAR_LABEL],
+                        "error_title": "Đợt thi đua", "error_message": f"Chọn một đợt hoặc {L.YEAR_LABEL}."})
     ws.write_string(BUTTON_FIRST_ROW - 1, 0, "Nút lệnh", fmt["header"])
     ws.write_string(BUTTON_FIRST_ROW - 1, 1, "Việc nút làm", fmt["header"])
     for i, button in enumerate(BUTTONS):
@@ -209,8 +229,11 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
         ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 320,
                                   "height": BUTTON_ROW_HEIGHT + 8, "x_offset": 4, "y_offset": 2})
     first = BUTTON_FIRST_ROW + len(BUTTONS) + 1
+    heights = RowHeights()
     for i, line in enumerate(STEPS):
         ws.merge_range(first + i, 0, first + i, 1, line, fmt["title" if i == 0 else "plain"])
+        heights.fit(first + i, line, 46 + 84, bold=i == 0)
+    heights.apply(ws)
     ws.activate()
 
 
@@ -221,6 +244,7 @@ def _conf_sheet(wb, fmt: dict) -> None:
         ws.write_string(r, 1, value)
     ws.write_string(0, 3, CONF_NOTE, fmt["note"])
     ws.set_column(0, 1, 20)
+    ws.hide()          # technical: xlwings reads it hidden too
 
 
 def build_xlsx(tables: dict, register: list[dict]) -> bytes:

@@ -22,9 +22,35 @@ class Col:
 
     key: str
     label: str
-    kind: str = "text"      # text, int, num, date, bool, list (choices), code, any (number or date)
+    kind: str = "text"      # text, int, num, date, bool, list (choices), codes (several choices), code, any
     width: float = 14
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()   # the Vietnamese word shown for each choice (the codes stay internal)
+
+    def shown(self, value: Any) -> Any:
+        """The label the office sees for a stored code (anything else unchanged); a "codes" column holds
+        several, separated by commas."""
+        if not self.labels or not isinstance(value, str):
+            return value
+        labels = dict(zip(self.choices, self.labels))
+        if self.kind == "codes":
+            return ", ".join(labels.get(part.strip(), part.strip()) for part in value.split(",") if part.strip())
+        return labels.get(value, value)
+
+    def code(self, value: Any) -> Any:
+        """The code of a label typed or chosen in the workbook (a code itself is accepted too)."""
+        if not self.labels or not isinstance(value, str):
+            return value
+        if self.kind == "codes":
+            return ",".join(self._one(part) for part in value.split(",") if part.strip())
+        return self._one(value)
+
+    def _one(self, value: str) -> str:
+        wanted = " ".join(value.split()).casefold()
+        for code, label in zip(self.choices, self.labels):
+            if wanted in (code.casefold(), label.casefold()):
+                return code
+        return value.strip()
 
 
 @dataclass(frozen=True)
@@ -43,8 +69,23 @@ class TableSheet:
 
 
 ROUND_KINDS = ("registration", "quarter", "review", "adhoc")
+ROUND_KIND_LABELS = ("Đăng ký thi đua", "Báo cáo quý", "Sơ kết, tổng kết", "Đột xuất")
 SUBJECTS = ("individual", "collective", "both")
-SOURCE = Col("source", "Nguồn (plan: kế hoạch; config: văn phòng đặt)", "list", 16, ("plan", "config"))
+SUBJECT_LABELS = ("Cá nhân", "Tập thể", "Cá nhân và tập thể")
+TYPES = ("int", "money", "bool", "date")
+TYPE_LABELS = ("Số nguyên", "Tiền (đồng)", "Có/Không", "Ngày")
+TEMPLATE_SHEETS = ("info", "activities", "indicators", "selfscore", "proposals")
+TEMPLATE_SHEET_LABELS = ("Thông tin đơn vị", "Hoạt động", "Chỉ tiêu", "Tự chấm điểm", "Đề nghị khen thưởng")
+SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "config"), ("Kế hoạch", "Văn phòng đặt"))
+YEAR, YEAR_LABEL = "year", "Cả năm"      # the period «whole year»: code inside, label in the workbook
+
+
+def period_code(value: Any) -> str:
+    """The period code of the home sheet's «Đợt» cell: 1, 2 or year («Cả năm»)."""
+    text = " ".join(str(value or "").split())
+    if not text or text.casefold() in (YEAR, YEAR_LABEL.casefold()):
+        return YEAR
+    return text[:-2] if text.endswith(".0") else text
 
 META = TableSheet("meta", "Thông tin chung", "THÔNG TIN CHUNG CỦA KẾ HOẠCH THI ĐUA",
                   "Mỗi dòng một thông số; chỉ sửa cột Giá trị.",
@@ -63,20 +104,19 @@ PLAN_SHEETS = (
         Col("code", "Mã đợt", "code", 8), Col("name", "Tên đợt", "text", 40), Col("start", "Từ ngày", "date", 12),
         Col("end", "Đến ngày", "date", 12), Col("review", "Hình thức đánh giá", "text", 14),
         Col("anniversaries", "Các ngày kỷ niệm", "text", 60), SOURCE)),
-    TableSheet("rounds", "Kỳ báo cáo", "CÁC KỲ BÁO CÁO", "Cột «Trang biểu mẫu»: info, activities, indicators, "
-               "selfscore, proposals, cách nhau bởi dấu phẩy.", (
+    TableSheet("rounds", "Kỳ báo cáo", "CÁC KỲ BÁO CÁO", "Cột «Trang biểu mẫu»: các trang của biểu mẫu kỳ đó ("
+               + ", ".join(TEMPLATE_SHEET_LABELS) + "), cách nhau bởi dấu phẩy.", (
         Col("code", "Mã kỳ", "code", 8), Col("name", "Tên kỳ báo cáo", "text", 36),
-        Col("kind", "Loại kỳ", "list", 13, ROUND_KINDS), Col("period", "Đợt", "code", 6),
+        Col("kind", "Loại kỳ", "list", 16, ROUND_KINDS, ROUND_KIND_LABELS), Col("period", "Đợt", "code", 6),
         Col("start", "Từ ngày", "date", 12), Col("end", "Đến ngày", "date", 12), Col("due", "Hạn gửi", "date", 12),
-        Col("sheets", "Trang biểu mẫu", "text", 36), SOURCE)),
+        Col("sheets", "Trang biểu mẫu", "codes", 40, TEMPLATE_SHEETS, TEMPLATE_SHEET_LABELS), SOURCE)),
     TableSheet("contents", "Nội dung thi đua", "CÁC NỘI DUNG THI ĐUA", "Số thứ tự nội dung theo kế hoạch.", (
         Col("number", "Số", "int", 6), Col("name", "Nội dung thi đua", "text", 80), SOURCE)),
     TableSheet("indicators", "Chỉ tiêu", "CÁC CHỈ TIÊU ĐƠN VỊ BÁO CÁO",
-               "Kiểu: int (số nguyên), money (tiền), bool (Có/Không), date (ngày). Cột «Các kỳ»: mã kỳ, cách nhau "
-               "bởi dấu phẩy.", (
+               "Cột «Kiểu»: chọn trong danh sách. Cột «Các kỳ»: mã kỳ, cách nhau bởi dấu phẩy.", (
         Col("code", "Mã chỉ tiêu", "code", 16), Col("content", "Nội dung số", "int", 8),
         Col("label", "Chỉ tiêu", "text", 50), Col("unit", "Đơn vị tính", "text", 10),
-        Col("type", "Kiểu", "list", 8, ("int", "money", "bool", "date")), Col("rounds", "Các kỳ", "text", 24),
+        Col("type", "Kiểu", "list", 12, TYPES, TYPE_LABELS), Col("rounds", "Các kỳ", "text", 24),
         Col("required", "Bắt buộc", "bool", 9), Col("min", "Tối thiểu", "any", 10),
         Col("max", "Tối đa", "any", 12), SOURCE)),
     TableSheet("criteria", "Tiêu chí chấm điểm", "TIÊU CHÍ CHẤM ĐIỂM VÀ ĐIỂM TỐI ĐA", "Tổng điểm tối đa thường là 100.", (
@@ -92,12 +132,12 @@ PLAN_SHEETS = (
         Col("name", "Tên mức xếp loại", "text", 26), Col("min_points", "Điểm từ", "num", 9),
         Col("conditions", "Điều kiện thêm", "text", 40), SOURCE)),
     TableSheet("forms", "Hình thức khen thưởng", "CÁC HÌNH THỨC KHEN THƯỞNG",
-               "Đối tượng: individual (cá nhân), collective (tập thể), both (cả hai). Để trống hạn mức nếu không giới hạn.", (
+               "Đối tượng: chọn trong danh sách. Để trống hạn mức nếu không giới hạn.", (
         Col("code", "Mã", "code", 10), Col("name", "Hình thức khen thưởng", "text", 50), Col("rank", "Thứ bậc", "int", 8),
-        Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("quota", "Hạn mức", "int", 9), SOURCE)),
+        Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("quota", "Hạn mức", "int", 9), SOURCE)),
     TableSheet("titles", "Danh hiệu thi đua", "CÁC DANH HIỆU THI ĐUA", "Điều kiện viết như ở trang Mức xếp loại.", (
         Col("code", "Mã", "code", 10), Col("name", "Danh hiệu", "text", 36),
-        Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("conditions", "Điều kiện", "text", 50), SOURCE)),
+        Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("conditions", "Điều kiện", "text", 50), SOURCE)),
 )
 
 REGISTER = TableSheet("units", "Danh sách đơn vị", "DANH SÁCH CÔNG ĐOÀN CƠ SỞ",
@@ -124,7 +164,7 @@ class Control:
 
 CONTROLS = (
     Control("ThiDua_Ky", "Kỳ báo cáo (chọn trong danh sách)", 3),
-    Control("ThiDua_Dot", "Đợt xếp loại, tổng kết (1, 2 hoặc year = cả năm)", 4),
+    Control("ThiDua_Dot", "Đợt xếp loại, tổng kết (1, 2 hoặc Cả năm)", 4),
     Control("ThiDua_Tep", "Tệp cần kiểm tra (mỗi dòng một tệp)", 5),
     Control("ThiDua_HopThu", "Thư mục hộp thư (để trống: thư mục hop-thu cạnh sổ này)", 6),
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
@@ -175,8 +215,12 @@ def table_rows(get_rows: RowsGetter, sheet: TableSheet) -> list[dict]:
         raise ThiDuaError(f"Trang «{sheet.name}» thiếu cột {', '.join(missing)} (dòng mã cột ẩn số {KEY_ROW + 1}).",
                           "Không xóa cột hay dòng ẩn; tạo lại sổ làm việc nếu cần.")
     out = []
+    by_key = {c.key: c for c in sheet.columns}
     for row in values[FIRST_ROW:]:
         record = {key: clean(row[i]) if i < len(row) else None for i, key in enumerate(keys) if key}
+        for key, value in record.items():
+            if key in by_key:
+                record[key] = by_key[key].code(value)
         if any(v is not None for v in record.values()):
             out.append(record)
     return out
