@@ -83,6 +83,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X008", _E, "Dòng {row}: «{value}» dành cho {expected}, nhưng đối tượng của dòng là «{found}». Sửa đối tượng hoặc chọn danh hiệu/hình thức khác."),
     Message("X009", _W, "Ô tổng điểm ghi {value} nhưng tổng điểm tự chấm là {understood}; dùng tổng tính lại. Không sửa ô tổng cộng."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
+    Message("X011", _E, "«{label}» ({value}) lớn hơn «{other}» ({bound}). Kiểm tra lại hai số liệu."),
 )}
 
 

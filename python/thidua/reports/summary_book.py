@@ -208,14 +208,12 @@ def content_sheet(b: Book) -> None:
                               "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
     first, last = 3, 2 + len(s.clusters)
     cats = [ws.get_name(), ws.header_row_, first, ws.header_row_, last]
-    for codes, title in ((("ND5_CBCCVC", "ND5_DOANVIEN"), "Số CBCCVC-LĐ và đoàn viên công đoàn theo khối"),
-                         (("ND1_SANGKIEN", "ND1_DETAI", "ND5_KETNAP"),
-                          "Sáng kiến, đề tài và đoàn viên kết nạp mới theo khối")):
+    for chart in b.plan.charts_of("contents"):
         series = [{"name": b.plan.indicator(c).label, "categories": cats,
                    "values": b.ref(ws, where[c], first, last), "data_labels": {"value": True}}
-                  for c in codes if c in where]
+                  for c in chart.indicators if c in where]
         if series:
-            row = b.chart(ws, row, "column", title, series, new_page=not ws.breaks_)
+            row = b.chart(ws, row, "column", chart.title, series, new_page=not ws.breaks_)
     b.finish(ws, row, repeat=False)
 
 
