@@ -46,6 +46,17 @@ def _load(src: Path):
         return None
 
 
+def feedback_name(src_path, result: SubmissionResult) -> str:
+    """The feedback file's name: unit, round and a short hash of the file, so two units' files never collide."""
+    from thidua.text.normalize import ascii_slug
+    short = (result.sha256 or "")[:8] or "0" * 8
+    if result.unit and result.round:
+        head = f"{ascii_slug(result.unit, 20)}_{ascii_slug(result.round, 10)}"
+    else:
+        head = ascii_slug(Path(src_path).stem, 40)
+    return f"{head}_{short}_phan-hoi.xlsx"
+
+
 def write_feedback(src_path, result: SubmissionResult, out_path) -> Path:
     """Write the marked-up copy of `src_path` to `out_path` (the original is never touched)."""
     src, out = Path(src_path), Path(out_path)

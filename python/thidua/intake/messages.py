@@ -72,6 +72,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V013", _E, "«{label}»: dài {found} ký tự, vượt quá {bound} ký tự cho phép. Rút gọn nội dung."),
     Message("V014", _W, "«{label}»: văn bản gõ bằng bảng mã cũ {encoding} đã được chuyển sang Unicode: «{understood}». Kiểm tra lại; lần sau gõ bằng Unicode."),
     Message("V015", _W, "«{label}»: «{value}» có vẻ gõ bằng bảng mã cũ (TCVN3/VNI) nhưng không chuyển đổi chắc chắn được. Gõ lại bằng Unicode."),
+    Message("V016", _W, "«{label}» có {detail} (thường do chép từ nơi khác): đã bỏ đi, dùng «{value}». Kiểm tra lại nội dung."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),
     Message("X002", _E, "Số đoàn viên kết nạp mới ({value}) lớn hơn tổng số đoàn viên ({bound}). Kiểm tra lại hai số liệu."),

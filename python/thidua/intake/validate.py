@@ -15,7 +15,7 @@ from thidua.plan.model import Plan
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
-from thidua.text.normalize import nfc
+from thidua.text.normalize import nfc, strip_invisible
 
 PERCENT_FIELDS = ("prop.ty_le_ldtt",)
 _OP_TEXT = {"=": "phải là «{v}»", "!=": "không được là «{v}»", ">": "phải lớn hơn {v}", ">=": "phải từ {v} trở lên",
@@ -72,6 +72,12 @@ def _at(issue: Issue, raw: RawInput) -> Issue:
 def normalise(f: S.Field, value: object) -> tuple[object, list[Issue]]:
     """The typed value of one input (None when unusable) and the issues it raises."""
     issues: list[Issue] = []
+    if isinstance(value, str):                 # the one place stored text is cleaned of invisible characters
+        value, removed = strip_invisible(value)
+        if removed:
+            issues.append(make_issue("V016", value=value, label=f.label, detail=", ".join(removed)))
+        if not value.strip():
+            return None, issues
     if isinstance(value, str) and value.isascii():
         value = value.strip()
     elif isinstance(value, str):
