@@ -48,10 +48,12 @@ def _load(src: Path):
 
 def feedback_name(src_path, result: SubmissionResult) -> str:
     """The feedback file's name: unit, round and a short hash of the file, so two units' files never collide."""
+    import re
     from thidua.text.normalize import ascii_slug
     short = (result.sha256 or "")[:8] or "0" * 8
-    if result.unit and result.round:
-        head = f"{ascii_slug(result.unit, 20)}_{ascii_slug(result.round, 10)}"
+    unit, rnd = (re.sub(r"[^A-Za-z0-9]", "", str(x or ""))[:20] for x in (result.unit, result.round))
+    if unit and rnd:
+        head = f"{unit}_{rnd}"
     else:
         head = ascii_slug(Path(src_path).stem, 40)
     return f"{head}_{short}_phan-hoi.xlsx"
