@@ -142,9 +142,15 @@ def consolidate_inbox(ctx: Context) -> str:
     write_table(ctx.book, "data", ("Kỳ", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Tổng"), totals)
     files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
              for f in report.files if f.status != "accepted"]
+    files += [(item["file"], None, None, "bỏ qua", 0, item["reason"]) for item in report.skipped]
     write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
     counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
-    return f"Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}."
+    said = ""
+    if report.rejudged:
+        from thidua.consolidate.rejudge import Rejudged
+        said = Rejudged(**report.rejudged).sentence() + " "
+    skipped = f" Bỏ qua {len(report.skipped)} tệp không phải báo cáo (xem trang Các lỗi)." if report.skipped else ""
+    return f"{said}Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}.{skipped}"
 
 
 @entry

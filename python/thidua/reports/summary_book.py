@@ -203,9 +203,10 @@ def content_sheet(b: Book) -> None:
                       len(s.values.get(ind.code, {})))
             for col, (value, kind) in enumerate(zip(values, kinds)):
                 b.cell(ws, row, col, value, kind)
-    row = b.note(ws, row + 1, "Cách tính: số người (CBCCVC, đoàn viên) lấy số báo cáo mới nhất trong đợt; các chỉ tiêu "
-                              "Có/Không đếm số CĐCS trả lời «Có»; các chỉ tiêu còn lại lấy số của kỳ sơ kết/tổng kết "
-                              "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
+    latest = ", ".join(f"«{i.label}»" for i in s.indicators if i.figure == "latest" and i.type != "bool")
+    row = b.note(ws, row + 1, "Cách tính: " + (f"{latest} lấy số báo cáo mới nhất trong đợt; " if latest else "")
+                 + "các chỉ tiêu Có/Không đếm số CĐCS trả lời «Có»; các chỉ tiêu còn lại lấy số của kỳ sơ kết/tổng kết "
+                   "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
     first, last = 3, 2 + len(s.clusters)
     cats = [ws.get_name(), ws.header_row_, first, ws.header_row_, last]
     for chart in b.plan.charts_of("contents"):
