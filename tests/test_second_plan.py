@@ -125,3 +125,29 @@ def test_a_second_plan_flows_through_with_no_code_change(tmp_path):
     assert row[header.index("Số CĐCS báo cáo")] == 2
     assert "2020" in str(openpyxl.load_workbook(out).worksheets[0]["A1"].value or "") or any(
         "2020" in str(c) for r in openpyxl.load_workbook(out).worksheets[0].iter_rows(values_only=True) for c in r if c)
+
+
+def test_a_rule_with_an_unknown_issue_code_is_refused_before_reading(tmp_path):
+    t = plan2020_tables()
+    next(r for r in t["rules"] if r["code"] == "R06")["message"] = "X999"
+    book = tmp_path / "ThiDua2020.xlsm"
+    book.write_bytes(build_bytes(t, read_csv_rows()))
+    key = tmp_path / "office.key"
+    key.write_text(TEST_KEY.hex() + "\n", encoding="ascii")
+    (tmp_path / "inbox").mkdir()
+    done = thidua("consolidate", tmp_path / "inbox", "--db", tmp_path / "t.db", "--workbook", book, "--key", key,
+                  cwd=tmp_path)
+    assert done.returncode == 2 and "X999" in done.stderr and "Thử:" in done.stderr
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_a_rule_naming_an_unknown_indicator_or_kind_is_a_plan_error():
+    import pytest
+    from thidua.errors import ThiDuaError
+    from thidua.plan.model import Plan
+    for change, said in (({"fields": "ND5_KHONGCO,ND5_DOANVIEN"}, "ND5_KHONGCO"), ({"kind": "at_most"}, "at_most"),
+                         ({"fields": "PD_NGAY,ND5_DOANVIEN"}, "hai chỉ tiêu số")):
+        t = plan2020_tables()
+        next(r for r in t["rules"] if r["code"] == "R06").update(change)
+        with pytest.raises(ThiDuaError, match=said):
+            Plan.from_tables(t)

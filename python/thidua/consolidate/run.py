@@ -397,6 +397,8 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
         plan.round(round_code)
+    from thidua.intake.validate import check_rules
+    check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
     with store.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed

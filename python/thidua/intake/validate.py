@@ -213,13 +213,19 @@ def _label(reading: Reading, key: str) -> str:
     return key
 
 
-def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
-    """The plan's cross-field rules (table `rules`), in the plan's order."""
-    values = {key[4:]: v for (key, row), v in typed.items() if row is None and key.startswith("ind.")}
+def check_rules(plan: Plan) -> None:
+    """Refuse a plan whose rules name an issue code the catalogue does not have (before any file is read)."""
     for rule in plan.rules:
         if rule.message not in CATALOGUE:
             raise ThiDuaError(f"Quy tắc {rule.code} của kế hoạch dùng mã lỗi «{rule.message}» không có trong danh mục.",
                               "Sửa cột «Mã lỗi» của trang «Quy tắc kiểm tra» theo docs/CODES.md.")
+
+
+def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
+    """The plan's cross-field rules (table `rules`), in the plan's order."""
+    values = {key[4:]: v for (key, row), v in typed.items() if row is None and key.startswith("ind.")}
+    check_rules(plan)
+    for rule in plan.rules:
         keys = ["ind." + code for code in rule.fields]
         if rule.kind == "not_more_than":
             a, b = values.get(rule.fields[0]), values.get(rule.fields[1])
