@@ -28,7 +28,7 @@ from pathlib import Path
 
 from thidua.demo import simulate as sim
 from thidua.plan.model import load_plan
-from thidua.templates.signing import load_key
+from thidua.templates.signing import load_key, load_or_create_key
 from thidua.plan.units import COLUMNS, Unit, load_units
 
 STAGES = ("floor", "naive", "cold", "incremental", "templates", "summary")
@@ -127,7 +127,7 @@ def peak_rss_mb() -> float:
 def child_consolidate(args: argparse.Namespace) -> None:
     """Run in a child process: consolidate once, print seconds and peak memory as JSON."""
     from thidua.consolidate.run import consolidate
-    plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key), create=False)
+    plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key))
     started = time.perf_counter()
     consolidate(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
                 out=Path(args.out) if args.out else None)
@@ -163,7 +163,7 @@ class Bench:
     def __init__(self, n: int, round_code: str, repeats: int, work: Path, say) -> None:
         self.n, self.round, self.repeats, self.work, self.say = n, round_code, repeats, work, say
         self.plan = load_plan()
-        self.key = load_key(work / "bench.key")
+        self.key = load_or_create_key(work / "bench.key")
         self.units = synthetic_units(n + NEW_FILES)
         write_register(self.units, work / "register.csv")
         self.results: dict[str, float | None] = {}

@@ -60,3 +60,7 @@ End Sub
 Public Sub XuatBan()
     RunPython "import thidua.excel; thidua.excel.export_committee()"
 End Sub
+
+Public Sub SaoLuu()
+    RunPython "import thidua.excel; thidua.excel.backup_data()"
+End Sub

@@ -12,7 +12,7 @@ from conftest import need_libreoffice
 from storebuild import synthetic_store, synthetic_units
 
 from thidua.cli import main
-from thidua.reports.summary import STOCK_INDICATORS, build_summary, collect
+from thidua.reports.summary import build_summary, collect
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_totals_equal_independent_sums(store, plan, units, period, review, quart
     s = collect(store, plan, units, period)
     for code in ("ND1_SANGKIEN", "ND5_KETNAP", "ND6_TIENTHAMHOI"):
         assert s.total(code) == pytest.approx(independent_total(store, code, review, quarters)), code
-    for code in STOCK_INDICATORS:
+    for code in ("ND5_CBCCVC", "ND5_DOANVIEN"):   # figure = "latest" in the 2019 plan
         assert s.total(code) == pytest.approx(independent_latest(store, code, rounds)), code
     launched = 0
     for u in units:

@@ -145,4 +145,7 @@ def test_cli_validates_a_folder_like_an_inbox(tmp_path, key_file, capsys):
     (folder / "ghi chu.txt").write_text("không phải bảng tính", encoding="utf-8")
     assert main(["validate", str(tmp_path / "hop-thu"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [Path(r["file"]).name for r in out] == ["bao cao.xlsx"]
+    assert [Path(r["file"]).name for r in out if r["status"] != "skipped"] == ["bao cao.xlsx"]
+    skipped = {Path(r["file"]).name: r["reason"] for r in out if r["status"] == "skipped"}   # listed, with why
+    assert set(skipped) == {"~$bao cao.xlsx", "ghi chu.txt"}
+    assert "khóa tạm" in skipped["~$bao cao.xlsx"] and ".txt" in skipped["ghi chu.txt"]

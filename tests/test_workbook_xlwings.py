@@ -184,10 +184,15 @@ def test_export_writes_the_committee_workbook(office, consolidated):
 def test_validate_writes_feedback_and_problems(office):
     pytest.importorskip("thidua.intake.validate", reason="thidua.intake.validate not written yet (another helper's module)")
     pytest.importorskip("thidua.intake.feedback", reason="thidua.intake.feedback not written yet (another helper's module)")
-    folder, _, _ = office
+    from thidua.intake.feedback import feedback_name
+    from thidua.intake.validate import validate_file
+    folder, plan, units = office
     chosen = sorted((folder / "hop-thu").rglob("*.xlsx"))[:3]
     actions, data = run(folder, "validate_files", ThiDua_Tep="\n".join(map(str, chosen)))
-    assert all((folder / "phan-hoi" / p.name).is_file() for p in chosen)
+    register = {u.code: u for u in units}
+    for p in chosen:                                  # named by unit, round and a short hash of the file
+        name = feedback_name(p, validate_file(p, plan, TEST_KEY, register))
+        assert (folder / "phan-hoi" / name).is_file(), name
     assert table_of(actions, data, "problems")[0][:4] == ["Tệp", "Đơn vị", "Kỳ", "Mã lỗi"]
     assert status_of(actions, data).startswith("Đã kiểm tra 3 tệp")
 

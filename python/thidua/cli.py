@@ -27,13 +27,14 @@ def load_context(args):
 
 
 def cmd_templates(args) -> int:
-    from thidua.templates.signing import load_key
+    from thidua.templates.keys import key_for_templates
     from thidua.templates.build import write_templates
     from thidua.plan.units import select_units
     plan, units = load_context(args)
     chosen = select_units(units, args.units)
     rnd = _round(plan, args.round)
-    paths = write_templates(plan, rnd, chosen, args.out, load_key(args.key))
+    key = key_for_templates(args.key, _db(args), Path(args.out), say=lambda m: print(m, file=sys.stderr))
+    paths = write_templates(plan, rnd, chosen, args.out, key)
     print(f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong {args.out}")
     return 0
 
@@ -161,11 +162,16 @@ def cmd_consolidate(args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
         return 0
+    if report.rejudged:
+        from thidua.consolidate.rejudge import Rejudged
+        print(Rejudged(**report.rejudged).sentence())
     counts = report.counts()
     names = {"accepted": "được dùng", "superseded": "đã được thay", "rejected": "có lỗi",
              "duplicate": "trùng lặp", "unreadable": "không đọc được"}
     print(f"Đã xem {len(report.files)} tệp, {sum(r.new for r in report.files)} tệp mới, sau {format_seconds(report.seconds)} giây: "
           + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
+    for item in report.skipped:
+        print(f"  Bỏ qua {item['file']}: {item['reason']}")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
     return 0
@@ -188,11 +194,63 @@ def cmd_status(args) -> int:
     if args.reminders:
         from thidua.reports.reminders import write_reminders
         from thidua.templates.signing import load_key
-        key = load_key(args.key, create=False) if not args.templates else None
+        key = load_key(args.key) if not args.templates else None
         rounds = [args.round] if args.round else sorted({r["round"] for r in rows}, key=[x.code for x in plan.rounds].index)
         for rc in rounds:
             paths = write_reminders(_db(args), plan, units, rc, Path(args.reminders) / rc, args.templates, key)
             print(f"Kỳ {rc}: danh sách nhắc nhở {paths[0]} và {len(paths) - 1} thư nhắc (.eml)", file=sys.stderr)
+    return 0
+
+
+def cmd_key_new(args) -> int:
+    from thidua.templates.keys import create_office_key
+    from thidua.templates.signing import fingerprint, key_path
+    key = create_office_key(args.key, _db(args), [Path(t) for t in args.templates or ()])
+    print(f"Đã tạo khóa mới của văn phòng {key_path(args.key)} (dấu vân tay {fingerprint(key)}).")
+    print("Hãy sao lưu tệp này (thidua backup) và không gửi cho ai.")
+    return 0
+
+
+def cmd_key_show(args) -> int:
+    from thidua.templates.keys import describe
+    for line in describe(args.key, _db(args)):
+        print(line)
+    return 0
+
+
+def cmd_rejudge(args) -> int:
+    import json
+    from thidua.consolidate.rejudge import rejudge
+    from thidua.templates.signing import load_key
+    plan, units = load_context(args)
+    done = rejudge(_db(args), plan, units, load_key(args.key), args.round, wait=args.wait)
+    if args.json:
+        print(json.dumps(done.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    print(done.sentence())
+    for c in done.changed:
+        print(f"  {c['round'] or '?':4} {c['unit'] or '?':8} {c['file']}: {c['old']} -> {c['new']} "
+              f"({c['old_errors']} -> {c['new_errors']} lỗi)")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from thidua.store.backup import backup
+    from thidua.templates.signing import key_path
+    key = key_path(args.key)
+    out = backup(_db(args), key if key.exists() else None, Path(args.out))
+    print(f"Đã sao lưu kho dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else "") + f": {out}")
+    if not key.exists():
+        print(f"Lưu ý: không thấy tệp khóa {key} nên bản sao lưu không có khóa.", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from thidua.store.backup import restore
+    from thidua.templates.signing import key_path
+    done = restore(Path(args.file), _db(args), key_path(args.key), force=args.force)
+    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
+          + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
     return 0
 
 
@@ -240,29 +298,42 @@ def cmd_validate(args) -> int:
     from thidua.templates.signing import load_key
     from thidua.intake.validate import validate_file
     plan, units = load_context(args)
-    try:
-        key = load_key(args.key, create=False)
-    except ThiDuaError as exc:
-        key = None
-        print(f"Lưu ý: {exc.message} Chưa kiểm tra được chữ ký.", file=sys.stderr)
-    from thidua.consolidate.run import walk_inbox          # a folder is walked the way consolidation walks an inbox
-    files = [f for arg in args.files for f in (walk_inbox(Path(arg)) if Path(arg).is_dir() else [Path(arg)])]
+    key = load_key(args.key)                               # never created here: a missing key is Lỗi/Thử
+    from thidua.consolidate.run import survey_inbox        # a folder is walked the way consolidation walks an inbox
+    from thidua.intake.feedback import feedback_name
+    files, skipped = [], []
+    for arg in args.files:
+        if Path(arg).is_dir():
+            found, left = survey_inbox(Path(arg))
+            files += found
+            skipped += left
+        else:
+            files.append(Path(arg))
     register = {u.code: u for u in units}
-    results, failed = [], False
+    results, failed, written = [], False, {}
     for path in files:
         result = validate_file(path, plan, key, register)
         results.append(result)
-        skipped = [i.code for i in result.issues] == ["F007"]
-        failed |= result.status != "ok" and not skipped
-        if args.feedback and not skipped:
+        lock = [i.code for i in result.issues] == ["F007"]
+        failed |= result.status != "ok" and not lock
+        if args.feedback and not lock:
             out = Path(args.feedback)
             if len(files) > 1:
-                out = out / f"{path.stem}{path.suffix.replace('.', '_')}_phan-hoi.xlsx"
+                out = out / feedback_name(path, result)
+                if out in written and written[out] != result.sha256:       # never overwrite another file's
+                    out = out.with_name(f"{out.stem}_{len(written)}.xlsx")
+                written[out] = result.sha256
             write_feedback(path, result, out)
         if not args.json:
-            _print_result(result, skipped)
+            _print_result(result, lock)
+    if not args.json:
+        for item in skipped:
+            print(f"{item['file']}: bỏ qua, {item['reason']}")
+        if args.feedback and len(files) > 1:
+            print(f"Đã ghi {len(written)} tệp phản hồi vào {args.feedback}.")
     if args.json:
-        print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1))
+        print(json.dumps([r.to_json() for r in results] + [dict(item, status="skipped") for item in skipped],
+                         ensure_ascii=False, indent=1))
     return 1 if failed else 0
 
 
@@ -285,6 +356,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--round", required=True, help="mã kỳ báo cáo: DK, Q1, Q2, SK1, Q3, Q4, TK, DX")
     p.add_argument("--out", required=True, help="thư mục ghi biểu mẫu")
     p.add_argument("--units", help="chỉ các đơn vị này: mã cách nhau bởi dấu phẩy")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db), để không tạo khóa mới khi đã có tệp "
+                   "ký bằng khóa khác")
     _common(p)
     p.set_defaults(func=cmd_templates)
 
@@ -383,6 +456,39 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="in dạng JSON")
     _common(p)
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("key", help="khóa ký biểu mẫu của văn phòng: tạo lần đầu, xem dấu vân tay")
+    keys = p.add_subparsers(dest="key_command", metavar="SUBCOMMAND", required=True)
+    q = keys.add_parser("new", help="tạo khóa mới (chỉ khi chưa có kho dữ liệu hay biểu mẫu ký bằng khóa khác)")
+    q.add_argument("--key", help="tệp khóa ghi ra (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--templates", action="append", help="thư mục biểu mẫu đã tạo (kiểm tra chưa có biểu mẫu ký "
+                   "bằng khóa khác); dùng nhiều lần được")
+    q.set_defaults(func=cmd_key_new)
+    q = keys.add_parser("show", help="in dấu vân tay của khóa (và khóa kho dữ liệu đã ghi)")
+    q.add_argument("--key", help="tệp khóa (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
+    q.add_argument("--db", help=db_help)
+    q.set_defaults(func=cmd_key_show)
+
+    p = sub.add_parser("rejudge", help="kiểm tra lại mọi tệp đã lưu với khóa, danh sách đơn vị và kế hoạch hiện tại")
+    p.add_argument("--round", help="chỉ các tệp của kỳ này")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    p.add_argument("--wait", type=float, default=30.0, help="số giây chờ khi đang có lần tổng hợp khác (mặc định: 30)")
+    _common(p)
+    p.set_defaults(func=cmd_rejudge)
+
+    p = sub.add_parser("backup", help="sao lưu kho dữ liệu, thư mục lưu trữ (kèm bảng kê mã băm) và khóa vào một tệp .zip")
+    p.add_argument("--out", required=True, help="thư mục ghi tệp thidua-sao-luu-NGÀY-GIỜ.zip")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--key", help="tệp khóa (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="kiểm tra một bản sao lưu rồi khôi phục kho dữ liệu, thư mục lưu trữ và khóa")
+    p.add_argument("file", help="tệp thidua-sao-luu-….zip")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--key", help="nơi ghi khóa (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
+    p.add_argument("--force", action="store_true", help="thay kho dữ liệu / khóa đang có")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")
     p.add_argument("files", nargs="+", metavar="FILE", help="tệp .xlsx/.xls/.ods (hoặc thư mục) cần kiểm tra")

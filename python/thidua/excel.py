@@ -15,7 +15,7 @@ from thidua.errors import ThiDuaError
 KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
 DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
 FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
-           "summary": "tong-ket", "export": "xuat-ban"}
+           "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu"}
 
 
 @dataclass
@@ -40,6 +40,7 @@ class Context:
         return self.folder / DB_FILE
 
     def key(self) -> bytes:
+        """The office key beside the workbook; never created here (only the first «Tạo biểu mẫu» creates it)."""
         from thidua.templates.signing import load_key
         return load_key(self.folder / KEY_FILE)
 
@@ -96,8 +97,11 @@ def create_templates(ctx: Context) -> str:
     from thidua.templates.build import write_templates
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     out = ctx.path("templates") / rnd
-    paths = write_templates(ctx.plan, rnd, ctx.units, out, ctx.key())
-    return f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong thư mục {out}."
+    from thidua.templates.keys import key_for_templates
+    notes: list[str] = []
+    key = key_for_templates(ctx.folder / KEY_FILE, ctx.db, ctx.path("templates"), say=notes.append)
+    paths = write_templates(ctx.plan, rnd, ctx.units, out, key)
+    return " ".join(notes + [f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong thư mục {out}."])
 
 
 PROBLEM_HEADER = ("Tệp", "Đơn vị", "Kỳ", "Mã lỗi", "Trang", "Ô", "Nội dung lỗi")
@@ -105,7 +109,7 @@ PROBLEM_HEADER = ("Tệp", "Đơn vị", "Kỳ", "Mã lỗi", "Trang", "Ô", "N�
 
 @entry
 def validate_files(ctx: Context) -> str:
-    from thidua.intake.feedback import write_feedback
+    from thidua.intake.feedback import feedback_name, write_feedback
     from thidua.intake.validate import validate_file
     paths = [Path(p.strip()) for p in ctx.control("ThiDua_Tep").splitlines() if p.strip()]
     if not paths:
@@ -113,7 +117,7 @@ def validate_files(ctx: Context) -> str:
     key, rows, bad = ctx.key(), [], 0
     for path in paths:
         result = validate_file(path, ctx.plan, key, units={u.code: u for u in ctx.units})
-        write_feedback(path, result, ctx.path("feedback") / path.name)
+        write_feedback(path, result, ctx.path("feedback") / feedback_name(path, result))
         bad += bool(result.issues)
         rows += [(path.name, result.unit, result.round, i.code, i.sheet, i.cell, i.message) for i in result.issues]
     write_table(ctx.book, "problems", PROBLEM_HEADER, rows)
@@ -138,9 +142,15 @@ def consolidate_inbox(ctx: Context) -> str:
     write_table(ctx.book, "data", ("Kỳ", "Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Tổng"), totals)
     files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
              for f in report.files if f.status != "accepted"]
+    files += [(item["file"], None, None, "bỏ qua", 0, item["reason"]) for item in report.skipped]
     write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
     counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
-    return f"Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}."
+    said = ""
+    if report.rejudged:
+        from thidua.consolidate.rejudge import Rejudged
+        said = Rejudged(**report.rejudged).sentence() + " "
+    skipped = f" Bỏ qua {len(report.skipped)} tệp không phải báo cáo (xem trang Các lỗi)." if report.skipped else ""
+    return f"{said}Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}.{skipped}"
 
 
 @entry
@@ -200,6 +210,15 @@ def export_committee(ctx: Context) -> str:
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     paths = write_workbooks(ctx.db, ctx.plan, ctx.units, [rnd], ctx.path("export"))
     return f"Đã xuất {len(paths)} sổ tổng hợp kỳ {rnd} cho Ban Thường vụ: {', '.join(p.name for p in paths)}."
+
+
+@entry
+def backup_data(ctx: Context) -> str:
+    from thidua.store.backup import backup
+    key = ctx.folder / KEY_FILE
+    out = backup(ctx.db, key if key.exists() else None, ctx.path("backup"))
+    return (f"Đã sao lưu cơ sở dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else " (chưa có khóa)")
+            + f" vào {out}. Chép tệp này sang ổ đĩa khác hoặc USB.")
 
 
 # ---------------------------------------------------------------- worksheet functions

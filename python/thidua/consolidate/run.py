@@ -21,6 +21,7 @@ from pathlib import Path
 
 from thidua.store import db as store
 from thidua.errors import ThiDuaError
+from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store.tracking import vn_time
 from thidua.text.numbers import format_seconds
@@ -59,6 +60,8 @@ class ConsolidationReport:
     n_new: int = 0
     seconds: float = 0.0
     workbooks: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)    # files of the inbox not read, each with its reason
+    rejudged: dict | None = None                         # set when the archive was judged again first
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -70,24 +73,53 @@ class ConsolidationReport:
         return {"inbox": self.inbox, "db": self.db_path, "run_id": self.run_id, "round": self.round,
                 "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
                 "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
-                "files": [asdict(r) for r in self.files], "totals": self.totals}
+                "files": [asdict(r) for r in self.files], "skipped": self.skipped, "rejudged": self.rejudged,
+                "totals": self.totals}
 
 
 # ---------------------------------------------------------------- walking the inbox
-def is_candidate(name: str) -> bool:
-    """Spreadsheets only; skip Office/LibreOffice lock files, hidden and temporary files."""
+LOCK_FILE = "tệp khóa tạm của Excel/LibreOffice (có người đang mở tệp gốc), không phải báo cáo"
+OS_FILE = "tệp của hệ điều hành (Windows/macOS tự tạo), không phải báo cáo"
+TEMP_FILE = "tệp tạm, không phải báo cáo"
+OS_NAMES = ("thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db")
+
+
+def skip_reason(name: str) -> str | None:
+    """Why a file found in an inbox is not read (None: it is read). Hidden spreadsheets are read too."""
     low = name.lower()
-    if low.startswith(("~$", ".~lock", ".", "~")) or low.endswith(("~", ".tmp", "#")):
-        return False
-    return low.endswith(SPREADSHEET_SUFFIXES)
+    if low.startswith("~$") or (low.startswith(".~lock.") and low.endswith("#")):
+        return LOCK_FILE
+    if low.startswith("._") or low in OS_NAMES:
+        return OS_FILE
+    if low.endswith(("~", ".tmp", "#")) or ".tmp." in low:
+        return TEMP_FILE
+    if not low.endswith(SPREADSHEET_SUFFIXES):
+        suffix = Path(name).suffix
+        return f"không phải tệp bảng tính ({suffix or 'không có đuôi'}); báo cáo phải là tệp .xlsx"
+    return None
+
+
+def is_candidate(name: str) -> bool:
+    """Spreadsheets only; lock files, OS metadata and temporary files are skipped (with their reason)."""
+    return skip_reason(name) is None
+
+
+def survey_inbox(inbox: Path) -> tuple[list[Path], list[dict]]:
+    """Every file under `inbox` (hidden folders and files included): the ones to read, and the others with why."""
+    found, skipped = [], []
+    for folder, dirs, names in os.walk(inbox):
+        dirs.sort()
+        for n in sorted(names):
+            reason = skip_reason(n)
+            if reason is None:
+                found.append(Path(folder) / n)
+            else:
+                skipped.append({"file": str(Path(folder) / n), "reason": reason})
+    return found, skipped
 
 
 def walk_inbox(inbox: Path) -> list[Path]:
-    found = []
-    for folder, dirs, names in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [Path(folder) / n for n in sorted(names) if is_candidate(n)]
-    return found
+    return survey_inbox(inbox)[0]
 
 
 # ---------------------------------------------------------------- reading (in-process or in workers)
@@ -223,6 +255,7 @@ class _Run:
         self.sighted = set(conn.execute("SELECT sha256, path FROM sightings"))
         self.new_shas: set[str] = set()
         self.n_new = 0
+        self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
 
     def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
         """Every file's (path, sha256); new bytes end up archived and stored."""
@@ -230,7 +263,8 @@ class _Run:
         for path in paths:
             try:
                 st = path.stat()
-            except OSError:
+            except OSError as exc:
+                self.unreadable.append(_unopened(path, exc))
                 continue
             spath = str(path)
             stats[spath] = st
@@ -243,8 +277,9 @@ class _Run:
         init = (self.plan, self.key, self.units, frozenset(self.known), store.archive_root(self.db_path))
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
-        for item in items:
+        for path, item in zip(todo, items):
             if item is None:
+                self.unreadable.append(_unopened(Path(path), None))
                 continue
             seen.append((item["path"], item["sha"]))
             chunk.append((item, stats[item["path"]]))
@@ -312,6 +347,11 @@ class _Run:
                 self.conn.executemany("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", rows)
 
 
+def _unopened(path: Path, exc: OSError | None) -> FileRow:
+    why = (exc.strerror or str(exc)) if exc else "không mở được (bị khóa, bị xóa hoặc không có quyền đọc)"
+    return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
+
+
 def _notes(conn: sqlite3.Connection) -> dict[tuple, tuple]:
     """The accepted submission (id, received_at) of each (unit, round)."""
     return {(u, r): (i, t) for i, u, r, t in conn.execute(
@@ -358,8 +398,12 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
         plan.round(round_code)
+    from thidua.intake.validate import check_rules
+    check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
     with store.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+        from thidua.consolidate.rejudge import rejudge_if_changed
+        rejudged = rejudge_if_changed(db_path, plan, unit_map, key)     # a wrong key stops here, nothing written
         conn = store.connect(db_path)
         try:
             store.sync_plan(conn, plan, unit_map.values())
@@ -369,12 +413,15 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
                 run_id = conn.execute("INSERT INTO runs (started_at, inbox, command) VALUES (?,?,?)",
                                       (store.now_iso(), str(inbox.resolve()), "consolidate")).lastrowid
             run = _Run(conn, db_path, run_id, plan, unit_map, key, lock_fd)
-            seen = run.run(walk_inbox(inbox.resolve()), progress)
+            found, skipped = survey_inbox(inbox.resolve())
+            seen = run.run(found, progress)
             with store.transaction(conn):
                 conn.execute("UPDATE runs SET finished_at=?, n_seen=?, n_new=?, status='done' WHERE id=?",
                              (store.now_iso(), len(seen), run.n_new, run_id))
-            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new)
-            report.files = _report_rows(conn, seen, run.new_shas, round_code)
+            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
+                                         rejudged=rejudged.to_json() if rejudged else None)
+            report.files = _report_rows(conn, seen, run.new_shas, round_code) + run.unreadable
+            report.skipped = skipped
             report.totals = store.indicator_totals(conn, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
@@ -423,6 +470,7 @@ def write_workbooks(db_path: Path, plan, units, rounds: list[str], out: Path) ->
             target = out if len(rounds) == 1 else out.with_name(f"{out.stem}_{rc}.xlsx")
         else:
             target = out / committee_filename(rc)
+        remove_stale_temps(target)        # left by a killed run, even when the workbook itself is up to date
         paths.append(write_committee_workbook(db_path, plan, units, rc, target))
     return paths
 

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from thidua.plan.model import load_plan
-from thidua.templates.signing import load_key
+from thidua.templates.signing import load_or_create_key
 from thidua.templates.build import write_templates
 from thidua.plan.units import load_units
 from thidua.text.numbers import format_seconds
@@ -15,7 +15,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     say = (lambda *a: None) if quiet else print
     out.mkdir(parents=True, exist_ok=True)
     plan, units = load_plan(), load_units()
-    key = load_key(out / "demo-office.key")
+    key = load_or_create_key(out / "demo-office.key")     # the demo keeps its own key in its folder
     started = time.perf_counter()
     for rnd in plan.rounds:
         paths = write_templates(plan, rnd.code, units, out / "templates" / rnd.code, key)

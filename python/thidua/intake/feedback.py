@@ -46,6 +46,19 @@ def _load(src: Path):
         return None
 
 
+def feedback_name(src_path, result: SubmissionResult) -> str:
+    """The feedback file's name: unit, round and a short hash of the file, so two units' files never collide."""
+    import re
+    from thidua.text.normalize import ascii_slug
+    short = (result.sha256 or "")[:8] or "0" * 8
+    unit, rnd = (re.sub(r"[^A-Za-z0-9]", "", str(x or ""))[:20] for x in (result.unit, result.round))
+    if unit and rnd:
+        head = f"{unit}_{rnd}"
+    else:
+        head = ascii_slug(Path(src_path).stem, 40)
+    return f"{head}_{short}_phan-hoi.xlsx"
+
+
 def write_feedback(src_path, result: SubmissionResult, out_path) -> Path:
     """Write the marked-up copy of `src_path` to `out_path` (the original is never touched)."""
     src, out = Path(src_path), Path(out_path)

@@ -76,6 +76,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V016", _W, "«{label}»: «{value}» đọc được nhiều cách: đã dùng {understood}; cũng có thể là {other}. Kiểm tra lại; nếu sai, gõ lại bằng Unicode."),
     Message("V017", _E, "«{label}»: ô đang hiển thị lỗi {value} ({meaning}) thay cho số liệu. Sửa công thức hoặc gõ trực tiếp số liệu vào ô."),
     Message("V018", _W, "«{label}»: đã hiểu {value} là {understood}% (ô nhập tỷ lệ phần trăm từ 0 đến 100). Nếu đúng là {value}%, sửa lại; lần sau gõ số phần trăm, ví dụ 85."),
+    Message("V019", _W, "«{label}» có {detail} (thường do chép từ nơi khác): đã bỏ đi, dùng «{value}». Kiểm tra lại nội dung."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),
     Message("X002", _E, "Số đoàn viên kết nạp mới ({value}) lớn hơn tổng số đoàn viên ({bound}). Kiểm tra lại hai số liệu."),
@@ -87,6 +88,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X008", _E, "Dòng {row}: «{value}» dành cho {expected}, nhưng đối tượng của dòng là «{found}». Sửa đối tượng hoặc chọn danh hiệu/hình thức khác."),
     Message("X009", _W, "Ô tổng điểm ghi {value} nhưng tổng điểm tự chấm là {understood}; dùng tổng tính lại. Không sửa ô tổng cộng."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
+    Message("X011", _E, "«{label}» ({value}) lớn hơn «{other}» ({bound}). Kiểm tra lại hai số liệu."),
 )}
 
 

@@ -9,18 +9,16 @@ from pathlib import Path
 from thidua.templates import spec as S
 from thidua.fileio import sha256_file
 from thidua.intake.legacy import convert_legacy, file_encoding, plain_ascii
-from thidua.intake.messages import format_number, make_issue
+from thidua.errors import ThiDuaError
+from thidua.intake.messages import CATALOGUE, format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
 from thidua.plan.model import Plan
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
 from thidua.intake.shown import ERROR_VALUES
+from thidua.text.normalize import strip_invisible
 
-# (yes/no indicator, the date it requires when "Có")
-REQUIRED_WHEN_YES = (("ind.PD_PHATDONG", "ind.PD_NGAY"), ("ind.ND3_HOINGHI", "ind.ND3_HOINGHI_NGAY"))
-# (smaller, larger, code): the first may not exceed the second
-NOT_MORE_THAN = (("ind.ND5_DOANVIEN", "ind.ND5_CBCCVC", "X001"), ("ind.ND5_KETNAP", "ind.ND5_DOANVIEN", "X002"))
 PERCENT_FIELDS = ("prop.ty_le_ldtt",)     # 0-100; a %-formatted cell holds the fraction (0.85 for 85%)
 _OP_TEXT = {"=": "phải là «{v}»", "!=": "không được là «{v}»", ">": "phải lớn hơn {v}", ">=": "phải từ {v} trở lên",
             "<": "phải nhỏ hơn {v}", "<=": "không được quá {v}"}
@@ -63,7 +61,7 @@ def _check(reading: Reading, plan: Plan) -> None:
             typed[(raw.field.key, raw.row)] = value
             res.values.append(Value(raw.sheet_name, raw.address, raw.field.key, value, raw.row))
     _required(reading, typed)
-    _cross(reading, typed)
+    _cross(reading, plan, typed)
     _proposals(reading, plan, typed)
     _totals(reading, typed)
 
@@ -84,10 +82,21 @@ def normalise(f: S.Field, value: object, prefer: str | None = None,
     if isinstance(value, str) and value.strip() in ERROR_VALUES:
         issues.append(make_issue("V017", value=value.strip(), label=f.label, meaning=ERROR_VALUES[value.strip()]))
         return None, issues
+    removed: list[str] = []
+    if isinstance(value, str):      # zero-width characters and BOM first; C0 controls after legacy reading
+        value, removed = strip_invisible(value, controls=False)   # (TCVN3 puts capitals on control bytes)
     if isinstance(value, str) and plain_ascii(value):
         value = value.strip()
     elif isinstance(value, str):
         value = _text_as_typed(f, unicodedata.normalize("NFC", value).strip(), prefer, issues)
+    if isinstance(value, str):      # the one place stored text is cleaned of invisible characters
+        value, controls = strip_invisible(value)
+        removed = list(dict.fromkeys(removed + controls))
+        if removed:
+            issues.append(make_issue("V019", value=value, label=f.label, detail=", ".join(removed)))
+        value = value.strip()
+        if not value:
+            return None, issues
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if percent_shown and f.key in PERCENT_FIELDS and number:
         value = _tidy(value * 100)                    # what the cell shows: 0.85 formatted as 85%
@@ -240,20 +249,37 @@ def _label(reading: Reading, key: str) -> str:
     return key
 
 
-def _cross(reading: Reading, typed: dict) -> None:
-    for yes_key, date_key in REQUIRED_WHEN_YES:
-        if (date_key, None) not in reading.places:
+def check_rules(plan: Plan) -> None:
+    """Refuse a plan whose rules name an issue code the catalogue does not have (before any file is read)."""
+    for rule in plan.rules:
+        if rule.message not in CATALOGUE:
+            raise ThiDuaError(f"Quy tắc {rule.code} của kế hoạch dùng mã lỗi «{rule.message}» không có trong danh mục.",
+                              "Sửa cột «Mã lỗi» của trang «Quy tắc kiểm tra» theo docs/CODES.md.")
+
+
+def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
+    """The plan's cross-field rules (table `rules`), in the plan's order."""
+    values = {key[4:]: v for (key, row), v in typed.items() if row is None and key.startswith("ind.")}
+    check_rules(plan)
+    for rule in plan.rules:
+        keys = ["ind." + code for code in rule.fields]
+        if rule.kind == "not_more_than":
+            a, b = values.get(rule.fields[0]), values.get(rule.fields[1])
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
+                _issue(reading, rule.message, keys[0], value=a, bound=b, label=_label(reading, keys[0]),
+                       other=_label(reading, keys[1]))
             continue
-        answer, day = typed.get((yes_key, None)), typed.get((date_key, None))
-        if answer == S.YES and day is None:
-            _issue(reading, "X003", date_key, label=_label(reading, date_key), other=_label(reading, yes_key))
-        elif answer == S.NO and day is not None:
-            _issue(reading, "X004", date_key, value=day, label=_label(reading, date_key),
-                   other=_label(reading, yes_key))
-    for small, large, code in NOT_MORE_THAN:
-        a, b = typed.get((small, None)), typed.get((large, None))
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
-            _issue(reading, code, small, value=a, bound=b)
+        if not all(cond.holds(values) for cond in rule.when):
+            continue
+        other = "; ".join(_label(reading, "ind." + cond.field) for cond in rule.when)
+        for key, code in zip(keys, rule.fields):
+            if (key, None) not in reading.places:
+                continue
+            given = values.get(code)
+            if rule.kind == "required_when" and given is None:
+                _issue(reading, rule.message, key, label=_label(reading, key), other=other)
+            elif rule.kind == "blank_when" and given is not None:
+                _issue(reading, rule.message, key, value=given, label=_label(reading, key), other=other)
 
 
 def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:

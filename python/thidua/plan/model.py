@@ -14,8 +14,17 @@ from thidua.errors import ThiDuaError
 
 DEFAULT_PLAN = "plan2019.toml"
 SHEET_KEYS = ("info", "activities", "indicators", "selfscore", "proposals")
-TABLES = ("periods", "rounds", "contents", "indicators", "criteria", "rule_sets", "levels", "forms", "titles")
+TABLES = ("periods", "rounds", "contents", "indicators", "rules", "charts", "criteria", "rule_sets", "levels", "forms",
+          "titles")
 INDICATOR_TYPES = ("int", "money", "bool", "date")
+# How a summary takes one unit's figure of a period: "period" = the review round's (else the quarters' sum),
+# "latest" = the latest reported value (head counts).
+FIGURES = ("period", "latest")
+# Cross-field rules a submission must meet (table `rules`): one check and one issue code a row.
+#   required_when: every field in `fields` must be filled when the condition `when` holds;
+#   blank_when:    every field in `fields` should be blank when `when` holds;
+#   not_more_than: the first field may not exceed the second.
+RULE_KINDS = ("required_when", "blank_when", "not_more_than")
 
 
 def to_date(value: Any) -> dt.date | None:
@@ -135,6 +144,30 @@ class Indicator:
     required: bool = True
     min: Any = None
     max: Any = None
+    summary: bool = True        # a row of the summaries' indicator table (Biểu 2)
+    figure: str = "period"      # see FIGURES
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One cross-field rule of the plan: kind, indicator codes, condition and the issue code it raises."""
+
+    code: str
+    kind: str
+    fields: tuple[str, ...]
+    when: tuple[Condition, ...]
+    message: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of a summary sheet and the indicators it shows (one series each)."""
+
+    code: str
+    sheet: str
+    title: str
+    indicators: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -194,6 +227,8 @@ class Plan:
     rule_sets: tuple[RuleSet, ...]
     forms: tuple[AwardForm, ...]
     titles: tuple[Title, ...]
+    rules: tuple[Rule, ...] = ()
+    charts: tuple[Chart, ...] = ()
 
     # -- look-ups
     @property
@@ -230,6 +265,14 @@ class Plan:
             if ind.code == code:
                 return ind
         raise ThiDuaError(f"Không có chỉ tiêu «{code}».", "Kiểm tra mã chỉ tiêu trong kế hoạch.")
+
+    @property
+    def launch_indicator(self) -> str:
+        """The yes/no indicator «the unit launched the movement» (plan §I.2), named in the plan's meta."""
+        return str(self.meta.get("launch_indicator") or "")
+
+    def charts_of(self, sheet: str) -> tuple[Chart, ...]:
+        return tuple(c for c in self.charts if c.sheet == sheet)
 
     def content_name(self, number: int) -> str:
         return next((c.name for c in self.contents if c.number == number), "")
@@ -279,8 +322,16 @@ class Plan:
             contents=tuple(Content(int(r["number"]), str(r["name"])) for r in rows("contents")),
             indicators=tuple(Indicator(str(r["code"]), int(r["content"]), str(r["label"]), str(r["unit"]),
                                        str(r["type"]), to_list(r["rounds"]), _bool(r.get("required", True)),
-                                       _bound(r.get("min"), r["type"]), _bound(r.get("max"), r["type"]))
+                                       _bound(r.get("min"), r["type"]), _bound(r.get("max"), r["type"]),
+                                       _bool(r["summary"]) if r.get("summary") not in (None, "")
+                                       else r["type"] != "date",
+                                       str(r.get("figure") or "period"))
                              for r in rows("indicators")),
+            rules=tuple(Rule(str(r["code"]), str(r["kind"]), to_list(r["fields"]), parse_conditions(r.get("when")),
+                             str(r["message"]), str(r.get("note") or ""))
+                        for r in rows("rules")),
+            charts=tuple(Chart(str(r["code"]), str(r["sheet"]), str(r["title"]), to_list(r["indicators"]))
+                         for r in rows("charts")),
             criteria=tuple(Criterion(str(r["code"]), int(r["content"]), str(r["name"]), float(r["max_points"]))
                            for r in rows("criteria")),
             rule_sets=rule_sets,
@@ -311,12 +362,42 @@ class Plan:
             for rc in ind.rounds:
                 if rc not in codes:
                     problems.append(f"chỉ tiêu {ind.code}: kỳ «{rc}» không có")
+            if ind.figure not in FIGURES:
+                problems.append(f"chỉ tiêu {ind.code}: cách lấy số «{ind.figure}» không có ({', '.join(FIGURES)})")
+            if ind.summary and ind.type == "date":
+                problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu ngày không cộng được trong bảng tổng hợp")
+        problems += self._check_rules()
         for rs in self.rule_sets:
             if not rs.levels:
                 problems.append(f"bộ quy tắc {rs.code} không có mức xếp loại nào")
         if problems:
             raise ThiDuaError("Kế hoạch thi đua có chỗ mâu thuẫn: " + "; ".join(problems) + ".",
                               "Sửa các bảng kế hoạch rồi chạy lại.")
+
+
+    def _check_rules(self) -> list[str]:
+        kinds = {i.code: i.type for i in self.indicators}
+        problems = []
+        for rule in self.rules:
+            named = list(rule.fields) + [c.field for c in rule.when]
+            for code in named:
+                if code not in kinds:
+                    problems.append(f"quy tắc {rule.code}: chỉ tiêu «{code}» không có")
+            if rule.kind not in RULE_KINDS:
+                problems.append(f"quy tắc {rule.code}: loại «{rule.kind}» không có ({', '.join(RULE_KINDS)})")
+            elif rule.kind == "not_more_than" and (len(rule.fields) != 2 or any(
+                    kinds.get(c) not in ("int", "money") for c in rule.fields)):
+                problems.append(f"quy tắc {rule.code}: «not_more_than» cần đúng hai chỉ tiêu số")
+            elif rule.kind != "not_more_than" and not rule.when:
+                problems.append(f"quy tắc {rule.code}: «{rule.kind}» cần điều kiện «khi»")
+        for chart in self.charts:
+            for code in chart.indicators:
+                if code not in kinds:
+                    problems.append(f"biểu đồ {chart.code}: chỉ tiêu «{code}» không có")
+        launch = self.launch_indicator
+        if launch and kinds.get(launch) != "bool":
+            problems.append(f"chỉ tiêu phát động «{launch}» phải là chỉ tiêu Có/Không của kế hoạch")
+        return problems
 
 
 def _bool(value: Any) -> bool:

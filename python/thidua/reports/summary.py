@@ -1,10 +1,10 @@
 """The sơ kết Đợt 1 and tổng kết năm summaries: figures from the store, then the print-ready workbook (and PDF).
 
 How indicator figures of a period are aggregated (one rule, used everywhere):
-- stock indicators (head counts such as ND5_CBCCVC, ND5_DOANVIEN): the unit's latest reported value among
+- indicators whose plan column `figure` is "latest" (head counts): the unit's latest reported value among
   the period's rounds (latest by round end date);
 - yes/no indicators: the unit's latest reported answer; the table counts units answering «Có»;
-- flow indicators (counts and money of the period): the review round's figure (SK1 covers 01/01–31/07, TK the
+- the others (figure "period": counts and money of the period): the review round's figure (SK1 covers 01/01–31/07, TK the
   whole year), because the review report is the unit's own cumulative account of the period; a unit that has
   not sent the review round falls back to the sum of its quarterly reports (Q1..Q4) inside the period;
 - date indicators are not totalled.
@@ -23,8 +23,6 @@ from thidua.plan.model import Indicator, Plan, Round
 from thidua.review.scoring import (YEAR, UnitResult, classify_store, current_submission_ids, open_store, review_round,
                       values_by_submission)
 
-LAUNCH = "PD_PHATDONG"
-STOCK_INDICATORS = ("ND5_CBCCVC", "ND5_DOANVIEN")
 YES = "Có"
 ON_TIME_STATUSES = ("accepted", "superseded")   # a readable, valid report; the first one received counts
 
@@ -116,10 +114,11 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
         s.discipline = [Discipline(rnd, received[rnd.code]) for rnd in rounds]
         # the review round is one of the period's rounds: its indicator values are already read
         s.results = classify_store(con, plan, units, period, indicators=by_id if review.code in codes else None)
-    s.indicators = [i for i in plan.indicators if i.type != "date" and set(i.rounds) & set(codes) and i.code != LAUNCH]
+    launch = plan.launch_indicator
+    s.indicators = [i for i in plan.indicators if i.summary and set(i.rounds) & set(codes)]
     quarters = [r.code for r in rounds if r.kind == "quarter"]
     wanted = {i.code: i for i in s.indicators}
-    keep = set(wanted) | {LAUNCH}
+    keep = set(wanted) | {launch}
     for unit in units:
         reported: dict[str, list[tuple[str, Any]]] = {}      # indicator -> [(round, value)] by round end
         for rc in codes:
@@ -132,7 +131,7 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
                         reported[code].append((rc, value))
                     except KeyError:
                         reported[code] = [(rc, value)]
-        answers = reported.pop(LAUNCH, None)
+        answers = reported.pop(launch, None) if launch not in wanted else reported.get(launch)
         s.launched[unit.code] = (answers[-1][1] == YES) if answers else None
         for code, got in reported.items():
             figure = _figure(wanted[code], got, review.code, quarters)
@@ -152,7 +151,7 @@ def _figure(ind: Indicator, reported: list[tuple[str, Any]], review: str, quarte
     nums = [(rc, float(v)) for rc, v in reported if isinstance(v, (int, float))]
     if not nums:
         return None
-    if ind.code in STOCK_INDICATORS:
+    if ind.figure == "latest":
         return nums[-1][1]
     by_round = dict(nums)
     if review in by_round:

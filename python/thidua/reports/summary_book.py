@@ -253,19 +253,18 @@ def content_sheet(b: Book) -> None:
                       len(s.values.get(ind.code, {})))
             for col, (value, kind) in enumerate(zip(values, kinds)):
                 b.cell(ws, row, col, value, kind)
-    row = b.note(ws, row + 1, "Cách tính: số người (CBCCVC, đoàn viên) lấy số báo cáo mới nhất trong đợt; các chỉ tiêu "
-                              "Có/Không đếm số CĐCS trả lời «Có»; các chỉ tiêu còn lại lấy số của kỳ sơ kết/tổng kết "
-                              "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
+    latest = ", ".join(f"«{i.label}»" for i in s.indicators if i.figure == "latest" and i.type != "bool")
+    row = b.note(ws, row + 1, "Cách tính: " + (f"{latest} lấy số báo cáo mới nhất trong đợt; " if latest else "")
+                 + "các chỉ tiêu Có/Không đếm số CĐCS trả lời «Có»; các chỉ tiêu còn lại lấy số của kỳ sơ kết/tổng kết "
+                   "(lũy kế cả đợt), đơn vị chưa nộp kỳ này thì cộng các báo cáo quý trong đợt.")
     first, last = 3, 2 + len(s.clusters)
     cats = [ws.get_name(), ws.header_row_, first, ws.header_row_, last]
-    for codes, title in ((("ND5_CBCCVC", "ND5_DOANVIEN"), "Số CBCCVC-LĐ và đoàn viên công đoàn theo khối"),
-                         (("ND1_SANGKIEN", "ND1_DETAI", "ND5_KETNAP"),
-                          "Sáng kiến, đề tài và đoàn viên kết nạp mới theo khối")):
+    for chart in b.plan.charts_of("contents"):
         series = [{"name": b.plan.indicator(c).label, "categories": cats,
                    "values": b.ref(ws, where[c], first, last), "data_labels": {"value": True}}
-                  for c in codes if c in where]
+                  for c in chart.indicators if c in where]
         if series:
-            row = b.chart(ws, row, "column", title, series)
+            row = b.chart(ws, row, "column", chart.title, series)
     b.finish(ws, row)
 
 

@@ -17,6 +17,8 @@ from io import BytesIO
 from typing import Mapping
 from xml.sax.saxutils import escape
 
+from thidua.text.normalize import xml_safe
+
 _TOKEN = re.compile(r"\{\{([a-z][a-z0-9_.]*)\}\}")
 _DOS_DATE = (0 << 9) | (1 << 5) | 1     # 1980-01-01, fixed: stamped files are reproducible
 _DOS_TIME = 0
@@ -59,14 +61,15 @@ class ZipStamp:
                     self.members.append(_Member(info.filename.encode(), zlib.crc32(raw), len(raw), _deflate(raw)))
 
     def render(self, values: Mapping[str, str]) -> bytes:
-        """The workbook with every placeholder replaced by its XML-escaped value."""
+        """The workbook with every placeholder replaced by its XML-escaped value (characters XML forbids, such
+        as control characters in a unit's name, are dropped: the stamped parts always stay well-formed)."""
         missing = self.keys - set(values)
         if missing:
             raise KeyError(f"no value for placeholders: {sorted(missing)}")
         entries = []
         for m in self.members:
             if m.parts is not None:
-                text = "".join(p if i % 2 == 0 else escape(str(values[p])) for i, p in enumerate(m.parts))
+                text = "".join(p if i % 2 == 0 else escape(xml_safe(str(values[p]))) for i, p in enumerate(m.parts))
                 raw = text.encode("utf-8")
                 entries.append((m.name, zlib.crc32(raw), len(raw), _deflate(raw)))
             else:

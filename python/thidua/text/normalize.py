@@ -57,3 +57,29 @@ def org_name(text: str) -> str:
         capital_next = word == "và"
         i += 1
     return " ".join(out)
+
+
+# Invisible characters people paste into cells: zero-width space/joiners, word joiner, direction marks, BOM.
+INVISIBLE = {"\u200b": "ký tự rộng 0 (U+200B)", "\u200c": "ký tự rộng 0 (U+200C)", "\u200d": "ký tự rộng 0 (U+200D)",
+             "\u2060": "ký tự nối từ ẩn (U+2060)", "\u200e": "dấu chiều viết (U+200E)",
+             "\u200f": "dấu chiều viết (U+200F)", "\ufeff": "dấu BOM (U+FEFF)"}
+_CONTROLS = {chr(c) for c in range(0x20) if chr(c) not in "\t\n"} | {"\x7f"}
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def strip_invisible(text: str, controls: bool = True) -> tuple[str, list[str]]:
+    """`text` without zero-width characters, BOM and (with `controls`) C0 control characters (tab and line feed
+    kept; CR LF becomes LF), and the names of what was removed (empty when nothing was). Legacy TCVN3 text puts
+    capitals on control bytes: strip controls only after it has been read."""
+    drop = set(INVISIBLE) | (_CONTROLS if controls else set())
+    if controls:
+        text = text.replace("\r\n", "\n")
+    removed = [INVISIBLE.get(ch) or f"ký tự điều khiển U+{ord(ch):04X}" for ch in text if ch in drop]
+    if not removed:
+        return text, []
+    return "".join(ch for ch in text if ch not in drop), list(dict.fromkeys(removed))
+
+
+def xml_safe(text: str) -> str:
+    """`text` holding only characters XML 1.0 allows (and no invisible ones), for values stamped into a workbook."""
+    return _NOT_XML.sub("", strip_invisible(text)[0])

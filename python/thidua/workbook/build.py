@@ -65,6 +65,8 @@ BUTTONS = (
            "trong thư mục tong-ket.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
            "thư mục xuat-ban.", "export_committee"),
+    Button("SaoLuu", "Sao lưu dữ liệu", "Sao lưu cơ sở dữ liệu, thư mục lưu trữ (kèm bảng kê mã băm) và khóa "
+           "vào một tệp .zip có ghi ngày trong thư mục sao-luu; chép tệp đó sang ổ khác.", "backup_data"),
 )
 BUTTON_FIRST_ROW = 11
 BUTTON_ROW_HEIGHT = 34

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from thidua.errors import ThiDuaError
+from thidua.plan.model import FIGURES, RULE_KINDS
 
 TITLE_ROW = 0       # sheet title
 NOTE_ROW = 1        # one line of help for the office
@@ -97,6 +98,7 @@ META_LABELS = {
     "signer_title": "Chức danh người ký", "signer_name": "Họ tên người ký",
     "template_version": "Phiên bản biểu mẫu", "rule_set": "Bộ quy tắc xếp loại đang dùng",
     "launch_goal_pct": "Mục tiêu tỷ lệ CĐCS phát động thi đua (%)",
+    "launch_indicator": "Mã chỉ tiêu «đã phát động phong trào thi đua» (tính tỷ lệ phát động)",
 }
 
 PLAN_SHEETS = (
@@ -118,7 +120,18 @@ PLAN_SHEETS = (
         Col("label", "Chỉ tiêu", "text", 50), Col("unit", "Đơn vị tính", "text", 10),
         Col("type", "Kiểu", "list", 12, TYPES, TYPE_LABELS), Col("rounds", "Các kỳ", "text", 24),
         Col("required", "Bắt buộc", "bool", 9), Col("min", "Tối thiểu", "any", 10),
-        Col("max", "Tối đa", "any", 12), SOURCE)),
+        Col("max", "Tối đa", "any", 12), Col("summary", "Vào bảng tổng hợp", "bool", 10),
+        Col("figure", "Cách lấy số của đợt", "list", 12, FIGURES), SOURCE)),
+    TableSheet("rules", "Quy tắc kiểm tra", "CÁC QUY TẮC KIỂM TRA CHÉO GIỮA CÁC CHỈ TIÊU",
+               "Loại: required_when (phải nhập khi điều kiện đúng), blank_when (để trống khi điều kiện đúng), "
+               "not_more_than (chỉ tiêu thứ nhất không quá chỉ tiêu thứ hai). Mã lỗi: xem docs/CODES.md.", (
+        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS),
+        Col("fields", "Các chỉ tiêu", "text", 30), Col("when", "Khi (điều kiện)", "text", 28),
+        Col("message", "Mã lỗi", "code", 9), Col("note", "Ghi chú", "text", 44), SOURCE)),
+    TableSheet("charts", "Biểu đồ tổng hợp", "CÁC BIỂU ĐỒ CỦA BÁO CÁO SƠ KẾT, TỔNG KẾT",
+               "Trang: contents (Biểu 2). Mỗi chỉ tiêu một cột của biểu đồ, cách nhau bởi dấu phẩy.", (
+        Col("code", "Mã biểu đồ", "code", 10), Col("sheet", "Trang", "list", 12, ("contents",)),
+        Col("title", "Tên biểu đồ", "text", 50), Col("indicators", "Các chỉ tiêu", "text", 40), SOURCE)),
     TableSheet("criteria", "Tiêu chí chấm điểm", "TIÊU CHÍ CHẤM ĐIỂM VÀ ĐIỂM TỐI ĐA", "Tổng điểm tối đa thường là 100.", (
         Col("code", "Mã tiêu chí", "code", 10), Col("content", "Nội dung số", "int", 8),
         Col("name", "Tiêu chí", "text", 70), Col("max_points", "Điểm tối đa", "num", 10), SOURCE)),
