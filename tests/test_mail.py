@@ -432,6 +432,7 @@ def test_send_templates_and_reminders_exactly_once(smtp, office, filled):
     from thidua.plan.model import load_plan
     assert read_bytes(template.get_content(), template.get_filename(), load_plan(), TEST_KEY).result.unit == "CD003"
     assert all(m["From"] == OFFICE for m in mails.values())
+    assert str(missing_mail["Subject"]) == "Đề nghị gửi báo cáo quý I/2019 - CĐCS Trung tâm GDNN-GDTX Hòa Mỹ"
 
     # a re-run sends nothing
     res = send(office, settings, "reminders")

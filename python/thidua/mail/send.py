@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_write_bytes
 from thidua.mail.connect import open_smtp
 from thidua.mail.settings import MailSettings
+from thidua.mail.wire import WIRE
 from thidua.store import mail as M
 from thidua.store.store import Store
 
@@ -159,8 +160,8 @@ def send_messages(outgoing: list[Outgoing], settings: MailSettings, db_path: Pat
             folder = Path(out_dir or Path("thu-gui") / round_code)
             for o in todo:
                 o.msg["X-Unsent"] = "1"
-                target = folder / f"{o.send_key.replace('/', '_')}.eml"
-                report.written.append(str(atomic_write_bytes(target, bytes(o.msg))))
+                target = folder / f"{round_code}_{o.unit}_{'bieu-mau' if what == 'templates' else 'nhac-nho'}.eml"
+                report.written.append(str(atomic_write_bytes(target, o.msg.as_bytes(policy=WIRE))))
             return report
         if not todo:
             return report
@@ -183,7 +184,7 @@ def send_messages(outgoing: list[Outgoing], settings: MailSettings, db_path: Pat
                                          "message_id": str(o.msg["Message-ID"]), "attachment": o.attachment})
                 last = time.monotonic()
                 try:
-                    smtp.send_message(o.msg, to_addrs=[o.to])
+                    smtp.sendmail(parseaddr(str(o.msg["From"]))[1], [o.to], o.msg.as_bytes(policy=WIRE))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
                     with store.atomic():
                         M.cancel_send(store, o.send_key)
@@ -233,3 +234,15 @@ def build(what: str, db_path: Path, plan, units, round_code: str, key: bytes | N
     if not Path(db_path).exists():
         raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db_path}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
     return reminder_messages(Path(db_path), plan, units, round_code, key, sender, templates_dir)
+
+
+def demo_dry_run(plan, units, key: bytes, out: Path, round_code: str = "Q1", say=print) -> SendReport:
+    """The demo's view of `thidua mail send --dry-run`: the reminders of a round as .eml files."""
+    db = out / "thidua.db"
+    sender = str(plan.meta.get("office_email") or "vanphong@congdoan.example.org")
+    outgoing, _ = build("reminders", db, plan, units, round_code, key, sender, out / "templates" / round_code)
+    report = send_messages(outgoing, MailSettings(), db, round_code, "reminders", dry_run=True,
+                           out_dir=out / "thu-gui" / round_code)
+    say(f"Thư điện tử (chạy thử «thidua mail send»): {len(report.written)} thư nhắc kỳ {round_code}, đơn vị có lỗi "
+        f"nhận lại tệp của mình có đánh dấu -> {out / 'thu-gui' / round_code}")
+    return report

@@ -54,10 +54,14 @@ BUTTONS = (
     Button("KiemTraTep", "Kiểm tra tệp đã chọn", "Kiểm tra các tệp đã chọn; ghi lỗi vào trang Các lỗi và "
            "tệp phản hồi vào thư mục phan-hoi.", "validate_files"),
     Button("ChonThuMuc", "Chọn thư mục...", "Mở hộp chọn thư mục hộp thư (nơi lưu các tệp đơn vị gửi về)."),
+    Button("NhanThu", "Nhận tệp từ hộp thư", "Lưu các tệp bảng tính trong thư mới của hộp thư văn phòng vào thư "
+           "mục hộp thư, kèm thời điểm nhận (cài đặt: mục [mail] của tệp thidua.toml cạnh sổ này).", "fetch_mail"),
     Button("TongHop", "Tổng hợp hộp thư", "Đọc mọi tệp mới trong hộp thư vào cơ sở dữ liệu; ghi trang "
            "Dữ liệu tổng hợp và Các lỗi.", "consolidate_inbox"),
     Button("TheoDoi", "Theo dõi, nhắc nộp", "Cập nhật trang Theo dõi (đã nộp, lỗi, chưa nộp, nộp muộn) và "
            "soạn thư nhắc trong thư mục nhac-nop.", "track_and_remind"),
+    Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
+           "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
            "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
