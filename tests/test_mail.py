@@ -454,3 +454,65 @@ def test_password_never_in_the_settings_file(office, smtp):
     settings = _settings(office, controller)
     settings.write_text(settings.read_text() + 'password = "abc"\n', encoding="utf-8")
     assert "mật khẩu" in _error(send(office, settings, "templates", "--dry-run"))
+
+
+# ---------------------------------------------------------------- settings
+def _workbook(folder: Path, **mail) -> Path:
+    from thidua.workbook.build import build_bytes, default_sources
+    tables, register = default_sources()
+    tables = dict(tables, meta=dict(tables["meta"], **{f"mail_{k}": v for k, v in mail.items()}))
+    book = folder / "ThiDua2019.xlsm"
+    book.write_bytes(build_bytes(tables, [r for r in register if r["code"] in CODES]))
+    return book
+
+
+def test_settings_from_the_workbook_sheet_and_the_file_beside_it(dovecot, office, filled):
+    folder = office["tmp"] / "van-phong"
+    folder.mkdir()
+    # the sheet names the server with a wrong port; thidua.toml beside the workbook corrects it and names the password file
+    book = _workbook(folder, host="127.0.0.1", port=str(dovecot.port + 1), security="none", user=USER)
+    (folder / "thidua.toml").write_text(f'[mail]\nport = {dovecot.port}\npassword_file = "{office["pw"]}"\n',
+                                        encoding="utf-8")
+    dovecot.append(bytes(gmail(unit_addr("CD001"), "Báo cáo", [("CD001.xlsx", filled("CD001"))])), "09-Apr-2019 08:00:00 +0700")
+    res = run(office, "mail", "fetch", "--workbook", str(book), "--out", str(office["inbox"]), "--db", str(office["db"]))
+    assert res.returncode == 0, res.stderr
+    assert "lưu 1 tệp" in res.stdout and (office["inbox"] / "CD001.xlsx").is_file()
+    # a password typed into the workbook is refused, with the way to store it properly
+    book = _workbook(folder, host="127.0.0.1", security="none", user=USER, password=PASSWORD)
+    err = _error(run(office, "mail", "fetch", "--workbook", str(book), "--out", str(office["inbox"]), "--db", str(office["db"])))
+    assert "mật khẩu" in err and "keyring set thidua-mail" in err
+
+
+def test_password_from_the_os_keyring(dovecot, office, filled, tmp_path):
+    """The `keyring` package's own API: a backend holding the password; the fetch asks it, no file needed."""
+    import keyring
+    from keyring.backend import KeyringBackend
+    from thidua.mail.fetch import fetch_mail
+    from thidua.mail.settings import KEYRING_SERVICE, load_settings
+
+    class Vault(KeyringBackend):
+        priority = 1
+        secrets: dict = {}
+
+        def get_password(self, service, username):
+            return self.secrets.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.secrets[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.secrets.pop((service, username), None)
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(Vault())
+    try:
+        settings = load_settings({}, None, {"host": "127.0.0.1", "port": dovecot.port, "security": "none", "user": USER})
+        from thidua.errors import ThiDuaError
+        with pytest.raises(ThiDuaError, match="keyring set thidua-mail"):
+            fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+        keyring.set_password(KEYRING_SERVICE, USER, PASSWORD)
+        dovecot.append(bytes(gmail(unit_addr("CD002"), "Báo cáo", [("CD002.xlsx", filled("CD002"))])), "09-Apr-2019 08:00:00 +0700")
+        report = fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+        assert [t.file for t in report.saved] == ["CD002.xlsx"]
+    finally:
+        keyring.set_keyring(before)

@@ -239,7 +239,8 @@ def build_xlsx(tables: dict, register: list[dict]) -> bytes:
     fmt = _formats(wb)
     _home_sheet(wb, fmt, meta, tables.get("rounds") or [], tables.get("periods") or [])
     _table_sheet(wb, fmt, L.REGISTER, register, spare=1000)
-    meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")} for k, v in meta.items()]
+    meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")}
+                 for k, v in (meta | {k: None for k in L.MAIL_LABELS if k not in meta}).items()]
     _table_sheet(wb, fmt, L.META, meta_rows)
     for sheet in L.PLAN_SHEETS:
         _table_sheet(wb, fmt, sheet, list(tables.get(sheet.key) or []))
