@@ -516,3 +516,20 @@ def test_password_from_the_os_keyring(dovecot, office, filled, tmp_path):
         assert [t.file for t in report.saved] == ["CD002.xlsx"]
     finally:
         keyring.set_keyring(before)
+
+
+def test_sending_is_rate_limited(smtp, office, tmp_path):
+    """Three templates at 60 a minute: the last leaves at least two seconds after the first."""
+    from thidua.mail.send import send_messages, template_messages
+    from thidua.mail.settings import load_settings
+    from thidua.plan.model import load_plan
+    from thidua.plan.units import load_units
+    controller, capture = smtp
+    units = load_units(office["register"])[:3]
+    outgoing, _ = template_messages(load_plan(), units, "Q2", TEST_KEY, OFFICE)
+    settings = load_settings({}, None, {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_security": "none",
+                                        "rate_per_minute": 60})
+    started = time.monotonic()
+    report = send_messages(outgoing, settings, tmp_path / "s.db", "Q2", "templates")
+    assert report.sent == [u.code for u in units] and len(capture.messages) == 3
+    assert time.monotonic() - started >= 2.0
