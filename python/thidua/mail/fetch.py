@@ -173,11 +173,8 @@ def _fetch(conn, store: Store, s: MailSettings, out_dir: Path, report: FetchRepo
         bar = tqdm(total=len(todo), desc="Nhận thư", unit=" thư", file=sys.stderr)
     try:
         for uid in todo:
-            if uid in info:
-                _one(conn, store, s, out_dir, report, check, uidvalidity, uid, *info[uid])
-            with store.atomic():
-                state = M.mail_state(store, s.account, s.folder)
-                M.set_mail_state(store, s.account, s.folder, uidvalidity, max(uid, state["last_uid"] if state else 0))
+            # the message's files, its problem (if any) and the folder's position: one transaction
+            _one(conn, store, s, out_dir, report, check, uidvalidity, uid, *info.get(uid, (0, b"")))
             if bar:
                 bar.update(1)
     finally:
@@ -202,16 +199,25 @@ def _sizes(conn, uids: list[int]) -> dict[int, tuple[int, bytes]]:
     return out
 
 
+def _advance(store: Store, s: MailSettings, uidvalidity: int, uid: int) -> None:
+    """Inside the message's transaction: the folder's position moves past this message."""
+    state = M.mail_state(store, s.account, s.folder)
+    M.set_mail_state(store, s.account, s.folder, uidvalidity, max(uid, state["last_uid"] if state else 0))
+
+
 def _one(conn, store: Store, s: MailSettings, out_dir: Path, report: FetchReport, check, uidvalidity: int,
          uid: int, size: int, line: bytes) -> None:
-    """One message: its spreadsheets saved and recorded in one transaction, or a problem recorded."""
+    """One message: its spreadsheets saved and recorded, or a problem recorded; then the position moves on."""
+    if not line:                                                   # expunged meanwhile
+        with store.atomic():
+            _advance(store, s, uidvalidity, uid)
+        return
     received, when = _local_iso(line)
     limit = int(s.max_message_mb * 1024 * 1024)
     if size > limit:
         typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])")
         head = next((item[1] for item in data if isinstance(item, tuple)), None) if typ == "OK" else None
-        _problem(store, s, report, uidvalidity, uid, head,
-                 f"thư quá lớn ({_mb(size)}, giới hạn {_mb(limit)})",
+        _problem(store, s, report, uidvalidity, uid, head, f"thư quá lớn ({_mb(size)}, giới hạn {_mb(limit)})",
                  "tải tệp đính kèm của thư này về thư mục hộp thư bằng tay, hoặc tăng max_message_mb trong mục [mail] "
                  "của tệp cài đặt")
         return
@@ -219,7 +225,9 @@ def _one(conn, store: Store, s: MailSettings, out_dir: Path, report: FetchReport
     _check(typ, data, "FETCH")
     raw = next((item[1] for item in data if isinstance(item, tuple)), None)
     if raw is None:
-        return                                                     # expunged meanwhile
+        with store.atomic():
+            _advance(store, s, uidvalidity, uid)
+        return
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
         sender, subject = A.address(msg.get("From")), A.decoded(msg.get("Subject"))
@@ -237,32 +245,30 @@ def _one(conn, store: Store, s: MailSettings, out_dir: Path, report: FetchReport
     try:
         for f in found:
             sha = hashlib.sha256(f.data).hexdigest()
-            known = M.mail_file(store, sha)
-            base = dict(sha256=sha, received_at=received, sender=sender, origin_sender=f.origin_sender or sender,
-                        subject=subject, message_id=message_id, account=s.account, folder=s.folder,
-                        uidvalidity=uidvalidity, uid=uid)
-            if known:
-                rows.append(dict(known | {k: v for k, v in base.items() if k not in ("account", "folder")},
-                                 _keep=True))
-                report.files.append(Taken(known["file_name"], sha, min(known["received_at"], received), sender,
-                                          subject, message_id, uid, "duplicate", known["content_unit"],
-                                          known["sender_unit"], known["flag"] or ""))
-                continue
-            path, was_written = save_attachment(out_dir, f.name, f.data, sha, when)
-            if was_written:
-                written.append(path)
-            unit, owner, flag = check(f.data, f.name, f.origin_sender or sender)
-            rows.append(dict(base, file_name=path.name, path=str(path.resolve()), content_unit=unit,
-                             sender_unit=owner, flag=flag or None))
-            report.files.append(Taken(path.name, sha, received, sender, subject, message_id, uid, "saved", unit, owner,
-                                      flag))
+            row = dict(sha256=sha, received_at=received, sender=sender, origin_sender=f.origin_sender or sender,
+                       subject=subject, message_id=message_id, account=s.account, folder=s.folder,
+                       uidvalidity=uidvalidity, uid=uid)
+            known = M.mail_file(store, sha) or next((r for r in rows if r["sha256"] == sha), None)
+            if known:                   # the same bytes came before: not saved again; the earliest receipt counts
+                row.update({k: known[k] for k in ("file_name", "path", "content_unit", "sender_unit", "flag")})
+                status = "duplicate"
+            else:
+                path, was_written = save_attachment(out_dir, f.name, f.data, sha, when)
+                if was_written:
+                    written.append(path)
+                unit, owner, flag = check(f.data, f.name, f.origin_sender or sender)
+                row.update(file_name=path.name, path=str(path.resolve()), content_unit=unit, sender_unit=owner,
+                           flag=flag or None)
+                status = "saved"
+            rows.append(row)
+            report.files.append(Taken(row["file_name"], sha, min(received, known["received_at"]) if known else received,
+                                      sender, subject, message_id, uid, status, row["content_unit"],
+                                      row["sender_unit"], row["flag"] or ""))
         with store.atomic():
             for row in rows:
-                row.pop("_keep", None)
-                M.record_mail_file(store, {k: row[k] for k in (
-                    "sha256", "file_name", "path", "received_at", "sender", "origin_sender", "subject", "message_id",
-                    "account", "folder", "uidvalidity", "uid", "content_unit", "sender_unit", "flag")})
+                M.record_mail_file(store, row)
             M.clear_problem(store, s.account, s.folder, uidvalidity, uid)
+            _advance(store, s, uidvalidity, uid)
     except BaseException:
         for path in written:          # all of a message or nothing: the next fetch takes it again
             try:
@@ -287,4 +293,5 @@ def _problem(store: Store, s: MailSettings, report: FetchReport, uidvalidity: in
             pass
     with store.atomic():
         M.record_problem(store, s.account, s.folder, uidvalidity, uid, reason, subject, sender)
+        _advance(store, s, uidvalidity, uid)
     report.problems.append({"uid": uid, "subject": subject, "sender": sender, "reason": reason, "hint": hint})
