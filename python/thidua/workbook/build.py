@@ -85,8 +85,10 @@ STEPS = (
     "CÁCH DÙNG",
     "1. Lần đầu trên máy này: chạy tệp cai-dat.bat nằm cạnh sổ làm việc (cài Python và thư viện ThiDua).",
     "2. Cập nhật trang Danh sách đơn vị và các trang kế hoạch (Kỳ báo cáo, Chỉ tiêu, ...) nếu có thay đổi.",
-    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị.",
-    "4. Lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không quan trọng).",
+    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị "
+    "(hoặc bấm «Gửi biểu mẫu / thư nhắc»).",
+    "4. Bấm «Nhận tệp từ hộp thư», hoặc lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không "
+    "quan trọng).",
     "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi) cho đơn vị có lỗi.",
     "6. Bấm «Theo dõi, nhắc nộp» để biết đơn vị nào chưa nộp, nộp muộn.",
     "7. Cuối đợt: chọn đợt, bấm «Xếp loại, khen thưởng», «Tổng kết năm», «Xuất cho Ban Thường vụ».",
