@@ -41,6 +41,14 @@ Public Sub ChonThuMuc()
     ControlCell("ThiDua_HopThu").Value = dlg.SelectedItems(1)
 End Sub
 
+Public Sub NhanThu()
+    RunPython "import thidua.excel; thidua.excel.fetch_mail()"
+End Sub
+
+Public Sub GuiThu()
+    RunPython "import thidua.excel; thidua.excel.send_mail()"
+End Sub
+
 Public Sub TongHop()
     RunPython "import thidua.excel; thidua.excel.consolidate_inbox()"
 End Sub

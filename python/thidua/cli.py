@@ -337,6 +337,76 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
+# ---------------------------------------------------------------- the mailbox (thidua/mail/)
+def _mail_settings(args, plan):
+    from thidua.mail.settings import load_settings, settings_file_for
+    given = {"host": args.host, "port": args.port, "security": args.security, "user": args.user,
+             "password_file": args.password_file, "ca_file": args.ca_file}
+    if args.mail_command == "fetch":
+        given |= {"folder": args.folder, "max_message_mb": args.max_size}
+    else:       # for sending, the connection options name the SMTP server
+        given = {("smtp_" + k if k in ("host", "port", "security", "user") else k): v for k, v in given.items()}
+        given |= {"rate_per_minute": args.rate}
+    return load_settings(plan.meta, settings_file_for(args.workbook, args.settings), given)
+
+
+def cmd_mail_fetch(args) -> int:
+    import json
+    from thidua.mail.fetch import fetch_mail
+    plan, units = load_context(args)
+    report = fetch_mail(_mail_settings(args, plan), Path(args.out), _db(args), plan, units, progress=not args.json)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        print(f"Đã xem {report.n_messages} thư mới trong {report.folder}"
+              + (" (hộp thư đã được tạo lại: xem lại mọi thư, không lưu trùng)" if report.rescanned else "")
+              + f": lưu {len(report.saved)} tệp vào {args.out}, "
+              f"{sum(t.status == 'duplicate' for t in report.files)} tệp trùng đã có.")
+        for t in report.saved:
+            print(f"  {t.received_at.replace('T', ' ')}  {t.file}  (từ {t.sender})")
+        for t in report.flagged:
+            print(f"  Cần xem: {t.file}: {t.flag}.")
+    for p in report.problems:
+        who = f" «{p['subject']}» từ {p['sender']}" if p.get("subject") or p.get("sender") else ""
+        print(f"Lỗi: thư số {p['uid']}{who}: {p['reason']}; chưa lấy tệp của thư này.", file=sys.stderr)
+        print(f"Thử: {p['hint']}; lần nhận sau sẽ thử lại thư này.", file=sys.stderr)
+    return 2 if report.problems else 0
+
+
+def cmd_mail_send(args) -> int:
+    import json
+    from thidua.mail.send import build, send_messages, sender_of
+    from thidua.templates.signing import load_key
+    plan, units = load_context(args)
+    settings = _mail_settings(args, plan)
+    plan.round(args.round)
+    key = load_key(args.key) if args.what == "templates" or not args.templates else None
+    outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender_of(settings, plan),
+                                 args.templates)
+    report = send_messages(outgoing, settings, _db(args), args.round, args.what, args.dry_run,
+                           Path(args.out) if args.out else None, progress=not args.json)
+    report.no_address = no_address
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    kind = "biểu mẫu" if args.what == "templates" else "thư nhắc"
+    if args.dry_run:
+        print(f"Chạy thử: đã soạn {len(report.written)} {kind} kỳ {args.round} (.eml, chưa gửi)"
+              + (f" trong {Path(report.written[0]).parent}" if report.written else "") + ".")
+    else:
+        print(f"Đã gửi {len(report.sent)} {kind} kỳ {args.round}.")
+    if report.already:
+        print(f"{len(report.already)} đơn vị đã được gửi từ lần trước, không gửi lại.")
+    if report.uncertain:
+        print(f"Cần xem: lần gửi trước bị dừng giữa chừng khi gửi cho {', '.join(report.uncertain)}; "
+              "không gửi lại tự động (kiểm tra hộp thư đã gửi).")
+    if report.no_address:
+        print(f"Không có địa chỉ thư điện tử: {', '.join(report.no_address)}.")
+    for f in report.failed:
+        print(f"Lỗi: máy chủ từ chối thư gửi {f['unit']} ({f['to']}): {f['error']}.", file=sys.stderr)
+    return 2 if report.failed else 0
+
+
 def _print_result(result, skipped: bool) -> None:
     mark = "bỏ qua" if skipped else {"ok": "hợp lệ", "errors": "CÓ LỖI", "unreadable": "KHÔNG ĐỌC ĐƯỢC"}[result.status]
     who = f" (đơn vị {result.unit}, kỳ {result.round})" if result.unit else ""
@@ -497,6 +567,35 @@ def build_parser() -> ArgumentParser:
                    "(nhiều tệp: OUT là thư mục)")
     _common(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("mail", help="hộp thư của văn phòng: nhận tệp đơn vị gửi về, gửi biểu mẫu và thư nhắc")
+    mail = p.add_subparsers(dest="mail_command", metavar="SUBCOMMAND", required=True)
+    for name, helptext in (("fetch", "nhận các tệp bảng tính trong thư mới vào thư mục hộp thư (IMAP), ghi thời điểm nhận"),
+                           ("send", "gửi mỗi đơn vị biểu mẫu điền sẵn hoặc thư nhắc (SMTP); không bao giờ gửi hai lần")):
+        q = mail.add_parser(name, help=helptext)
+        q.add_argument("--host", help="máy chủ thư (mặc định: theo tệp cài đặt thidua.toml, mục [mail])")
+        q.add_argument("--port", type=int, help="cổng (mặc định: 993 với ssl, 143 với starttls; gửi: 465 / 587)")
+        q.add_argument("--security", choices=("ssl", "starttls", "none"), help="mã hóa kết nối; none chỉ với máy này")
+        q.add_argument("--user", help="tên đăng nhập hộp thư")
+        q.add_argument("--password-file", help="tệp chứa mật khẩu ứng dụng (chỉ chủ sở hữu đọc được, chmod 600); "
+                       "mặc định: kho mật khẩu của hệ điều hành (keyring)")
+        q.add_argument("--ca-file", help="chứng chỉ tin cậy thêm (.pem) cho máy chủ dùng chứng chỉ riêng")
+        q.add_argument("--settings", help="tệp cài đặt (mặc định: thidua.toml cạnh sổ làm việc hoặc ở thư mục hiện tại)")
+        q.add_argument("--db", help=db_help)
+        q.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+        _common(q)
+    fetch, send = mail.choices["fetch"], mail.choices["send"]
+    fetch.add_argument("--out", required=True, help="thư mục hộp thư để lưu các tệp nhận được")
+    fetch.add_argument("--folder", help="thư mục trong hộp thư (mặc định: INBOX)")
+    fetch.add_argument("--max-size", type=float, help="bỏ qua thư lớn hơn số MB này (mặc định: 25)")
+    fetch.set_defaults(func=cmd_mail_fetch)
+    send.add_argument("--round", required=True, help="mã kỳ báo cáo")
+    send.add_argument("--what", required=True, choices=("templates", "reminders"), help="biểu mẫu hay thư nhắc")
+    send.add_argument("--dry-run", action="store_true", help="chỉ soạn các tệp .eml, không gửi")
+    send.add_argument("--out", help="thư mục ghi .eml khi chạy thử (mặc định: thu-gui/KỲ)")
+    send.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
+    send.add_argument("--rate", type=float, help="số thư tối đa mỗi phút (mặc định: 20)")
+    send.set_defaults(func=cmd_mail_send)
     return parser
 
 

@@ -171,6 +171,48 @@ def track_and_remind(ctx: Context) -> str:
 
 
 @entry
+def fetch_mail(ctx: Context) -> str:
+    """«Nhận tệp từ hộp thư»: new spreadsheets from the office's mailbox into the inbox folder."""
+    from thidua.mail.fetch import fetch_mail as fetch
+    from thidua.mail.settings import SETTINGS_FILE, load_settings
+    inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
+    report = fetch(load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE), inbox, ctx.db, ctx.plan, ctx.units)
+    rows = [(t.file, t.content_unit, "", "cần xem", 0, t.flag) for t in report.flagged]
+    rows += [(f"thư số {p['uid']}: {p.get('subject') or ''}", "", "", "chưa nhận", 0, f"{p['reason']}; {p['hint']}")
+             for p in report.problems]
+    if rows:
+        write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), rows)
+    message = f"Đã nhận {len(report.saved)} tệp mới từ {report.n_messages} thư vào thư mục {inbox}"
+    if report.flagged:
+        message += f"; {len(report.flagged)} tệp gửi từ địa chỉ của đơn vị khác, cần xem (trang {L.RESULT_SHEETS['problems'][0]})"
+    if report.problems:
+        message += f"; {len(report.problems)} thư chưa nhận được (trang {L.RESULT_SHEETS['problems'][0]}), lần sau sẽ thử lại"
+    return message + ". Bấm «Tổng hợp hộp thư» để đọc các tệp."
+
+
+@entry
+def send_mail(ctx: Context) -> str:
+    """«Gửi biểu mẫu / thư nhắc»: until the due date each unit its template, after it a reminder; never twice."""
+    import datetime as dt
+    from thidua.mail.send import build, send_messages, sender_of
+    from thidua.mail.settings import SETTINGS_FILE, load_settings
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
+    what = "reminders" if rnd.due and dt.date.today() > rnd.due else "templates"
+    settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)
+    templates = ctx.path("templates") / rnd.code
+    outgoing, no_address = build(what, ctx.db, ctx.plan, ctx.units, rnd.code, ctx.key(), sender_of(settings, ctx.plan),
+                                 templates if templates.is_dir() else None)
+    report = send_messages(outgoing, settings, ctx.db, rnd.code, what)
+    kind = "thư nhắc" if what == "reminders" else "biểu mẫu"
+    message = f"Kỳ {rnd.code}: đã gửi {len(report.sent)} {kind}"
+    if report.already:
+        message += f"; {len(report.already)} đơn vị đã được gửi từ trước, không gửi lại"
+    if report.failed or no_address:
+        message += f"; chưa gửi được cho {', '.join([f['unit'] for f in report.failed] + no_address)}"
+    return message + "."
+
+
+@entry
 def score_units(ctx: Context) -> str:
     from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units

@@ -25,6 +25,8 @@ from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store.tracking import vn_time
 from thidua.text.numbers import format_seconds
+from thidua.store.mail import mail_receipt
+from thidua.store.store import Store
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
@@ -256,6 +258,7 @@ class _Run:
         self.new_shas: set[str] = set()
         self.n_new = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
+        self.receipts = Store(conn, db_path)      # mail receipt times (thidua mail fetch)
 
     def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
         """Every file's (path, sha256); new bytes end up archived and stored."""
@@ -322,7 +325,8 @@ class _Run:
                 sha, path = item["sha"], item["path"]
                 mtime = store.local_iso(st.st_mtime)
                 if item["result"] is not None and sha not in self.known:
-                    pair = _insert(self.conn, self.db_path, self.run_id, dict(item, mtime=mtime), item["result"],
+                    received = mail_receipt(self.receipts, sha) or mtime     # the mailbox's time wins
+                    pair = _insert(self.conn, self.db_path, self.run_id, dict(item, mtime=received), item["result"],
                                    self.plan_rounds, self.units)
                     if pair:
                         pairs.add(pair)

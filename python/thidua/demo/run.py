@@ -22,6 +22,8 @@ def run_demo(out: Path, quiet: bool = False) -> int:
         say(f"Kỳ {rnd.code}: {len(paths)} biểu mẫu -> {out / 'templates' / rnd.code}")
     from thidua.consolidate.run import demo_year
     demo_year(plan, units, key, out, say)
+    from thidua.mail.send import demo_dry_run
+    demo_dry_run(plan, units, key, out, say=say)
     from thidua.reports.summary import demo_summaries
     demo_summaries(plan, units, out, say)
     say(f"Xong sau {format_seconds(time.perf_counter() - started)} giây. Kết quả ở {out.resolve()}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from thidua.store import db as store
 from thidua.reports.committee import Book, as_datetime, writable
 from thidua.fileio import atomic_write_bytes, atomic_path
+from thidua.mail.wire import WIRE
 from thidua.templates.build import TemplateFactory, template_filename
 from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
 from thidua.reports.mailheader import Unfolded
@@ -108,7 +109,7 @@ def write_reminders(db_path, plan, units, round_code: str, out_dir, templates_di
                                    filename=template_filename(round_code, unit_map[row["unit"]]))
             eml_name = reminder_filename(round_code, row["unit"])
             with writable(out_dir / eml_name):
-                paths.append(atomic_write_bytes(out_dir / eml_name, bytes(msg)))
+                paths.append(atomic_write_bytes(out_dir / eml_name, msg.as_bytes(policy=WIRE)))
         listed.append(row | {"eml": eml_name})
     paths.insert(0, _write_list(plan, rnd, listed, out_dir / f"NhacNho_{round_code}.xlsx"))
     return paths

@@ -55,10 +55,14 @@ BUTTONS = (
     Button("KiemTraTep", "Kiểm tra tệp đã chọn", "Kiểm tra các tệp đã chọn; ghi lỗi vào trang Các lỗi và "
            "tệp phản hồi vào thư mục phan-hoi.", "validate_files"),
     Button("ChonThuMuc", "Chọn thư mục...", "Mở hộp chọn thư mục hộp thư (nơi lưu các tệp đơn vị gửi về)."),
+    Button("NhanThu", "Nhận tệp từ hộp thư", "Lưu các tệp bảng tính trong thư mới của hộp thư văn phòng vào thư "
+           "mục hộp thư, kèm thời điểm nhận (cài đặt: mục [mail] của tệp thidua.toml cạnh sổ này).", "fetch_mail"),
     Button("TongHop", "Tổng hợp hộp thư", "Đọc mọi tệp mới trong hộp thư vào cơ sở dữ liệu; ghi trang "
            "Dữ liệu tổng hợp và Các lỗi.", "consolidate_inbox"),
     Button("TheoDoi", "Theo dõi, nhắc nộp", "Cập nhật trang Theo dõi (đã nộp, lỗi, chưa nộp, nộp muộn) và "
            "soạn thư nhắc trong thư mục nhac-nop.", "track_and_remind"),
+    Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
+           "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
            "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
@@ -84,8 +88,10 @@ STEPS = (
     "CÁCH DÙNG",
     "1. Lần đầu trên máy này: chạy tệp cai-dat.bat nằm cạnh sổ làm việc (cài Python và thư viện ThiDua).",
     "2. Cập nhật trang Danh sách đơn vị và các trang kế hoạch (Kỳ báo cáo, Chỉ tiêu, ...) nếu có thay đổi.",
-    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị.",
-    "4. Lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không quan trọng).",
+    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị "
+    "(hoặc bấm «Gửi biểu mẫu / thư nhắc»).",
+    "4. Bấm «Nhận tệp từ hộp thư», hoặc lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không "
+    "quan trọng).",
     "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi) cho đơn vị có lỗi.",
     "6. Bấm «Theo dõi, nhắc nộp» để biết đơn vị nào chưa nộp, nộp muộn.",
     "7. Cuối đợt: chọn đợt, bấm «Xếp loại, khen thưởng», «Tổng kết năm», «Xuất cho Ban Thường vụ».",
@@ -261,7 +267,8 @@ def build_xlsx(tables: dict, register: list[dict]) -> bytes:
     fmt = _formats(wb)
     _home_sheet(wb, fmt, meta, tables.get("rounds") or [], tables.get("periods") or [])
     _table_sheet(wb, fmt, L.REGISTER, register, spare=1000)
-    meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")} for k, v in meta.items()]
+    meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")}
+                 for k, v in (meta | {k: None for k in L.MAIL_LABELS if k not in meta}).items()]
     _table_sheet(wb, fmt, L.META, meta_rows)
     for sheet in L.PLAN_SHEETS:
         _table_sheet(wb, fmt, sheet, list(tables.get(sheet.key) or []))

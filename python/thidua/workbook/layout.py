@@ -100,6 +100,13 @@ META_LABELS = {
     "launch_goal_pct": "Mục tiêu tỷ lệ CĐCS phát động thi đua (%)",
     "launch_indicator": "Mã chỉ tiêu «đã phát động phong trào thi đua» (tính tỷ lệ phát động)",
 }
+# The office's mailbox (thidua/mail/settings.py reads `mail_<key>`; thidua.toml beside the workbook wins).
+MAIL_LABELS = {
+    "mail_host": "Hộp thư: máy chủ IMAP (vd. imap.gmail.com)", "mail_security": "Hộp thư: mã hóa (ssl hoặc starttls)",
+    "mail_user": "Hộp thư: tên đăng nhập (mật khẩu KHÔNG ghi ở đây)", "mail_folder": "Hộp thư: thư mục (mặc định INBOX)",
+    "mail_smtp_host": "Gửi thư: máy chủ SMTP (vd. smtp.gmail.com)", "mail_sender": "Gửi thư: địa chỉ người gửi",
+}
+META_LABELS.update(MAIL_LABELS)
 
 PLAN_SHEETS = (
     TableSheet("periods", "Đợt thi đua", "CÁC ĐỢT THI ĐUA", "Mỗi đợt một dòng; ngày viết ngày/tháng/năm.", (
@@ -241,7 +248,8 @@ def table_rows(get_rows: RowsGetter, sheet: TableSheet) -> list[dict]:
 
 def plan_tables(get_rows: RowsGetter) -> dict:
     """The plan's flat tables (as `Plan.from_tables` takes them) from the workbook's sheets."""
-    tables: dict[str, Any] = {"meta": {r["key"]: r.get("value") for r in table_rows(get_rows, META) if r.get("key")}}
+    tables: dict[str, Any] = {"meta": {r["key"]: r.get("value") for r in table_rows(get_rows, META)
+                                       if r.get("key") and r.get("value") is not None}}   # a blank row: not set
     for sheet in PLAN_SHEETS:
         tables[sheet.key] = table_rows(get_rows, sheet)
     return tables

@@ -1,0 +1,248 @@
+"""`thidua mail send`: each unit its pre-filled template, or a reminder (with its own feedback file); exactly once."""
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+
+from thidua.errors import ThiDuaError
+from thidua.fileio import atomic_write_bytes
+from thidua.mail.connect import open_smtp
+from thidua.mail.settings import MailSettings
+from thidua.mail.wire import WIRE
+from thidua.store import mail as M
+from thidua.store.store import Store
+
+XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+WHAT = ("templates", "reminders")
+
+
+@dataclass
+class Outgoing:
+    """One message to send to one unit, with the key that makes sending it happen once."""
+
+    unit: str
+    to: str
+    send_key: str
+    msg: EmailMessage
+    attachment: str = ""
+
+
+@dataclass
+class SendReport:
+    round: str
+    what: str
+    dry_run: bool
+    sent: list[str] = field(default_factory=list)            # unit codes
+    already: list[str] = field(default_factory=list)         # sent by an earlier run
+    uncertain: list[str] = field(default_factory=list)       # an earlier run was killed while sending
+    failed: list[dict] = field(default_factory=list)
+    no_address: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)         # .eml files of a dry run
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _signature(plan) -> str:
+    return f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()
+
+
+def template_messages(plan, units, round_code: str, key: bytes, sender: str) -> tuple[list[Outgoing], list[str]]:
+    """Each unit's pre-filled template of the round; (messages, units without an e-mail address)."""
+    from thidua.templates.build import TemplateFactory, template_filename
+    rnd = plan.round(round_code)
+    factory = TemplateFactory(plan, round_code, key)
+    due = f" trước ngày {rnd.due:%d/%m/%Y}" if rnd.due else ""
+    out, missing = [], []
+    for unit in units:
+        if not unit.email:
+            missing.append(unit.code)
+            continue
+        msg = EmailMessage()
+        msg["Subject"] = f"Biểu mẫu {_lower_first(rnd.name)} - {unit.name}"
+        msg["From"], msg["To"] = sender, unit.email
+        msg.set_content(
+            f"Kính gửi: {unit.name},\n\nVăn phòng gửi đơn vị biểu mẫu {_lower_first(rnd.name)} (đã ghi sẵn mã và tên "
+            f"đơn vị). Đề nghị đơn vị điền đủ các ô, không đổi tên trang, lưu dạng .xlsx và gửi lại qua thư điện tử "
+            f"này{due}.\n\nTrân trọng.\n{_signature(plan)}\n")
+        name = template_filename(round_code, unit)
+        msg.add_attachment(factory.render(unit), maintype=XLSX[0], subtype=XLSX[1], filename=name)
+        out.append(Outgoing(unit.code, unit.email, f"{round_code}/templates/{unit.code}", msg, name))
+    return out, missing
+
+
+def reminder_messages(db_path: Path, plan, units, round_code: str, key: bytes | None, sender: str,
+                      templates_dir=None) -> tuple[list[Outgoing], list[str]]:
+    """The reminder drafts of `thidua status --reminders` (reports/reminders.py), ready to send.
+
+    A unit whose file has errors gets its own file back with the bad cells marked (intake/feedback.py)
+    instead of a blank template.
+    """
+    from thidua.reports.reminders import reminder_filename, write_reminders
+    from thidua.store.tracking import NEEDS_REMINDER, status_rows
+    unit_map = {u.code: u for u in units}
+    rows = [r for r in status_rows(db_path, plan, units, round_code) if r["status"] in NEEDS_REMINDER]
+    out, missing = [], []
+    with tempfile.TemporaryDirectory(prefix="thidua-mail-") as tmp:
+        write_reminders(db_path, plan, units, round_code, Path(tmp), templates_dir=templates_dir, key=key)
+        for row in rows:
+            eml = Path(tmp) / reminder_filename(round_code, row["unit"])
+            if not row["email"]:
+                missing.append(row["unit"])
+                continue
+            if not eml.exists():
+                continue
+            msg = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+            del msg["X-Unsent"]
+            del msg["From"]
+            msg["From"] = sender
+            attachment = next((p.get_filename() for p in msg.iter_attachments()), "") or ""
+            if row["status"] == "errors" and row["sha256"]:
+                msg, attachment = _with_feedback(msg, db_path, plan, key, unit_map, row, Path(tmp))
+            reason = f"{row['status']}/{(row['sha256'] or '-')[:16]}"
+            out.append(Outgoing(row["unit"], row["email"], f"{round_code}/reminders/{row['unit']}/{reason}", msg,
+                                attachment))
+    return out, missing
+
+
+def _with_feedback(msg: EmailMessage, db_path: Path, plan, key, unit_map: dict, row: dict, tmp: Path):
+    """The reminder with the unit's own file, marked up, attached instead of the blank template."""
+    from thidua.intake.feedback import write_feedback
+    from thidua.intake.validate import validate_file
+    from thidua.store.db import archive_root
+    with Store.open(db_path, create=False) as store:
+        rel = M.archived_path(store, row["sha256"])
+    if not rel:
+        return msg, next((p.get_filename() for p in msg.iter_attachments()), "") or ""
+    src = archive_root(db_path).parent / rel
+    result = validate_file(src, plan, key, unit_map)
+    name = f"{Path(row['file_name'] or src.name).stem}_phan-hoi.xlsx"
+    fb = write_feedback(src, result, tmp / f"{row['unit']}_{name}")
+    body = msg.get_body(("plain",)).get_content()
+    body = body.replace("Đề nghị đơn vị điền biểu mẫu đính kèm (đã ghi sẵn mã và tên đơn vị)",
+                        "Tệp đính kèm là chính tệp đơn vị đã gửi, các ô lỗi được tô màu và ghi chú. Đề nghị đơn vị "
+                        "sửa các ô đó (xem trang liệt kê lỗi)")
+    new = EmailMessage()
+    for header in ("Subject", "From", "To", "Date", "Message-ID"):
+        if msg[header]:
+            new[header] = str(msg[header])
+    new.set_content(body)
+    new.add_attachment(Path(fb).read_bytes(), maintype=XLSX[0], subtype=XLSX[1], filename=name)
+    return new, name
+
+
+def send_messages(outgoing: list[Outgoing], settings: MailSettings, db_path: Path, round_code: str, what: str,
+                  dry_run: bool = False, out_dir: Path | None = None, progress: bool = False) -> SendReport:
+    """Send each message not sent before (the sent log in the store); a dry run writes .eml files only."""
+    report = SendReport(round_code, what, dry_run)
+    with Store.open(db_path) as store:
+        todo = []
+        for o in outgoing:
+            done = M.sent_entry(store, o.send_key)
+            if done is None:
+                todo.append(o)
+            else:
+                (report.already if done["state"] == "sent" else report.uncertain).append(o.unit)
+        if dry_run:
+            folder = Path(out_dir or Path("thu-gui") / round_code)
+            for o in todo:
+                o.msg["X-Unsent"] = "1"
+                target = folder / f"{round_code}_{o.unit}_{'bieu-mau' if what == 'templates' else 'nhac-nho'}.eml"
+                report.written.append(str(atomic_write_bytes(target, o.msg.as_bytes(policy=WIRE))))
+            return report
+        if not todo:
+            return report
+        smtp = open_smtp(settings)
+        interval = 60.0 / max(settings.rate_per_minute, 0.001)
+        bar = _bar(len(todo), progress)
+        last = 0.0
+        try:
+            for o in todo:
+                pause = last + interval - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                if not o.msg["Date"]:
+                    o.msg["Date"] = format_datetime(dt.datetime.now().astimezone())
+                if not o.msg["Message-ID"]:
+                    o.msg["Message-ID"] = make_msgid("thidua")
+                with store.atomic():
+                    M.begin_send(store, {"send_key": o.send_key, "round": round_code, "what": what, "unit": o.unit,
+                                         "recipient": o.to, "subject": str(o.msg["Subject"]),
+                                         "message_id": str(o.msg["Message-ID"]), "attachment": o.attachment})
+                last = time.monotonic()
+                try:
+                    smtp.sendmail(parseaddr(str(o.msg["From"]))[1], [o.to], o.msg.as_bytes(policy=WIRE))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                    with store.atomic():
+                        M.cancel_send(store, o.send_key)
+                    report.failed.append({"unit": o.unit, "to": o.to, "error": str(exc)})
+                    continue
+                except (smtplib.SMTPException, OSError) as exc:
+                    with store.atomic():
+                        M.cancel_send(store, o.send_key)
+                    raise ThiDuaError(f"Mất kết nối với máy chủ gửi thư khi gửi cho đơn vị {o.unit}: {exc}.",
+                                      f"Chạy lại: {len(report.sent)} thư đã gửi được ghi nhận và không gửi lại.") from exc
+                with store.atomic():
+                    M.finish_send(store, o.send_key)
+                report.sent.append(o.unit)
+                if bar:
+                    bar.update(1)
+        finally:
+            if bar:
+                bar.close()
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+    return report
+
+
+def _bar(total: int, wanted: bool):
+    if wanted and sys.stderr.isatty() and total > 5:
+        from tqdm import tqdm
+        return tqdm(total=total, desc="Gửi thư", unit=" thư", file=sys.stderr)
+    return None
+
+
+def sender_of(settings: MailSettings, plan) -> str:
+    sender = settings.sender or plan.meta.get("office_email") or (settings.smtp_user or settings.user)
+    if not sender or "@" not in str(sender):
+        raise ThiDuaError("Chưa có địa chỉ gửi thư của văn phòng.",
+                          "Điền sender trong mục [mail] của tệp thidua.toml (hoặc office_email ở trang Thông tin chung).")
+    return str(sender)
+
+
+def build(what: str, db_path: Path, plan, units, round_code: str, key: bytes | None, sender: str,
+          templates_dir=None) -> tuple[list[Outgoing], list[str]]:
+    if what == "templates":
+        if key is None:
+            raise ThiDuaError("Cần khóa của văn phòng để tạo biểu mẫu.", "Chỉ đúng tệp khóa bằng --key.")
+        return template_messages(plan, units, round_code, key, sender)
+    if not Path(db_path).exists():
+        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db_path}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
+    return reminder_messages(Path(db_path), plan, units, round_code, key, sender, templates_dir)
+
+
+def demo_dry_run(plan, units, key: bytes, out: Path, round_code: str = "Q1", say=print) -> SendReport:
+    """The demo's view of `thidua mail send --dry-run`: the reminders of a round as .eml files."""
+    db = out / "thidua.db"
+    sender = str(plan.meta.get("office_email") or "vanphong@congdoan.example.org")
+    outgoing, _ = build("reminders", db, plan, units, round_code, key, sender, out / "templates" / round_code)
+    report = send_messages(outgoing, MailSettings(), db, round_code, "reminders", dry_run=True,
+                           out_dir=out / "thu-gui" / round_code)
+    say(f"Thư điện tử (chạy thử «thidua mail send»): {len(report.written)} thư nhắc kỳ {round_code}, đơn vị có lỗi "
+        f"nhận lại tệp của mình có đánh dấu -> {out / 'thu-gui' / round_code}")
+    return report
