@@ -104,7 +104,7 @@ def cmd_proposals_list(args) -> int:
         return 0
     for c in checks:
         form = c.effective_form.code if c.effective_form else "-"
-        verdict = "đủ điều kiện" if c.eligible else "chưa đủ: " + "; ".join(c.problems)
+        verdict = c.verdict
         warn = ("; " + "; ".join(c.warnings)) if c.warnings else ""
         print(f"{c.id}\t{c.unit}\t{c.round}\t{c.name}\t{form}\t{STATE_NAMES.get(c.state, c.state)}\t{verdict}{warn}")
     return 0
@@ -113,7 +113,7 @@ def cmd_proposals_list(args) -> int:
 def cmd_proposals_decide(args) -> int:
     from thidua.review.commendations import STATE_NAMES, decide
     plan, _ = load_context(args)
-    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note)
+    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note, force=args.force)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
           + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
     return 0
@@ -313,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--state", required=True, choices=("reviewed", "not_met", "raised", "awarded"))
     q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
     q.add_argument("--note", help="ghi chú quyết định")
+    q.add_argument("--force", action="store_true",
+                   help="cho phép sửa một đề nghị đã được khen thưởng (ghi vào lịch sử đề nghị)")
     _common(q)
     q.set_defaults(func=cmd_proposals_decide)
     q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")

@@ -78,10 +78,11 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X003", _E, "Đã chọn «Có» ở «{other}» nên phải nhập «{label}»."),
     Message("X004", _W, "«{label}» có ngày {value} nhưng «{other}» là «Không». Kiểm tra lại."),
     Message("X005", _E, "«{value}» được đề nghị trùng ở các dòng {rows} (cùng danh hiệu/hình thức). Xóa dòng trùng."),
-    Message("X006", _E, "Dòng {row}: «{value}» chưa đủ điều kiện danh hiệu «{title}»: {detail}."),
-    Message("X007", _E, "Dòng {row}: đề nghị danh hiệu «{title}» cần ghi «{label}» để xét điều kiện."),
-    Message("X008", _E, "Dòng {row}: «{value}» dành cho {expected}, nhưng đối tượng của dòng là «{found}». Sửa đối tượng hoặc chọn danh hiệu/hình thức khác."),
+    Message("X006", _W, "Dòng {row}: «{value}» không đủ điều kiện: {detail}. Đề nghị này được ghi «Không đủ điều kiện»; các dòng khác vẫn được nhận."),
+    Message("X007", _W, "Dòng {row}: cần ghi «{label}» để xét «{title}»; chưa có thì đề nghị được ghi «Không đủ điều kiện»."),
+    Message("X008", _W, "Dòng {row}: «{value}» dành cho {expected}, nhưng đối tượng của dòng là «{found}»; đề nghị được ghi «Không đủ điều kiện». Sửa đối tượng hoặc chọn danh hiệu/hình thức khác."),
     Message("X009", _W, "Ô tổng điểm ghi {value} nhưng tổng điểm tự chấm là {understood}; dùng tổng tính lại. Không sửa ô tổng cộng."),
+    Message("X011", _W, "Dòng {row}: {detail}. Văn phòng sẽ chọn trong số các đề nghị này."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
 )}
 

@@ -11,6 +11,7 @@ from thidua.intake.legacy import convert_legacy
 from thidua.intake.messages import format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
 from thidua.plan.model import Plan
+from thidua.review.eligibility import Nomination, judge, quota_warnings
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
@@ -21,10 +22,6 @@ REQUIRED_WHEN_YES = (("ind.PD_PHATDONG", "ind.PD_NGAY"), ("ind.ND3_HOINGHI", "in
 # (smaller, larger, code): the first may not exceed the second
 NOT_MORE_THAN = (("ind.ND5_DOANVIEN", "ind.ND5_CBCCVC", "X001"), ("ind.ND5_KETNAP", "ind.ND5_DOANVIEN", "X002"))
 PERCENT_FIELDS = ("prop.ty_le_ldtt",)
-_OP_TEXT = {"=": "phải là «{v}»", "!=": "không được là «{v}»", ">": "phải lớn hơn {v}", ">=": "phải từ {v} trở lên",
-            "<": "phải nhỏ hơn {v}", "<=": "không được quá {v}"}
-
-
 def validate_file(path, plan: Plan, key: bytes | None, units: dict | None = None,
                   expect_unit: str | None = None, expect_round: str | None = None) -> SubmissionResult:
     """Read and validate one file; never raises for a bad file (status "unreadable" with an issue)."""
@@ -227,12 +224,14 @@ def _cross(reading: Reading, typed: dict) -> None:
 
 
 def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
+    """Proposal rows: a nominee who fails a condition or a quota is a warning on that row, never a rejection."""
     sheet = reading.spec.sheet("proposals")
     if sheet is None:
         return
     titles = {t.name: t for t in plan.titles}
     forms = {f.name: f for f in plan.forms}
     seen: dict[tuple, list[int]] = {}
+    nominations: list[tuple[int, Nomination]] = []
     for row in reading.used_rows.get("proposals", []):
         values = {col.field.key[5:]: typed.get((col.field.key, row)) for col in sheet.table.columns}
         name, subject = values.get("name"), values.get("subject")
@@ -244,30 +243,35 @@ def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
                     and award.subject != S.SUBJECT_CODES[subject]:
                 expected = S.INDIVIDUAL if award.subject == "individual" else S.COLLECTIVE
                 _issue(reading, "X008", key, row, value=award.name, expected=expected.lower(), found=subject)
-        if title and (not subject or title.subject == S.SUBJECT_CODES.get(subject)):
-            _eligibility(reading, title, values, row, name)
+        if subject in S.SUBJECT_CODES:
+            _eligibility(reading, plan, values, S.SUBJECT_CODES[subject], (title, form), row, name)
         if name:
             dup = (fold(str(name)), subject, values.get("title"), values.get("form"))
             seen.setdefault(dup, []).append(row)
+            nominations.append((row, Nomination("", "", str(name), title.code if title else None,
+                                                form.code if form else None)))
     for rows in seen.values():
         for row in rows[1:]:
             _issue(reading, "X005", "prop.name", row, value=typed.get(("prop.name", row)),
                    rows=", ".join(map(str, rows)))
+    for i, texts in quota_warnings(plan, [n for _, n in nominations]).items():
+        _issue(reading, "X011", "prop.title", nominations[i][0], detail="; ".join(texts))
 
 
-def _eligibility(reading: Reading, title, values: dict, row: int, name) -> None:
+def _eligibility(reading: Reading, plan: Plan, values: dict, subject: str, awards, row: int, name) -> None:
     failed = []
-    for cond in title.conditions:
-        verdict = cond.holds(values)
-        key = "prop." + cond.field
-        if verdict is None:
-            _issue(reading, "X007", key, row, title=title.name, label=_label(reading, key))
-        elif verdict is False:
-            shown = format_number(cond.value) if isinstance(cond.value, float) else cond.value
-            failed.append(f"«{_label(reading, key)}» " + _OP_TEXT[cond.op].format(v=shown))
+    for failure in judge(plan, values, subject, awards):
+        key = "prop." + failure.rule.condition.field
+        if failure.missing and reading.spec.sheet("proposals") and _has_column(reading, key):
+            _issue(reading, "X007", key, row, title=failure.rule.text, label=_label(reading, key))
+        else:
+            failed.append(failure.message)
     if failed:
-        _issue(reading, "X006", "prop.title", row, value=name or title.name, title=title.name,
-               detail="; ".join(failed))
+        _issue(reading, "X006", "prop.title", row, value=name or "", detail="; ".join(failed))
+
+
+def _has_column(reading: Reading, key: str) -> bool:
+    return any(col.field.key == key for col in reading.spec.sheet("proposals").table.columns)
 
 
 def _totals(reading: Reading, typed: dict) -> None:

@@ -44,7 +44,9 @@ class TableSheet:
 
 ROUND_KINDS = ("registration", "quarter", "review", "adhoc")
 SUBJECTS = ("individual", "collective", "both")
-SOURCE = Col("source", "Nguồn (plan: kế hoạch; config: văn phòng đặt)", "list", 16, ("plan", "config"))
+SOURCE = Col("source", "Nguồn (plan: kế hoạch; law: văn bản pháp luật; config: văn phòng đặt)", "list", 16,
+             ("plan", "law", "config"))
+DECIDERS = ("CDVC", "LDLD", "TLD")
 
 META = TableSheet("meta", "Thông tin chung", "THÔNG TIN CHUNG CỦA KẾ HOẠCH THI ĐUA",
                   "Mỗi dòng một thông số; chỉ sửa cột Giá trị.",
@@ -94,10 +96,36 @@ PLAN_SHEETS = (
     TableSheet("forms", "Hình thức khen thưởng", "CÁC HÌNH THỨC KHEN THƯỞNG",
                "Đối tượng: individual (cá nhân), collective (tập thể), both (cả hai). Để trống hạn mức nếu không giới hạn.", (
         Col("code", "Mã", "code", 10), Col("name", "Hình thức khen thưởng", "text", 50), Col("rank", "Thứ bậc", "int", 8),
-        Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("quota", "Hạn mức", "int", 9), SOURCE)),
+        Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("quota", "Hạn mức", "int", 9),
+        Col("decided_by", "Cấp quyết định", "list", 10, DECIDERS),
+        Col("money_individual", "Tiền thưởng cá nhân (đồng)", "int", 12),
+        Col("money_collective", "Tiền thưởng tập thể (đồng)", "int", 12),
+        Col("certificate", "Dòng tiêu đề giấy khen", "text", 16), SOURCE)),
     TableSheet("titles", "Danh hiệu thi đua", "CÁC DANH HIỆU THI ĐUA", "Điều kiện viết như ở trang Mức xếp loại.", (
         Col("code", "Mã", "code", 10), Col("name", "Danh hiệu", "text", 36),
         Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("conditions", "Điều kiện", "text", 50), SOURCE)),
+    TableSheet("proposal_fields", "Trường đề nghị KT", "CÁC CỘT CỦA BẢNG ĐỀ NGHỊ KHEN THƯỞNG",
+               "Mỗi dòng thành một cột của trang «Đề nghị khen thưởng» trong biểu mẫu. Kiểu: choice (chọn), level "
+               "(chọn có thứ bậc, thấp trước), int (số nguyên), decimal (số thập phân).", (
+        Col("code", "Mã trường", "code", 16), Col("label", "Tên cột", "text", 40),
+        Col("type", "Kiểu", "list", 9, ("choice", "level", "int", "decimal")),
+        Col("choices", "Các lựa chọn (cách nhau bởi dấu phẩy)", "text", 40),
+        Col("subject", "Đối tượng", "list", 12, SUBJECTS), Col("min", "Tối thiểu", "num", 9),
+        Col("max", "Tối đa", "num", 9), Col("width", "Độ rộng cột", "num", 8), Col("help", "Hướng dẫn", "text", 40),
+        SOURCE)),
+    TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA DANH HIỆU VÀ HÌNH THỨC KHEN THƯỞNG",
+               "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc), "
+               "kèm lời giải thích và căn cứ pháp lý.", (
+        Col("applies", "Mã danh hiệu / hình thức", "code", 12),
+        Col("subject", "Đối tượng (trống: cả hai)", "list", 12, ("individual", "collective")),
+        Col("rule", "Điều kiện", "text", 28), Col("text", "Diễn giải", "text", 44),
+        Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
+    TableSheet("quotas", "Hạn mức khen thưởng", "HẠN MỨC SỐ LƯỢNG, TỶ LỆ KHEN THƯỞNG",
+               "Phạm vi: unit (mỗi đơn vị, mỗi kỳ) hoặc province (toàn tỉnh). Ghi số lượng tối đa, hoặc tỷ lệ tối đa "
+               "(0,15 = 15%) so với số người đạt danh hiệu ở cột «So với».", (
+        Col("applies", "Mã danh hiệu / hình thức", "code", 12), Col("per", "Phạm vi", "list", 10, ("unit", "province")),
+        Col("max_count", "Số lượng tối đa", "int", 10), Col("max_ratio", "Tỷ lệ tối đa", "num", 10),
+        Col("of", "So với (mã danh hiệu)", "code", 12), Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
 )
 
 REGISTER = TableSheet("units", "Danh sách đơn vị", "DANH SÁCH CÔNG ĐOÀN CƠ SỞ",
