@@ -216,7 +216,7 @@ def build() -> dict:
     ]
     for i, row in enumerate(rows):
         v.update({Addr("proposals", k, i): x for k, x in row.items()})
-    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X006", "X008", "X005", "X010"])
+    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X006", "X011", "X008", "X005", "X010"])
 
     manifest = {}
     OUT.mkdir(parents=True, exist_ok=True)
