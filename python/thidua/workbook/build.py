@@ -60,6 +60,9 @@ BUTTONS = (
            "soạn thư nhắc trong thư mục nhac-nop.", "track_and_remind"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
            "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
+    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
+           "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
+           "ghi vào thư mục khen-thuong.", "award_papers"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
            "trong thư mục tong-ket.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "

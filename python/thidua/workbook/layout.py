@@ -157,6 +157,7 @@ CONTROLS = (
     Control("ThiDua_HopThu", "Thư mục hộp thư (để trống: thư mục hop-thu cạnh sổ này)", 6),
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
     Control("ThiDua_Lenh", "Lệnh Python gần nhất (dùng khi kiểm thử)", 8),
+    Control("ThiDua_HinhThuc", "Hình thức khen thưởng cần soạn văn bản (mã, ví dụ GK; để trống: mọi hình thức)", 9),
 )
 CONTROL = {c.name: c for c in CONTROLS}
 
