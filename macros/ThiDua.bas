@@ -61,6 +61,10 @@ Public Sub XepLoai()
     RunPython "import thidua.excel; thidua.excel.score_units()"
 End Sub
 
+Public Sub SoanKhenThuong()
+    RunPython "import thidua.excel; thidua.excel.award_papers()"
+End Sub
+
 Public Sub TongKet()
     RunPython "import thidua.excel; thidua.excel.year_summary()"
 End Sub

@@ -85,6 +85,14 @@ def build() -> dict:
     factory = TemplateFactory(plan, ROUND, TEST_KEY)
     template = factory.render(unit)
     values = realistic_values(plan, ROUND, unit, random.Random(SEED))
+    for addr in list(values):     # the valid file's nominees all meet their conditions and quotas
+        if addr.sheet == "proposals":
+            if addr.field == "prop.thang_cong_tac":
+                values[addr] = 12
+            elif addr.field == "prop.ky_luat":
+                values[addr] = S.NO
+            elif addr.field == "prop.title" and values[addr] == "Chiến sĩ thi đua cơ sở":
+                values[addr] = "Lao động tiên tiến"
     good = fill_workbook(template, spec, values)
     ind = {c.field.key: c for c in spec.sheet("indicators").cells}
     w = lambda *a: where(spec, *a)   # noqa: E731
@@ -197,18 +205,18 @@ def build() -> dict:
     ldtt, cstd = (t.name for t in plan.titles[:2])
     rows = [
         {"prop.subject": S.INDIVIDUAL, "prop.name": "Trần Thị Mai", "prop.title": cstd, "prop.dat_ldtt": S.NO,
-         "prop.co_sang_kien": S.YES, "prop.ky_luat": S.NO, "prop.summary": "Giáo viên dạy giỏi"},
+         "prop.co_sang_kien": S.YES, "prop.ky_luat": S.NO, "prop.thang_cong_tac": 12, "prop.summary": "Giáo viên dạy giỏi"},
         {"prop.subject": S.COLLECTIVE, "prop.name": "Tổ Toán", "prop.title": ldtt, "prop.ky_luat": S.NO,
          "prop.summary": "Tổ chuyên môn xuất sắc"},
         {"prop.subject": S.INDIVIDUAL, "prop.name": "Lê Văn An", "prop.title": ldtt, "prop.ky_luat": S.NO,
-         "prop.summary": "Hoàn thành tốt nhiệm vụ"},
+         "prop.thang_cong_tac": 12, "prop.summary": "Hoàn thành tốt nhiệm vụ"},
         {"prop.subject": S.INDIVIDUAL, "prop.name": "Lê  văn an", "prop.title": ldtt, "prop.ky_luat": S.NO,
-         "prop.summary": "Hoàn thành tốt nhiệm vụ"},
+         "prop.thang_cong_tac": 12, "prop.summary": "Hoàn thành tốt nhiệm vụ"},
         {"prop.subject": S.INDIVIDUAL, "prop.name": "Phạm Thu", "prop.summary": "Không chọn danh hiệu"},
     ]
     for i, row in enumerate(rows):
         v.update({Addr("proposals", k, i): x for k, x in row.items()})
-    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X006", "X008", "X005", "X010"])
+    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X006", "X012", "X008", "X005", "X010"])
 
     manifest = {}
     OUT.mkdir(parents=True, exist_ok=True)
@@ -222,7 +230,7 @@ def build() -> dict:
                              "X003": w("indicators", "ind.PD_NGAY"), "X001": w("indicators", "ind.ND5_DOANVIEN"),
                              "V014": w("info", "info.reporter"), "V010": w("activities", "act.date", 0),
                              "V001": w("activities", "act.description", 1), "V007": w("selfscore", "score.TC1")},
-        "proposals_rules.xlsx": {"X006": w("proposals", "prop.title", 0), "X008": w("proposals", "prop.title", 1),
+        "proposals_rules.xlsx": {"X006": w("proposals", "prop.title", 0), "X012": w("proposals", "prop.title", 0), "X008": w("proposals", "prop.title", 1),
                                  "X005": w("proposals", "prop.name", 3), "X010": w("proposals", "prop.title", 4)},
         "formula_in_input.xlsx": {"S010": w("indicators", "ind.ND5_CBCCVC")},
         "merged_input.xlsx": {"S008": w("indicators", "ind.ND5_CBCCVC")},

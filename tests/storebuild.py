@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from thidua.store import proposals as store_proposals
 from thidua.store.store import Store
 
 
@@ -37,10 +38,7 @@ def add_submission(con: sqlite3.Connection, unit: str, rnd: str, received_at: st
     for code, value in (scores or {}).items():
         rows.append(_value_row(sid, "Tự chấm điểm", f"score.{code}", value))
     con.executemany("INSERT INTO cell_values VALUES (?, ?, ?, ?, NULL, ?, ?, ?)", rows)
-    for number, prop in enumerate(proposals, start=1):
-        cols = ["submission_id", "row", "unit", "round", *prop.keys()]
-        con.execute(f"INSERT INTO proposals ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [sid, number, unit, rnd, *prop.values()])
+    store_proposals.insert_rows(Store(con, Path("")), sid, unit, rnd, proposals)
     return sid
 
 

@@ -17,7 +17,8 @@ from thidua.templates.build import TemplateFactory
 ROUND = "TK"
 COLLECTIVE = {"prop.subject": "Tập thể", "prop.name": "Tổ Văn phòng", "prop.title": "Tập thể lao động xuất sắc",
               "prop.ky_luat": "Không", "prop.form": "Giấy khen của Công đoàn Viên chức tỉnh",
-              "prop.summary": "Hoàn thành xuất sắc nhiệm vụ"}
+              "prop.summary": "Hoàn thành xuất sắc nhiệm vụ", "prop.ty_le_htnv": 100, "prop.so_cstdcs": 1,
+              "prop.nam_htxs": 3, "prop.dan_dau_khoi": "Có"}
 
 
 @pytest.fixture(scope="module")

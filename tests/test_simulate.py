@@ -173,7 +173,8 @@ def _check_mistake(name: str, spec: S.TemplateSpec, draft: sim.Draft, clean: dic
         assert len(gone) == 1 and cell(gone[0]) is None
     elif name == "cstdcs_without_ldtt":
         rows = [r for r in book[spec.sheet("proposals").name].iter_rows(values_only=True)]
-        assert any("Chiến sĩ thi đua cơ sở" in r and S.NO == r[6] for r in rows)
+        col = next(c.col for c in spec.sheet("proposals").table.columns if c.field.key == "prop.dat_ldtt")
+        assert any("Chiến sĩ thi đua cơ sở" in r and S.NO == r[col] for r in rows)
     elif name == "nfd_text":
         assert any(not unicodedata.is_normalized("NFC", t) for t in texts)
     elif name == "eth_for_dj":

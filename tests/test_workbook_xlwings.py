@@ -204,3 +204,32 @@ def test_on_time_udf_matches_tracking(office, consolidated):
     caller = type("Caller", (), {"sheet": type("S", (), {"book": book})})
     rows = status_rows(folder / excel.DB_FILE, plan, units, "Q1")
     assert excel.THIDUA_DUNGHAN("Q1", caller) == sum(r["status"] == "ok" for r in rows) / len(units)
+
+
+def test_award_papers_button_drafts_the_decision_certificates_and_submission(office, consolidated):
+    """«Soạn quyết định, giấy khen»: the office's decisions become Word documents beside the workbook."""
+    from docx import Document
+    from thidua.review.commendations import decide, load_proposals
+    folder, plan, _ = office
+    db = folder / excel.DB_FILE
+    checks = load_proposals(db, plan)
+    gk = [c for c in checks if c.effective_form and c.effective_form.code == "GK"][:3]
+    up = [c for c in checks if c.effective_form and c.effective_form.code == "BKLDLD"][:2]
+    assert gk and up
+    for c in gk + up:
+        decide(db, plan, c.id, "reviewed")
+    for c in gk:
+        decide(db, plan, c.id, "awarded")
+    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="")
+    out = folder / "khen-thuong"
+    assert status_of(actions, data).startswith("Đã soạn 3 văn bản")
+    decision = "\n".join(p.text for t in Document(str(out / "QuyetDinh_GK.docx")).tables for r in t.rows
+                         for p in r.cells[1].paragraphs)
+    assert all(decision.count(c.name) >= 1 for c in gk)
+    certificates = Document(str(out / "GiayKhen_GK.docx"))
+    assert sum(p.text == "GIẤY KHEN" for p in certificates.paragraphs) == len(gk)
+    submission = "\n".join(p.text for t in Document(str(out / "ToTrinh_BKLDLD.docx")).tables for r in t.rows
+                           for p in r.cells[1].paragraphs)
+    assert all(c.name in submission for c in up)
+    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="XYZ")
+    assert "XYZ" in status_of(actions, data)

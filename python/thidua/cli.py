@@ -113,7 +113,7 @@ def cmd_proposals_list(args) -> int:
         return 0
     for c in checks:
         form = c.effective_form.code if c.effective_form else "-"
-        verdict = "đủ điều kiện" if c.eligible else "chưa đủ: " + "; ".join(c.problems)
+        verdict = c.verdict
         warn = ("; " + "; ".join(c.warnings)) if c.warnings else ""
         print(f"{c.id}\t{c.unit}\t{c.round}\t{c.name}\t{form}\t{STATE_NAMES.get(c.state, c.state)}\t{verdict}{warn}")
     return 0
@@ -122,9 +122,36 @@ def cmd_proposals_list(args) -> int:
 def cmd_proposals_decide(args) -> int:
     from thidua.review.commendations import STATE_NAMES, decide
     plan, _ = load_context(args)
-    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note)
+    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note, force=args.force)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
           + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
+    return 0
+
+
+def cmd_awards(args) -> int:
+    """thidua awards decision|certificates|submission: the Word documents of one award form."""
+    import datetime as dt
+    from thidua.awards.documents import context, parse_margins, recipients, render
+    from thidua.review.commendations import load_proposals
+    plan, units = load_context(args)
+    when = None
+    if args.date:
+        try:
+            when = dt.datetime.strptime(args.date, "%d/%m/%Y").date()
+        except ValueError as exc:
+            raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
+    margins = parse_margins(getattr(args, "margins", None))
+    checks = load_proposals(_db(args), plan)
+    rec = recipients(plan, checks, args.form, args.awards_command, {u.code: u.name for u in units})
+    out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
+                 args.layouts, margins)
+    print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
+    unfit = [r["name"] for r in rec.everyone if not r["eligible"]]
+    if unfit:
+        print("Lưu ý: chưa đủ điều kiện theo kế hoạch: " + ", ".join(unfit) + " (xem «thidua proposals list»).")
+    if args.pdf:
+        from thidua.reports.libreoffice import convert
+        print(f"Đã ghi {convert(out, 'pdf', out.parent)}")
     return 0
 
 
@@ -483,6 +510,8 @@ def build_parser() -> ArgumentParser:
     q.add_argument("--state", required=True, choices=("reviewed", "not_met", "raised", "awarded"))
     q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
     q.add_argument("--note", help="ghi chú quyết định")
+    q.add_argument("--force", action="store_true",
+                   help="cho phép sửa một đề nghị đã được khen thưởng (ghi vào lịch sử đề nghị)")
     _common(q)
     q.set_defaults(func=cmd_proposals_decide)
     q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")
@@ -491,6 +520,24 @@ def build_parser() -> ArgumentParser:
     q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh")
     _common(q)
     q.set_defaults(func=cmd_proposals_export)
+
+    p = sub.add_parser("awards", help="soạn quyết định khen thưởng, giấy khen, tờ trình (Word)")
+    aw = p.add_subparsers(dest="awards_command", metavar="SUBCOMMAND", required=True)
+    for name, text in (("decision", "Quyết định khen thưởng kèm danh sách (đề nghị đã được khen thưởng)"),
+                       ("certificates", "giấy khen, mỗi người/tập thể một trang A4 ngang"),
+                       ("submission", "Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")):
+        q = aw.add_parser(name, help=text)
+        q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ GK")
+        q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+        q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
+        q.add_argument("--db", help=db_help)
+        q.add_argument("--number", help="số văn bản, ví dụ 45/QĐ-CĐN (để trống: chừa chỗ ghi tay)")
+        q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: hôm nay)")
+        q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
+        if name == "certificates":
+            q.add_argument("--margins", help="lề trang (mm) trên,phải,dưới,trái cho khớp phôi giấy khen in sẵn")
+        _common(q)
+        q.set_defaults(func=cmd_awards)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
     p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")

@@ -15,7 +15,8 @@ from thidua.errors import ThiDuaError
 KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
 DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
 FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
-           "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu"}
+           "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu", "awards": "khen-thuong",
+           "layouts": "mau-van-ban"}
 
 
 @dataclass
@@ -232,6 +233,41 @@ def score_units(ctx: Context) -> str:
     return (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
             f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
             f"(trang {L.RESULT_SHEETS['awards'][0]}).")
+
+
+@entry
+def award_papers(ctx: Context) -> str:
+    """Decision + list + certificates for each form the office decides, a submission for each form decided above;
+    only forms with proposals in the right state; layouts from the folder mau-van-ban beside the book if present."""
+    from thidua.awards.documents import context as doc_context, recipients, render
+    from thidua.errors import ThiDuaError
+    from thidua.plan.model import OFFICE
+    from thidua.reports.libreoffice import convert, soffice
+    from thidua.review.commendations import load_proposals
+    checks = load_proposals(ctx.db, ctx.plan)
+    wanted = ctx.control("ThiDua_HinhThuc")
+    forms = [f for f in ctx.plan.forms if not wanted or f.code.lower() == wanted.lower()]
+    if not forms:
+        raise ThiDuaError(f"Không có hình thức khen thưởng «{wanted}».",
+                          "Ghi một mã trong trang Hình thức khen thưởng, hoặc để trống ô đó.")
+    names = {u.code: u.name for u in ctx.units}
+    layouts = ctx.path("layouts") if ctx.path("layouts").is_dir() else None
+    out, written = ctx.path("awards"), []
+    for form in forms:
+        kinds = ("decision", "certificates") if form.decided_by == OFFICE else ("submission",)
+        for kind in kinds:
+            try:
+                rec = recipients(ctx.plan, checks, form.code, kind, names)
+            except ThiDuaError:
+                continue            # nothing in the right state for this form
+            prefix = {"decision": "QuyetDinh", "certificates": "GiayKhen", "submission": "ToTrinh"}[kind]
+            path = render(kind, doc_context(ctx.plan, rec, kind), out / f"{prefix}_{form.code}.docx", layouts)
+            written.append(path)
+            if soffice():
+                convert(path, "pdf", out)
+    if not written:
+        return "Chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen thưởng)."
+    return f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
 
 
 @entry

@@ -31,9 +31,6 @@ from thidua.store.store import Store
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
 PARALLEL_FROM = 24        # validate in worker processes once a run has this many new files
-PROP_FIELDS = ("subject", "name", "position", "title", "form", "dat_ldtt", "co_sang_kien", "ty_le_ldtt",
-               "ky_luat", "summary", "adhoc")
-DECISION_FIELDS = ("state", "decided_form", "decision_note", "decided_at")
 
 
 @dataclass
@@ -224,24 +221,10 @@ def resolve(conn: sqlite3.Connection, pairs) -> None:
 
 
 def _refresh_proposals(conn: sqlite3.Connection, unit: str, rnd: str, sub_id: int) -> None:
-    """Proposals follow the accepted submission; office decisions carry over by (subject, name)."""
-    decided = {(s, n): d for s, n, *d in conn.execute(
-        "SELECT subject, name, " + ", ".join(DECISION_FIELDS) + " FROM proposals WHERE unit=? AND round=?",
-        (unit, rnd))}
-    conn.execute("DELETE FROM proposals WHERE unit=? AND round=?", (unit, rnd))
-    rows: dict[int, dict] = {}
-    for fld, row, num, text, date in conn.execute(
-            "SELECT field, row, value_num, value_text, value_date FROM cell_values "
-            "WHERE submission_id=? AND field LIKE 'prop.%' AND row IS NOT NULL", (sub_id,)):
-        rows.setdefault(row, {})[fld[5:]] = num if num is not None else (text if text is not None else date)
-    for row, vals in sorted(rows.items()):
-        if not vals.get("name"):
-            continue
-        decision = decided.get((vals.get("subject"), vals.get("name")), ("proposed", None, None, None))
-        conn.execute(
-            "INSERT INTO proposals (submission_id, row, unit, round, " + ", ".join(PROP_FIELDS) + ", "
-            + ", ".join(DECISION_FIELDS) + ") VALUES (" + ",".join("?" * (4 + len(PROP_FIELDS) + 4)) + ")",
-            (sub_id, row, unit, rnd, *(vals.get(f) for f in PROP_FIELDS), *decision))
+    """Proposals follow the accepted submission, keeping their ids and decisions (see store/proposals.py)."""
+    from thidua.store import proposals
+    from thidua.store.store import Store
+    proposals.refresh(Store(conn, Path("")), unit, rnd, sub_id)
 
 
 # ---------------------------------------------------------------- the run

@@ -200,9 +200,9 @@ SUMMARIES = _nfc("Hoàn thành xuất sắc nhiệm vụ được giao", "Có s�
                  "Tích cực tham gia các phong trào thi đua của công đoàn", "Đạt thành tích cao trong công tác chuyên môn")
 
 
-def vietnamese_name(rng: random.Random) -> str:
-    """A plausible full name in NFC, e.g. «Nguyễn Thị Ánh»."""
-    if rng.random() < 0.5:
+def vietnamese_name(rng: random.Random, female: bool | None = None) -> str:
+    """A plausible full name in NFC, e.g. «Nguyễn Thị Ánh» (a woman's or a man's when `female` is given)."""
+    if (rng.random() < 0.5) if female is None else female:
         return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_F)} {rng.choice(GIVEN_F)}"
     return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
 
@@ -245,38 +245,53 @@ def _date_in(field_: S.Field, rnd: Round, rng: random.Random, lo=None, hi=None) 
     return _rand_date(rng, lo, max(lo, hi))
 
 
+def _person(rng: random.Random, unit: Unit, female: bool, years: int) -> dict[str, object]:
+    """An individual nominee with the condition fields filled; now and then one who fails a condition."""
+    months = 12 if rng.random() < 0.94 else rng.randint(6, 9)             # recruited in the year
+    discipline = S.NO if rng.random() < 0.97 else "Khiển trách"
+    return {"prop.subject": S.INDIVIDUAL, "prop.name": vietnamese_name(rng, female),
+            "prop.position": f"{rng.choice(STAFF_JOBS)}, {unit.name.removeprefix('CĐCS ')}",
+            "prop.gioi_tinh": "Nữ" if female else "Nam", "prop.thang_cong_tac": months, "prop.ky_luat": discipline,
+            "prop.dat_ldtt": S.YES, "prop.co_sang_kien": S.NO, "prop.nam_htxs": years,
+            "prop.summary": rng.choice(SUMMARIES)}
+
+
 def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> list[dict[str, object]]:
+    """A unit's nominees: its Lao động tiên tiến, about one Chiến sĩ thi đua cơ sở in seven of them (a few units
+    propose too many), some for higher forms (women for «Giỏi việc nước, đảm việc nhà»), and the unit itself."""
     titles = {t.code: t.name for t in plan.titles}
     forms = {f.code: f.name for f in plan.forms}
-    adhoc = rnd.kind == "adhoc"
+    if rnd.kind == "adhoc":
+        return [dict(_person(rng, unit, rng.random() < 0.5, rng.randint(1, 3)), **{
+            "prop.form": forms["GK"], "prop.adhoc": S.YES}) for _ in range(rng.randint(1, 2))]
     rows = []
-    for _ in range(rng.randint(1, 2) if adhoc else rng.randint(0, 4)):
-        person = vietnamese_name(rng)
-        row = {"prop.subject": S.INDIVIDUAL, "prop.name": person,
-               "prop.position": f"{rng.choice(STAFF_JOBS)}, {unit.name.removeprefix('CĐCS ')}",
-               "prop.ky_luat": S.NO, "prop.summary": rng.choice(SUMMARIES)}
-        if adhoc:
-            row.update({"prop.form": forms["GK"], "prop.adhoc": S.YES})
-        elif rng.random() < 0.4:
-            row.update({"prop.title": titles["CSTDCS"], "prop.dat_ldtt": S.YES, "prop.co_sang_kien": S.YES})
-            pick = rng.random()       # some are put forward for a higher form (one with a province quota)
-            if pick < 0.25:
-                row["prop.form"] = forms["BKLDLD"]
-            elif pick < 0.30:
-                row["prop.form"] = forms["BKTLD"]
-            elif pick < 0.36:
-                row["prop.form"] = forms["BKGVNDVN"]
-        else:
-            row.update({"prop.title": titles["LDTT"], "prop.dat_ldtt": S.YES,
-                        "prop.co_sang_kien": S.YES if rng.random() < 0.3 else S.NO})
-            if rng.random() < 0.3:
-                row["prop.form"] = forms["GK"]
+    n_ldtt = rng.randint(0, 7)
+    for _ in range(n_ldtt):
+        row = _person(rng, unit, rng.random() < 0.55, rng.randint(1, 4))
+        row["prop.title"] = titles["LDTT"]
+        if rng.random() < 0.3:
+            row["prop.form"] = forms["GK"]
         rows.append(row)
-    if not adhoc and rng.random() < 0.5:
+    n_cstdcs = int(0.15 * (n_ldtt + 1)) + (1 if n_ldtt and rng.random() < 0.08 else 0)
+    for _ in range(n_cstdcs):
+        pick = rng.random()
+        form = "BKLDLD" if pick < 0.25 else "BKTLD" if pick < 0.3 else "BKGVNDVN" if pick < 0.42 else None
+        female = rng.random() < (0.92 if form == "BKGVNDVN" else 0.5)      # now and then a man: not eligible
+        row = _person(rng, unit, female, rng.randint(3, 6) if form else rng.randint(1, 4))
+        row.update({"prop.title": titles["CSTDCS"], "prop.co_sang_kien": S.YES if rng.random() < 0.95 else S.NO})
+        if form:
+            row["prop.form"] = forms[form]
+        rows.append(row)
+    if rng.random() < 0.5:
         share = float(rng.randint(55, 100))
-        form = "COTD" if share >= 90 and rng.random() < 0.3 else "BKLDLD" if share >= 70 and rng.random() < 0.3 else "GK"
+        lead = share >= 90 and rng.random() < 0.3
+        form = "COTD" if lead else "BKGVNDVN" if rng.random() < 0.05 else \
+            "BKLDLD" if share >= 70 and rng.random() < 0.3 else "GK"
         rows.append({"prop.subject": S.COLLECTIVE, "prop.name": unit.name, "prop.ky_luat": S.NO,
                      "prop.title": titles["TTLDXS" if share >= 70 else "TTLDTT"], "prop.ty_le_ldtt": share,
+                     "prop.ty_le_htnv": 100.0 if rng.random() < 0.9 else float(rng.randint(90, 99)),
+                     "prop.so_cstdcs": max(n_cstdcs, 1 if share >= 70 and rng.random() < 0.9 else 0),
+                     "prop.nam_htxs": rng.randint(1, 5), "prop.dan_dau_khoi": S.YES if lead else S.NO,
                      "prop.summary": rng.choice(SUMMARIES), "prop.form": forms[form]})
     return rows
 
@@ -455,7 +470,7 @@ def _cstdcs_without_ldtt(d: Draft) -> bool:
     rows = [a.row for a in d.values if a.sheet == "proposals" and a.field == "prop.name"]
     row = max(rows, default=-1) + 1
     new = {"prop.subject": S.INDIVIDUAL, "prop.name": vietnamese_name(d.rng), "prop.title": name,
-           "prop.dat_ldtt": S.NO, "prop.co_sang_kien": S.YES, "prop.ky_luat": S.NO,
+           "prop.dat_ldtt": S.NO, "prop.co_sang_kien": S.YES, "prop.ky_luat": S.NO, "prop.thang_cong_tac": 12,
            "prop.summary": SUMMARIES[1]}
     d.values.update({Addr("proposals", k, row): v for k, v in new.items()})
     return True

@@ -13,6 +13,7 @@ from thidua.errors import ThiDuaError
 from thidua.intake.messages import CATALOGUE, format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
 from thidua.plan.model import Plan
+from thidua.review.eligibility import Nomination, judge, quota_warnings
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
@@ -283,12 +284,14 @@ def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
 
 
 def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
+    """Proposal rows: a nominee who fails a condition or a quota is a warning on that row, never a rejection."""
     sheet = reading.spec.sheet("proposals")
     if sheet is None:
         return
     titles = {t.name: t for t in plan.titles}
     forms = {f.name: f for f in plan.forms}
     seen: dict[tuple, list[int]] = {}
+    nominations: list[tuple[int, Nomination]] = []
     for row in reading.used_rows.get("proposals", []):
         values = {col.field.key[5:]: typed.get((col.field.key, row)) for col in sheet.table.columns}
         name, subject = values.get("name"), values.get("subject")
@@ -300,30 +303,35 @@ def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
                     and award.subject != S.SUBJECT_CODES[subject]:
                 expected = S.INDIVIDUAL if award.subject == "individual" else S.COLLECTIVE
                 _issue(reading, "X008", key, row, value=award.name, expected=expected.lower(), found=subject)
-        if title and (not subject or title.subject == S.SUBJECT_CODES.get(subject)):
-            _eligibility(reading, title, values, row, name)
+        if subject in S.SUBJECT_CODES:
+            _eligibility(reading, plan, values, S.SUBJECT_CODES[subject], (title, form), row, name)
         if name:
             dup = (fold(str(name)), subject, values.get("title"), values.get("form"))
             seen.setdefault(dup, []).append(row)
+            nominations.append((row, Nomination("", "", str(name), title.code if title else None,
+                                                form.code if form else None)))
     for rows in seen.values():
         for row in rows[1:]:
             _issue(reading, "X005", "prop.name", row, value=typed.get(("prop.name", row)),
                    rows=", ".join(map(str, rows)))
+    for i, texts in quota_warnings(plan, [n for _, n in nominations]).items():
+        _issue(reading, "X012", "prop.title", nominations[i][0], detail="; ".join(texts))
 
 
-def _eligibility(reading: Reading, title, values: dict, row: int, name) -> None:
+def _eligibility(reading: Reading, plan: Plan, values: dict, subject: str, awards, row: int, name) -> None:
     failed = []
-    for cond in title.conditions:
-        verdict = cond.holds(values)
-        key = "prop." + cond.field
-        if verdict is None:
-            _issue(reading, "X007", key, row, title=title.name, label=_label(reading, key))
-        elif verdict is False:
-            shown = format_number(cond.value) if isinstance(cond.value, float) else cond.value
-            failed.append(f"«{_label(reading, key)}» " + _OP_TEXT[cond.op].format(v=shown))
+    for failure in judge(plan, values, subject, awards):
+        key = "prop." + failure.rule.condition.field
+        if failure.missing and reading.spec.sheet("proposals") and _has_column(reading, key):
+            _issue(reading, "X007", key, row, title=failure.rule.text, label=_label(reading, key))
+        else:
+            failed.append(failure.message)
     if failed:
-        _issue(reading, "X006", "prop.title", row, value=name or title.name, title=title.name,
-               detail="; ".join(failed))
+        _issue(reading, "X006", "prop.title", row, value=name or "", detail="; ".join(failed))
+
+
+def _has_column(reading: Reading, key: str) -> bool:
+    return any(col.field.key == key for col in reading.spec.sheet("proposals").table.columns)
 
 
 def _totals(reading: Reading, typed: dict) -> None:

@@ -15,7 +15,10 @@ from thidua.errors import ThiDuaError
 DEFAULT_PLAN = "plan2019.toml"
 SHEET_KEYS = ("info", "activities", "indicators", "selfscore", "proposals")
 TABLES = ("periods", "rounds", "contents", "indicators", "rules", "charts", "criteria", "rule_sets", "levels", "forms",
-          "titles")
+          "titles",
+          "proposal_fields", "conditions", "quotas")
+PROPOSAL_FIELD_TYPES = ("choice", "level", "int", "decimal")
+OFFICE = "CDVC"      # `decided_by` of the forms this office decides itself
 INDICATOR_TYPES = ("int", "money", "bool", "date")
 # How a summary takes one unit's figure of a period: "period" = the review round's (else the quarters' sum),
 # "latest" = the latest reported value (head counts).
@@ -66,11 +69,19 @@ class Condition:
     op: str
     value: float | str
 
-    def holds(self, values: Mapping[str, Any]) -> bool | None:
-        """True/False, or None when the field has no value to judge."""
+    def holds(self, values: Mapping[str, Any], levels: Mapping[str, tuple[str, ...]] | None = None) -> bool | None:
+        """True/False, or None when the field has no value to judge. A field in `levels` (ordered choices,
+        lowest first) compares positions: `ky_luat < Khiển trách`."""
         found = values.get(self.field)
         if found in (None, ""):
             return None
+        order = (levels or {}).get(self.field)
+        if order is not None:
+            folded = [c.casefold() for c in order]
+            a, b = str(found).strip().casefold(), str(self.value).strip().casefold()
+            if a not in folded or b not in folded:
+                return None
+            return _OPS[self.op](folded.index(a), folded.index(b))
         if isinstance(self.value, float):
             try:
                 return _OPS[self.op](float(found), self.value)
@@ -204,6 +215,54 @@ class AwardForm:
     rank: int
     subject: str  # individual / collective / both
     quota: int | None = None
+    decided_by: str = OFFICE          # CDVC (this office), LDLD, TLD
+    money_individual: int | None = None
+    money_collective: int | None = None
+    certificate: str = ""
+
+
+@dataclass(frozen=True)
+class ProposalField:
+    """A field of a proposal row the plan declares (a template column; conditions refer to it by code)."""
+
+    code: str
+    label: str
+    type: str                          # choice, level (ordered choices, lowest first), int, decimal
+    choices: tuple[str, ...] = ()
+    subject: str = "both"
+    min: float | None = None
+    max: float | None = None
+    width: float = 10
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class AwardCondition:
+    """One condition of a title or form, with the words that explain it and its legal source."""
+
+    applies: str                       # title or form code
+    subject: str                       # individual / collective / "" (both)
+    condition: Condition
+    text: str
+    legal: str
+    source: str = "config"
+
+    def covers(self, subject: str) -> bool:
+        return not self.subject or self.subject in ("both", subject)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most `max_count` proposals of a title/form, or at most `max_ratio` of the proposals of title `of`,
+    per unit (and round) or per province."""
+
+    applies: str
+    per: str                           # unit / province
+    max_count: int | None
+    max_ratio: float | None
+    of: str
+    legal: str
+    source: str = "config"
 
 
 @dataclass(frozen=True)
@@ -229,6 +288,9 @@ class Plan:
     titles: tuple[Title, ...]
     rules: tuple[Rule, ...] = ()
     charts: tuple[Chart, ...] = ()
+    proposal_fields: tuple[ProposalField, ...] = ()
+    award_conditions: tuple[AwardCondition, ...] = ()
+    quotas: tuple[Quota, ...] = ()
 
     # -- look-ups
     @property
@@ -285,6 +347,18 @@ class Plan:
         raise ThiDuaError(f"Không có bộ quy tắc xếp loại «{code}».",
                           "Chọn một trong: " + ", ".join(r.code for r in self.rule_sets) + ".")
 
+    def rules_for(self, code: str, subject: str) -> tuple[AwardCondition, ...]:
+        """The conditions of title or form `code` that apply to `subject` (individual / collective)."""
+        return tuple(r for r in self.award_conditions if r.applies == code and r.covers(subject))
+
+    def award(self, code: str) -> "AwardForm | Title | None":
+        return next((x for x in (*self.forms, *self.titles) if x.code == code), None)
+
+    @property
+    def levels_of_fields(self) -> dict[str, tuple[str, ...]]:
+        """{field code: its ordered choices} for the proposal fields of type level."""
+        return {f.code: f.choices for f in self.proposal_fields if f.type == "level"}
+
     @property
     def criteria_total(self) -> float:
         return sum(c.max_points for c in self.criteria)
@@ -336,10 +410,22 @@ class Plan:
                            for r in rows("criteria")),
             rule_sets=rule_sets,
             forms=tuple(AwardForm(str(r["code"]), str(r["name"]), int(r["rank"]), str(r["subject"]),
-                                  int(r["quota"]) if r.get("quota") not in (None, "") else None)
+                                  _int(r.get("quota")), str(r.get("decided_by") or OFFICE),
+                                  _int(r.get("money_individual")), _int(r.get("money_collective")),
+                                  str(r.get("certificate") or ""))
                         for r in rows("forms")),
             titles=tuple(Title(str(r["code"]), str(r["name"]), str(r["subject"]), parse_conditions(r.get("conditions")))
                          for r in rows("titles")),
+            proposal_fields=tuple(
+                ProposalField(str(r["code"]), str(r["label"]), str(r["type"]), to_list(r.get("choices")),
+                              str(r.get("subject") or "both"), _num(r.get("min")), _num(r.get("max")),
+                              float(r.get("width") or 10), str(r.get("help") or ""))
+                for r in rows("proposal_fields")),
+            award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
+            quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
+                               _num(r.get("max_ratio")), str(r.get("of") or ""), str(r.get("legal") or ""),
+                               str(r.get("source") or "config"))
+                         for r in rows("quotas")),
         )
         plan.check()
         return plan
@@ -367,6 +453,30 @@ class Plan:
             if ind.summary and ind.type == "date":
                 problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu ngày không cộng được trong bảng tổng hợp")
         problems += self._check_rules()
+        fields = {f.code: f for f in self.proposal_fields}
+        for f in self.proposal_fields:
+            if f.type not in PROPOSAL_FIELD_TYPES:
+                problems.append(f"trường đề nghị {f.code}: kiểu «{f.type}» không có")
+            if f.type in ("choice", "level") and not f.choices:
+                problems.append(f"trường đề nghị {f.code}: chưa ghi các lựa chọn")
+        awards = {x.code for x in (*self.forms, *self.titles)}
+        for rule in self.award_conditions:
+            if rule.applies not in awards:
+                problems.append(f"điều kiện «{rule.text}»: không có danh hiệu hay hình thức «{rule.applies}»")
+            found = fields.get(rule.condition.field)
+            if found is None:
+                problems.append(f"điều kiện «{rule.text}»: không có trường đề nghị «{rule.condition.field}»")
+            elif found.type == "level" and str(rule.condition.value).casefold() not in \
+                    [c.casefold() for c in found.choices]:
+                problems.append(f"điều kiện «{rule.text}»: «{rule.condition.value}» không có trong danh sách "
+                                f"của trường {found.code}")
+        for q in self.quotas:
+            if q.applies not in awards or (q.of and q.of not in awards):
+                problems.append(f"hạn mức của «{q.applies}»: không có danh hiệu hay hình thức đó")
+            if q.per not in ("unit", "province"):
+                problems.append(f"hạn mức của «{q.applies}»: phạm vi «{q.per}» không có (unit hoặc province)")
+            if (q.max_count is None) == (q.max_ratio is None) or (q.max_ratio is not None and not q.of):
+                problems.append(f"hạn mức của «{q.applies}»: ghi số lượng tối đa, hoặc tỷ lệ tối đa kèm danh hiệu gốc")
         for rs in self.rule_sets:
             if not rs.levels:
                 problems.append(f"bộ quy tắc {rs.code} không có mức xếp loại nào")
@@ -398,6 +508,18 @@ class Plan:
         if launch and kinds.get(launch) != "bool":
             problems.append(f"chỉ tiêu phát động «{launch}» phải là chỉ tiêu Có/Không của kế hoạch")
         return problems
+
+
+def _int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _award_condition(r: Mapping[str, Any]) -> AwardCondition:
+    conds = parse_conditions(r.get("rule"))
+    if len(conds) != 1:
+        raise ValueError(f"điều kiện «{r.get('rule')}» phải là đúng một mệnh đề")
+    return AwardCondition(str(r["applies"]), str(r.get("subject") or ""), conds[0], str(r.get("text") or conds[0]),
+                          str(r.get("legal") or ""), str(r.get("source") or "config"))
 
 
 def _bool(value: Any) -> bool:

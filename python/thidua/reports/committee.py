@@ -433,7 +433,7 @@ def _proposals_sheet(book: Book, conn, rnd, names: dict) -> None:
         "SELECT p.unit, p.subject, p.name, p.position, p.title, p.form, p.dat_ldtt, p.co_sang_kien, "
         "p.ty_le_ldtt, p.ky_luat, p.summary, p.adhoc, p.row, "
         "(SELECT v.sheet FROM cell_values v WHERE v.submission_id = p.submission_id AND v.row = p.row "
-        " AND v.field = 'prop.name') FROM proposals p WHERE p.round=? ORDER BY p.unit, p.row", (rnd.code,))
+        " AND v.field = 'prop.name') FROM proposals p WHERE p.round=? AND p.active = 1 ORDER BY p.unit, p.row", (rnd.code,))
     data = ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"]
             for i, r in enumerate(cursor, start=1))
     book.table("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data)

@@ -43,8 +43,10 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
     src, out = Path(path).resolve(), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
+        writer = src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"
         cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
-               "--convert-to", FILTERS.get(fmt, fmt), "--outdir", str(out), str(src)]
+               "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir", str(out),
+               str(src)]
         env = dict(os.environ, HOME=profile)
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)

@@ -1,4 +1,4 @@
-"""Commendation proposals: eligibility against the plan's titles, forms and quotas; office decisions; the official list."""
+"""Commendation proposals: eligibility against the plan's conditions and quotas; office decisions; the official list."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,11 @@ from typing import Any, Callable, Sequence
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import AwardForm, Plan, Title
-from thidua.review.scoring import describe_condition, open_store
+from thidua.review.eligibility import INELIGIBLE, Nomination, field_label, judge, quota_warnings
+from thidua.review.scoring import describe_condition
+from thidua.text.numbers import format_number
+from thidua.store import proposals as stored
+from thidua.store.store import Store
 from thidua.text.normalize import nfc
 from thidua.text.collate import name_key, text_key
 from thidua.text.numbers import format_number
@@ -17,17 +21,14 @@ from thidua.text.numbers import format_number
 STATES = ("proposed", "reviewed", "not_met", "raised", "awarded")
 STATE_NAMES = {"proposed": "Đề nghị", "reviewed": "Đã xét", "not_met": "Không đạt",
                "raised": "Nâng hình thức", "awarded": "Được khen thưởng"}
-# Which decision may follow which: the office moves a proposal forward, or reopens a decision for review.
-NEXT_STATES = {"proposed": ("reviewed", "not_met", "raised", "awarded"),
+# Which decision may follow which: proposed → reviewed → not met / raised / awarded; a «not met» or «raised»
+# may be reopened for review. Leaving «awarded» needs force and is logged as such.
+NEXT_STATES = {"proposed": ("reviewed",),
                "reviewed": ("not_met", "raised", "awarded"),
                "raised": ("awarded", "not_met", "reviewed"),
-               "not_met": ("reviewed",), "awarded": ("reviewed",)}
+               "not_met": ("reviewed",), "awarded": ()}
 SUBJECTS = {"cá nhân": "individual", "individual": "individual", "tập thể": "collective", "collective": "collective"}
 SUBJECT_NAMES = {"individual": "Cá nhân", "collective": "Tập thể"}
-FIELD_NAMES = {"dat_ldtt": "đạt Lao động tiên tiến", "co_sang_kien": "có sáng kiến/đề tài được công nhận",
-               "ty_le_ldtt": "tỷ lệ Lao động tiên tiến (%)", "ky_luat": "bị kỷ luật trong năm"}
-
-
 @dataclass
 class ProposalCheck:
     """One proposal with its eligibility verdict (problems block, warnings ask the office to choose)."""
@@ -47,10 +48,16 @@ class ProposalCheck:
     summary: str
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    matched_by: str = "new"
 
     @property
     def eligible(self) -> bool:
         return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        """«đủ điều kiện», or «Không đủ điều kiện: reasons» (each with its legal source)."""
+        return "đủ điều kiện" if self.eligible else f"{INELIGIBLE}: " + "; ".join(self.problems)
 
     @property
     def effective_form(self) -> AwardForm | None:
@@ -61,7 +68,8 @@ class ProposalCheck:
                 "position": self.position, "title": self.title.code if self.title else None,
                 "form": self.form.code if self.form else None, "state": self.state,
                 "decided_form": self.decided_form.code if self.decided_form else None, "note": self.note,
-                "adhoc": self.adhoc, "eligible": self.eligible, "problems": self.problems, "warnings": self.warnings}
+                "adhoc": self.adhoc, "eligible": self.eligible, "verdict": self.verdict, "problems": self.problems,
+                "warnings": self.warnings, "matched_by": self.matched_by}
 
 
 # A year's proposals repeat the same titles, forms, positions and answers: normalise each distinct text once.
@@ -88,14 +96,15 @@ def _names_index(pairs: tuple[tuple[str, str], ...]) -> dict[str, int]:
 
 
 def _cond_text(plan: Plan, cond) -> str:
-    if cond.field in FIELD_NAMES:
+    if any(f.code == cond.field for f in plan.proposal_fields):
         value = format_number(cond.value, 2) if isinstance(cond.value, float) else cond.value
-        return f"{FIELD_NAMES[cond.field]} {cond.op} {value}".replace(">=", "≥").replace("<=", "≤")
+        op = cond.op.replace(">=", "≥").replace("<=", "≤").replace("!=", "≠")
+        return f"{field_label(plan, cond.field)} {op} {value}"
     return describe_condition(plan, cond)
 
 
 def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
-    """Eligibility of one proposal row (a dict with the proposals table's columns); quotas are not counted here."""
+    """Eligibility of one proposal row (a dict of the proposal's fields); quotas are not counted here."""
     subject = SUBJECTS.get(_nfc(str(row.get("subject") or "")).strip().lower(), "")
     title, form = _lookup(plan.titles, row.get("title")), _lookup(plan.forms, row.get("form"))
     decided = _lookup(plan.forms, row.get("decided_form"))
@@ -104,7 +113,7 @@ def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
                        title if isinstance(title, Title) else None, form if isinstance(form, AwardForm) else None,
                        row.get("state") or "proposed", decided if isinstance(decided, AwardForm) else None,
                        row.get("decision_note") or "", _nfc(str(row.get("adhoc") or "")).strip() == "Có",
-                       _nfc(str(row.get("summary") or "")).strip())
+                       _nfc(str(row.get("summary") or "")).strip(), matched_by=row.get("matched_by") or "new")
     if not subject:
         pc.problems.append(f"đối tượng «{row.get('subject') or ''}» không rõ (Cá nhân hoặc Tập thể)")
     if isinstance(title, str):
@@ -118,61 +127,65 @@ def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
     for f in (pc.form, pc.decided_form):
         if f and subject and f.subject not in ("both", subject):
             pc.problems.append(f"hình thức {f.name} chỉ dành cho {SUBJECT_NAMES.get(f.subject, f.subject).lower()}")
-    if pc.title:
+    if subject:
+        pc.problems += [f.message for f in judge(plan, row, subject, (pc.title, pc.effective_form))]
+    if pc.title:      # conditions written in the titles table itself (older plans), without a legal source
         for cond in pc.title.conditions:
-            verdict = cond.holds(row)
+            verdict = cond.holds(row, plan.levels_of_fields)
             if verdict is None:
                 pc.problems.append(f"thiếu thông tin để xét «{_cond_text(plan, cond)}»")
             elif not verdict:
                 pc.problems.append(f"không đạt «{_cond_text(plan, cond)}» của danh hiệu {pc.title.name}")
+    if pc.matched_by == "row":
+        pc.warnings.append("tên đã đổi so với tệp trước; nhận là cùng người theo vị trí dòng — kiểm tra lại")
     return pc
 
 
-def apply_quotas(checks: list[ProposalCheck]) -> None:
-    """Warn on every proposal of a form whose live proposals (not 'not met') exceed its province quota."""
-    by_form: dict[str, list[ProposalCheck]] = {}
-    for pc in checks:
-        form = pc.effective_form
-        if form and form.quota is not None and pc.state != "not_met":
-            by_form.setdefault(form.code, []).append(pc)
-    for members in by_form.values():
-        form = members[0].effective_form
-        if len(members) > form.quota:
-            for pc in members:
-                pc.warnings.append(f"{form.name}: {len(members)} đề nghị, vượt chỉ tiêu {form.quota} của tỉnh")
+def apply_quotas(checks: list[ProposalCheck], plan: Plan) -> None:
+    """Warn on every live proposal (not «not met») of a title or form over one of its quotas (plan [[quotas]]
+    and the forms' province quota), e.g. CSTĐCS over 15% of the unit's LĐTT."""
+    items = [Nomination(pc.unit, pc.round, pc.name, pc.title.code if pc.title else None,
+                        pc.effective_form.code if pc.effective_form else None, pc.state != "not_met")
+             for pc in checks]
+    for i, texts in quota_warnings(plan, items).items():
+        checks[i].warnings.extend(texts)
 
 
 def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
                    until: dt.date | None = None) -> list[ProposalCheck]:
-    """Every proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc proposals
-    received after that date are left out (they belong to a later period)."""
-    with open_store(db_path) as con:
-        rows = [dict(r) for r in con.execute("SELECT p.*, s.received_at FROM proposals p LEFT JOIN submissions s "
-                                             "ON s.id = p.submission_id ORDER BY p.id")]
-    if rounds is not None:
-        rows = [r for r in rows if r["round"] in set(rounds)]
+    """Every active proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
+    proposals received after that date are left out (they belong to a later period)."""
+    with Store.open(db_path, create=False) as store:
+        rows = stored.active_proposals(store, rounds)
     if until is not None:
         adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
         rows = [r for r in rows if r["round"] not in adhoc or (r["received_at"] or "")[:10] <= until.isoformat()]
     checks = [check_proposal(plan, r) for r in rows]
-    apply_quotas(checks)
+    apply_quotas(checks, plan)
     return checks
 
 
 def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
-           when: dt.datetime | None = None) -> ProposalCheck:
-    """Record the office's decision on one proposal; 'raised' needs a higher form than proposed."""
+           when: dt.datetime | None = None, force: bool = False) -> ProposalCheck:
+    """Record the office's decision on one proposal; 'raised' needs a higher form than proposed; leaving
+    'awarded' needs `force` and is logged as forced."""
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with open_store(db_path, write=True) as con:
-        row = con.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+    with Store.open(db_path, create=False) as store:
+        row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
-        row = dict(row)
-        if state not in NEXT_STATES[row["state"]]:
+        forced = row["state"] == "awarded" and state != "awarded"
+        if forced and not force:
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»; "
+                              f"chuyển sang «{STATE_NAMES[state]}» là sửa một quyết định đã ban hành.",
+                              "Nếu thật sự cần, thêm --force (việc sửa được ghi vào lịch sử đề nghị).")
+        if not forced and state not in NEXT_STATES[row["state"]]:
+            allowed = NEXT_STATES[row["state"]]
             raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}», "
                               f"không chuyển sang «{STATE_NAMES[state]}» được.",
-                              "Được chuyển sang: " + ", ".join(NEXT_STATES[row["state"]]) + ".")
+                              ("Được chuyển sang: " + ", ".join(allowed) + ".") if allowed else
+                              "Đề nghị đã được khen thưởng; chỉ sửa được với --force.")
         chosen = _lookup(plan.forms, form) if form else None
         if isinstance(chosen, str):
             raise ThiDuaError(f"Không có hình thức khen thưởng «{form}».",
@@ -184,9 +197,9 @@ def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None =
                                   "Ghi --form với mã hình thức cao hơn, ví dụ BKTLD.")
         decided_form = chosen.code if chosen else row["decided_form"]
         stamp = (when or dt.datetime.now()).isoformat(timespec="seconds")
-        con.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ? WHERE id = ?",
-                    (state, decided_form, note if note is not None else row["decision_note"], stamp, proposal_id))
-        row.update(state=state, decided_form=decided_form, decided_at=stamp)
+        note = note if note is not None else row["decision_note"]
+        stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced)
+        row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp)
     return check_proposal(plan, row)
 
 
@@ -222,8 +235,8 @@ def write_proposal_list(ws, fmt: dict, plan: Plan, checks: Sequence[ProposalChec
         ws.merge_range(row, 0, row, len(headers) - 1, f"{roman[g % 10]}. {label} ({len(members)})", fmt["subtotal"])
         row += 1
         for i, pc in enumerate(members, start=1):
-            state = STATE_NAMES.get(pc.state, pc.state) + ("; " + "; ".join(pc.problems + pc.warnings)
-                                                           if pc.problems or pc.warnings else "")
+            state = STATE_NAMES.get(pc.state, pc.state) + ("" if pc.eligible else f"; {INELIGIBLE}") + (
+                "; " + "; ".join(pc.problems + pc.warnings) if pc.problems or pc.warnings else "")
             values = (i, pc.name, pc.position, unit_names.get(pc.unit, pc.unit),
                       pc.title.name if pc.title else "", pc.summary, state)
             ws.write_number(row, 0, i, fmt["center"])

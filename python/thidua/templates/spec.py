@@ -164,7 +164,7 @@ INSTRUCTIONS = (
     "4. Ngày viết theo dạng ngày/tháng/năm, ví dụ 15/03/2019, và phải nằm trong thời gian của kỳ báo cáo.",
     "5. Ô có danh sách thả xuống: chọn một giá trị trong danh sách, không gõ tự do.",
     "6. Không chèn thêm dòng, không xóa dòng, không dán đè định dạng. Nếu thiếu dòng, gửi thêm một tệp thứ hai.",
-    "7. Đề nghị Chiến sĩ thi đua cơ sở: cá nhân phải đạt Lao động tiên tiến và có sáng kiến hoặc đề tài được công nhận.",
+    "7. Đề nghị khen thưởng: ghi đủ các cột điều kiện (giới tính, số tháng công tác, kỷ luật, sáng kiến…). Người chưa đủ điều kiện không làm hỏng báo cáo: đề nghị đó được ghi «Không đủ điều kiện» kèm lý do.",
     "8. Lưu tệp dạng .xlsx (Excel, LibreOffice hoặc WPS đều được) và gửi lại đúng tệp này cho Công đoàn Viên chức tỉnh.",
     "9. Nếu nhận lại tệp «phản hồi» có ô tô đỏ: sửa theo ghi chú ở từng ô rồi gửi lại.",
 )
@@ -279,15 +279,17 @@ def _proposals_sheet(plan: Plan, rnd: Round) -> Sheet:
                      help="Chọn danh hiệu đề nghị (nếu có)."), 4),
         Column(Field("prop.form", "Hình thức khen thưởng", "choice", False, choices=forms, width=24,
                      help="Chọn hình thức khen thưởng đề nghị (nếu có)."), 5),
-        Column(Field("prop.dat_ldtt", "Đạt Lao động tiên tiến", "choice", False, choices=YES_NO, width=10), 6),
-        Column(Field("prop.co_sang_kien", "Có sáng kiến/đề tài được công nhận", "choice", False, choices=YES_NO,
-                     width=12), 7),
-        Column(Field("prop.ty_le_ldtt", "Tỷ lệ LĐTT (%) (tập thể)", "decimal", False, min=0, max=100, width=10,
-                     help="Với tập thể: phần trăm thành viên đạt Lao động tiên tiến, từ 0 đến 100."), 8),
-        Column(Field("prop.ky_luat", "Bị kỷ luật trong năm", "choice", False, choices=YES_NO, width=9), 9),
-        Column(Field("prop.summary", "Tóm tắt thành tích", "text", True, max_len=1000, width=40), 10),
+    )
+    n = 6
+    for pf in plan.proposal_fields:      # the fields the plan's conditions need, in the plan's order
+        kind = {"level": "choice", "choice": "choice", "int": "int", "decimal": "decimal"}[pf.type]
+        cols += (Column(Field(f"prop.{pf.code}", pf.label, kind, False, min=pf.min, max=pf.max, choices=pf.choices,
+                              width=pf.width, help=pf.help), n),)
+        n += 1
+    cols += (
+        Column(Field("prop.summary", "Tóm tắt thành tích", "text", True, max_len=1000, width=40), n),
         Column(Field("prop.adhoc", "Đột xuất", "choice", False, choices=YES_NO, width=8,
-                     help="Chọn Có nếu là đề nghị khen thưởng đột xuất."), 11),
+                     help="Chọn Có nếu là đề nghị khen thưởng đột xuất."), n + 1),
     )
     table = Table("proposals", HEADER_ROW, FIRST_ROW, PROPOSAL_ROWS, 0, cols)
     headers = ((0, "STT", 5),) + tuple((c.col, c.field.label, c.field.width) for c in cols)

@@ -19,7 +19,7 @@ from thidua.fileio import atomic_write_bytes
 from thidua.plan.model import read_toml_tables
 from thidua.plan.units import read_csv_rows
 from thidua.workbook.vba import to_codepage_safe
-from thidua.text.width import RowHeights
+from thidua.text.width import RowHeights, column_points, row_height
 
 FONT = "Times New Roman"
 FIXED_CREATED = dt.datetime(2019, 1, 18)
@@ -65,6 +65,9 @@ BUTTONS = (
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
            "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
+    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
+           "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
+           "ghi vào thư mục khen-thuong.", "award_papers"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
            "trong thư mục tong-ket.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
@@ -74,6 +77,7 @@ BUTTONS = (
 )
 BUTTON_FIRST_ROW = 11
 BUTTON_ROW_HEIGHT = 34
+HOME_WIDTHS = (56, 84)          # the home sheet's two columns (a button fills the first)
 
 
 CONF_ROWS = (
@@ -205,8 +209,8 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
 
 def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict]) -> None:
     ws = wb.add_worksheet(HOME)
-    ws.set_column(0, 0, 46)
-    ws.set_column(1, 1, 84)
+    ws.set_column(0, 0, HOME_WIDTHS[0])
+    ws.set_column(1, 1, HOME_WIDTHS[1])
     ws.hide_gridlines(2)
     issuer = meta.get("issuer", "")
     ws.write_string(0, 0, f"SỔ LÀM VIỆC THI ĐUA NĂM {meta.get('year', '')} - {issuer} {meta.get('place', '')}".upper(),
@@ -214,8 +218,10 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
     ws.write_string(1, 0, "Bấm các nút bên dưới; kết quả ghi vào các trang tương ứng và ô «Kết quả lần chạy gần nhất».",
                     fmt["note"])
     values = {"ThiDua_Ky": rounds[0]["code"] if rounds else "", "ThiDua_Dot": L.YEAR_LABEL}
+    heights = RowHeights()
     for c in CONTROLS:
         ws.write_string(c.row, 0, c.label, fmt["label"])
+        heights.fit(c.row, c.label, HOME_WIDTHS[0], bold=True)
         style = fmt["status"] if c.name in ("ThiDua_TrangThai", "ThiDua_Lenh") else fmt["input"]
         ws.write_string(c.row, c.col, values.get(c.name, ""), style)
         wb.define_name(c.name, f"='{HOME}'!{xl_rowcol_to_cell(c.row, c.col, True, True)}")
@@ -232,15 +238,14 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
     ws.write_string(BUTTON_FIRST_ROW - 1, 1, "Việc nút làm", fmt["header"])
     for i, button in enumerate(BUTTONS):
         row = BUTTON_FIRST_ROW + i
-        ws.set_row(row, BUTTON_ROW_HEIGHT)
+        ws.set_row(row, max(BUTTON_ROW_HEIGHT, row_height([(button.help, column_points(HOME_WIDTHS[1], "Calibri 11"))])))
         ws.write_string(row, 1, button.help, fmt["text"])
-        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 320,
+        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 380,
                                   "height": BUTTON_ROW_HEIGHT + 8, "x_offset": 4, "y_offset": 2})
     first = BUTTON_FIRST_ROW + len(BUTTONS) + 1
-    heights = RowHeights()
     for i, line in enumerate(STEPS):
         ws.merge_range(first + i, 0, first + i, 1, line, fmt["title" if i == 0 else "plain"])
-        heights.fit(first + i, line, 46 + 84, bold=i == 0)
+        heights.fit(first + i, line, sum(HOME_WIDTHS), bold=i == 0)
     heights.apply(ws)
     ws.activate()
 

@@ -77,7 +77,9 @@ TYPES = ("int", "money", "bool", "date")
 TYPE_LABELS = ("Số nguyên", "Tiền (đồng)", "Có/Không", "Ngày")
 TEMPLATE_SHEETS = ("info", "activities", "indicators", "selfscore", "proposals")
 TEMPLATE_SHEET_LABELS = ("Thông tin đơn vị", "Hoạt động", "Chỉ tiêu", "Tự chấm điểm", "Đề nghị khen thưởng")
-SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "config"), ("Kế hoạch", "Văn phòng đặt"))
+SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "law", "config"), ("Kế hoạch", "Văn bản pháp luật", "Văn phòng đặt"))
+DECIDERS = ("CDVC", "LDLD", "TLD")
+DECIDER_LABELS = ("CĐVC tỉnh", "LĐLĐ tỉnh", "Tổng LĐLĐ Việt Nam")
 YEAR, YEAR_LABEL = "year", "Cả năm"      # the period «whole year»: code inside, label in the workbook
 
 
@@ -128,16 +130,16 @@ PLAN_SHEETS = (
         Col("type", "Kiểu", "list", 12, TYPES, TYPE_LABELS), Col("rounds", "Các kỳ", "text", 24),
         Col("required", "Bắt buộc", "bool", 9), Col("min", "Tối thiểu", "any", 10),
         Col("max", "Tối đa", "any", 12), Col("summary", "Vào bảng tổng hợp", "bool", 10),
-        Col("figure", "Cách lấy số của đợt", "list", 12, FIGURES), SOURCE)),
+        Col("figure", "Cách lấy số của đợt", "list", 14, FIGURES, ("Số của đợt", "Số mới nhất")), SOURCE)),
     TableSheet("rules", "Quy tắc kiểm tra", "CÁC QUY TẮC KIỂM TRA CHÉO GIỮA CÁC CHỈ TIÊU",
                "Loại: required_when (phải nhập khi điều kiện đúng), blank_when (để trống khi điều kiện đúng), "
                "not_more_than (chỉ tiêu thứ nhất không quá chỉ tiêu thứ hai). Mã lỗi: xem docs/CODES.md.", (
-        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS),
+        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS, ("Bắt buộc khi", "Để trống khi", "Không lớn hơn")),
         Col("fields", "Các chỉ tiêu", "text", 30), Col("when", "Khi (điều kiện)", "text", 28),
         Col("message", "Mã lỗi", "code", 9), Col("note", "Ghi chú", "text", 44), SOURCE)),
     TableSheet("charts", "Biểu đồ tổng hợp", "CÁC BIỂU ĐỒ CỦA BÁO CÁO SƠ KẾT, TỔNG KẾT",
                "Trang: contents (Biểu 2). Mỗi chỉ tiêu một cột của biểu đồ, cách nhau bởi dấu phẩy.", (
-        Col("code", "Mã biểu đồ", "code", 10), Col("sheet", "Trang", "list", 12, ("contents",)),
+        Col("code", "Mã biểu đồ", "code", 10), Col("sheet", "Trang", "list", 14, ("contents",), ("Biểu 2: sáu nội dung",)),
         Col("title", "Tên biểu đồ", "text", 50), Col("indicators", "Các chỉ tiêu", "text", 40), SOURCE)),
     TableSheet("criteria", "Tiêu chí chấm điểm", "TIÊU CHÍ CHẤM ĐIỂM VÀ ĐIỂM TỐI ĐA", "Tổng điểm tối đa thường là 100.", (
         Col("code", "Mã tiêu chí", "code", 10), Col("content", "Nội dung số", "int", 8),
@@ -154,10 +156,37 @@ PLAN_SHEETS = (
     TableSheet("forms", "Hình thức khen thưởng", "CÁC HÌNH THỨC KHEN THƯỞNG",
                "Đối tượng: chọn trong danh sách. Để trống hạn mức nếu không giới hạn.", (
         Col("code", "Mã", "code", 10), Col("name", "Hình thức khen thưởng", "text", 50), Col("rank", "Thứ bậc", "int", 8),
-        Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("quota", "Hạn mức", "int", 9), SOURCE)),
+        Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("quota", "Hạn mức", "int", 9),
+        Col("decided_by", "Cấp quyết định", "list", 14, DECIDERS, DECIDER_LABELS),
+        Col("money_individual", "Tiền thưởng cá nhân (đồng)", "int", 12),
+        Col("money_collective", "Tiền thưởng tập thể (đồng)", "int", 12),
+        Col("certificate", "Dòng tiêu đề giấy khen", "text", 16), SOURCE)),
     TableSheet("titles", "Danh hiệu thi đua", "CÁC DANH HIỆU THI ĐUA", "Điều kiện viết như ở trang Mức xếp loại.", (
         Col("code", "Mã", "code", 10), Col("name", "Danh hiệu", "text", 36),
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("conditions", "Điều kiện", "text", 50), SOURCE)),
+    TableSheet("proposal_fields", "Trường đề nghị KT", "CÁC CỘT CỦA BẢNG ĐỀ NGHỊ KHEN THƯỞNG",
+               "Mỗi dòng thành một cột của trang «Đề nghị khen thưởng» trong biểu mẫu. Kiểu «Chọn có thứ bậc»: các "
+               "lựa chọn ghi từ thấp đến cao.", (
+        Col("code", "Mã trường", "code", 16), Col("label", "Tên cột", "text", 40),
+        Col("type", "Kiểu", "list", 14, ("choice", "level", "int", "decimal"),
+            ("Chọn", "Chọn có thứ bậc", "Số nguyên", "Số thập phân")),
+        Col("choices", "Các lựa chọn (cách nhau bởi dấu phẩy)", "text", 40),
+        Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("min", "Tối thiểu", "num", 9),
+        Col("max", "Tối đa", "num", 9), Col("width", "Độ rộng cột", "num", 8), Col("help", "Hướng dẫn", "text", 40),
+        SOURCE)),
+    TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA DANH HIỆU VÀ HÌNH THỨC KHEN THƯỞNG",
+               "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc), "
+               "kèm lời giải thích và căn cứ pháp lý.", (
+        Col("applies", "Mã danh hiệu / hình thức", "code", 12),
+        Col("subject", "Đối tượng (trống: cả hai)", "list", 12, ("individual", "collective"), ("Cá nhân", "Tập thể")),
+        Col("rule", "Điều kiện", "text", 28), Col("text", "Diễn giải", "text", 44),
+        Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
+    TableSheet("quotas", "Hạn mức khen thưởng", "HẠN MỨC SỐ LƯỢNG, TỶ LỆ KHEN THƯỞNG",
+               "Phạm vi: mỗi đơn vị (mỗi kỳ) hoặc toàn tỉnh. Ghi số lượng tối đa, hoặc tỷ lệ tối đa "
+               "(0,15 = 15%) so với số người đạt danh hiệu ở cột «So với».", (
+        Col("applies", "Mã danh hiệu / hình thức", "code", 12), Col("per", "Phạm vi", "list", 12, ("unit", "province"), ("Mỗi đơn vị", "Toàn tỉnh")),
+        Col("max_count", "Số lượng tối đa", "int", 10), Col("max_ratio", "Tỷ lệ tối đa", "num", 10),
+        Col("of", "So với (mã danh hiệu)", "code", 12), Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
 )
 
 REGISTER = TableSheet("units", "Danh sách đơn vị", "DANH SÁCH CÔNG ĐOÀN CƠ SỞ",
@@ -189,6 +218,7 @@ CONTROLS = (
     Control("ThiDua_HopThu", "Thư mục hộp thư (để trống: thư mục hop-thu cạnh sổ này)", 6),
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
     Control("ThiDua_Lenh", "Lệnh Python gần nhất (dùng khi kiểm thử)", 8),
+    Control("ThiDua_HinhThuc", "Hình thức khen thưởng cần soạn văn bản (mã, ví dụ GK; để trống: mọi hình thức)", 9),
 )
 CONTROL = {c.name: c for c in CONTROLS}
 

@@ -1,0 +1,1 @@
+"""Year-end award paperwork: decision, list, certificates and submission upward, as Word documents."""

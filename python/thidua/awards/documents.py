@@ -1,0 +1,188 @@
+"""The year-end award paperwork in Word: the decision with its list, the certificates, the submission upward."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+from thidua.errors import ThiDuaError
+from thidua.fileio import atomic_path
+from thidua.plan.model import OFFICE, AwardForm, Plan
+from thidua.review.commendations import ProposalCheck
+from thidua.text.collate import name_key, text_key
+
+LAYOUT_FILES = {"decision": "quyet-dinh.docx", "submission": "to-trinh.docx", "certificates": "giay-khen.docx"}
+DECIDERS = {"LDLD": "Ban Thường vụ Liên đoàn Lao động tỉnh", "TLD": "Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam"}
+# Which proposals each document takes: the decision and certificates those the office awarded; the
+# submission those it reviewed and sends up (raised ones included).
+STATES = {"decision": ("awarded",), "certificates": ("awarded",), "submission": ("reviewed", "raised", "awarded")}
+
+
+def money(value: int | None) -> str:
+    """1234567 -> «1.234.567» (Vietnamese thousands separator)."""
+    return f"{int(value or 0):,}".replace(",", ".")
+
+
+def layout_path(kind: str, folder: str | Path | None = None) -> Path:
+    """The .docx layout of a document: from `folder` (the office's edited copies) or the one shipped."""
+    name = LAYOUT_FILES[kind]
+    if folder is not None:
+        path = Path(folder) / name
+        if not path.exists():
+            raise ThiDuaError(f"Không thấy mẫu văn bản {path}.",
+                              f"Chép mẫu gốc {name} vào thư mục đó (lệnh «thidua awards layouts --out THƯ_MỤC»).")
+        return path
+    return Path(str(resources.files("thidua.awards").joinpath("layouts", name)))
+
+
+@dataclass
+class Recipients:
+    form: AwardForm
+    collectives: list[dict]
+    individuals: list[dict]
+
+    @property
+    def everyone(self) -> list[dict]:
+        return self.collectives + self.individuals
+
+
+def recipients(plan: Plan, checks: Sequence[ProposalCheck], form_code: str, kind: str,
+               unit_names: dict[str, str]) -> Recipients:
+    """The proposals of one form a document lists: collectives by name, people in Vietnamese order."""
+    form = next((f for f in plan.forms if f.code.lower() == str(form_code).lower()), None)
+    if form is None:
+        raise ThiDuaError(f"Không có hình thức khen thưởng «{form_code}».",
+                          "Chọn một mã: " + ", ".join(f.code for f in plan.forms) + ".")
+    own = form.decided_by == OFFICE
+    if kind in ("decision", "certificates") and not own:
+        raise ThiDuaError(f"{form.name} do {DECIDERS.get(form.decided_by, form.decided_by)} quyết định, "
+                          "không do Văn phòng ra quyết định.",
+                          f"Lập tờ trình: thidua awards submission --form {form.code} --out TT.docx")
+    if kind == "submission" and own:
+        raise ThiDuaError(f"{form.name} do Công đoàn Viên chức tỉnh quyết định, không cần tờ trình.",
+                          f"Lập quyết định: thidua awards decision --form {form.code} --out QD.docx")
+    chosen = [pc for pc in checks if pc.effective_form is form and pc.state in STATES[kind]]
+    if not chosen:
+        wanted = " hoặc ".join(STATES[kind])
+        raise ThiDuaError(f"Chưa có đề nghị nào hình thức «{form.name}» ở trạng thái {wanted}.",
+                          "Ghi quyết định bằng «thidua proposals decide --id N --state awarded» rồi chạy lại.")
+
+    def row(pc: ProposalCheck) -> dict:
+        unit = unit_names.get(pc.unit, pc.unit)
+        return {"id": pc.id, "name": pc.name, "position": pc.position or unit, "unit": unit,
+                "summary": pc.summary, "eligible": pc.eligible}
+    coll = sorted((pc for pc in chosen if pc.subject == "collective"), key=lambda pc: text_key(pc.name))
+    ind = sorted((pc for pc in chosen if pc.subject != "collective"), key=lambda pc: name_key(pc.name))
+    out = Recipients(form, [row(pc) for pc in coll], [row(pc) for pc in ind])
+    for n, r in enumerate(out.collectives, start=1):
+        r["n"] = n
+    for n, r in enumerate(out.individuals, start=1):
+        r["n"] = n
+    for n, r in enumerate(out.everyone, start=1):
+        r["book_no"] = f"{n:03d}"
+    return out
+
+
+def context(plan: Plan, rec: Recipients, kind: str, number: str | None = None,
+            date: dt.date | None = None) -> dict:
+    """Everything a layout may use: the plan's issuer and signer, the form, the lists, the money of Điều 2."""
+    meta = plan.meta
+    date = date or dt.date.today()
+    suffix = str(meta.get("plan_number") or "-CĐN").rsplit("-", 1)[-1]
+    doc_type = "TTr" if kind == "submission" else "QĐ"
+    number = number or f"      /{doc_type}-{suffix}"
+    form = rec.form
+    issuer = str(meta.get("issuer") or "")
+    issuer_short = issuer.title().replace("Viên Chức", "Viên chức").replace("Công Đoàn", "Công đoàn")
+    if issuer_short.endswith(" Tỉnh"):
+        issuer_short = issuer_short[:-5] + " tỉnh"
+    each = []
+    if rec.collectives:
+        each.append(f"mỗi tập thể được thưởng {money(form.money_collective)} đồng")
+    if rec.individuals:
+        each.append(f"mỗi cá nhân được thưởng {money(form.money_individual)} đồng")
+    total = len(rec.collectives) * (form.money_collective or 0) + len(rec.individuals) * (form.money_individual or 0)
+    article2 = (f"Kèm theo {form.name}, " + ", ".join(each) + f"; tổng cộng {money(total)} đồng, chi từ quỹ "
+                f"khen thưởng của {issuer_short}.")
+    bases = [
+        "Căn cứ Luật Thi đua, Khen thưởng ngày 26/11/2003 và Luật sửa đổi, bổ sung một số điều của Luật Thi đua, "
+        "Khen thưởng ngày 16/11/2013;",
+        "Căn cứ Nghị định số 91/2017/NĐ-CP ngày 31/7/2017 của Chính phủ quy định chi tiết thi hành một số điều "
+        "của Luật Thi đua, khen thưởng;",
+        "Căn cứ Quyết định số 2106/QĐ-TLĐ ngày 26/12/2017 của Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam "
+        "ban hành Quy chế khen thưởng của tổ chức Công đoàn;",
+        f"Căn cứ Kế hoạch số {meta.get('plan_number', '')} ngày "
+        f"{_date_text(meta.get('plan_date'))} của Ban Thường vụ {issuer_short} về tổ chức phong trào thi đua "
+        f"năm {plan.year};",
+        "Xét đề nghị của các công đoàn cơ sở trực thuộc và của Văn phòng," if kind != "submission" else
+        "Căn cứ kết quả phong trào thi đua và đề nghị của các công đoàn cơ sở trực thuộc,",
+    ]
+    addressee = DECIDERS.get(form.decided_by, "")
+    return {
+        "issuer_parent": meta.get("issuer_parent", ""), "issuer": issuer, "issuer_short": issuer_short,
+        "place": meta.get("place", ""), "day": f"{date.day:02d}", "month": f"{date.month:02d}", "year": date.year,
+        "plan_year": plan.year, "number": number, "form_name": form.name, "form_code": form.code,
+        "heading": form.certificate or form.name.upper(), "bases": bases, "article2": article2,
+        "money_individual": money(form.money_individual), "money_collective": money(form.money_collective),
+        "money_total": money(total), "collectives": rec.collectives, "individuals": rec.individuals,
+        "recipients": rec.everyone,
+        "list_caption": (f"(Kèm theo {'Tờ trình' if kind == 'submission' else 'Quyết định'} số {number} ngày "
+                         f"{date:%d/%m/%Y} của Ban Thường vụ {issuer_short})"),
+        "signer_title": meta.get("signer_title", ""), "signer_name": meta.get("signer_name", ""),
+        "signer_title_line": str(meta.get("signer_title", "")).replace("\n", " - "),
+        "addressee": addressee or "Ban Thường vụ Liên đoàn Lao động tỉnh",
+        "addressee_short": "Ban Thường vụ Liên đoàn Lao động tỉnh",
+        "relay": ", trình Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam" if form.decided_by == "TLD" else "",
+    }
+
+
+def _date_text(value) -> str:
+    return value.strftime("%d/%m/%Y") if isinstance(value, (dt.date, dt.datetime)) else str(value or "")
+
+
+def render(kind: str, ctx: dict, out: str | Path, layouts: str | Path | None = None,
+           margins_mm: Sequence[float] | None = None) -> Path:
+    """Fill the layout of `kind` with `ctx` into `out` (written under a temporary name, then renamed);
+    `margins_mm` = (top, right, bottom, left) overrides the layout's page margins (pre-printed paper)."""
+    from docx import Document
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateError
+    out = Path(out)
+    try:
+        tpl = DocxTemplate(str(layout_path(kind, layouts)))
+        with tempfile.TemporaryDirectory(prefix="thidua-docx-") as tmp:
+            draft = Path(tmp) / "draft.docx"
+            tpl.render(ctx, autoescape=True)
+            tpl.save(str(draft))
+            if margins_mm is not None:
+                doc = Document(str(draft))
+                for sec in doc.sections:
+                    sec.top_margin, sec.right_margin, sec.bottom_margin, sec.left_margin = (Mm(x) for x in margins_mm)
+                doc.save(str(draft))
+            with atomic_path(out) as tmp_out:
+                shutil.copyfile(draft, tmp_out)
+    except TemplateError as exc:
+        raise ThiDuaError(f"Mẫu văn bản {LAYOUT_FILES[kind]} có thẻ sai: {exc}.",
+                          "Sửa các thẻ {{ ... }} / {%p ... %} trong mẫu, hoặc chép lại mẫu gốc.") from exc
+    return out
+
+
+def parse_margins(text: str | None) -> tuple[float, ...] | None:
+    """«25,20,20,25» (mm: top, right, bottom, left) or one number for all four."""
+    if not text:
+        return None
+    try:
+        parts = [float(x.replace(" ", "")) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts *= 4
+    if len(parts) != 4 or not all(0 <= x <= 80 for x in parts):
+        raise ThiDuaError(f"Lề trang «{text}» không hiểu được.",
+                          "Ghi 4 số milimét: trên,phải,dưới,trái, ví dụ --margins 25,20,20,25.")
+    return tuple(parts)

@@ -1,0 +1,157 @@
+"""Proposals in the store: stable ids across resubmissions, decisions and their history (all their SQL)."""
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any, Iterable, Sequence
+
+from thidua.store.store import Store, now_iso
+
+BASE_FIELDS = ("subject", "name", "position", "title", "form", "summary", "adhoc")
+LEGACY_FIELDS = ("dat_ldtt", "co_sang_kien", "ty_le_ldtt", "ky_luat")     # columns of 0001, still filled
+DECISION_FIELDS = ("state", "decided_form", "decision_note", "decided_at")
+
+
+def name_key(name: Any) -> str:
+    """A name for exact matching: NFC, lookalike Ð as Đ, case folded, spaces collapsed."""
+    text = unicodedata.normalize("NFC", str(name or "")).replace("Ð", "Đ").replace("ð", "đ")
+    return " ".join(text.casefold().split())
+
+
+def folded_key(name: Any) -> str:
+    """A name without diacritics (đ as d): a looser match, used only when it is unambiguous."""
+    text = unicodedata.normalize("NFD", name_key(name).replace("đ", "d"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _file_rows(store: Store, sub_id: int) -> dict[int, dict]:
+    rows: dict[int, dict] = {}
+    for r in store.rows("SELECT field, row, value_num, value_text, value_date FROM cell_values "
+                        "WHERE submission_id = ? AND field LIKE 'prop.%' AND row IS NOT NULL", (sub_id,)):
+        value = r["value_num"] if r["value_num"] is not None else (
+            r["value_text"] if r["value_text"] is not None else r["value_date"])
+        rows.setdefault(r["row"], {})[r["field"][5:]] = value
+    return {row: vals for row, vals in rows.items() if vals.get("name")}
+
+
+def _columns(vals: dict) -> dict:
+    extra = {k: v for k, v in vals.items() if k not in BASE_FIELDS and v is not None}
+    out = {f: vals.get(f) for f in BASE_FIELDS + LEGACY_FIELDS}
+    out.update(fields=json.dumps(extra, ensure_ascii=False, sort_keys=True), name_key=name_key(vals.get("name")))
+    return out
+
+
+def _history(store: Store, proposal_id: int, event: str, at: str, **values: Any) -> None:
+    store.insert("proposal_history", {"proposal_id": proposal_id, "at": at, "event": event, **values})
+
+
+def refresh(store: Store, unit: str, rnd: str, sub_id: int, at: str | None = None) -> dict[str, int]:
+    """Make the proposals of (unit, round) follow accepted submission `sub_id`, keeping ids and decisions.
+
+    Each row of the file is matched to a stored proposal of the same unit and round and subject: by exact
+    name with the same title and form, then by exact name, then by name without diacritics when that is
+    unambiguous, then by row position (a corrected name: flagged `row` and logged). Unmatched rows become new
+    proposals; stored proposals no longer in the file are kept inactive (their ids are never reused).
+    Runs inside the caller's transaction. Returns how many rows were matched each way."""
+    at = at or now_iso()
+    new = _file_rows(store, sub_id)
+    old = store.rows("SELECT id, row, subject, name, name_key, title, form, active FROM proposals "
+                     "WHERE unit = ? AND round = ? ORDER BY active DESC, id", (unit, rnd))
+    free = {p["id"]: p for p in old}
+    todo = dict(sorted(new.items()))
+    matched: dict[int, tuple[int, str]] = {}            # file row -> (proposal id, how)
+
+    def match(how: str, key_old, key_new, unique: bool = False) -> None:
+        index: dict[Any, list[int]] = {}
+        for pid, p in free.items():
+            index.setdefault(key_old(p), []).append(pid)
+        wanted: dict[Any, list[int]] = {}
+        for row, vals in todo.items():
+            wanted.setdefault(key_new(row, vals), []).append(row)
+        for key, rows in wanted.items():
+            ids = index.get(key, [])
+            if unique and (len(ids) != 1 or len(rows) != 1):
+                continue
+            for row, pid in zip(rows, ids):
+                matched[row] = (pid, how)
+                del free[pid]
+                del todo[row]
+
+    match("name", lambda p: (p["subject"], p["name_key"] or name_key(p["name"]), p["title"], p["form"]),
+          lambda r, v: (v.get("subject"), name_key(v.get("name")), v.get("title"), v.get("form")))
+    match("name", lambda p: (p["subject"], p["name_key"] or name_key(p["name"])),
+          lambda r, v: (v.get("subject"), name_key(v.get("name"))))
+    match("folded", lambda p: (p["subject"], folded_key(p["name"])),
+          lambda r, v: (v.get("subject"), folded_key(v.get("name"))), unique=True)
+    match("row", lambda p: (p["subject"], p["row"]) if p["active"] else None,
+          lambda r, v: (v.get("subject"), r))
+    counts = {"new": len(todo), "name": 0, "folded": 0, "row": 0, "withdrawn": 0}
+    before = {p["id"]: p for p in old}
+    for row, (pid, how) in matched.items():
+        counts[how] += 1
+        p = before[pid]
+        cols = _columns(new[row])
+        assignments = ", ".join(f"{c} = ?" for c in cols)
+        store.conn.execute(f"UPDATE proposals SET submission_id = ?, row = ?, matched_by = ?, active = 1, "
+                           f"{assignments} WHERE id = ?", (sub_id, row, how, *cols.values(), pid))
+        if how == "row" and p["name"] != new[row].get("name"):
+            _history(store, pid, "renamed", at, detail=f"{p['name']} → {new[row].get('name')}")
+        elif not p["active"]:
+            _history(store, pid, "returned", at, detail=new[row].get("name"))
+    for row, vals in todo.items():
+        store.insert("proposals", {"submission_id": sub_id, "row": row, "unit": unit, "round": rnd,
+                                   "matched_by": "new", "active": 1, **_columns(vals)})
+    for pid, p in free.items():
+        if p["active"]:
+            counts["withdrawn"] += 1
+            store.conn.execute("UPDATE proposals SET active = 0 WHERE id = ?", (pid,))
+            _history(store, pid, "withdrawn", at, detail=p["name"])
+    return counts
+
+
+def _decode(row: dict) -> dict:
+    """A stored proposal with its plan-declared fields spread into the dict (columns win where set)."""
+    extra = json.loads(row.get("fields") or "{}")
+    for key, value in extra.items():
+        if row.get(key) in (None, ""):
+            row[key] = value
+    return row
+
+
+def active_proposals(store: Store, rounds: Sequence[str] | None = None) -> list[dict]:
+    """Every active proposal by id, with the receipt time of its submission (rounds: all unless given)."""
+    rows = store.rows("SELECT p.*, s.received_at FROM proposals p LEFT JOIN submissions s ON s.id = p.submission_id "
+                      "WHERE p.active = 1 ORDER BY p.id")
+    wanted = None if rounds is None else set(rounds)
+    return [_decode(r) for r in rows if wanted is None or r["round"] in wanted]
+
+
+def proposal(store: Store, proposal_id: int) -> dict | None:
+    found = store.one("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
+    return _decode(found) if found else None
+
+
+def record_decision(store: Store, proposal_id: int, state: str, decided_form: str | None, note: str | None,
+                    at: str, forced: bool = False) -> None:
+    """Set a proposal's state, form and note and log the change, in one transaction."""
+    with store.atomic():
+        old = store.one("SELECT state, decided_form FROM proposals WHERE id = ?", (proposal_id,))
+        store.conn.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ? "
+                           "WHERE id = ?", (state, decided_form, note, at, proposal_id))
+        _history(store, proposal_id, "forced" if forced else "decision", at, old_state=old["state"],
+                 new_state=state, form=decided_form, note=note, forced=int(forced))
+
+
+def history(store: Store, proposal_id: int | None = None) -> list[dict]:
+    """The logged changes of one proposal (or all), oldest first."""
+    if proposal_id is None:
+        return store.rows("SELECT * FROM proposal_history ORDER BY id")
+    return store.rows("SELECT * FROM proposal_history WHERE proposal_id = ? ORDER BY id", (proposal_id,))
+
+
+def insert_rows(store: Store, sub_id: int, unit: str, rnd: str, rows: Iterable[dict]) -> None:
+    """Proposals of a submission from plain dicts (tests and imports); unknown keys go to `fields`."""
+    for number, vals in enumerate(rows, start=1):
+        known = {k: vals[k] for k in DECISION_FIELDS if k in vals}
+        store.insert("proposals", {"submission_id": sub_id, "row": number, "unit": unit, "round": rnd,
+                                   **_columns({k: v for k, v in vals.items() if k not in DECISION_FIELDS}), **known})
