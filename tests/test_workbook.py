@@ -194,14 +194,3 @@ def test_udf_classifies_a_score_under_the_workbooks_rules(built, plan):
         assert excel.THIDUA_XEPLOAI(points, None, caller) == classify_score(plan, points).level_name
     assert excel.THIDUA_XEPLOAI(60) == "Trung bình"
     assert excel.THIDUA_XEPLOAI(60, "KHONGCO").startswith("Lỗi:")
-
-
-def test_setup_script_writes_the_conf_file_excel_reads():
-    """cai-dat.bat: a venv, requirements.txt, and `"key","value"` lines (read by xlwings.bas GetConfigFromFile)."""
-    raw = (ROOT / "workbook" / "cai-dat.bat").read_bytes()
-    text = raw.decode("utf-8")
-    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
-    assert "chcp 65001" in text and "-m venv" in text and 'requirements.txt"' in text
-    assert '> "%HERE%\\xlwings.conf" echo "Interpreter_Win","%VENV%\\Scripts\\pythonw.exe"' in text
-    assert '>> "%HERE%\\xlwings.conf" echo "PYTHONPATH","%ROOT%\\python"' in text
-    assert "XONG" in text and "[LỖI]" in text

@@ -56,6 +56,14 @@ def cmd_build_workbook(args) -> int:
     return 0
 
 
+def cmd_bundle_windows(args) -> int:
+    from thidua.workbook.bundle import bundle_windows
+    made = bundle_windows(args.out, args.cache)
+    size = made.path.stat().st_size / 1e6
+    print(f"Đã tạo gói cài đặt cho Windows {made.path} ({size:.1f} MB, {len(made.wheels)} wheel, {made.seconds:.0f} s)")
+    return 0
+
+
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
 def _db(args) -> Path:
     from thidua.store.db import DEFAULT_DB
@@ -275,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-stub", action="store_true",
                    help="bản kiểm thử: RunPython chỉ ghi lệnh Python vào ô, không chạy Python")
     p.set_defaults(func=cmd_build_workbook)
+    p = sub.add_parser("bundle-windows", help="tạo gói cài đặt ThiDua-<phiên bản>-win64.zip cho máy Windows của văn phòng "
+                       "(sổ làm việc, cai-dat.bat, uv.exe, mọi gói dạng wheel; cần mạng tới PyPI)")
+    p.add_argument("--out", required=True, help="thư mục ghi tệp .zip")
+    p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
+    p.set_defaults(func=cmd_bundle_windows)
 
     # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
     db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
