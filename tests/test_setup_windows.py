@@ -129,7 +129,7 @@ def test_setup_runs_from_a_folder_named_with_spaces_parentheses_ampersand_percen
                                  for line in cwd), cwd
     env = (here.parent / "uv-args.txt.env").read_text(encoding="latin-1")
     for line in (f"UV_PYTHON_INSTALL_DIR={envroot}\\python", f"UV_CACHE_DIR={envroot}\\uv-cache",
-                 "UV_NO_CONFIG=1", "UV_PYTHON_DOWNLOADS=manual"):
+                 "UV_NO_CONFIG=1", "UV_PYTHON_DOWNLOADS=manual", "UV_SYSTEM_CERTS=1"):
         assert line in env.splitlines()
     log = (here / "cai-dat.log").read_bytes().decode("latin-1")
     assert "XONG" in log and "WindowsApps" in log            # the Store stub on PATH is explained
@@ -171,6 +171,12 @@ def test_setup_refuses_32_bit_windows(wine, tmp_path):
     here = _folder(tmp_path)
     code, out, calls = _run(wine, here, 'set "PROCESSOR_ARCHITECTURE=x86"\r\nset "PROCESSOR_ARCHITEW6432="')
     assert code == 1 and "32-bit" in out and calls == []
+
+
+def test_setup_refuses_windows_on_arm(wine, tmp_path):
+    here = _folder(tmp_path)
+    code, out, calls = _run(wine, here, 'set "PROCESSOR_ARCHITECTURE=ARM64"\r\nset "PROCESSOR_ARCHITEW6432="')
+    assert code == 1 and "ARM64" in out and "(x64)" in out and calls == []
 
 
 def test_setup_from_inside_the_zip_asks_to_unpack_first(wine, tmp_path):

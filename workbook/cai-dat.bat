@@ -51,7 +51,8 @@ call :say
 
 set "ARCH=%PROCESSOR_ARCHITECTURE%"
 if defined PROCESSOR_ARCHITEW6432 set "ARCH=%PROCESSOR_ARCHITEW6432%"
-if /i not "%ARCH%"=="AMD64" goto :not_64bit
+if /i "%ARCH%"=="x86" goto :not_64bit
+if /i not "%ARCH%"=="AMD64" goto :not_amd64
 if not defined VERSION goto :not_unpacked
 if not exist "%UV%" goto :not_unpacked
 if not exist "ThiDua2019.xlsm" goto :not_unpacked
@@ -70,6 +71,8 @@ set "UV_PYTHON_INSTALL_DIR=%ENVROOT%\python"
 set "UV_CACHE_DIR=%ENVROOT%\uv-cache"
 set "UV_NO_CONFIG=1"
 set "UV_PYTHON_DOWNLOADS=manual"
+rem Trust the certificates Windows trusts (offices often inspect HTTPS through their antivirus or proxy).
+set "UV_SYSTEM_CERTS=1"
 if not exist "%XLTEMP%\" mkdir "%XLTEMP%"
 
 set "MSG=[1/5] Cài Python %PYVER% (tải từ Internet một lần, khoảng 30 MB) ..."
@@ -117,12 +120,19 @@ exit /b 0
 :fail
 set "MSG="
 call :say
+set "MSG=Nếu Excel đang mở sổ ThiDua2019.xlsm, đóng Excel rồi chạy lại cai-dat.bat. Bước 1 cần mạng Internet."
+call :say
 set "MSG=LỖI: cài đặt chưa xong. Xem nhật ký cai-dat.log (gửi tệp này cho người hỗ trợ kỹ thuật) trong thư mục "
 call :say_here
 goto :end_error
 
 :not_64bit
 set "MSG=LỖI: máy này chạy Windows 32-bit (%ARCH%). ThiDua cần Windows 64-bit: Python và thư viện pandas không có bản 32-bit. Xem nhật ký cai-dat.log trong thư mục "
+call :say_here
+goto :end_error
+
+:not_amd64
+set "MSG=LỖI: máy này dùng bộ xử lý %ARCH%. ThiDua cần Windows 64-bit trên bộ xử lý Intel/AMD (x64). Xem nhật ký cai-dat.log trong thư mục "
 call :say_here
 goto :end_error
 
@@ -146,7 +156,7 @@ endlocal
 exit /b 0
 
 :say_here
-rem MSG (constant text) followed by this folder's full name, taken from a for variable.
+rem MSG (constant text, no & | < >) followed by this folder's full name, taken from a for variable.
 for %%I in (.) do echo.%MSG%%%~fI
 for %%I in (.) do >> "%LOG%" echo.%MSG%%%~fI
 exit /b 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -34,7 +33,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # on, so `pywin32; platform_system == "Windows"` (xlwings) would be left out of a bundle built on Linux.
 WINDOWS_MARKERS = {
     "implementation_name": "cpython", "implementation_version": "3.12.0", "os_name": "nt",
-    "platform_machine": "AMD64", "platform_python_implementation": "CPython", "platform_release": "10",
+    "platform_machine": PLATFORM.split("_", 1)[1].upper(),      # what 64-bit Windows reports: AMD64
+    "platform_python_implementation": "CPython", "platform_release": "10",
     "platform_system": "Windows", "platform_version": "10.0", "python_full_version": "3.12.0",
     "python_version": "3.12", "sys_platform": "win32", "extra": "",
 }
