@@ -54,7 +54,11 @@ def test_real_bundle_holds_workbook_script_uv_and_a_wheel_for_every_pin(real_bun
     assert any(w.startswith("colorama-") for w in wheels)
     with zipfile.ZipFile(unpacked / bundle.SUPPORT_DIR / "wheels" / f"thidua-{__version__}-py3-none-any.whl") as zf:
         names = zf.namelist()
+        dates = {info.date_time[0] for info in zf.infolist()}
     assert "thidua/excel.py" in names and "thidua/data/plan2019.toml" in names
+    assert dates == {1980}                              # SOURCE_DATE_EPOCH: the same source, the same bytes
+    with zipfile.ZipFile(path) as zf:
+        assert {info.date_time for info in zf.infolist()} == {bundle.ZIP_DATE}
 
 
 def test_real_bundle_wheels_resolve_offline_with_pip_for_windows_cp312(real_bundle, tmp_path):
@@ -100,3 +104,13 @@ def test_windows_markers_keep_windows_pins_only(tmp_path):
     req = tmp_path / "requirements.txt"
     req.write_text('a==1\nb==2 ; platform_system == "Windows"\nc==3 ; sys_platform == "darwin"\n# x\n')
     assert [str(r) for r in bundle.windows_requirements(req)] == ["a==1", 'b==2; platform_system == "Windows"']
+
+
+def test_without_the_package_index_the_cli_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    assert cli.main(["bundle-windows", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Lỗi: Không ") and "PyPI" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / bundle.bundle_name()).exists()

@@ -54,8 +54,9 @@ def bundle_name(version: str = __version__) -> str:
 
 
 def _pip(args: list[str], what: str) -> None:
+    env = dict(os.environ, SOURCE_DATE_EPOCH="315532800")     # wheels built here get fixed zip dates
     run = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     if run.returncode != 0:
         tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-3:])
         raise ThiDuaError(f"Không {what} được (pip):\n{tail}",
