@@ -30,6 +30,15 @@ if /i "%~1"=="pip" if defined THIDUA_UV_FAIL exit /b 3
 exit /b 0
 """
 
+# PowerShell's stand-in (Wine's own powershell.exe is a stub that does nothing): records the command and
+# the folder it runs in; THIDUA_PS_FAIL makes it fail as a locked-down PC's would.
+POWERSHELL = r"""@echo off
+>> "%THIDUA_UV_RECORD%.ps" echo.%*
+cd >> "%THIDUA_UV_RECORD%.ps"
+if defined THIDUA_PS_FAIL exit /b 1
+exit /b 0
+"""
+
 
 def _win(path: Path) -> str:
     """The Windows name Wine gives a Unix path (drive Z: is /)."""
@@ -47,6 +56,9 @@ def wine(tmp_path_factory):
     stub = prefix / "drive_c" / "stub" / "Microsoft" / "WindowsApps"
     stub.mkdir(parents=True)
     (stub / "python.exe").write_bytes(b"")          # what a stock Windows 10/11 has on PATH
+    tools = prefix / "drive_c" / "stub" / "bin"
+    tools.mkdir()
+    (tools / "powershell.cmd").write_bytes(POWERSHELL.replace("\n", "\r\n").encode("ascii"))
     return exe, env, prefix
 
 
@@ -64,16 +76,17 @@ def _folder(root: Path, complete: bool = True) -> Path:
     return here
 
 
-def _run(wine, here: Path, before: str = "", fail: bool = False):
+def _run(wine, here: Path, before: str = "", fail: bool = False, ps_fail: bool = False):
     """Run cai-dat.bat from `here` through a wrapper that first sets `before` (cmd lines)."""
     exe, env, _ = wine
     record = here.parent / "uv-args.txt"
     env = dict(env, THIDUA_UV_RECORD=_win(record))
-    env.pop("THIDUA_UV_FAIL", None)
-    if fail:
-        env["THIDUA_UV_FAIL"] = "1"
+    for name, on in (("THIDUA_UV_FAIL", fail), ("THIDUA_PS_FAIL", ps_fail)):
+        env.pop(name, None)
+        if on:
+            env[name] = "1"
     wrapper = here / "lan-chay.bat"
-    lines = ["@echo off", r'set "PATH=C:\stub\Microsoft\WindowsApps;%PATH%"', before, "call cai-dat.bat",
+    lines = ["@echo off", r'set "PATH=C:\stub\bin;C:\stub\Microsoft\WindowsApps;%PATH%"', before, "call cai-dat.bat",
              "exit /b %errorlevel%"]
     wrapper.write_bytes("\r\n".join(lines).encode("utf-8") + b"\r\n")
     run = subprocess.run([exe, "cmd", "/c", "lan-chay.bat"], cwd=here, env=env, stdin=subprocess.DEVNULL,
@@ -134,7 +147,11 @@ def test_setup_runs_from_a_folder_named_with_spaces_parentheses_ampersand_percen
     log = (here / "cai-dat.log").read_bytes().decode("latin-1")
     assert "XONG" in log and "WindowsApps" in log            # the Store stub on PATH is explained
     assert "C:\\ThiDua" in log                                  # the folder's letters: advice to use a plain path
-    assert "OneDrive" not in log
+    assert "OneDrive" not in log and "Unblock" not in log
+    # the Mark of the Web: every file of the bundle's folder goes through Unblock-File
+    ps = (here.parent / "uv-args.txt.ps").read_text(encoding="latin-1").splitlines()
+    assert ps[0].rstrip() == '-NoProfile -ExecutionPolicy Bypass -Command "Get-ChildItem -LiteralPath . -Recurse | Unblock-File"'
+    assert "ThiDua (1) & 2019 100% !" in ps[1]
     # the folder is not plain ASCII: xlwings may not read the file beside the workbook, so the user's too
     assert _conf(prefix / "drive_c" / "users" / envroot.split("\\")[2] / ".xlwings" / "xlwings.conf") == conf
 
@@ -149,11 +166,13 @@ def test_setup_with_a_vietnamese_user_name_puts_python_under_public(wine, tmp_pa
     assert len(calls) == 4
 
 
-def test_setup_warns_about_a_onedrive_folder(wine, tmp_path):
+def test_setup_warns_about_a_onedrive_folder_and_a_failed_unblock(wine, tmp_path):
     here = _folder(tmp_path / "OneDrive - So Noi vu")
-    code, out, _ = _run(wine, here)
-    assert code == 0 and "OneDrive/SharePoint" in out
-    assert "OneDrive/SharePoint" in (here / "cai-dat.log").read_bytes().decode("latin-1")
+    code, out, _ = _run(wine, here, ps_fail=True)
+    assert code == 0 and "OneDrive/SharePoint" in out and "XONG" in out
+    log = (here / "cai-dat.log").read_bytes().decode("latin-1")
+    assert "OneDrive/SharePoint" in log
+    assert "Properties" in log and "Unblock" in log          # how to unblock the workbook by hand
 
 
 def test_a_failing_step_ends_with_loi_and_names_the_log(wine, tmp_path):

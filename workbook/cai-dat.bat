@@ -103,7 +103,8 @@ if defined CONF_USER call :user_conf
 
 set "MSG=[5/5] Bỏ dấu «tải từ Internet» (Mark of the Web) để Excel cho chạy macro ..."
 call :say
-powershell -NoProfile -ExecutionPolicy Bypass -Command "Get-ChildItem -LiteralPath . -Recurse | Unblock-File" >> "%LOG%" 2>&1
+rem "call": harmless for powershell.exe, and lets the tests put a recording powershell.cmd first on PATH.
+call powershell -NoProfile -ExecutionPolicy Bypass -Command "Get-ChildItem -LiteralPath . -Recurse | Unblock-File" >> "%LOG%" 2>&1
 if errorlevel 1 call :warn_unblock
 
 set "MSG="
