@@ -1,6 +1,7 @@
 """thidua bundle-windows: a real bundle (PyPI once, then the download cache) whose wheels resolve offline."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -84,8 +85,9 @@ def test_real_bundle_installs_offline_with_the_scripts_own_uv_command(real_bundl
     args = [a.replace("\\", "/") for a in shlex.split(line)]
     assert {"--offline", "--no-index", "--no-build"} <= set(args)
     run = subprocess.run([uv.find_uv_bin(), "pip", "install", "--dry-run", *args, "--python-platform",
-                          "x86_64-pc-windows-msvc", "--python-version", "3.12", "--target", str(tmp_path / "t")],
-                         cwd=unpacked, capture_output=True, text=True, env={"UV_NO_CONFIG": "1", "PATH": "/usr/bin"})
+                          "x86_64-pc-windows-msvc", "--python-version", "3.12", "--target", str(tmp_path / "t"),
+                          "--python", sys.executable, "--cache-dir", str(tmp_path / "uv-cache")],
+                         cwd=unpacked, capture_output=True, text=True, env=dict(os.environ, UV_NO_CONFIG="1"))
     assert run.returncode == 0, run.stderr
     assert f"+ thidua=={__version__}" in run.stderr and "+ pywin32==" in run.stderr
 
