@@ -149,6 +149,11 @@ def dependency_wheels(cache: Path, requirements: Path = REQUIREMENTS) -> list[Pa
     folder = Path(cache) / f"wheels-{PLATFORM}-cp{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = folder / ".requirements.sha256"
+    if stamp.exists() and stamp.read_text() == _stamp(reqs):
+        try:
+            return resolve_offline(reqs, folder)
+        except ThiDuaError:                             # a cache emptied by hand: download again
+            stamp.unlink()
     if not stamp.exists() or stamp.read_text() != _stamp(reqs):
         for req in reqs:
             if req.name.lower() in SDIST_ONLY:
@@ -171,7 +176,7 @@ def _fill_windows_only(folder: Path) -> None:
     for _ in range(5):
         index = _wheel_index(folder)
         wanted = {f"{r.name}{r.specifier}" for whl in folder.glob("*.whl") for r in _requires(whl)
-                  if r.marker is not None and r.marker.evaluate(WINDOWS_MARKERS)
+                  if (r.marker is None or r.marker.evaluate(WINDOWS_MARKERS))
                   and canonicalize_name(r.name) not in index}
         if not wanted:
             return
