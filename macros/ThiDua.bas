@@ -1,6 +1,8 @@
 Attribute VB_Name = "ThiDua"
 ' The buttons of the master workbook. Each button calls one Python entry point in thidua/excel.py;
 ' the pickers only fill a cell on the home sheet. No other logic lives here.
+' No message boxes: VBA's MsgBox goes through the ANSI code page and would turn Vietnamese letters
+' into "?", so every message goes into the status cell ThiDua_TrangThai (a Unicode cell).
 Option Explicit
 
 Private Function ControlCell(ByVal cellName As String) As Object
@@ -27,7 +29,7 @@ End Sub
 Public Sub KiemTraTep()
     If Len(ControlCell("ThiDua_Tep").Value) = 0 Then ChonTep
     If Len(ControlCell("ThiDua_Tep").Value) = 0 Then
-        MsgBox "Chưa chọn tệp nào để kiểm tra.", vbInformation, "ThiDua"
+        ControlCell("ThiDua_TrangThai").Value = "Chưa chọn tệp nào để kiểm tra. Bấm «Chọn tệp...» rồi bấm lại."
         Exit Sub
     End If
     RunPython "import thidua.excel; thidua.excel.validate_files()"

@@ -18,7 +18,7 @@ from thidua.errors import ThiDuaError
 from thidua.plan.model import load_plan
 from thidua.plan.units import load_units
 from thidua.workbook.vba import to_codepage_safe
-from thidua.workbook.build import BUTTONS, CONF_ROWS, DEFAULT_OUT, MACRO_CONTENT_TYPE, build_bytes
+from thidua.workbook.build import BUTTONS, CONF_ROWS, DEFAULT_OUT, MACRO_CONTENT_TYPE, build_bytes, vba_project_stream
 
 COMMITTED = ROOT / "workbook" / "ThiDua2019.xlsm"
 
@@ -104,7 +104,7 @@ def test_conf_sheet_names_the_udf_module_and_leaves_interpreter_to_the_file(buil
     rows = CalamineWorkbook.from_path(str(built)).get_sheet_by_name(L.CONF).to_python()
     conf = {r[0]: r[1] for r in rows if r[0]}
     assert conf["UDF Modules"] == "thidua.excel" == dict(CONF_ROWS)["UDF Modules"]
-    assert not {"Interpreter_Win", "PYTHONPATH"} & set(conf)
+    assert not {"Interpreter_Win", "PYTHONPATH", "TEMP DIR"} & set(conf)
 
 
 def test_olevba_lists_every_module(modules):
@@ -138,10 +138,37 @@ def test_every_button_macro_is_a_public_sub_calling_its_entry_point(modules):
 def test_vietnamese_literals_become_chrw_and_vba_is_ascii(modules):
     for code in modules.values():
         assert code.isascii()
-    assert 'MsgBox "Ch" & ChrW(&H01B0) & "a ch' in modules["ThiDua"]
+    assert 'ControlCell("ThiDua_TrangThai").Value = "Ch" & ChrW(&H01B0) & "a ch' in modules["ThiDua"]
     assert to_codepage_safe('x = "Đợt ""1"""') == 'x = ChrW(&H0110) & ChrW(&H1EE3) & "t ""1"""'
     with pytest.raises(ThiDuaError):
         to_codepage_safe("' chú thích")
+
+
+def test_no_message_box_in_our_macros_status_goes_to_the_sheet(modules):
+    """MsgBox takes ANSI text (Vietnamese letters would show as "?"): our macros write the status cell instead."""
+    for path in (ROOT / "macros").glob("*.bas"):
+        assert not re.search(r"\bMsgBox\b", modules[path.stem].split("Option Explicit", 1)[1])
+
+
+def test_vba_project_stream_is_the_seven_byte_form_of_the_spec():
+    """[MS-OVBA] 2.3.4.1: 0x61CC, version 0xFFFF, Reserved2 0x00, Reserved3, no performance cache."""
+    import olefile
+    with zipfile.ZipFile(COMMITTED) as zf:
+        ole = olefile.OleFileIO(BytesIO(zf.read("xl/vbaProject.bin")))
+    stream = ole.openstream("VBA/_VBA_PROJECT").read()
+    assert stream == bytes([0xCC, 0x61, 0xFF, 0xFF, 0x00, 0x01, 0x00])
+    assert stream == vba_project_stream(COMMITTED.read_bytes())
+    modules = [e for e in ole.listdir() if e[0] == "VBA" and e[1] not in ("_VBA_PROJECT", "dir")]
+    assert len(modules) > 3
+    for entry in modules:   # source at offset 0: a compressed container, no module performance cache
+        assert ole.openstream(entry).read()[:1] == b"\x01", entry
+
+
+def test_build_refuses_a_vba_project_not_in_the_spec_form(monkeypatch):
+    from thidua.workbook import build
+    monkeypatch.setattr(build, "vba_project_stream", lambda data: bytes.fromhex("CC61B50000") + bytes(2537))
+    with pytest.raises(ThiDuaError, match="_VBA_PROJECT"):
+        build.build_bytes()
 
 
 def _udfs() -> dict:
@@ -167,14 +194,3 @@ def test_udf_classifies_a_score_under_the_workbooks_rules(built, plan):
         assert excel.THIDUA_XEPLOAI(points, None, caller) == classify_score(plan, points).level_name
     assert excel.THIDUA_XEPLOAI(60) == "Trung bình"
     assert excel.THIDUA_XEPLOAI(60, "KHONGCO").startswith("Lỗi:")
-
-
-def test_setup_script_writes_the_conf_file_excel_reads():
-    """cai-dat.bat: a venv, requirements.txt, and `"key","value"` lines (read by xlwings.bas GetConfigFromFile)."""
-    raw = (ROOT / "workbook" / "cai-dat.bat").read_bytes()
-    text = raw.decode("utf-8")
-    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
-    assert "chcp 65001" in text and "-m venv" in text and 'requirements.txt"' in text
-    assert '> "%HERE%\\xlwings.conf" echo "Interpreter_Win","%VENV%\\Scripts\\pythonw.exe"' in text
-    assert '>> "%HERE%\\xlwings.conf" echo "PYTHONPATH","%ROOT%\\python"' in text
-    assert "XONG" in text and "[LỖI]" in text

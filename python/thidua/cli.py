@@ -64,6 +64,14 @@ def _round(plan, code: str | None) -> str | None:
     return plan.round(code).code if code else code
 
 
+def cmd_bundle_windows(args) -> int:
+    from thidua.workbook.bundle import bundle_windows
+    made = bundle_windows(args.out, args.cache)
+    size = made.path.stat().st_size / 1e6
+    print(f"Đã tạo gói cài đặt cho Windows {made.path} ({format_number(size, 1)} MB, {len(made.wheels)} wheel, {format_seconds(made.seconds)} giây)")
+    return 0
+
+
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
 def _db(args) -> Path:
     from thidua.store.db import DEFAULT_DB
@@ -472,6 +480,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--test-stub", action="store_true",
                    help="bản kiểm thử: RunPython chỉ ghi lệnh Python vào ô, không chạy Python")
     p.set_defaults(func=cmd_build_workbook)
+    p = sub.add_parser("bundle-windows", help="tạo gói cài đặt ThiDua-<phiên bản>-win64.zip cho máy Windows của văn phòng "
+                       "(sổ làm việc, cai-dat.bat, uv.exe, mọi gói dạng wheel; cần mạng tới PyPI)")
+    p.add_argument("--out", required=True, help="thư mục ghi tệp .zip")
+    p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
+    p.set_defaults(func=cmd_bundle_windows)
 
     # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
     db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"

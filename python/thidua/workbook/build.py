@@ -29,6 +29,11 @@ DEFAULT_OUT = ROOT / "workbook" / "ThiDua2019.xlsm"
 MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 SHEET_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+VBA_PART = "xl/vbaProject.bin"
+# [MS-OVBA] 2.3.4.1 and its example 3.1.1: Reserved1 0x61CC, Version 0xFFFF ("MUST be 0xFFFF on write"),
+# Reserved2 0x00, Reserved3 0x0001, and no performance cache ("MUST NOT be present on write"): Excel then
+# compiles the project from its source. xlwings' quickstart_standalone.xlsm carries exactly these bytes.
+VBA_PROJECT_STREAM = bytes.fromhex("CC61FFFF000100")
 
 PY_MODULE = "thidua.excel"
 HEADER_FILL, INPUT_FILL = "#D9E1F2", "#FFF2CC"
@@ -85,8 +90,8 @@ CONF_ROWS = (
     ("Show Console", "False"),
     ("Use UDF Server", "False"),
 )
-CONF_NOTE = ("Interpreter_Win và PYTHONPATH nằm trong tệp xlwings.conf cạnh sổ làm việc (do cai-dat.bat ghi); "
-             "không thêm hai dòng đó vào trang này, vì trang này được ưu tiên hơn tệp.")
+CONF_NOTE = ("Interpreter_Win và TEMP DIR nằm trong tệp xlwings.conf cạnh sổ làm việc (do cai-dat.bat ghi); "
+             "không thêm các dòng đó vào trang này, vì trang này được ưu tiên hơn tệp.")
 
 STEPS = (
     "CÁCH DÙNG",
@@ -340,6 +345,31 @@ def add_vba(xlsm: bytes, modules: list[tuple[str, str]]) -> bytes:
         return dst.read_bytes()
 
 
+def vba_project_stream(xlsm: bytes) -> bytes:
+    """The `VBA/_VBA_PROJECT` stream of a workbook's VBA project."""
+    from pyopenvba.cfb import CFB
+    with zipfile.ZipFile(io.BytesIO(xlsm)) as zf:
+        return CFB.from_bytes(zf.read(VBA_PART)).get_stream_in_storage("VBA", "_VBA_PROJECT")
+
+
+def with_spec_vba_stream(xlsm: bytes) -> bytes:
+    """The workbook with `_VBA_PROJECT` rewritten in the 7-byte form a writer must use; checked after."""
+    from pyopenvba.cfb import CFB
+    src = zipfile.ZipFile(io.BytesIO(xlsm))
+    cfb = CFB.from_bytes(src.read(VBA_PART))
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", VBA_PROJECT_STREAM)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            raw = cfb.to_bytes() if info.filename == VBA_PART else src.read(info)
+            dst.writestr(info, raw, info.compress_type)
+    data = out.getvalue()
+    if vba_project_stream(data) != VBA_PROJECT_STREAM:
+        raise ThiDuaError("Dự án VBA của sổ làm việc không đúng dạng [MS-OVBA] (luồng _VBA_PROJECT).",
+                          "Báo cho người phát triển: kiểm tra phiên bản pyOpenVBA đã ghim.")
+    return data
+
+
 def default_sources() -> tuple[dict, list[dict]]:
     """The bundled 2019 plan tables and the sample register."""
     return read_toml_tables(), read_csv_rows()
@@ -353,7 +383,7 @@ def build_bytes(tables: dict | None = None, register: list[dict] | None = None, 
         tables, register = tables or t, register if register is not None else r
     if not any(Path(macros_dir).glob("*.bas")):
         raise ThiDuaError(f"Không thấy mã VBA trong {macros_dir}.", "Chạy lệnh từ thư mục gốc của dự án ThiDua.")
-    return add_vba(_as_xlsm(build_xlsx(tables, register)), macro_modules(macros_dir, stub))
+    return with_spec_vba_stream(add_vba(_as_xlsm(build_xlsx(tables, register)), macro_modules(macros_dir, stub)))
 
 
 def build_workbook(out: str | Path = DEFAULT_OUT, stub: bool = False) -> Path:

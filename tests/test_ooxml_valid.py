@@ -1,0 +1,90 @@
+"""Every kind of file ThiDua writes passes openxml-audit (a port of the Open XML SDK validator)."""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from openxml_audit import OpenXmlValidator, ValidationSeverity
+from storebuild import synthetic_store
+
+from conftest import ROOT, TEST_KEY
+from thidua.intake.feedback import write_feedback
+from thidua.intake.validate import validate_file
+from thidua.reports.committee import write_committee_workbook
+from thidua.reports.reminders import write_reminders
+from thidua.reports.summary import build_summary
+from thidua.templates.build import write_templates
+
+# Findings that are not invalid OOXML, by finding id, with the reason. Anything else fails the test.
+ACCEPTED = {
+    # A warning, not an error: `<c t="inlineStr">` is valid SpreadsheetML (ECMA-376 Part 1, 18.3.1.4 `is`);
+    # Excel moves such strings to the shared-strings table when it saves. Inline strings come from the
+    # committee workbook's streamed rows (written row by row for flat memory) and, in a feedback file,
+    # from the unit's own workbook, which feedback copies as sent.
+    "Excel_InlineStrCells": ("committee", "reminders", "feedback"),
+}
+
+
+
+def _font_order(e) -> bool:
+    """openpyxl writes a font's children (name, b, i, color, sz, ...) in another order than Excel. A false
+    positive: the schema's CT_Font is `<xsd:choice maxOccurs="unbounded">` (ECMA-376 Part 1, sml.xsd), any
+    order is valid; the validator checks it as a sequence, as the Open XML SDK does."""
+    return (e.part_uri == "/xl/styles.xml" and re.fullmatch(r"/styleSheet\[1\]/fonts\[1\]/font\[\d+\]", e.path or "")
+            and str(e.description).startswith("Unexpected element"))
+
+
+FALSE_POSITIVES = {_font_order: ("feedback",)}     # feedback: the unit's workbook as openpyxl saves it
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, plan, units) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("ooxml")
+    db = synthetic_store(out / "store.db", plan, units)
+    src = ROOT / "tests" / "data" / "broken" / "values_mess.xlsx"
+    files = {
+        "master": ROOT / "workbook" / "ThiDua2019.xlsm",
+        "blank template": ROOT / "templates" / "Q1.xlsx",
+        "template": write_templates(plan, "Q1", units[:1], out / "bieu-mau", TEST_KEY)[0],
+        "feedback": write_feedback(src, validate_file(src, plan, TEST_KEY), out / "phan-hoi.xlsx"),
+        "committee": write_committee_workbook(db, plan, units, "Q1", out / "ban-thuong-vu.xlsx", force=True),
+        "reminders": write_reminders(db, plan, units, "Q1", out / "nhac", key=TEST_KEY)[0],
+    }
+    build_summary(db, plan, units, "year", out / "tong-ket.xlsx")
+    files["summary"] = out / "tong-ket.xlsx"
+    return files
+
+
+@pytest.mark.parametrize("kind", ["master", "blank template", "template", "feedback", "committee", "summary",
+                                  "reminders"])
+def test_generated_file_is_valid_ooxml(written, kind):
+    path = written[kind]
+    result = OpenXmlValidator().validate(str(path))
+    false_positive = [e for e in result.errors if any(kind in kinds and known(e) for known, kinds in
+                                                       FALSE_POSITIVES.items())]
+    unexpected = [f"{e.severity.value} {e.id}: {e}" for e in result.errors if e not in false_positive and (
+        e.severity is ValidationSeverity.ERROR or kind not in ACCEPTED.get(e.id, ()))]
+    assert not unexpected, "\n".join(unexpected[:20])
+
+
+def test_the_summary_checked_has_charts_and_the_master_has_its_vba_project(written):
+    with zipfile.ZipFile(written["summary"]) as zf:
+        assert any(n.startswith("xl/charts/chart") for n in zf.namelist())
+    with zipfile.ZipFile(written["master"]) as zf:
+        assert "xl/vbaProject.bin" in zf.namelist()
+
+
+def test_the_validator_does_report_a_broken_part(written, tmp_path):
+    """A worksheet with an element in the wrong place is an error, so a clean result above means something."""
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(written["reminders"]) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData><bogus/>", 1)
+            dst.writestr(info, data)
+    result = OpenXmlValidator().validate(str(broken))
+    assert not result.is_valid
+    assert any(e.severity is ValidationSeverity.ERROR for e in result.errors)
