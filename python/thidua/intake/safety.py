@@ -234,13 +234,14 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     zf = _zip(data) if fmt in ("xlsx", "ods") else None
     paths = _sheet_paths(zf, data, base) if fmt == "xlsx" else {}
     budget = Budget(base)
+    prefer_second = False
     if fmt == "xlsx":
         for name in _shared_parts(zf):
             _check_part(zf, name, base)
     elif fmt == "ods":
         _check_ods(zf, base, budget)
     else:
-        _check_xls(data, base)
+        prefer_second = _check_xls(data, base)
     scans: dict[str, SheetScan] = {}
     second: list = []
     errors: list[Exception] = []
@@ -266,18 +267,20 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
             second.append(_second_reader(data, fmt, base))
         return second[0]
 
-    try:
-        from python_calamine import CalamineWorkbook
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = list(wb.sheet_names)
-        hidden = {m.name for m in wb.sheets_metadata if "Visible" != str(m.visible).rsplit(".", 1)[-1]}
-    except Exception as exc:  # calamine raises its own error types: ask the format's own reader
-        wb = None
-        errors.append(exc)
-        book = other()
-        if book is None:
-            raise _broken(data, fmt, base, paths, exc) from None
-        names, hidden = book.names, book.hidden
+    wb = None
+    if prefer_second and other() is not None:
+        names, hidden = other().names, other().hidden
+    else:
+        try:
+            from python_calamine import CalamineWorkbook
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            names = list(wb.sheet_names)
+            hidden = {m.name for m in wb.sheets_metadata if "Visible" != str(m.visible).rsplit(".", 1)[-1]}
+        except Exception as exc:  # calamine raises its own error types: ask the format's own reader
+            errors.append(exc)
+            if other() is None:
+                raise _broken(data, fmt, base, paths, exc) from None
+            names, hidden = other().names, other().hidden
 
     def load(name: str) -> Grid:
         found = scan(name)
@@ -704,18 +707,25 @@ def _check_ods(zf: zipfile.ZipFile, base: str, budget: Budget) -> None:
 _XLS_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x00BD, 0x00BE, 0x00D6}
 
 
-def _check_xls(data: bytes, base: str) -> None:
-    """Every sheet's extent from the cell records of the Workbook stream (BIFF8)."""
+# Format ids python-calamine takes for dates whatever the file's FORMAT record says (Excel's built-in date
+# formats, including the East Asian ones). Gnumeric stores its own number formats under ids from 50 on.
+CALAMINE_DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
+
+
+def _check_xls(data: bytes, base: str) -> bool:
+    """Every sheet's extent from the cell records of the Workbook stream (BIFF8). True when the file
+    redefines a format id python-calamine reads as a date (its numbers would turn into dates: xlrd, which
+    honours the FORMAT records, reads the file instead)."""
     try:
         import olefile
         with olefile.OleFileIO(data) as ole:
             name = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
             if name is None:
-                return
+                return False
             stream = ole.openstream(name).read()
     except Exception:     # not readable here: the readers will say why
-        return
-    pos, sheet, rows, cols = 0, 0, 0, 0
+        return False
+    pos, sheet, rows, cols, redefined = 0, 0, 0, 0, False
     while pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
         body = stream[pos + 4:pos + 4 + size]
@@ -723,6 +733,8 @@ def _check_xls(data: bytes, base: str) -> None:
             sheet, rows, cols = sheet + 1, 0, 0
         elif kind == 0x000A and sheet:                                                          # EOF
             _check_extent(base, f"trang thứ {sheet}", rows, cols)
+        elif kind == 0x041E and len(body) >= 2 and struct.unpack_from("<H", body, 0)[0] in CALAMINE_DATE_IDS:
+            redefined = True                                                                    # FORMAT
         elif kind in _XLS_CELLS and len(body) >= 4:
             r, c = struct.unpack_from("<HH", body, 0)
             last = c
@@ -731,3 +743,4 @@ def _check_xls(data: bytes, base: str) -> None:
             if kind not in (0x0201, 0x00BE):                            # blanks carry only formatting
                 rows, cols = max(rows, r + 1), max(cols, last + 1)
         pos += 4 + size
+    return redefined

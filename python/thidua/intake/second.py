@@ -89,22 +89,24 @@ class OdsBook:
         from odf.opendocument import load
         from odf.namespaces import STYLENS, TABLENS
         self.T, self.S = TABLENS, STYLENS
+        from odf.namespaces import OFFICENS
         self.doc = load(io.BytesIO(data))
-        self.tables = {t.getAttrNS(TABLENS, "name"): t for t in self.doc.spreadsheet.childNodes
-                       if t.qname == (TABLENS, "table")}
+        sheets = [n for n in self.doc.body.childNodes if _qname(n) == (OFFICENS, "spreadsheet")]
+        self.tables = {t.getAttrNS(TABLENS, "name"): t for s in sheets for t in s.childNodes
+                       if _qname(t) == (TABLENS, "table")}
         self.names = list(self.tables)
         hidden_styles = set()
         for style in self.doc.automaticstyles.childNodes:
             for prop in getattr(style, "childNodes", []):
-                if prop.qname == (STYLENS, "table-properties") and prop.getAttrNS(TABLENS, "display") == "false":
+                if _qname(prop) == (STYLENS, "table-properties") and prop.getAttrNS(TABLENS, "display") == "false":
                     hidden_styles.add(style.getAttrNS(STYLENS, "name"))
         self.hidden = {n for n, t in self.tables.items() if t.getAttrNS(TABLENS, "style-name") in hidden_styles}
 
     def _rows_of(self, node):
         for child in node.childNodes:
-            if child.qname == (self.T, "table-row"):
+            if _qname(child) == (self.T, "table-row"):
                 yield child
-            elif child.qname in ((self.T, "table-header-rows"), (self.T, "table-rows"), (self.T, "table-row-group")):
+            elif _qname(child) in ((self.T, "table-header-rows"), (self.T, "table-rows"), (self.T, "table-row-group")):
                 yield from self._rows_of(child)
 
     def rows(self, name: str) -> tuple[list, list]:
@@ -114,7 +116,7 @@ class OdsBook:
             repeat_rows = int(row.getAttrNS(T, "number-rows-repeated") or 1)
             c, found = 0, {}
             for cell in row.childNodes:
-                if cell.qname not in ((T, "table-cell"), (T, "covered-table-cell")):
+                if _qname(cell) not in ((T, "table-cell"), (T, "covered-table-cell")):
                     continue
                 repeat = int(cell.getAttrNS(T, "number-columns-repeated") or 1)
                 value = _ods_value(cell) if cell.qname == (T, "table-cell") else ""
@@ -134,6 +136,11 @@ class OdsBook:
         return _dense(cells), merged
 
 
+def _qname(node) -> tuple | None:
+    """(namespace, name) of an element; None for text nodes."""
+    return getattr(node, "qname", None)
+
+
 def _ods_value(cell) -> object:
     from odf.namespaces import OFFICENS, TEXTNS
     kind = cell.getAttrNS(OFFICENS, "value-type")
@@ -150,7 +157,7 @@ def _ods_value(cell) -> object:
         if m:
             d, h, mi, s = (float(x or 0) for x in m.groups())
             return dt.timedelta(days=d, hours=h, minutes=mi, seconds=s)
-    paragraphs = [p for p in cell.childNodes if p.qname == (TEXTNS, "p")]
+    paragraphs = [p for p in cell.childNodes if _qname(p) == (TEXTNS, "p")]
     return "\n".join(_text(p) for p in paragraphs)
 
 
@@ -160,11 +167,11 @@ def _text(node) -> str:
     for child in node.childNodes:
         if child.nodeType == child.TEXT_NODE:
             out.append(child.data)
-        elif child.qname == (TEXTNS, "s"):
+        elif _qname(child) == (TEXTNS, "s"):
             out.append(" " * int(child.getAttrNS(TEXTNS, "c") or 1))
-        elif child.qname == (TEXTNS, "tab"):
+        elif _qname(child) == (TEXTNS, "tab"):
             out.append("\t")
-        elif child.qname == (TEXTNS, "line-break"):
+        elif _qname(child) == (TEXTNS, "line-break"):
             out.append("\n")
         else:
             out.append(_text(child))
