@@ -84,12 +84,39 @@ def _replace(data: bytes, parts: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def largest_real(plan, units, round_code: str = "SK1") -> bytes:
+    """The most a real template holds: every table filled to the reader's MAX_TABLE_ROWS rows, every text
+    at its longest allowed length (Vietnamese words), saved by openpyxl."""
+    import datetime as dt
+    import openpyxl
+    from thidua.intake.reader import MAX_TABLE_ROWS
+    from thidua.templates import spec as S
+    wb = openpyxl.load_workbook(io.BytesIO(_template(plan, units, round_code)))
+    words = "Tổ chức hội thi nghiệp vụ cho đoàn viên công đoàn cơ sở "
+    for sheet in S.template_spec(plan, round_code).sheets:
+        if not sheet.table:
+            continue
+        ws = wb[sheet.name]
+        for i in range(MAX_TABLE_ROWS):
+            for col in sheet.table.columns:
+                f = col.field
+                value = {"int": 5, "money": 100_000, "decimal": 1.5, "date": dt.date(2019, 3, 1),
+                         "choice": (f.choices or ["x"])[0]}.get(f.type)
+                if value is None:
+                    value = (words * 40)[:f.max_len or 300]
+                ws.cell(sheet.table.first_row + 1 + i, col.col + 1).value = value
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def file_set(work: Path, plan, units) -> list[Path]:
-    """The broken-file set plus the generated junk file(s), copied into `work`."""
+    """The broken-file set plus the generated files: the 97 MB junk paste and the largest real template."""
     files = sorted(p for p in BROKEN.iterdir() if p.name != "expected.json")
-    junk = work / "junk_97mb.xlsx"
+    junk, largest = work / "junk_97mb.xlsx", work / "largest_real.xlsx"
     junk.write_bytes(junk_xlsx(plan, units))
-    return files + [junk]
+    largest.write_bytes(largest_real(plan, units))
+    return files + [junk, largest]
 
 
 # ---------------------------------------------------------------- the child

@@ -257,7 +257,11 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
             return None
         if name not in scans:
             _check_part(zf, paths[name], base, f"trang «{name}»")
-            scans[name] = sheet_scan(_safe_xml(_inflate(zf, data, paths[name]), base), base, paths[name])
+            try:
+                xml = _inflate(zf, data, paths[name])
+            except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise _broken(data, fmt, base, paths, exc, sheet=name) from None
+            scans[name] = sheet_scan(_safe_xml(xml, base), base, paths[name])
             _check_extent(base, f"trang «{name}»", scans[name].rows, scans[name].cols)
             budget.take(scans[name].text_bound(shared_lengths), f"trang «{name}»")
         return scans[name]
@@ -294,9 +298,12 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
                 errors.append(exc)
         if rows is None:
             book = other()
-            if book is None or name not in book.names:
-                raise _broken(data, fmt, base, paths, errors[-1], sheet=name) from None
-            rows, merged = book.rows(name)
+            try:
+                if book is None or name not in book.names:
+                    raise errors[-1]
+                rows, merged = book.rows(name)
+            except Exception as exc:
+                raise _broken(data, fmt, base, paths, exc, sheet=name) from None
         if found is not None:
             return Grid(rows, found.formulas, found.merged, knows_formulas=True)
         return Grid(rows, {}, merged)
@@ -670,7 +677,7 @@ def _formulas_and_merges(xml: bytes) -> tuple[dict, list]:
 
 
 # ------------------------------------------------------------------ .ods and .xls extents
-_ODS_REPEAT = re.compile(rb"<table:(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>|</table:table-row>")
+_ODS_REPEAT = re.compile(rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>|</table:table-row>")
 
 
 def _check_ods(zf: zipfile.ZipFile, base: str, budget: Budget) -> None:
