@@ -26,10 +26,15 @@ def _text(cell, value) -> None:
         cell.data_type = "s"
 
 
-def _load(src: Path):
-    """The unit's workbook as an openpyxl Workbook (via LibreOffice for .xls/.ods), or None."""
+def _load(src: Path, result: SubmissionResult):
+    """The unit's workbook as an openpyxl Workbook (via LibreOffice for .xls/.ods), or None.
+
+    None, without opening it, for a file the validator could not read (too big, hostile, broken: F-codes):
+    the feedback is then the list of problems alone, and memory stays bounded."""
     import openpyxl
     from thidua.intake.safety import Unreadable, sniff
+    if result.unreadable and any(i.code.startswith("F") for i in result.issues):
+        return None
     try:
         fmt, _ = sniff(src.read_bytes(), src.name)
     except (Unreadable, OSError):
@@ -49,7 +54,7 @@ def _load(src: Path):
 def write_feedback(src_path, result: SubmissionResult, out_path) -> Path:
     """Write the marked-up copy of `src_path` to `out_path` (the original is never touched)."""
     src, out = Path(src_path), Path(out_path)
-    wb = _load(src)
+    wb = _load(src, result)
     if wb is not None:
         try:
             return _save(wb, result, out, mark=True)
