@@ -251,20 +251,22 @@ def test_the_junk_paste_is_refused_and_the_largest_real_file_is_read(plan, units
     assert len(largest.activities) == 2000
 
 
-def test_ods_repeated_cells_over_the_limit_are_refused(plan, key):
+@pytest.mark.parametrize("rows, cols, text, says", [(1000, 1000, "1", "dòng × 1.000 cột"),
+                                                     (1, 300, "Đ" * 30000, "quá nhiều chữ")], ids=["extent", "text"])
+def test_ods_repeated_cells_over_the_limit_are_refused(plan, key, rows, cols, text, says):
     data = (BROKEN / "libreoffice_typed.ods").read_bytes()
     members = X.parts(data)
-    row = (b'<table:table-row table:number-rows-repeated="1000"><table:table-cell '
-           b'table:number-columns-repeated="1000" office:value-type="float" office:value="1">'
-           b"<text:p>1</text:p></table:table-cell></table:table-row>")
-    members["content.xml"] = members["content.xml"].replace(b"</table:table>", row + b"</table:table>", 1)
+    row = (f'<table:table-row table:number-rows-repeated="{rows}"><table:table-cell '
+           f'table:number-columns-repeated="{cols}" office:value-type="string">'
+           f"<text:p>{text}</text:p></table:table-cell></table:table-row>").encode()
+    members["content.xml"] = members["content.xml"].replace(b"<table:table-row", row + b"<table:table-row", 1)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr("mimetype", members.pop("mimetype"), zipfile.ZIP_STORED)
         for name, blob in members.items():
             zf.writestr(name, blob, zipfile.ZIP_DEFLATED)
     result = validate_bytes(out.getvalue(), "r.ods", plan, key)
-    assert [i.code for i in result.issues] == ["F014"]
+    assert [i.code for i in result.issues] == ["F014"] and says in result.issues[0].message
 
 
 # ------------------------------------------------------------------ Gnumeric

@@ -681,13 +681,19 @@ _ODS_REPEAT = re.compile(rb"<table:(table-row|table-cell|covered-table-cell|tabl
 
 
 def _check_ods(zf: zipfile.ZipFile, base: str, budget: Budget) -> None:
-    """content.xml within MAX_PART, and every table's extent (repeats expanded, trailing empty ones not)."""
+    """content.xml within MAX_PART; every table's extent (repeats expanded, trailing empty ones not) and the
+    text its cells will hold once repeated cells are expanded (python-calamine reads every table at once)."""
     if "content.xml" not in zf.namelist():
         return
     _check_part(zf, "content.xml", base)
     xml = _safe_xml(zf.read("content.xml"), base)
     table, rows, cols, r, c, row_rep, row_has = "", 0, 0, 0, 0, 1, False
+    text, pending = 0, None           # pending: (times the last cell with content is repeated, where it starts)
     for m in _ODS_REPEAT.finditer(xml):
+        if pending:
+            chunk = xml[pending[1]:m.start()]
+            text += pending[0] * (len(chunk) if len(chunk) < 256 else len(re.sub(rb"<[^>]*>", b"", chunk)))
+            pending = None
         kind, attrs, empty = m.group(1), m.group(2) or b"", m.group(3)
         if kind == b"table":
             if table:
@@ -700,15 +706,15 @@ def _check_ods(zf: zipfile.ZipFile, base: str, budget: Budget) -> None:
                 rows = r + row_rep
             r += row_rep
         else:
-            a = _attrs(attrs)
-            rep = int(a.get(b"table:number-columns-repeated", b"1"))
+            rep = int(_attrs(attrs).get(b"table:number-columns-repeated", b"1"))
             if not empty or b"office:value" in attrs:
                 row_has = True
                 cols = max(cols, c + rep)
+                pending = (rep * row_rep, m.end()) if not empty else None
             c += rep
     if table:
         _check_extent(base, f"trang «{table}»", rows, cols)
-    budget.take(len(re.sub(rb"<[^>]*>", b"", xml)) // 2 if len(xml) > MAX_TEXT else 0, "content.xml")
+    budget.take(text, "các trang")
 
 
 _XLS_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x00BD, 0x00BE, 0x00D6}
