@@ -43,32 +43,27 @@ def _shared(members: dict[str, bytes]) -> list[str]:
             for si in re.findall(r"<si>(.*?)</si>", sst, re.S)]
 
 
+def _drop_following(xml: str, pattern: str, tag: str, number) -> str:
+    """Remove the position attribute of every `pattern` match whose position is the previous one plus 1."""
+    prev = [0]
+
+    def one(m: re.Match) -> str:
+        n = number(m.group(1))
+        keep = n != prev[0] + 1
+        prev[0] = n
+        return m.group(0) if keep else tag
+    return re.sub(pattern, one, xml)
+
+
 def cells_without_r(data: bytes, rows_too: bool = False) -> bytes:
     """Drop r="A1" from every cell that follows its left neighbour (what the format allows); with
     `rows_too`, also drop r="5" from every row that follows the previous row."""
     members = parts(data)
     for name in _sheets(members):
-        xml = members[name].decode()
-
-        def row(m: re.Match) -> str:
-            prev = [0]
-
-            def cell(c: re.Match) -> str:
-                col = _col(c.group(1))
-                keep = col != prev[0] + 1
-                prev[0] = col
-                return c.group(0) if keep else "<c"
-            return re.sub(r'<c r="([A-Z]+)\d+"', cell, m.group(0))
-        xml = re.sub(r"<row\b.*?</row>", row, xml, flags=re.S)
+        xml = re.sub(r"<row\b.*?</row>", lambda m: _drop_following(m.group(0), r'<c r="([A-Z]+)\d+"', "<c", _col),
+                     members[name].decode(), flags=re.S)
         if rows_too:
-            last = [0]
-
-            def row_r(m: re.Match) -> str:
-                n = int(m.group(1))
-                keep = n != last[0] + 1
-                last[0] = n
-                return m.group(0) if keep else "<row"
-            xml = re.sub(r'<row r="(\d+)"', row_r, xml)
+            xml = _drop_following(xml, r'<row r="(\d+)"', "<row", int)
         members[name] = xml.encode()
     return pack(members)
 
