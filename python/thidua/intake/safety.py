@@ -192,6 +192,7 @@ def _sniff_ole(data: bytes, base: str) -> str:
 MAX_PART = 16 * 1024 * 1024          # one sheet's xml, the shared strings or content.xml, uncompressed
 MAX_SHEET_CELLS = 250_000            # rows x columns of one sheet's grid (anchored at A1)
 MAX_TEXT = 8_000_000                 # characters of text in the cells of the sheets read, shared strings expanded
+MAX_BOOK_CELLS = 1_000_000           # grid cells of all the sheets read from one file
 
 
 @dataclass
@@ -200,6 +201,14 @@ class Budget:
 
     base: str
     left: int = MAX_TEXT
+    cells: int = MAX_BOOK_CELLS
+
+    def take_cells(self, rows: int, cols: int, where: str) -> None:
+        _check_extent(self.base, where, rows, cols)
+        self.cells -= rows * cols
+        if self.cells < 0:
+            raise _too_big(self.base, f"{where}: các trang cộng lại quá nhiều ô",
+                           f"tối đa {MAX_BOOK_CELLS:,} ô mỗi tệp".replace(",", "."))
 
     def take(self, chars: int, where: str) -> None:
         self.left -= chars
@@ -235,9 +244,11 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     paths = _sheet_paths(zf, data, base) if fmt == "xlsx" else {}
     budget = Budget(base)
     prefer_second = False
-    if fmt == "xlsx":
+    if fmt == "xlsx":                  # sizes first: python-calamine copies the whole file when it opens it
         for name in _shared_parts(zf):
             _check_part(zf, name, base)
+        for sheet, part in paths.items():
+            _check_part(zf, part, base, f"trang «{sheet}»")
     elif fmt == "ods":
         _check_ods(zf, base, budget)
     else:
@@ -261,9 +272,9 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
                 xml = _inflate(zf, data, paths[name])
             except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise _broken(data, fmt, base, paths, exc, sheet=name) from None
-            scans[name] = sheet_scan(_safe_xml(xml, base), base, paths[name])
-            _check_extent(base, f"trang «{name}»", scans[name].rows, scans[name].cols)
-            budget.take(scans[name].text_bound(shared_lengths), f"trang «{name}»")
+            found = scans[name] = sheet_scan(_safe_xml(xml, base), base, paths[name])
+            budget.take_cells(found.rows, found.cols, f"trang «{name}»")
+            budget.take(found.inline_chars + _shared_chars(found, xml, shared_lengths), f"trang «{name}»")
         return scans[name]
 
     def other():
@@ -374,6 +385,7 @@ _REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)/?>")
 _F = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"')
+_ROW_REF = re.compile(rb'<row r="(\d+)"')
 _REF = re.compile(rb"([A-Z]+)(\d+)$")
 _PATHS: dict[tuple, dict[str, str]] = {}
 OFFICE_DOCUMENT = b"/officeDocument"
@@ -427,6 +439,28 @@ def _resolve(source: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
+_PACKAGES: dict[tuple, tuple] = {}
+
+
+def _package(zf: zipfile.ZipFile) -> tuple[str | None, list[str]]:
+    """(workbook part, shared-strings parts) of an .xlsx, found from its relationships; remembered by the
+    checksums of the relationship parts (every file made from one template has the same)."""
+    names = set(zf.namelist())
+    key = tuple(zf.getinfo(n).CRC if n in names else None for n in ("_rels/.rels", "xl/_rels/workbook.xml.rels"))
+    found = _PACKAGES.get(key)
+    if found is None or not {found[0], *found[1]} <= names | {None}:
+        part = _find_workbook_part(zf)
+        shared = []
+        if part is not None:
+            shared = [t for t in (_resolve(part, r.get(b"Target", b"").decode("utf-8"))
+                                  for r in _relations(zf, part) if r.get(b"Type", b"").endswith(SHARED_STRINGS))
+                      if t in names]
+        if len(_PACKAGES) > 256:
+            _PACKAGES.clear()
+        found = _PACKAGES[key] = (part, shared)
+    return found
+
+
 def _relations(zf: zipfile.ZipFile, part: str) -> list[dict[bytes, bytes]]:
     try:
         return [_attrs(b) for b in _REL.findall(zf.read(_rels_of(part)))]
@@ -436,6 +470,10 @@ def _relations(zf: zipfile.ZipFile, part: str) -> list[dict[bytes, bytes]]:
 
 def workbook_part(zf: zipfile.ZipFile) -> str | None:
     """The workbook part named by the package's relationships (xl/workbook.xml when none names it)."""
+    return _package(zf)[0]
+
+
+def _find_workbook_part(zf: zipfile.ZipFile) -> str | None:
     names = set(zf.namelist())
     for rel in _relations(zf, ""):
         if rel.get(b"Type", b"").endswith(OFFICE_DOCUMENT) and b"TargetMode" not in rel:
@@ -446,12 +484,7 @@ def workbook_part(zf: zipfile.ZipFile) -> str | None:
 
 
 def _shared_parts(zf: zipfile.ZipFile) -> list[str]:
-    part = workbook_part(zf)
-    if part is None:
-        return []
-    names = set(zf.namelist())
-    return [t for t in (_resolve(part, r.get(b"Target", b"").decode("utf-8")) for r in _relations(zf, part)
-                        if r.get(b"Type", b"").endswith(SHARED_STRINGS)) if t in names]
+    return _package(zf)[1]
 
 
 def _sheet_paths(zf: zipfile.ZipFile, data: bytes, base: str) -> dict[str, str]:
@@ -504,13 +537,28 @@ def _inflate(zf: zipfile.ZipFile, data: bytes, name: str, head: int = MAX_UNZIPP
 
 
 def _shared_lengths(zf: zipfile.ZipFile, data: bytes, base: str) -> list[int]:
-    """The length in characters of every shared string (in order), rich runs joined."""
-    out = []
+    """An upper bound of the length in characters of every shared string, in order: its bytes in the
+    table (markup and UTF-8 count too, so it never undercounts), computed without parsing."""
     for part in _shared_parts(zf)[:1]:
         xml = _safe_xml(_inflate(zf, data, part), base)
-        for si in xml.split(b"</si>")[:-1]:
-            out.append(sum(len(_text(t)) for t in re.findall(rb"<t\b[^>]*>(.*?)</t>", si, re.S)))
-    return out
+        start = xml.find(b"<si")
+        return [len(si) for si in xml[start:].split(b"</si>")[:-1]] if start >= 0 else []
+    return []
+
+
+_SHARED_V = re.compile(rb't="s"[^>]*>\s*<v>(\d+)</v>')
+
+
+def _shared_chars(found: "SheetScan", xml: bytes, lengths) -> int:
+    """The characters the sheet's shared-string cells will hold once expanded (an upper bound)."""
+    if not found.n_shared:
+        return 0
+    table = lengths()
+    widest = max(table, default=0)
+    if found.n_shared * widest <= MAX_TEXT // 8:      # the usual file: no need to look closer
+        return found.n_shared * widest
+    shown = found.shared if found.shared is not None else [int(v) for v in _SHARED_V.findall(xml)]
+    return sum(table[i] for i in shown if 0 <= i < len(table))
 
 
 @dataclass
@@ -522,21 +570,9 @@ class SheetScan:
     merged: list
     rows: int = 0
     cols: int = 0
-    shared: list = field(default_factory=list)     # indexes of the shared strings shown, when counted
+    shared: list | None = None       # indexes of the shared strings shown (the expat scan collects them)
     n_shared: int = 0
     inline_chars: int = 0
-
-    def text_bound(self, lengths) -> int:
-        """Characters the sheet's cells will hold (shared strings expanded); `lengths()` when needed."""
-        if not self.n_shared:
-            return self.inline_chars
-        if self.n_shared * MAX_PART < MAX_TEXT:
-            return self.inline_chars
-        table = lengths()
-        widest = max(table, default=0)
-        if self.n_shared * widest < MAX_TEXT:
-            return self.inline_chars + self.n_shared * widest
-        return self.inline_chars + sum(table[i] for i in self.shared if 0 <= i < len(table))
 
 
 def sheet_scan(xml: bytes, base: str = "", part: str = "") -> SheetScan:
@@ -562,15 +598,25 @@ def _fast_scan(xml: bytes, body: bytes) -> SheetScan:
     merged = []
     if b"<mergeCell " in xml:
         merged = [(int(r0) - 1, _col(c0), int(r1 or r0) - 1, _col(c1 or c0)) for c0, r0, c1, r1 in _MERGE.findall(xml)]
-    refs = _CELL_REF.findall(body)
-    rows = max((int(r) for _, r in refs), default=0)
-    cols = max((_col(c) + 1 for c in {c for c, _ in refs}), default=0)
-    shared = []
-    n_shared = body.count(b't="s"')
-    if n_shared:
-        shared = [int(v) for v in re.findall(rb't="s"[^>]*>\s*<v>(\d+)</v>', body)] if n_shared * MAX_PART >= MAX_TEXT else []
-    inline = sum(len(t) for t in re.findall(rb"<is>(.*?)</is>", body, re.S)) if b"<is>" in body else 0
-    return SheetScan(formulas, merged, rows, cols, shared, n_shared, inline)
+    cols = _widest_col(body)
+    row_refs = _ROW_REF.findall(body)
+    if len(row_refs) != body.count(b"<row"):            # rows without r=: the cells' references say
+        row_refs = [r for _, r in _CELL_REF.findall(body)]
+    rows = max(map(int, row_refs), default=0)
+    inline = sum(map(len, re.findall(rb"<is>(.*?)</is>", body, re.S))) if b"<is>" in body else 0
+    return SheetScan(formulas, merged, rows, cols, None, body.count(b't="s"'), inline)
+
+
+_LONG_COLS = (re.compile(rb'<c r="([A-Z]{3})\d'), re.compile(rb'<c r="([A-Z]{2})\d'))
+
+
+def _widest_col(body: bytes) -> int:
+    """An upper bound of the columns up to the rightmost cell: 26 when every reference is one letter
+    (enough to bound the grid), else the widest two- or three-letter column."""
+    for pattern in _LONG_COLS:
+        if pattern.search(body):
+            return _col(max(pattern.findall(body))) + 1
+    return 26 if b'<c r="' in body else 0
 
 
 def _fill_shared(body: bytes, formulas: dict) -> None:
@@ -589,10 +635,9 @@ def _fill_shared(body: bytes, formulas: dict) -> None:
 
 def _expat_scan(xml: bytes, base: str, part: str) -> SheetScan:
     from xml.parsers import expat
-    scan = SheetScan({}, [])
+    scan = SheetScan({}, [], shared=[])
     state = {"row": -1, "col": -1, "cell": None, "f": None, "is": 0}
     masters: dict[str, str] = {}
-    count_shared = True
 
     def start(name: str, attrs: dict) -> None:
         local = name.rpartition(" ")[2]
@@ -637,7 +682,7 @@ def _expat_scan(xml: bytes, base: str, part: str) -> SheetScan:
             state["f"] = None
         elif local == "v" and state.get("v") is not None:
             value = "".join(state.pop("v")).strip()
-            if count_shared and value.isdigit():
+            if value.isdigit():
                 scan.shared.append(int(value))
         elif local == "is":
             state["is"] -= 1
