@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "tests" / "data" / "broken"
 MODES = ("validate", "feedback", "consolidate")
+COMPANIONS = 30        # valid files consolidated beside the measured one, so that the worker pool is used
 KEY = b"thidua-test-key-0123456789abcdef"          # the key tests/data/broken was signed with
 
 
@@ -176,8 +177,10 @@ def child(mode: str, path: str) -> None:
             inbox = Path(tmp) / "inbox"
             inbox.mkdir()
             os.symlink(path, inbox / Path(path).name)
+            for other in Path(os.environ["THIDUA_BENCH_COMPANIONS"]).iterdir():
+                os.symlink(other, inbox / other.name)
             report = consolidate(inbox, Path(tmp) / "store.db", plan, units, KEY)
-            status = ",".join(f.status for f in report.files)
+            status = next((f.status for f in report.files if Path(f.file).name == Path(path).name), "not seen")
         else:
             from thidua.intake.validate import validate_file
             result = validate_file(path, plan, KEY, register)
@@ -192,9 +195,24 @@ def child(mode: str, path: str) -> None:
                       "seconds": round(seconds, 3), "status": status}))
 
 
-def measure(mode: str, path: Path) -> dict:
+def companions(work: Path, plan, units) -> Path:
+    """COMPANIONS valid submissions of other units (distinct bytes, so each is validated)."""
+    from thidua.demo.simulate import fill_workbook, realistic_values
+    from thidua.templates import spec as S
+    from thidua.templates.build import TemplateFactory
+    folder = work / "companions"
+    folder.mkdir(exist_ok=True)
+    factory, spec = TemplateFactory(plan, "Q1", KEY), S.template_spec(plan, "Q1")
+    for unit in units[1:COMPANIONS + 1]:
+        data = fill_workbook(factory.render(unit), spec, realistic_values(plan, "Q1", unit, random.Random(5)))
+        (folder / f"Q1_{unit.code}.xlsx").write_bytes(data)
+    return folder
+
+
+def measure(mode: str, path: Path, folder: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve().parent / "run.py"), "--child-memory", mode, str(path)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    env = dict(os.environ, THIDUA_BENCH_COMPANIONS=str(folder))
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900, env=env)
     if done.returncode != 0:
         return {"self_mb": None, "children_mb": None, "seconds": None, "status": f"FAILED {done.stderr[-300:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -230,13 +248,14 @@ def run(work: Path, say, top: int = 6) -> dict:
     from thidua.plan.units import load_units
     plan, units = load_plan(), load_units()
     files = file_set(work, plan, units)
+    folder = companions(work, plan, units)
     say(f"memory: {len(files)} files ({', '.join(p.name for p in files[-1:])} "
         f"{files[-1].stat().st_size / 1e6:.1f} MB on disk)")
     rows = []
     for path in files:
         row = {"file": path.name}
         for mode in MODES:
-            m = measure(mode, path)
+            m = measure(mode, path, folder)
             row[mode] = m
             total = (m["self_mb"] or 0) + (m["children_mb"] or 0)
             row[f"{mode}_mb"] = round(total, 1) if m["self_mb"] is not None else None

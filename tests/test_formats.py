@@ -249,6 +249,7 @@ def test_the_junk_paste_is_refused_and_the_largest_real_file_is_read(plan, units
     largest = validate_bytes(memory.largest_real(plan, units), "largest.xlsx", plan, key)
     assert "F014" not in {i.code for i in largest.issues} and largest.unit == "CD001"
     assert len(largest.activities) == 2000
+    assert max(len(i.message) for i in largest.issues) < 1000        # 2,000 duplicates do not list each other
 
 
 @pytest.mark.parametrize("rows, cols, text, says", [(1000, 1000, "1", "dòng × 1.000 cột"),
@@ -328,3 +329,20 @@ def test_gnumeric_xls_far_cell_is_refused(tmp_path, plan, key):
     out = gnumeric_fill.fill(src, [], tmp_path / "g", stem="far")
     result = validate_file(out["xls"], plan, key)
     assert [i.code for i in result.issues] == ["F014"]
+
+
+def test_feedback_of_a_file_over_the_marking_limit_lists_the_problems(tmp_path, plan, units, key):
+    """The largest real file is read in full; its feedback lists every problem without loading it again."""
+    import openpyxl
+    import memory
+    from thidua.intake.feedback import MARK_LIMIT, SHEET_NAME, write_feedback
+    src = tmp_path / "lon.xlsx"
+    src.write_bytes(memory.largest_real(plan, units))
+    assert safety.sheet_xml_size(src.read_bytes(), src.name) > MARK_LIMIT
+    result = validate_file(src, plan, key)
+    out = write_feedback(src, result, tmp_path / "phan-hoi.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [SHEET_NAME]
+    ws = wb[SHEET_NAME]
+    assert "không chép lại toàn bộ sổ" in ws["A4"].value
+    assert ws.max_row == 5 + len(result.issues) and len(result.issues) > 100

@@ -523,6 +523,12 @@ def _sheet_paths(zf: zipfile.ZipFile, data: bytes, base: str) -> dict[str, str]:
     return paths
 
 
+def sheet_xml_size(data: bytes, base: str) -> int:
+    """The uncompressed size of all worksheet parts of an .xlsx (0 when it has none)."""
+    zf = _zip(data)
+    return sum(zf.getinfo(p).file_size for p in _sheet_paths(zf, data, base).values())
+
+
 def _inflate(zf: zipfile.ZipFile, data: bytes, name: str, head: int = MAX_UNZIPPED) -> bytes:
     """A member's bytes (the first `head` of them), inflated straight from the archive: only scanned, never
     trusted, so no CRC pass."""
@@ -580,8 +586,7 @@ def sheet_scan(xml: bytes, base: str = "", part: str = "") -> SheetScan:
     scan; anything else (cells or rows without r=, other attribute order, prefixed names) by expat."""
     start = xml.find(b"<sheetData")
     body = xml[start:xml.find(b"</sheetData>", start)] if start >= 0 else b""
-    usual = start >= 0 and body.count(b"<c ") == body.count(b'<c r="') and b"<c>" not in body \
-        and b"<c/>" not in body
+    usual = start >= 0 and not _UNUSUAL_CELL.search(body)
     return _fast_scan(xml, body) if usual else _expat_scan(xml, base, part)
 
 
@@ -599,23 +604,27 @@ def _fast_scan(xml: bytes, body: bytes) -> SheetScan:
     if b"<mergeCell " in xml:
         merged = [(int(r0) - 1, _col(c0), int(r1 or r0) - 1, _col(c1 or c0)) for c0, r0, c1, r1 in _MERGE.findall(xml)]
     cols = _widest_col(body)
-    row_refs = _ROW_REF.findall(body)
-    if len(row_refs) != body.count(b"<row"):            # rows without r=: the cells' references say
-        row_refs = [r for _, r in _CELL_REF.findall(body)]
-    rows = max(map(int, row_refs), default=0)
-    inline = sum(map(len, re.findall(rb"<is>(.*?)</is>", body, re.S))) if b"<is>" in body else 0
+    if _ROW_WITHOUT_R.search(body):                     # rows without r=: the cells' references say
+        rows = max((int(r) for _, r in _CELL_REF.findall(body)), default=0)
+    elif _ROW_4_DIGITS.search(body):
+        rows = max(map(int, _ROW_REF.findall(body)), default=0)
+    else:                                               # every row number has at most 3 digits
+        rows = 999 if b"<row" in body else 0
+    inline = len(body) if b"<is>" in body else 0         # an upper bound, without listing the strings
     return SheetScan(formulas, merged, rows, cols, None, body.count(b't="s"'), inline)
 
 
-_LONG_COLS = (re.compile(rb'<c r="([A-Z]{3})\d'), re.compile(rb'<c r="([A-Z]{2})\d'))
+_LONG_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
+_UNUSUAL_CELL = re.compile(rb'<c(?! r=")[\s>/]')
+_ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s>/]')
+_ROW_4_DIGITS = re.compile(rb'<row r="\d{4}')
 
 
 def _widest_col(body: bytes) -> int:
     """An upper bound of the columns up to the rightmost cell: 26 when every reference is one letter
     (enough to bound the grid), else the widest two- or three-letter column."""
-    for pattern in _LONG_COLS:
-        if pattern.search(body):
-            return _col(max(pattern.findall(body))) + 1
+    if _LONG_COL.search(body):
+        return max(_col(c) for c in set(_LONG_COL.findall(body))) + 1
     return 26 if b'<c r="' in body else 0
 
 

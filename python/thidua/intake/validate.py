@@ -252,7 +252,7 @@ def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
     for rows in seen.values():
         for row in rows[1:]:
             _issue(reading, "X005", "prop.name", row, value=typed.get(("prop.name", row)),
-                   rows=", ".join(map(str, rows)))
+                   rows=", ".join(map(str, rows[:10])) + (f"… ({len(rows)} dòng)" if len(rows) > 10 else ""))
 
 
 def _eligibility(reading: Reading, title, values: dict, row: int, name) -> None:
