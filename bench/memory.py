@@ -247,6 +247,7 @@ def run(work: Path, say, top: int = 6) -> dict:
     from thidua.plan.model import load_plan
     from thidua.plan.units import load_units
     plan, units = load_plan(), load_units()
+    work.mkdir(parents=True, exist_ok=True)
     files = file_set(work, plan, units)
     folder = companions(work, plan, units)
     say(f"memory: {len(files)} files ({', '.join(p.name for p in files[-1:])} "
