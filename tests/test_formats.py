@@ -350,3 +350,17 @@ def test_feedback_of_a_file_over_the_marking_limit_lists_the_problems(tmp_path, 
     ws = wb[SHEET_NAME]
     assert "không chép lại toàn bộ sổ" in ws["A4"].value
     assert ws.max_row == 5 + len(result.issues) and len(result.issues) > 100
+
+
+def test_gnumeric_ods_too_big_for_the_second_reader_is_refused(gnumeric_files, plan, key):
+    """python-calamine cannot open Gnumeric's .ods; odfpy would hold ~40 × content.xml: over 3 MB, F014."""
+    members = X.parts(gnumeric_files["ods"].read_bytes())
+    filler = b"<text:p>" + b"x" * (safety.MAX_ODS_SECOND + 1024) + b"</text:p>"
+    members["content.xml"] = re.sub(rb"(<table:table-cell[^>]*office:value-type=\"string\"[^>]*>)", lambda m: m.group(1) + filler,
+                                    members["content.xml"], count=1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, blob in members.items():
+            zf.writestr(name, blob, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    result = validate_bytes(out.getvalue(), "lon.ods", plan, key)
+    assert [i.code for i in result.issues] == ["F014"] and "dự phòng" in result.issues[0].message

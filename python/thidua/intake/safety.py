@@ -193,6 +193,7 @@ MAX_PART = 16 * 1024 * 1024          # one sheet's xml, the shared strings or co
 MAX_SHEET_CELLS = 250_000            # rows x columns of one sheet's grid (anchored at A1)
 MAX_TEXT = 8_000_000                 # characters of text in the cells of the sheets read, shared strings expanded
 MAX_BOOK_CELLS = 1_000_000           # grid cells of all the sheets read from one file
+MAX_ODS_SECOND = 3 * 1024 * 1024     # content.xml that odfpy (the second reader of .ods) may load
 
 
 @dataclass
@@ -252,7 +253,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     elif fmt == "ods":
         _check_ods(zf, base, budget)
     else:
-        prefer_second = _check_xls(data, base)
+        prefer_second = _check_xls(data, base, budget)
     scans: dict[str, SheetScan] = {}
     second: list = []
     errors: list[Exception] = []
@@ -326,8 +327,14 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
 
 
 def _second_reader(data: bytes, fmt: str, base: str):
-    """The format's own reader over the whole file, or None when it cannot open it either."""
+    """The format's own reader over the whole file, or None when it cannot open it either. odfpy builds a
+    tree of the whole content.xml (~40 times its size in memory): over MAX_ODS_SECOND it is refused (F014)."""
     from thidua.intake.second import READERS
+    if fmt == "ods" and "content.xml" in _zip(data).namelist():
+        size = _zip(data).getinfo("content.xml").file_size
+        if size > MAX_ODS_SECOND:
+            raise _too_big(base, f"nội dung (content.xml, {size / (1024 * 1024):.1f} MB) chỉ đọc được bằng "
+                                 "chương trình đọc dự phòng", f"tối đa {MAX_ODS_SECOND // (1024 * 1024)} MB với chương trình này")
     try:
         return READERS[fmt](data)
     except Exception:
@@ -610,7 +617,7 @@ def _fast_scan(xml: bytes, body: bytes) -> SheetScan:
         rows = max(map(int, _ROW_REF.findall(body)), default=0)
     else:                                               # every row number has at most 3 digits
         rows = 999 if b"<row" in body else 0
-    inline = len(body) if b"<is>" in body else 0         # an upper bound, without listing the strings
+    inline = _inline_chars(body) if b"<is>" in body else 0
     return SheetScan(formulas, merged, rows, cols, None, body.count(b't="s"'), inline)
 
 
@@ -618,6 +625,20 @@ _LONG_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
 _UNUSUAL_CELL = re.compile(rb'<c(?! r=")[\s>/]')
 _ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s>/]')
 _ROW_4_DIGITS = re.compile(rb'<row r="\d{4}')
+
+
+_INLINE_T = re.compile(rb"<is>.*?</is>", re.S)
+_TEXT = re.compile(rb"<t\b[^>]*>([^<]*)</t>")
+_REFERENCE = re.compile(rb"&#?\w+;")
+
+
+def _inline_chars(body: bytes) -> int:
+    """Characters of the inline strings: the sheet's size when that is small, else counted (a character
+    reference such as &#7893; is one character)."""
+    if len(body) <= MAX_TEXT // 8:
+        return len(body)
+    texts = b"".join(_TEXT.findall(b"".join(_INLINE_T.findall(body))))
+    return len(texts) - sum(len(r) - 1 for r in _REFERENCE.findall(texts))
 
 
 def _widest_col(body: bytes) -> int:
@@ -779,7 +800,7 @@ _XLS_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x00BD, 0x
 CALAMINE_DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
 
 
-def _check_xls(data: bytes, base: str) -> bool:
+def _check_xls(data: bytes, base: str, budget: Budget | None = None) -> bool:
     """Every sheet's extent from the cell records of the Workbook stream (BIFF8). True when the file
     redefines a format id python-calamine reads as a date (its numbers would turn into dates: xlrd, which
     honours the FORMAT records, reads the file instead)."""
@@ -799,7 +820,7 @@ def _check_xls(data: bytes, base: str) -> bool:
         if kind == 0x0809 and len(body) >= 4 and struct.unpack_from("<H", body, 2)[0] == 0x0010:   # BOF of a sheet
             sheet, rows, cols = sheet + 1, 0, 0
         elif kind == 0x000A and sheet:                                                          # EOF
-            _check_extent(base, f"trang thứ {sheet}", rows, cols)
+            (budget or Budget(base)).take_cells(rows, cols, f"trang thứ {sheet}")
         elif kind == 0x041E and len(body) >= 2 and struct.unpack_from("<H", body, 0)[0] in CALAMINE_DATE_IDS:
             redefined = True                                                                    # FORMAT
         elif kind in _XLS_CELLS and len(body) >= 4:
