@@ -637,8 +637,11 @@ def _inline_chars(body: bytes) -> int:
     reference such as &#7893; is one character)."""
     if len(body) <= MAX_TEXT // 8:
         return len(body)
-    texts = b"".join(_TEXT.findall(b"".join(_INLINE_T.findall(body))))
-    return len(texts) - sum(len(r) - 1 for r in _REFERENCE.findall(texts))
+    chars = 0
+    for string in _INLINE_T.finditer(body):         # one string at a time: no copy of the whole sheet
+        for text in _TEXT.findall(string.group()):
+            chars += len(text) - sum(len(r) - 1 for r in _REFERENCE.findall(text)) if b"&" in text else len(text)
+    return chars
 
 
 def _widest_col(body: bytes) -> int:
