@@ -394,6 +394,13 @@ _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"')
 _ROW_REF = re.compile(rb'<row r="(\d+)"')
 _REF = re.compile(rb"([A-Z]+)(\d+)$")
+_LONG_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
+_UNUSUAL_CELL = re.compile(rb'<c(?! r=")[\s>/]')
+_ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s>/]')
+_ROW_4_DIGITS = re.compile(rb'<row r="\d{4}')
+_INLINE_T = re.compile(rb"<is>.*?</is>", re.S)
+_TEXT = re.compile(rb"<t\b[^>]*>([^<]*)</t>")
+_REFERENCE = re.compile(rb"&#?\w+;")
 _PATHS: dict[tuple, dict[str, str]] = {}
 OFFICE_DOCUMENT = b"/officeDocument"
 SHARED_STRINGS = b"/sharedStrings"
@@ -619,17 +626,6 @@ def _fast_scan(xml: bytes, body: bytes) -> SheetScan:
         rows = 999 if b"<row" in body else 0
     inline = _inline_chars(body) if b"<is>" in body else 0
     return SheetScan(formulas, merged, rows, cols, None, body.count(b't="s"'), inline)
-
-
-_LONG_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
-_UNUSUAL_CELL = re.compile(rb'<c(?! r=")[\s>/]')
-_ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s>/]')
-_ROW_4_DIGITS = re.compile(rb'<row r="\d{4}')
-
-
-_INLINE_T = re.compile(rb"<is>.*?</is>", re.S)
-_TEXT = re.compile(rb"<t\b[^>]*>([^<]*)</t>")
-_REFERENCE = re.compile(rb"&#?\w+;")
 
 
 def _inline_chars(body: bytes) -> int:
