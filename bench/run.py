@@ -303,13 +303,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--round", default="Q1")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--work", help="scratch folder (kept); default: a temporary one, removed")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak memory per file (validate, feedback, consolidate) over tests/data/broken and a "
+                             "generated 97 MB junk file, and validation speed; see bench/memory.py")
     parser.add_argument("--child-consolidate", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-memory", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     for name in ("inbox", "db", "register", "key", "out"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_consolidate:
         child_consolidate(args)
         return 0
+    if args.child_memory or args.memory:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import memory
+        if args.child_memory:
+            memory.child(*args.child_memory)
+            return 0
+        say = lambda *a: print(*a, file=sys.stderr if args.json else sys.stdout, flush=True)  # noqa: E731
+        with tempfile.TemporaryDirectory(prefix="thidua-bench-mem-") as tmp:
+            result = memory.run(Path(args.work or tmp), say)
+        print(memory.table(result))
+        if args.json:
+            print(json.dumps(result))
+        return 0 if max(result["max_mb"].values()) < 200 else 1
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
     unknown = set(stages) - set(STAGES)
     if unknown:

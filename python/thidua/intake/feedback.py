@@ -13,6 +13,11 @@ AUTHOR = "ThiDua - CĐVC tỉnh"
 HEADERS = (("STT", 6), ("Mức độ", 10), ("Mã", 8), ("Trang", 22), ("Ô", 8), ("Giá trị đã nhập", 24),
            ("Nội dung và cách sửa", 90))
 SEVERITY_VI = {ERROR: "Lỗi", "warning": "Lưu ý"}
+# Sheet xml (uncompressed) above which the unit's own workbook is not loaded to be marked: openpyxl holds
+# ~30 times that in memory. A filled template has ~100 KB; a table filled to the reader's 2,000 rows ~6 MB.
+MARK_LIMIT = 2 * 1024 * 1024
+TOO_BIG_NOTE = ("Tệp có nhiều dữ liệu ({size} MB) nên bản phản hồi không chép lại toàn bộ sổ để tô màu từng ô; "
+                "hãy sửa trong tệp gốc theo danh sách dưới đây (trang, ô).")
 
 
 def _text(cell, value) -> None:
@@ -26,24 +31,34 @@ def _text(cell, value) -> None:
         cell.data_type = "s"
 
 
-def _load(src: Path):
-    """The unit's workbook as an openpyxl Workbook (via LibreOffice for .xls/.ods), or None."""
+def _load(src: Path, result: SubmissionResult):
+    """(the unit's workbook as an openpyxl Workbook (via LibreOffice for .xls/.ods) or None, a note or None).
+
+    None, without opening it, for a file the validator could not read (too big, hostile, broken: F-codes)
+    or one with more than MARK_LIMIT of sheet xml: the feedback is then the list of problems alone, and
+    memory stays bounded."""
     import openpyxl
-    from thidua.intake.safety import Unreadable, sniff
+    from thidua.intake.safety import Unreadable, sheet_xml_size, sniff
+    if result.unreadable and any(i.code.startswith("F") for i in result.issues):
+        return None, None
     try:
         fmt, _ = sniff(src.read_bytes(), src.name)
     except (Unreadable, OSError):
-        return None
+        return None, None
     try:
-        if fmt == "xlsx":
-            return openpyxl.load_workbook(src)
-        from thidua.reports.libreoffice import convert
         with tempfile.TemporaryDirectory(prefix="thidua-fb-") as tmp:
-            copy = Path(tmp) / ("src." + fmt)
-            copy.write_bytes(src.read_bytes())
-            return openpyxl.load_workbook(convert(copy, "xlsx", tmp))
+            path = src
+            if fmt != "xlsx":
+                from thidua.reports.libreoffice import convert
+                copy = Path(tmp) / ("src." + fmt)
+                copy.write_bytes(src.read_bytes())
+                path = convert(copy, "xlsx", tmp)
+            size = sheet_xml_size(Path(path).read_bytes(), src.name)
+            if size > MARK_LIMIT:
+                return None, TOO_BIG_NOTE.format(size=f"{size / (1024 * 1024):.0f}")
+            return openpyxl.load_workbook(path), None
     except Exception:   # hostile XML (defusedxml), damaged parts, no LibreOffice: problems sheet only
-        return None
+        return None, None
 
 
 def feedback_name(src_path, result: SubmissionResult) -> str:
@@ -62,13 +77,13 @@ def feedback_name(src_path, result: SubmissionResult) -> str:
 def write_feedback(src_path, result: SubmissionResult, out_path) -> Path:
     """Write the marked-up copy of `src_path` to `out_path` (the original is never touched)."""
     src, out = Path(src_path), Path(out_path)
-    wb = _load(src)
+    wb, note = _load(src, result)
     if wb is not None:
         try:
             return _save(wb, result, out, mark=True)
         except Exception:   # a workbook openpyxl cannot write back: send the list of problems alone
             pass
-    return _save(None, result, out, mark=False)
+    return _save(None, result, out, mark=False, note=note)
 
 
 def _target(ws, address: str):
@@ -79,7 +94,7 @@ def _target(ws, address: str):
     return ws[address]
 
 
-def _save(wb, result: SubmissionResult, out: Path, mark: bool) -> Path:
+def _save(wb, result: SubmissionResult, out: Path, mark: bool, note: str | None = None) -> Path:
     import openpyxl
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -101,6 +116,8 @@ def _save(wb, result: SubmissionResult, out: Path, mark: bool) -> Path:
         text = "\n".join(f"[{i.code}] {i.message}" for i in issues)
         cell.comment = Comment(text, AUTHOR, width=320, height=max(80, 40 * len(issues)))
     _problems_sheet(ws, result, marks, Font, Alignment, PatternFill)
+    if note:
+        _text(ws.cell(4, 1), note)
     wb.active = wb.sheetnames.index(SHEET_NAME)
     for other in wb.worksheets:
         other.sheet_view.tabSelected = other is ws

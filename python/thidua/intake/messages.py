@@ -33,6 +33,8 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("F010", _E, "Tệp «{file}» quá lớn ({detail}). Biểu mẫu đã điền chỉ vài chục KB: gửi lại đúng biểu mẫu, không chèn ảnh."),
     Message("F011", _E, "Tệp «{file}» không phải sổ tính Excel/LibreOffice ({detail}). Gửi lại biểu mẫu .xlsx đã điền."),
     Message("F012", _E, "Không đọc được tệp «{file}»: {detail}. Mở bằng Excel hoặc LibreOffice, lưu lại thành .xlsx rồi gửi lại."),
+    Message("F013", _E, "Tệp «{file}» bị hỏng ở phần «{part}» ({detail}); không chương trình đọc nào mở được. Mở tệp bằng Excel hoặc LibreOffice: nếu mở được thì lưu lại thành .xlsx rồi gửi lại, nếu không thì điền lại biểu mẫu gốc."),
+    Message("F014", _E, "Tệp «{file}»: {detail}, vượt xa sức chứa của biểu mẫu ({limit}) nên không đọc. Xóa phần dán thừa ngoài các bảng (dòng, cột, ô ở xa) hoặc điền lại biểu mẫu gốc rồi gửi lại."),
     # -- identity (hidden metadata written into every template)
     Message("M001", _E, "Tệp không có thông tin nhận dạng của biểu mẫu (trang ẩn «{sheet}»): có thể đã chép số liệu sang sổ khác. Điền trực tiếp vào biểu mẫu được gửi cho đơn vị rồi gửi lại."),
     Message("M002", _E, "Thông tin nhận dạng của biểu mẫu bị sửa hoặc hỏng ({detail}). Tải lại biểu mẫu gốc của đơn vị, điền lại rồi gửi."),

@@ -313,7 +313,7 @@ def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
     for rows in seen.values():
         for row in rows[1:]:
             _issue(reading, "X005", "prop.name", row, value=typed.get(("prop.name", row)),
-                   rows=", ".join(map(str, rows)))
+                   rows=", ".join(map(str, rows[:10])) + (f"… ({len(rows)} dòng)" if len(rows) > 10 else ""))
     for i, texts in quota_warnings(plan, [n for _, n in nominations]).items():
         _issue(reading, "X012", "prop.title", nominations[i][0], detail="; ".join(texts))
 
