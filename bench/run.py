@@ -235,11 +235,11 @@ class Bench:
             setup=lambda: fresh_dir(self.work / "templates"))
 
     def stage_summary(self) -> None:
-        if not (has_module("summary") and has_module("consolidate")):
+        if not (has_module("reports.summary_job") and has_module("consolidate")):
             self.notes["summary_s"] = MISSING
             return
         from thidua.consolidate.run import consolidate
-        from thidua.reports.summary import build_summary
+        from thidua.reports.summary_job import build_summary
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)

@@ -30,7 +30,8 @@ def expected_status(year, plan) -> dict[tuple[str, str], str]:
             if not valid:
                 want[(u.code, rc)] = "errors"
             else:
-                want[(u.code, rc)] = "late" if sent[0].received.date() > truth.due else "ok"
+                # on time = the FIRST VALID file came by the due day (an on-time file with errors does not count)
+                want[(u.code, rc)] = "late" if valid[0].received.date() > truth.due else "ok"
     return want
 
 
@@ -42,7 +43,8 @@ def test_status_says_exactly_who_is_missing_late_or_wrong(consolidated_year, pla
     assert got == expected_status(year, plan)
     for rc, truth in year.truth.rounds.items():
         assert {u for (u, r), s in got.items() if r == rc and s == "missing"} == truth.missing
-        assert {u for (u, r), s in got.items() if r == rc and s == "late"} <= truth.late
+        # late: sent late, or sent on time with errors and corrected after the due day
+        assert {u for (u, r), s in got.items() if r == rc and s == "late"} <= truth.late | truth.corrected
     assert {"ok", "late", "errors", "missing"} <= set(got.values())
     for r in rows:
         assert r["email"] and r["name"] and r["cluster"]

@@ -133,7 +133,7 @@ def cmd_proposals_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from thidua.reports.summary import build_summary
+    from thidua.reports.summary_job import build_summary
     plan, units = load_context(args)
     previous = Path(args.previous_db) if args.previous_db else None
     out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
@@ -171,9 +171,11 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
+        from thidua.store.definitions import receipt_text
         for r in rows:
-            when = r["received_at"].replace("T", " ") if r["received_at"] else ""
-            print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):22} {when:19} {r['email']}  {r['name']}")
+            when = receipt_text(r["received_at"], r["received_source"])
+            print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):10} {when:36} {r['email']}  {r['name']}"
+                  + (f"  ({r['note']})" if r["note"] else ""))
         todo = sum(r["status"] in ("missing", "errors") for r in rows)
         print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
     if args.reminders:
@@ -189,21 +191,45 @@ def cmd_status(args) -> int:
 
 def cmd_history(args) -> int:
     import json
-    from thidua.store import db as store
-    from thidua.reports.committee import FILE_STATUS_VI
-    conn = store.connect(_db(args), create=False)
-    try:
-        rows = store.submission_history(conn, args.unit, args.round)
-    finally:
-        conn.close()
+    from thidua.store.store import Store
+    from thidua.store.submissions import submission_history
+    from thidua.store.vocabulary import label
+    with Store.using(_db(args)) as store:
+        rows = submission_history(store, args.unit, args.round)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
     for r in rows:
         when = (r["received_at"] or "").replace("T", " ")
-        print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19} {FILE_STATUS_VI.get(r['status'], r['status']):14} "
-              f"{r['n_errors']} lỗi  {r['file_name']}  -> {r['archive_path']}")
+        mark = " (theo ngày lưu tệp)" if r["received_source"] == "file" else ""
+        print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19}{mark} {label(r['status']):18} "
+              f"{r['n_errors']} lỗi  {r['file_name']}  {r['sha256'][:12]}  -> {r['archive_path']}")
     print(f"{len(rows)} tệp đã nhận.")
+    return 0
+
+
+def cmd_received(args) -> int:
+    """Set the office's receipt time of a file: late status follows everywhere (it is computed, not stored)."""
+    import datetime as dt
+    from thidua.store.definitions import receipt_text
+    from thidua.store.store import Store
+    from thidua.store.submissions import set_receipt
+    text = args.at.strip()
+    when = None
+    for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            when = dt.datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if when is None:
+        raise ThiDuaError(f"Không đọc được thời điểm «{args.at}».", "Ghi dạng ngày/tháng/năm giờ:phút, ví dụ "
+                          "--at \"15/04/2019 08:30\".")
+    with Store.using(_db(args)) as store:
+        sub = set_receipt(store, args.file, when.isoformat(timespec="seconds"), "office")
+    print(f"Tệp {sub.file_name} ({sub.sha256[:12]}), đơn vị {sub.unit or '?'}, kỳ {sub.round or '?'}: "
+          f"nhận lúc {receipt_text(sub.received_at, sub.source)}"
+          + ("" if sub.source == "office" else " (đã có thời điểm từ nguồn khác, không đổi)") + ".")
     return 0
 
 
@@ -355,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("received", help="ghi thời điểm văn phòng nhận một tệp (tính lại đúng hạn/trễ hạn ở mọi báo cáo)")
+    p.add_argument("file", metavar="FILE_OR_SHA256", help="tên tệp đã nhận, hoặc mã SHA-256 (ít nhất 8 ký tự đầu)")
+    p.add_argument("--at", required=True, help="thời điểm nhận, ví dụ \"15/04/2019 08:30\"")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_received)
 
     p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")
     p.add_argument("files", nargs="+", metavar="FILE", help="tệp .xlsx/.xls/.ods (hoặc thư mục) cần kiểm tra")

@@ -21,7 +21,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
         say(f"Kỳ {rnd.code}: {len(paths)} biểu mẫu -> {out / 'templates' / rnd.code}")
     from thidua.consolidate.run import demo_year
     demo_year(plan, units, key, out, say)
-    from thidua.reports.summary import demo_summaries
+    from thidua.reports.summary_job import demo_summaries
     demo_summaries(plan, units, out, say)
     say(f"Xong sau {time.perf_counter() - started:.1f} giây. Kết quả ở {out.resolve()}")
     return 0

@@ -158,7 +158,14 @@ def launch_sheets(b: Book) -> None:
     verdict = "đạt" if n and done / n >= goal else "chưa đạt"
     row = b.note(ws, row, f"Toàn tỉnh {done}/{n} CĐCS đã phát động phong trào thi đua ({(done / n if n else 0):.1%}), "
                           f"{verdict} chỉ tiêu {goal:.0%} của Kế hoạch {b.plan.meta.get('plan_number', '')}. "
-                          "Căn cứ: câu trả lời mới nhất trong đợt của chỉ tiêu «đã tổ chức phát động».")
+                          "Căn cứ: CĐCS trả lời «Có» kèm ngày phát động ở bất kỳ kỳ báo cáo nào trong đợt; "
+                          "trả lời «Không» ở kỳ sau không làm giảm tỷ lệ mà được liệt kê để Văn phòng xác nhận.")
+    confirm = s.launch_to_confirm()
+    if confirm:
+        row = b.note(ws, row, f"Cần xác nhận: {len(confirm)} CĐCS đã trả lời «Có» rồi «Không» ở kỳ sau (vẫn tính là "
+                              "đã phát động):")
+        for u, lz in confirm:
+            row = b.note(ws, row, f"{u.code} {u.name}: «Có» ở kỳ {lz.first_yes}, «Không» ở kỳ {lz.later_no}.")
     if rows:
         row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 5),
                            "Tỷ lệ CĐCS đã phát động phong trào thi đua theo khối", "Tỷ lệ đã phát động", "#4472C4")
@@ -344,7 +351,10 @@ def discipline_sheets(b: Book) -> None:
     head = row
     row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", "Đúng hạn", "Trễ hạn", "Chưa nộp",
                             "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "pct"))
-    row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp.")
+    dated = sum(d.file_dated(u.code) for d in s.discipline for u in s.units)
+    row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp; CĐCS gửi đúng hạn "
+                          "nhưng tệp có lỗi, tệp đúng đến sau hạn là trễ hạn."
+                 + (f" {dated} báo cáo có thời điểm nhận theo ngày lưu tệp (*)." if dated else ""))
     if rows:
         row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 7),
                            "Tỷ lệ nộp báo cáo đúng hạn theo kỳ", "Tỷ lệ đúng hạn", "#70AD47")
@@ -356,10 +366,16 @@ def discipline_sheets(b: Book) -> None:
     rows = []
     for i, u in enumerate(sorted(s.units, key=lambda u: (s.clusters.index(u.cluster), text_key(u.name))), start=1):
         marks = [d.late_days(u.code) for d in s.discipline]
-        text = ["Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày") for m in marks]
+        text = [("Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày")) + ("*" if d.file_dated(u.code)
+                                                                                            else "")
+                for m, d in zip(marks, s.discipline)]
         rows.append((i, u.code, u.name, u.cluster, *text, sum(m == 0 for m in marks) / len(marks) if marks else 0))
     row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", *codes, "Tỷ lệ đúng hạn"), rows,
                   ("center", "center", "text", "text", *(["center"] * len(codes)), "pct"))
+    notes = [f"{u.code} {d.round.code}: {d.note(u.code)}" for u in s.units for d in s.discipline if d.note(u.code)]
+    row = b.note(ws, row, "(*) Thời điểm nhận theo ngày lưu tệp (chưa có giờ nhận thư hoặc giờ Văn phòng ghi).")
+    for text in notes:
+        row = b.note(ws, row, text + ".")
     b.finish(ws, row)
 
 

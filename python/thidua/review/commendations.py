@@ -9,13 +9,15 @@ from typing import Any, Callable, Sequence
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import AwardForm, Plan, Title
-from thidua.review.scoring import describe_condition, open_store
+from thidua.review.scoring import describe_condition
+from thidua.store import proposals as store_proposals
+from thidua.store.store import Store
+from thidua.store.vocabulary import PROPOSAL_STATE
 from thidua.text.normalize import nfc
 from thidua.text.collate import name_key, text_key
 
-STATES = ("proposed", "reviewed", "not_met", "raised", "awarded")
-STATE_NAMES = {"proposed": "Đề nghị", "reviewed": "Đã xét", "not_met": "Không đạt",
-               "raised": "Nâng hình thức", "awarded": "Được khen thưởng"}
+STATES = tuple(PROPOSAL_STATE)
+STATE_NAMES = PROPOSAL_STATE            # the one label of each state (store/vocabulary.py)
 # Which decision may follow which: the office moves a proposal forward, or reopens a decision for review.
 NEXT_STATES = {"proposed": ("reviewed", "not_met", "raised", "awarded"),
                "reviewed": ("not_met", "raised", "awarded"),
@@ -145,9 +147,8 @@ def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
                    until: dt.date | None = None) -> list[ProposalCheck]:
     """Every proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc proposals
     received after that date are left out (they belong to a later period)."""
-    with open_store(db_path) as con:
-        rows = [dict(r) for r in con.execute("SELECT p.*, s.received_at FROM proposals p LEFT JOIN submissions s "
-                                             "ON s.id = p.submission_id ORDER BY p.id")]
+    with Store.using(db_path) as store:
+        rows = store_proposals.all_proposals(store)
     if rounds is not None:
         rows = [r for r in rows if r["round"] in set(rounds)]
     if until is not None:
@@ -163,11 +164,10 @@ def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None =
     """Record the office's decision on one proposal; 'raised' needs a higher form than proposed."""
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with open_store(db_path, write=True) as con:
-        row = con.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+    with Store.using(db_path) as store:
+        row = store_proposals.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
-        row = dict(row)
         if state not in NEXT_STATES[row["state"]]:
             raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}», "
                               f"không chuyển sang «{STATE_NAMES[state]}» được.",
@@ -183,8 +183,8 @@ def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None =
                                   "Ghi --form với mã hình thức cao hơn, ví dụ BKTLD.")
         decided_form = chosen.code if chosen else row["decided_form"]
         stamp = (when or dt.datetime.now()).isoformat(timespec="seconds")
-        con.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ? WHERE id = ?",
-                    (state, decided_form, note if note is not None else row["decision_note"], stamp, proposal_id))
+        store_proposals.set_decision(store, proposal_id, state, decided_form,
+                                     note if note is not None else row["decision_note"], stamp)
         row.update(state=state, decided_form=decided_form, decided_at=stamp)
     return check_proposal(plan, row)
 

@@ -56,6 +56,9 @@ META_LABELS = {
     "signer_title": "Chức danh người ký", "signer_name": "Họ tên người ký",
     "template_version": "Phiên bản biểu mẫu", "rule_set": "Bộ quy tắc xếp loại đang dùng",
     "launch_goal_pct": "Mục tiêu tỷ lệ CĐCS phát động thi đua (%)",
+    "launch_indicator": "Mã chỉ tiêu «đã phát động thi đua» (Có/Không)",
+    "launch_date_indicator": "Mã chỉ tiêu ngày phát động",
+    "stock_indicators": "Mã các chỉ tiêu số người (lấy số mới nhất, không cộng dồn)",
 }
 
 PLAN_SHEETS = (
