@@ -27,9 +27,10 @@ import zipfile
 from pathlib import Path
 
 from thidua.demo import simulate as sim
-from thidua.plan.model import load_plan
+from thidua.plan.load import load_plan
 from thidua.templates.signing import load_key
-from thidua.plan.units import COLUMNS, Unit, load_units
+from thidua.plan.load import load_units
+from thidua.plan.units import COLUMNS, Unit
 
 STAGES = ("floor", "naive", "cold", "incremental", "templates", "summary")
 KEYS = ("units", "floor_s", "naive_s", "cold_s", "incremental_s", "templates_s", "summary_s", "cold_peak_mb",

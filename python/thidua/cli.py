@@ -18,8 +18,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def load_context(args):
     """The plan and register named by --workbook / --plan / --register (bundled defaults otherwise)."""
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     plan = load_plan(args.plan or args.workbook)
     units = load_units(args.register or args.workbook)
     return plan, units

@@ -208,13 +208,13 @@ def export_committee(ctx: Context) -> str:
 # ---------------------------------------------------------------- worksheet functions
 @functools.lru_cache(maxsize=8)
 def _plan_at(path: str, mtime: float):
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     return load_plan(path)
 
 
 def _caller_folder_plan(caller) -> tuple[Path | None, Any]:
     """The saved workbook's folder and plan (the bundled plan when the caller has no saved file)."""
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     path = Path(caller.sheet.book.fullname) if caller is not None else None
     if path is None or not path.is_file():
         return None, load_plan()
@@ -236,7 +236,7 @@ def THIDUA_XEPLOAI(diem, bo_quy_tac=None, caller=None):
 def THIDUA_DUNGHAN(ky, caller=None):
     """A round's on-time rate: the share of units whose first valid report came by the due date (0 to 1)."""
     from thidua.store.tracking import status_rows
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
     db = (folder or Path.cwd()) / DB_FILE
     if not db.is_file():

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from thidua.plan.model import load_plan
+from thidua.plan.load import load_plan
 from thidua.templates.signing import load_key
 from thidua.templates.build import write_templates
-from thidua.plan.units import load_units
+from thidua.plan.load import load_units
 
 
 def run_demo(out: Path, quiet: bool = False) -> int:

@@ -219,14 +219,3 @@ def read_plan_tables(path: Path) -> dict:
 
 def read_register_rows(path: Path) -> list[dict]:
     return register_rows(file_rows(path))
-
-
-def _register() -> None:
-    from thidua.plan import model as plan
-    from thidua.plan import units
-    for suffix in (".xlsm", ".xlsx"):
-        plan.PLAN_READERS.setdefault(suffix, read_plan_tables)
-        units.REGISTER_READERS.setdefault(suffix, read_register_rows)
-
-
-_register()
