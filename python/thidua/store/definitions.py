@@ -133,6 +133,18 @@ def launch_indicators(plan) -> tuple[str | None, str | None]:
     return plan.meta.get("launch_indicator") or None, plan.meta.get("launch_date_indicator") or None
 
 
+def launch_answers(plan, values: dict[tuple[str, str], dict], unit: str, rounds: Sequence) -> list[tuple]:
+    """(round, answer, date) of one unit's launch indicator in `rounds` (in order), from
+    {(unit, round): {indicator: value}}; the date is "-" when the plan names no date indicator."""
+    code, date = launch_indicators(plan)
+    out = []
+    for rnd in rounds:
+        got = values.get((unit, rnd.code))
+        if got is not None and code:
+            out.append((rnd.code, got.get(code), got.get(date) if date else "-"))
+    return out
+
+
 def launched(answers: Sequence[tuple[str, Any, Any]]) -> Launch:
     """From (round, answer, date) of the current submissions in round order: launched when the unit answered
     «Có» with a date at any time in the period; a later «Không» never lowers it but is flagged."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from thidua.store import submissions
-from thidua.store.definitions import current_submission, receipt_note, receipt_text, timeliness
+from thidua.store.definitions import (current_submission, launch_answers, launch_indicators, launched, receipt_note,
+                                      receipt_text, timeliness)
+from thidua.store.values import current_values_of
 from thidua.store.store import Store
 from thidua.store.vocabulary import INVALID, NEEDS_REMINDER, label  # noqa: F401  (NEEDS_REMINDER re-exported)
 
@@ -28,11 +30,17 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     errors (only files with errors so far), missing (nothing received). received_at is the current file's
     receipt time (received_source: mail | office | file); first_valid_at and days_late give the lateness.
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
-    only known from the file's date; an invalid resubmission that did not replace the valid file)."""
+    only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
+    to the launch question after a «Có», also flagged by launch_to_confirm)."""
     rounds = rounds_in_scope(plan, round_code)
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
+    launch_code, launch_date = launch_indicators(plan)
+    in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
     with Store.using(db) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
+        answers = current_values_of(store, [c for c in (launch_code, launch_date) if c],
+                                    [r.code for r in in_order if launch_code and launch_code in
+                                     {i.code for i in plan.indicators_for(r.code)}])
     rows = []
     for rnd in rounds:
         for u in unit_list:
@@ -41,7 +49,7 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                    "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
                    "n_files": len(history), "file_name": None, "sha256": None, "note": "",
                    "first_received_at": history[0].received_at if history else None,
-                   "first_valid_at": None, "days_late": None}
+                   "first_valid_at": None, "days_late": None, "launch_to_confirm": False}
             current = current_submission(history)
             if current:
                 when = timeliness(rnd, history)
@@ -52,6 +60,12 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                     notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
                                  f"có {later_bad[-1].n_errors} lỗi nên không thay bản hợp lệ; đang dùng bản hợp lệ "
                                  "trước đó")
+                if answers and rnd in in_order:
+                    launch = launched(launch_answers(plan, answers, u.code, in_order[:in_order.index(rnd) + 1]))
+                    if launch.later_no == rnd.code:
+                        row["launch_to_confirm"] = True
+                        notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {launch.first_yes}, kỳ này trả lời "
+                                     "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
                 row.update(status="late" if when.late else "ok", received_at=current.received_at,
                            received_source=current.source, file_name=current.file_name, sha256=current.sha256,
                            first_valid_at=first.received_at, days_late=when.days_late,

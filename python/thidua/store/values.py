@@ -111,3 +111,17 @@ def table_rows(store: Store, submission_id: int, prefix: str) -> dict[int, dict[
             "WHERE submission_id=? AND field LIKE ? AND row IS NOT NULL", (submission_id, prefix + "%")):
         rows.setdefault(row, {})[fld[len(prefix):]] = num if num is not None else (text if text is not None else date)
     return rows
+
+
+def current_values_of(store: Store, codes: Sequence[str], rounds: Sequence[str]) -> dict[tuple[str, str], dict]:
+    """{(unit, round): {indicator: value}} of a few indicators in the current submissions of `rounds`."""
+    if not codes or not rounds:
+        return {}
+    out: dict[tuple[str, str], dict] = {}
+    for unit, rnd, code, value in store.conn.execute(
+            "SELECT s.unit, s.round, substr(v.field, 5), coalesce(v.value_num, v.value_text, v.value_date) "
+            "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
+            f"WHERE s.round IN ({','.join('?' * len(rounds))}) AND v.row IS NULL "
+            f"AND v.field IN ({','.join('?' * len(codes))})", (*rounds, *(f"ind.{c}" for c in codes))):
+        out.setdefault((unit, rnd), {})[code] = value
+    return out
