@@ -123,6 +123,8 @@ def test_the_two_cases_are_in_the_store(year, status):
     for unit in year.flip:
         flagged = [rc for (u, rc), r in status.items() if u == unit and r["launch_to_confirm"]]
         assert len(flagged) == 1, unit
+    dated = [r for r in status.values() if r["first_valid_source"] == "file"]      # only the file's date is known
+    assert dated and all("theo ngày lưu tệp" in r["note"] for r in dated)
 
 
 def test_lateness_is_the_same_in_status_committee_workbooks_and_the_excel_face(year, plan, status):
@@ -165,7 +167,7 @@ def test_reporting_discipline_of_the_summaries_equals_status(year, plan, status,
         for rc in rounds:
             row = status[(r[1], rc)]
             want = {"ok": "Đúng hạn", "late": f"Trễ {row['days_late']} ngày"}.get(row["status"], "Chưa nộp")
-            dated = row["status"] in ("ok", "late") and row["note"] and "theo ngày lưu tệp" in row["note"]
+            dated = row["first_valid_source"] == "file"
             assert r[header.index(rc)] == want + ("*" if dated else ""), (r[1], rc)
     assert status[(year.late_unit, "Q1")]["note"] in " ".join(_texts(wb["5b Báo cáo theo đơn vị"]))
 

@@ -1,19 +1,12 @@
 """Who has reported: status per unit and round (ok, late, errors, missing) from the store, by the definitions."""
 from __future__ import annotations
 
-import datetime as dt
-
 from thidua.store import submissions
 from thidua.store.definitions import (current_submission, launch_answers, launch_indicators, launched, receipt_note,
                                       receipt_text, timeliness)
 from thidua.store.values import current_values_of
 from thidua.store.store import Store
 from thidua.store.vocabulary import INVALID, NEEDS_REMINDER, label  # noqa: F401  (NEEDS_REMINDER re-exported)
-
-
-def vn_time(iso: str | None) -> str:
-    """Stored ISO time as `HH:MM dd/mm/yyyy` for messages."""
-    return dt.datetime.fromisoformat(iso).strftime("%H:%M %d/%m/%Y") if iso else ""
 
 
 def rounds_in_scope(plan, round_code: str | None) -> list:
@@ -28,7 +21,8 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
 
     status: ok (a valid report whose first valid file came by the end of the due day), late (it came after),
     errors (only files with errors so far), missing (nothing received). received_at is the current file's
-    receipt time (received_source: mail | office | file); first_valid_at and days_late give the lateness.
+    receipt time (received_source: mail | office | file); first_valid_at (first_valid_source) and days_late give
+    the lateness.
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
     to the launch question after a «Có», also flagged by launch_to_confirm)."""
@@ -49,12 +43,13 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                    "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
                    "n_files": len(history), "file_name": None, "sha256": None, "note": "",
                    "first_received_at": history[0].received_at if history else None,
-                   "first_valid_at": None, "days_late": None, "launch_to_confirm": False}
+                   "first_valid_at": None, "first_valid_source": None, "days_late": None,
+                   "launch_to_confirm": False}
             current = current_submission(history)
             if current:
                 when = timeliness(rnd, history)
                 first = when.first_valid
-                notes = [when.note, receipt_note(first.source)]
+                notes = [when.note or receipt_note(first.source)]       # the note marks its times itself
                 later_bad = [h for h in history if h.status in INVALID and h.received_at > current.received_at]
                 if later_bad:
                     notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
@@ -68,7 +63,8 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                                      "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
                 row.update(status="late" if when.late else "ok", received_at=current.received_at,
                            received_source=current.source, file_name=current.file_name, sha256=current.sha256,
-                           first_valid_at=first.received_at, days_late=when.days_late,
+                           first_valid_at=first.received_at, first_valid_source=first.source,
+                           days_late=when.days_late,
                            note="; ".join(n for n in notes if n))
             elif history:
                 last = history[-1]
