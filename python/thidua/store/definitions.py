@@ -87,20 +87,22 @@ class Timeliness:
 
 
 def timeliness(rnd, history: Sequence[Submission]) -> Timeliness:
-    """On time / late / days late of one unit for one round. `history`: its submissions in receipt order.
+    """On time / late / days late of one unit for one round. `history`: its submissions in receipt order
+    (received_at, id), as `store.submissions.histories` gives them.
 
     On time means the unit's first valid (accepted or superseded) file arrived by the end of the due day.
     A unit whose on-time file was rejected is late; the note says so and when the correct file came."""
-    ordered = sorted(history, key=lambda s: (s.received_at, s.id))
-    first = next((s for s in ordered if s.valid), None)
+    first = next((s for s in history if s.valid), None)
     if first is None:
         return Timeliness(None, None)
     late = days_late(rnd, first.received_at)
+    if not late:
+        return Timeliness(first, late)
     note = ""
     cut = deadline(rnd)
-    early_bad = [s for s in ordered if not s.valid and s.received_at < first.received_at
+    early_bad = [s for s in history if not s.valid and s.received_at < first.received_at
                  and (cut is None or s.received_at <= cut)]
-    if late and early_bad:
+    if early_bad:
         note = (f"Đã gửi đúng hạn lúc {receipt_text(early_bad[0].received_at, early_bad[0].source)} nhưng tệp có lỗi; "
                 f"tệp hợp lệ đầu tiên nhận lúc {receipt_text(first.received_at, first.source)} "
                 f"(trễ {late} ngày)")

@@ -30,11 +30,16 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     launch_code, launch_date = launch_indicators(plan)
     in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
+    position = {r.code: i for i, r in enumerate(in_order)}
+    asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
+    last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
+    asked = [r for r in asked if position[r.code] <= last]
     with Store.using(db) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
-        answers = current_values_of(store, [c for c in (launch_code, launch_date) if c],
-                                    [r.code for r in in_order if launch_code and launch_code in
-                                     {i.code for i in plan.indicators_for(r.code)}])
+        answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
+    # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
+    later_no = {u.code: launched(launch_answers(plan, answers, u.code, asked)).later_no for u in unit_list} \
+        if answers else {}
     rows = []
     for rnd in rounds:
         for u in unit_list:
@@ -55,12 +60,11 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                     notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
                                  f"có {later_bad[-1].n_errors} lỗi nên không thay bản hợp lệ; đang dùng bản hợp lệ "
                                  "trước đó")
-                if answers and rnd in in_order:
-                    launch = launched(launch_answers(plan, answers, u.code, in_order[:in_order.index(rnd) + 1]))
-                    if launch.later_no == rnd.code:
-                        row["launch_to_confirm"] = True
-                        notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {launch.first_yes}, kỳ này trả lời "
-                                     "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
+                if later_no.get(u.code) == rnd.code:
+                    first_yes = launched(launch_answers(plan, answers, u.code, asked)).first_yes
+                    row["launch_to_confirm"] = True
+                    notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {first_yes}, kỳ này trả lời "
+                                 "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
                 row.update(status="late" if when.late else "ok", received_at=current.received_at,
                            received_source=current.source, file_name=current.file_name, sha256=current.sha256,
                            first_valid_at=first.received_at, first_valid_source=first.source,
