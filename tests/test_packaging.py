@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -24,8 +25,12 @@ def test_pyproject_declares_the_pinned_dependencies_and_python():
 def test_an_installed_wheel_builds_the_workbook(tmp_path):
     """`pip wheel --no-deps`, install into a fresh venv (dependencies from this environment), build the workbook
     from a folder that is not the checkout: the VBA sources come from the package data."""
+    source = tmp_path / "source"         # a clean copy: the build leaves build/ and *.egg-info behind
+    top = {".git", "build", "tests", "bench", "docs", "workbook", "templates", "demo-output"}
+    shutil.copytree(ROOT, source, ignore=lambda folder, names: [
+        n for n in names if (Path(folder) == ROOT and n in top) or n == "__pycache__" or n.endswith(".egg-info")])
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
                    check=True, timeout=600)
     wheel = next(wheels.glob("thidua-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
