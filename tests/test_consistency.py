@@ -163,6 +163,8 @@ def test_reporting_discipline_of_the_summaries_equals_status(year, plan, status,
         got = [status[(u.code, rc)]["status"] for u in year.units]
         assert r[4:7] == (got.count("ok"), got.count("late"), got.count("missing") + got.count("errors")), rc
     header, body = _table(wb["5b Báo cáo theo đơn vị"])
+    sources = {status[(u.code, rc)]["first_valid_source"] for u in year.units for rc in rounds} - {None}
+    assert {"file", "office"} <= sources               # mixed: each time known only from the file's date is marked
     for r in body:
         for rc in rounds:
             row = status[(r[1], rc)]
@@ -181,10 +183,12 @@ def test_launch_is_counted_once_and_the_later_no_is_flagged(year, status, which,
     _, body = _table(wb["1b Chưa phát động"])
     assert {r[1] for r in body} == {u.code for u in year.units} - launched
     if which == "tong_ket":
-        for unit in year.flip:
-            assert unit in launched and f"{unit} " in texts and "«Không» ở kỳ" in texts
-            flagged = next(rc for (u, rc), r in status.items() if u == unit and r["launch_to_confirm"])
-            assert f"«Không» ở kỳ {flagged}" in texts
+        _, body = _table(wb["1c Cần xác nhận"])
+        listed = {r[1]: r[5] for r in body}
+        assert set(year.flip) <= set(listed) and set(listed) <= launched
+        for unit in year.flip:                   # the round of the «Không» is the one status flags
+            assert listed[unit] == next(rc for (u, rc), r in status.items() if u == unit and r["launch_to_confirm"])
+        assert f"{len(listed)} CĐCS trả lời «Có» rồi «Không»" in texts
 
 
 def test_indicator_totals_of_the_excel_face_equal_the_tong_ket(year, plan):
