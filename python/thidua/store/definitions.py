@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from thidua.store.vocabulary import RECEIPT_SOURCE, VALID
 
@@ -14,9 +14,9 @@ FILE_SOURCE = "file"
 SOURCE_RANK = {"office": 3, "mail": 2, "file": 1}     # a stronger source replaces a weaker one, never the reverse
 
 
-@dataclass(frozen=True)
-class Submission:
-    """One distinct file read for a unit and round, with when (and by what account) the office received it."""
+class Submission(NamedTuple):
+    """One distinct file read for a unit and round, with when (and by what account) the office received it.
+    (A named tuple: the store makes thousands of these per query.)"""
 
     id: int
     sha256: str

@@ -11,8 +11,7 @@ from thidua.store.store import Store, now_iso
 _COLUMNS = "id, sha256, unit, round, status, received_at, received_source, n_errors, file_name, n_warnings"
 
 
-def _submission(row: tuple) -> Submission:
-    return Submission(*row)
+_submission = Submission._make
 
 
 # ---------------------------------------------------------------- what consolidation knows already
