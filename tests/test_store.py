@@ -93,3 +93,20 @@ def test_second_run_is_told_one_is_running(tmp_path):
                 pass
     with store.run_lock(db, wait=0):          # released afterwards
         pass
+
+
+def test_receipts_migration_keeps_the_file_time_as_a_marked_fallback(tmp_path):
+    """0002_receipts: files received before it keep their time, marked as the file's date (source `file`)."""
+    from thidua.store.store import migrations, statements
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    for statement in statements(dict(migrations())["0001_initial"]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO files VALUES ('abc', 'a/abc.xlsx', 1, '2019-04-01T08:00:00')")
+    conn.execute("INSERT INTO submissions (sha256, unit, round, received_at, status) "
+                 "VALUES ('abc', 'CD001', 'Q1', '2019-04-09T07:00:00', 'accepted')")
+    conn.commit()
+    conn.close()
+    st = Store.open(db)
+    assert st.one("SELECT received_at, received_source, file_mtime FROM submissions") == {
+        "received_at": "2019-04-09T07:00:00", "received_source": "file", "file_mtime": "2019-04-09T07:00:00"}
