@@ -164,8 +164,8 @@ class ChildPeaks(threading.Thread):
 
 def child(mode: str, path: str) -> None:
     """Run one mode on one file and print {"self_mb", "children_mb", "seconds", "status"} as JSON."""
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     plan, units = load_plan(), load_units()
     register = {u.code: u for u in units}
     sampler = ChildPeaks()
@@ -244,8 +244,8 @@ def speed(plan, units, files: list[Path], repeats: int = 3) -> dict:
 
 
 def run(work: Path, say, top: int = 6) -> dict:
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     plan, units = load_plan(), load_units()
     work.mkdir(parents=True, exist_ok=True)
     files = file_set(work, plan, units)

@@ -27,9 +27,10 @@ import zipfile
 from pathlib import Path
 
 from thidua.demo import simulate as sim
-from thidua.plan.model import load_plan
+from thidua.plan.load import load_plan
 from thidua.templates.signing import load_key, load_or_create_key
-from thidua.plan.units import COLUMNS, Unit, load_units
+from thidua.plan.load import load_units
+from thidua.plan.units import COLUMNS, Unit
 
 STAGES = ("floor", "naive", "cold", "incremental", "templates", "summary")
 KEYS = ("units", "floor_s", "naive_s", "cold_s", "incremental_s", "templates_s", "summary_s", "cold_peak_mb",
@@ -235,11 +236,11 @@ class Bench:
             setup=lambda: fresh_dir(self.work / "templates"))
 
     def stage_summary(self) -> None:
-        if not (has_module("summary") and has_module("consolidate")):
+        if not (has_module("reports.summary_job") and has_module("consolidate")):
             self.notes["summary_s"] = MISSING
             return
         from thidua.consolidate.run import consolidate
-        from thidua.reports.summary import build_summary
+        from thidua.reports.summary_job import build_summary
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)

@@ -18,13 +18,13 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 
 @pytest.fixture(scope="session")
 def plan():
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     return load_plan()
 
 
 @pytest.fixture(scope="session")
 def units():
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_units
     return load_units()
 
 

@@ -19,10 +19,10 @@ import openpyxl
 
 from thidua.templates import spec as S
 from thidua.intake.legacy import unicode_to_tcvn3, unicode_to_vni
-from thidua.plan.model import load_plan
+from thidua.plan.load import load_plan
 from thidua.demo.simulate import Addr, fill_workbook, realistic_values
 from thidua.templates.build import TemplateFactory
-from thidua.plan.units import load_units
+from thidua.plan.load import load_units
 
 TESTS = Path(__file__).resolve().parent
 OUT = TESTS / "data" / "broken"

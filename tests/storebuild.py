@@ -10,39 +10,36 @@ from thidua.store.store import Store
 
 
 
-def new_store(path: Path, plan, units: Iterable) -> sqlite3.Connection:
+def new_store(path: Path, plan, units: Iterable) -> Store:
     """An empty store with the schema, the register's units and the plan's rounds."""
-    con = Store.open(path).conn
-    con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(u.code, u.name, u.cluster, u.staff, u.members, u.email,
-                      u.founded.isoformat() if u.founded else None) for u in units])
-    con.executemany("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(r.code, r.name, r.kind, r.period, r.start.isoformat(), r.end.isoformat(),
-                      r.due.isoformat() if r.due else None) for r in plan.rounds])
-    return con
+    from thidua.store.register import sync_plan
+    store = Store.open(path)
+    sync_plan(store, plan, list(units))
+    return store
 
 
-def add_submission(con: sqlite3.Connection, unit: str, rnd: str, received_at: str | dt.datetime,
+def add_submission(store: Store, unit: str, rnd: str, received_at: str | dt.datetime,
                    indicators: Mapping[str, Any] | None = None, scores: Mapping[str, float] | None = None,
-                   proposals: Iterable[Mapping[str, Any]] = (), status: str = "accepted") -> int:
+                   proposals: Iterable[Mapping[str, Any]] = (), status: str = "accepted",
+                   source: str = "file") -> int:
     """One submission with its indicator values ('ind.CODE'), self-scores ('score.TCn') and proposals."""
     received = received_at.isoformat(timespec="seconds") if isinstance(received_at, dt.datetime) else received_at
-    sha = f"{unit}-{rnd}-{received}-{status}-{con.execute('SELECT count(*) FROM files').fetchone()[0]}"
-    con.execute("INSERT INTO files VALUES (?, ?, 0, ?)", (sha, f"archive/{sha}.xlsx", received))
-    sid = con.execute("INSERT INTO submissions (sha256, unit, round, template_version, received_at, status, file_name)"
-                      " VALUES (?, ?, ?, '2019.1', ?, ?, ?)", (sha, unit, rnd, received, status, f"{unit}_{rnd}.xlsx")
-                      ).lastrowid
+    sha = f"{unit}-{rnd}-{received}-{status}-{store.scalar('SELECT count(*) FROM files')}"
+    store.insert("files", {"sha256": sha, "archive_path": f"archive/{sha}.xlsx", "size": 0, "first_seen": received})
+    sid = store.insert("submissions", {"sha256": sha, "unit": unit, "round": rnd, "template_version": "2019.1",
+                                       "received_at": received, "received_source": source, "file_mtime": received,
+                                       "status": status, "file_name": f"{unit}_{rnd}.xlsx"})
     rows = []
     for code, value in (indicators or {}).items():
         rows.append(_value_row(sid, "Chỉ tiêu", f"ind.{code}", value))
     for code, value in (scores or {}).items():
         rows.append(_value_row(sid, "Tự chấm điểm", f"score.{code}", value))
-    con.executemany("INSERT INTO cell_values VALUES (?, ?, ?, ?, NULL, ?, ?, ?)", rows)
-    store_proposals.insert_rows(Store(con, Path("")), sid, unit, rnd, proposals)
+    store.insert_many("cell_values", rows)
+    store_proposals.insert_rows(store, sid, unit, rnd, proposals)
     return sid
 
 
-def _value_row(sid: int, sheet: str, field: str, value: Any) -> tuple:
+def _value_row(sid: int, sheet: str, field: str, value: Any) -> dict:
     num = txt = date = None
     if isinstance(value, (dt.date, dt.datetime)):
         date = value.isoformat()[:10]
@@ -50,7 +47,8 @@ def _value_row(sid: int, sheet: str, field: str, value: Any) -> tuple:
         num = float(value)
     else:
         txt = str(value)
-    return sid, sheet, "X1", field, num, txt, date
+    return {"submission_id": sid, "sheet": sheet, "cell": "X1", "field": field, "row": None, "value_num": num,
+            "value_text": txt, "value_date": date}
 
 
 def synthetic_units(n: int, clusters: tuple[str, ...] = ("Khối Giáo dục", "Khối Y tế", "Khối Quản lý nhà nước",
@@ -66,7 +64,7 @@ def synthetic_store(path: Path, plan, units: list, seed: int = 7, proposals_ever
     """A store with every unit reporting most rounds (some late, some missing) and random figures."""
     import random
     rng = random.Random(seed)
-    con = new_store(path, plan, units)
+    store = new_store(path, plan, units)
     for rnd in plan.rounds:
         for unit in units:
             if rnd.kind == "adhoc" or rng.random() < 0.06:
@@ -94,7 +92,6 @@ def synthetic_store(path: Path, plan, units: list, seed: int = 7, proposals_ever
                               "title": "Chiến sĩ thi đua cơ sở", "form": "Giấy khen của Công đoàn Viên chức tỉnh",
                               "dat_ldtt": "Có", "co_sang_kien": rng.choice(("Có", "Không")), "ky_luat": "Không",
                               "summary": "Hoàn thành xuất sắc nhiệm vụ"})
-            add_submission(con, unit.code, rnd.code, when, inds, scores, props)
-    con.commit()
-    con.close()
+            add_submission(store, unit.code, rnd.code, when, inds, scores, props)
+    store.close()
     return path

@@ -134,7 +134,6 @@ def store(tmp_path, plan, units):
                               {"subject": "Tập thể", "name": "Phòng Hành chính", "title": "Tập thể lao động tiên tiến",
                                "form": GK, "ty_le_ldtt": 80, "ky_luat": "Không", "summary": "Xuất sắc"},
                               person("Hồ Văn Anh", "Chiến sĩ thi đua cơ sở", co_sang_kien="Không")])
-    con.commit()
     con.close()
     return db
 

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import TEST_KEY
 from thidua.store import db as store
+from thidua.store.store import Store
+from thidua.store.submissions import check_consistency, submission_history
 from thidua.consolidate.run import consolidate, is_candidate
 from thidua.intake.validate import validate_bytes
 
@@ -70,14 +72,14 @@ def test_invalid_resubmission_never_replaces_a_valid_one(tmp_path, plan, units):
     rows = {Path(r.file).name: r for r in report.files}
     assert rows["a.xlsx"].status == "accepted"
     assert rows["b (sua).xlsx"].status == "rejected" and "không thay bản hợp lệ" in rows["b (sua).xlsx"].note
-    history = store.submission_history(store.connect(tmp_path / "t.db"), unit.code, "Q1")
+    history = submission_history(Store.open(tmp_path / "t.db"), unit.code, "Q1")
     assert [h["status"] for h in history] == ["accepted", "rejected"]
 
 
 def test_store_holds_every_value_with_its_source(consolidated_year, plan):
     year = consolidated_year
     conn = sqlite3.connect(year.db)
-    assert store.check_consistency(conn, year.db) == []
+    assert check_consistency(Store.open(year.db), year.db) == []
     accepted = conn.execute("SELECT s.id, s.sha256, f.archive_path FROM submissions s JOIN files f USING (sha256) "
                             "WHERE s.status='accepted' ORDER BY s.id LIMIT 8").fetchall()
     units = {u.code: u for u in year.units}

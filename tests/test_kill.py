@@ -15,6 +15,8 @@ import pytest
 
 from conftest import TEST_KEY
 from thidua.store import db as store
+from thidua.store.store import Store
+from thidua.store.submissions import check_consistency
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def snapshot(db: Path) -> dict:
 def consistent(db: Path) -> list[str]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return store.check_consistency(conn, db)
+        return check_consistency(Store(conn, db), db)
     finally:
         conn.close()
 

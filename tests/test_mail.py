@@ -91,8 +91,8 @@ def fetch_json(office, server, *extra, **kw) -> dict:
 def filled():
     """Q1 reports filled by the project's simulator (real templates signed with the test key)."""
     from thidua.demo.simulate import Draft, apply_mistake, realistic_values
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     from thidua.templates import spec as S
     from thidua.templates.build import TemplateFactory
     plan = load_plan()
@@ -305,6 +305,31 @@ def test_changed_uidvalidity_rescans_without_duplicates(dovecot, office, filled)
     assert fetch_json(office, dovecot, "--folder", folder)["n_messages"] == 0
 
 
+def test_a_file_saved_by_hand_and_consolidated_first_takes_the_mailbox_time(dovecot, office, filled):
+    """The office saved an attachment by hand a week late and consolidated it (receipt time: the file's date,
+    late); fetching the mailbox later gives the file its real receipt time, and the unit is on time."""
+    data = filled("CD001")
+    by_hand = office["tmp"] / "luu-tay"
+    by_hand.mkdir()
+    (by_hand / "bao cao.xlsx").write_bytes(data)
+    week_later = dt.datetime(2019, 4, 20, 9, 0).timestamp()
+    os.utime(by_hand / "bao cao.xlsx", (week_later, week_later))
+    res = run(office, "consolidate", str(by_hand), "--db", str(office["db"]), "--register", str(office["register"]))
+    assert res.returncode == 0, res.stderr
+
+    def status() -> dict:
+        res = run(office, "status", "--round", "Q1", "--db", str(office["db"]), "--register", str(office["register"]),
+                  "--json")
+        assert res.returncode == 0, res.stderr
+        return next(r for r in json.loads(res.stdout) if r["unit"] == "CD001")
+    assert status()["status"] == "late"
+    dovecot.append(bytes(gmail(unit_addr("CD001"), "Báo cáo quý I", [("Báo cáo quý I.xlsx", data)])),
+                   "09-Apr-2019 08:30:00 +0700")
+    fetch_json(office, dovecot)
+    row = status()
+    assert row["status"] == "ok" and row["received_at"].startswith("2019-04-09T08:30")
+
+
 # ---------------------------------------------------------------- faults
 def _error(res) -> str:
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
@@ -429,7 +454,7 @@ def test_send_templates_and_reminders_exactly_once(smtp, office, filled):
     (template,) = list(missing_mail.iter_attachments())             # a missing unit gets its pre-filled template
     assert template.get_filename().startswith("Q1_CD003_")
     from thidua.intake.reader import read_bytes
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     assert read_bytes(template.get_content(), template.get_filename(), load_plan(), TEST_KEY).result.unit == "CD003"
     assert all(m["From"] == OFFICE for m in mails.values())
     assert str(missing_mail["Subject"]) == "Đề nghị gửi báo cáo quý I/2019 - CĐCS Trung tâm GDNN-GDTX Hòa Mỹ"
@@ -522,8 +547,8 @@ def test_sending_is_rate_limited(smtp, office, tmp_path):
     """Three templates at 60 a minute: the last leaves at least two seconds after the first."""
     from thidua.mail.send import send_messages, template_messages
     from thidua.mail.settings import load_settings
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     controller, capture = smtp
     units = load_units(office["register"])[:3]
     outgoing, _ = template_messages(load_plan(), units, "Q2", TEST_KEY, OFFICE)

@@ -14,7 +14,7 @@ from thidua.intake.feedback import write_feedback
 from thidua.intake.validate import validate_file
 from thidua.reports.committee import write_committee_workbook
 from thidua.reports.reminders import write_reminders
-from thidua.reports.summary import build_summary
+from thidua.reports.summary_job import build_summary
 from thidua.templates.build import write_templates
 
 # Findings that are not invalid OOXML, by finding id, with the reason. Anything else fails the test.

@@ -5,8 +5,9 @@ import unicodedata
 import pytest
 
 from thidua.errors import ThiDuaError
-from thidua.plan.model import Plan, load_plan, parse_conditions, read_toml_tables
-from thidua.plan.units import load_units, select_units, units_from_rows
+from thidua.plan.load import load_plan, load_units
+from thidua.plan.model import Plan, parse_conditions, read_toml_tables
+from thidua.plan.units import select_units, units_from_rows
 
 
 def test_periods_come_from_the_plan_text(plan):

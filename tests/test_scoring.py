@@ -88,11 +88,10 @@ def store(tmp_path, plan, units):
     add_submission(con, units[2].code, "TK", "2019-12-19T10:00:00", inds, scores_for(86, "TC2"))
     add_submission(con, units[3].code, "TK", "2019-12-01T10:00:00", inds, scores_for(40), status="superseded")
     add_submission(con, units[3].code, "TK", "2019-12-20T10:00:00", inds, scores_for(60))
-    con.execute("INSERT INTO reviewed_scores VALUES (?, 'TK', 'TC2', 9, 'test', '2020-01-05T10:00:00')",
+    con.conn.execute("INSERT INTO reviewed_scores VALUES (?, 'TK', 'TC2', 9, 'test', '2020-01-05T10:00:00')",
                 (units[2].code,))
-    con.execute("INSERT INTO reviewed_scores VALUES (?, 'TK', 'TC1', 10, 'test', '2020-01-05T10:00:00')",
+    con.conn.execute("INSERT INTO reviewed_scores VALUES (?, 'TK', 'TC1', 10, 'test', '2020-01-05T10:00:00')",
                 (units[3].code,))
-    con.commit()
     con.close()
     return db
 
@@ -130,7 +129,6 @@ def test_rank_within_cluster(tmp_path, plan, units):
     chosen = [u for members in by_cluster.values() for u in members[:3]]
     for i, u in enumerate(chosen):
         add_submission(con, u.code, "SK1", "2019-08-01T08:00:00", {}, scores_for(60 + i))
-    con.commit()
     con.close()
     res = [r for r in classify_units(db, plan, units, "1") if r.reported]
     assert len(res) == len(chosen)

@@ -14,8 +14,10 @@ import openpyxl
 
 from conftest import TEST_KEY
 from thidua.demo.simulate import Addr, input_cells, realistic_values
-from thidua.plan.model import load_plan, read_toml_tables
-from thidua.plan.units import load_units, read_csv_rows
+from thidua.plan.load import load_plan
+from thidua.plan.model import read_toml_tables
+from thidua.plan.load import load_units
+from thidua.plan.units import read_csv_rows
 from thidua.templates import spec as S
 from thidua.workbook.build import build_bytes
 

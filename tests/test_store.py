@@ -6,8 +6,10 @@ import sqlite3
 
 import pytest
 
-from thidua.store import db as store
 from thidua.errors import ThiDuaError
+from thidua.store import db as store
+from thidua.store.register import sync_plan
+from thidua.store.store import Store
 
 CONTRACT = {"meta", "units", "rounds", "files", "sightings", "submissions", "cell_values", "issues", "proposals",
             "reviewed_scores", "runs", "current_submissions", "indicator_values", "self_scores", "activities",
@@ -15,16 +17,17 @@ CONTRACT = {"meta", "units", "rounds", "files", "sightings", "submissions", "cel
 
 
 def test_connect_creates_the_schema_and_is_repeatable(tmp_path, plan, units):
-    conn = store.connect(tmp_path / "t.db")
+    st = Store.open(tmp_path / "t.db")
+    conn = st.conn
     names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
     assert CONTRACT <= names
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    store.sync_plan(conn, plan, units)
-    store.sync_plan(conn, plan, units)
+    sync_plan(st, plan, units)
+    sync_plan(st, plan, units)
     assert conn.execute("SELECT count(*) FROM units").fetchone()[0] == len(units)
     assert conn.execute("SELECT due FROM rounds WHERE code='Q1'").fetchone()[0] == "2019-04-10"
-    conn.close()
-    again = store.connect(tmp_path / "t.db")
+    st.close()
+    again = Store.open(tmp_path / "t.db").conn
     assert {n for (n,) in again.execute("SELECT name FROM sqlite_master")} == names
 
 
@@ -40,32 +43,33 @@ def test_a_store_of_the_first_release_is_migrated_in_place(tmp_path):
     conn.execute("INSERT INTO meta VALUES ('year', '2019')")
     conn.commit()
     conn.close()
-    conn = store.connect(db)
+    conn = Store.open(db).conn
     assert conn.execute("SELECT value FROM meta WHERE key='year'").fetchone()[0] == "2019"
     assert [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")] == [n for n, _ in migrations()]
 
 
 def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(ThiDuaError, match="Chưa có cơ sở dữ liệu"):
-        store.connect(tmp_path / "none.db", create=False)
+        Store.open(tmp_path / "none.db", create=False)
 
 
 def test_not_a_database_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ThiDuaError, match="Không mở được"):
-        store.connect(bad)
+        Store.open(bad)
 
 
 def test_transaction_rolls_back_on_error(tmp_path):
-    conn = store.connect(tmp_path / "t.db")
+    st = Store.open(tmp_path / "t.db")
+    conn = st.conn
     with pytest.raises(RuntimeError):
-        with store.transaction(conn):
-            conn.execute("INSERT INTO meta VALUES ('a', 'b')")
+        with st.atomic():
+            st.set_meta("a", "b")
             raise RuntimeError("boom")
     assert conn.execute("SELECT count(*) FROM meta WHERE key='a'").fetchone()[0] == 0
-    with store.transaction(conn):
-        conn.execute("INSERT INTO meta VALUES ('a', 'b')")
+    with st.atomic():
+        st.set_meta("a", "b")
     assert sqlite3.connect(tmp_path / "t.db").execute("SELECT value FROM meta WHERE key='a'").fetchone() == ("b",)
 
 
@@ -89,3 +93,20 @@ def test_second_run_is_told_one_is_running(tmp_path):
                 pass
     with store.run_lock(db, wait=0):          # released afterwards
         pass
+
+
+def test_receipts_migration_keeps_the_file_time_as_a_marked_fallback(tmp_path):
+    """0002_receipts: files received before it keep their time, marked as the file's date (source `file`)."""
+    from thidua.store.store import migrations, statements
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db)
+    for statement in statements(dict(migrations())["0001_initial"]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO files VALUES ('abc', 'a/abc.xlsx', 1, '2019-04-01T08:00:00')")
+    conn.execute("INSERT INTO submissions (sha256, unit, round, received_at, status) "
+                 "VALUES ('abc', 'CD001', 'Q1', '2019-04-09T07:00:00', 'accepted')")
+    conn.commit()
+    conn.close()
+    st = Store.open(db)
+    assert st.one("SELECT received_at, received_source, file_mtime FROM submissions") == {
+        "received_at": "2019-04-09T07:00:00", "received_source": "file", "file_mtime": "2019-04-09T07:00:00"}

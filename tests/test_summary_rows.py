@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from python_calamine import CalamineWorkbook
 
-from thidua.reports.summary import build_summary
+from thidua.reports.summary_job import build_summary
 
 
 def test_commendation_rows_add_up_to_the_total(consolidated_year, plan, tmp_path):

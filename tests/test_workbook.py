@@ -15,8 +15,8 @@ from conftest import ROOT
 from thidua import excel
 from thidua.workbook import layout as L
 from thidua.errors import ThiDuaError
-from thidua.plan.model import load_plan
-from thidua.plan.units import load_units
+from thidua.plan.load import load_plan
+from thidua.plan.load import load_units
 from thidua.workbook.vba import to_codepage_safe
 from thidua.workbook.build import BUTTONS, CONF_ROWS, DEFAULT_OUT, MACRO_CONTENT_TYPE, build_bytes, vba_project_stream
 

@@ -18,8 +18,8 @@ from python_calamine import CalamineWorkbook
 from conftest import TEST_KEY
 from thidua import excel
 from thidua.workbook import layout as L
-from thidua.plan.model import load_plan
-from thidua.plan.units import load_units
+from thidua.plan.load import load_plan
+from thidua.plan.load import load_units
 from thidua.workbook.build import BUTTONS, build_bytes
 
 

@@ -19,8 +19,8 @@ def _common(p: ArgumentParser) -> None:
 
 def load_context(args):
     """The plan and register named by --workbook / --plan / --register (bundled defaults otherwise)."""
-    from thidua.plan.model import load_plan
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_plan
+    from thidua.plan.load import load_units
     plan = load_plan(args.plan or args.workbook)
     units = load_units(args.register or args.workbook)
     return plan, units
@@ -177,7 +177,7 @@ def cmd_proposals_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from thidua.reports.summary import build_summary
+    from thidua.reports.summary_job import build_summary
     plan, units = load_context(args)
     previous = Path(args.previous_db) if args.previous_db else None
     out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
@@ -221,9 +221,11 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
+        from thidua.store.definitions import receipt_text
         for r in rows:
-            when = r["received_at"].replace("T", " ") if r["received_at"] else ""
-            print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):22} {when:19} {r['email']}  {r['name']}")
+            when = receipt_text(r["received_at"], r["received_source"])
+            print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):10} {when:36} {r['email']}  {r['name']}"
+                  + (f"  ({r['note']})" if r["note"] else ""))
         todo = sum(r["status"] in ("missing", "errors") for r in rows)
         print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
     if args.reminders:
@@ -291,16 +293,14 @@ def cmd_restore(args) -> int:
 
 def cmd_history(args) -> int:
     import json
-    from thidua.store import db as store
-    from thidua.reports.committee import FILE_STATUS_VI
     from thidua.plan.units import unknown_unit
+    from thidua.store.store import Store
+    from thidua.store.submissions import submission_history
+    from thidua.store.vocabulary import label
     plan, units = load_context(args)
     unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
-    conn = store.connect(_db(args), create=False)
-    try:
-        rows = store.submission_history(conn, unit, _round(plan, args.round))
-    finally:
-        conn.close()
+    with Store.using(_db(args)) as store:
+        rows = submission_history(store, unit, _round(plan, args.round))
     if unit and not rows and unit not in {u.code for u in units}:
         raise unknown_unit([unit], units)
     rows.sort(key=lambda r: _receipt_order(r["received_at"]))        # oldest first by receipt time
@@ -309,8 +309,9 @@ def cmd_history(args) -> int:
         return 0
     for r in rows:
         when = (r["received_at"] or "").replace("T", " ")
-        print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19} {FILE_STATUS_VI.get(r['status'], r['status']):14} "
-              f"{r['n_errors']} lỗi  {r['file_name']}  -> {r['archive_path']}")
+        mark = " (theo ngày lưu tệp)" if r["received_source"] == "file" else ""
+        print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19}{mark} {label(r['status']):18} "
+              f"{r['n_errors']} lỗi  {r['file_name']}  {r['sha256'][:12]}  -> {r['archive_path']}")
     print(f"{len(rows)} tệp đã nhận.")
     return 0
 
@@ -325,6 +326,31 @@ def _receipt_order(received_at: str | None) -> tuple:
     except ValueError:
         return (1, 0.0)
     return (0, (moment if moment.tzinfo else moment.astimezone()).timestamp())
+
+
+def cmd_received(args) -> int:
+    """Set the office's receipt time of a file: late status follows everywhere (it is computed, not stored)."""
+    import datetime as dt
+    from thidua.store.definitions import receipt_text
+    from thidua.store.store import Store
+    from thidua.store.submissions import set_receipt
+    text = args.at.strip()
+    when = None
+    for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            when = dt.datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if when is None:
+        raise ThiDuaError(f"Không đọc được thời điểm «{args.at}».", "Ghi dạng ngày/tháng/năm giờ:phút, ví dụ "
+                          "--at \"15/04/2019 08:30\".")
+    with Store.using(_db(args)) as store:
+        sub = set_receipt(store, args.file, when.isoformat(timespec="seconds"), "office")
+    print(f"Tệp {sub.file_name} ({sub.sha256[:12]}), đơn vị {sub.unit or '?'}, kỳ {sub.round or '?'}: "
+          f"nhận lúc {receipt_text(sub.received_at, sub.source)}"
+          + ("" if sub.source == "office" else " (đã có thời điểm từ nguồn khác, không đổi)") + ".")
+    return 0
 
 
 def cmd_validate(args) -> int:
@@ -619,6 +645,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--key", help="nơi ghi khóa (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
     p.add_argument("--force", action="store_true", help="thay kho dữ liệu / khóa đang có")
     p.set_defaults(func=cmd_restore)
+
+
+    p = sub.add_parser("received", help="ghi thời điểm văn phòng nhận một tệp (tính lại đúng hạn/trễ hạn ở mọi báo cáo)")
+    p.add_argument("file", metavar="FILE_OR_SHA256", help="tên tệp đã nhận, hoặc mã SHA-256 (ít nhất 8 ký tự đầu)")
+    p.add_argument("--at", required=True, help="thời điểm nhận, ví dụ \"15/04/2019 08:30\"")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_received)
 
     p = sub.add_parser("validate", help="kiểm tra các tệp đơn vị gửi về: mọi lỗi theo từng ô, kèm tệp phản hồi")
     p.add_argument("files", nargs="+", metavar="FILE", help="tệp .xlsx/.xls/.ods (hoặc thư mục) cần kiểm tra")

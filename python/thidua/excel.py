@@ -9,8 +9,9 @@ from typing import Any, Callable, Sequence
 
 import xlwings as xw
 
-from thidua.workbook import layout as L
 from thidua.errors import ThiDuaError
+from thidua.store.vocabulary import FILE_STATUS, RECEIPT_SOURCE
+from thidua.workbook import layout as L
 
 KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
 DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
@@ -126,8 +127,7 @@ def validate_files(ctx: Context) -> str:
             f"{L.RESULT_SHEETS['problems'][0]}); tệp phản hồi trong thư mục {ctx.path('feedback')}.")
 
 
-FILE_STATUS_VI = {"accepted": "hợp lệ", "superseded": "đã có bản gửi sau", "rejected": "có lỗi",
-                  "duplicate": "trùng tệp đã nhận", "unreadable": "không đọc được"}
+FILE_STATUS_VI = FILE_STATUS            # one label per status (store/vocabulary.py)
 
 
 @entry
@@ -161,9 +161,11 @@ def track_and_remind(ctx: Context) -> str:
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
     rows = status_rows(ctx.db, ctx.plan, ctx.units, rnd)
     write_table(ctx.book, "tracking", ("Mã đơn vị", "Tên đơn vị", "Khối", "Thư điện tử", "Kỳ", "Tình trạng",
-                                       "Thời điểm nhận", "Số lỗi", "Ghi chú"),
+                                       "Thời điểm nhận", "Số lỗi", "Ghi chú", "Nguồn thời điểm nhận",
+                                       "Tệp hợp lệ đầu tiên", "Số ngày trễ"),
                 [(r["unit"], r["name"], r["cluster"], r["email"], r["round"], status_label(r["status"]),
-                  r["received_at"], r["n_errors"], r["note"]) for r in rows])
+                  r["received_at"], r["n_errors"], r["note"], RECEIPT_SOURCE.get(r["received_source"] or "", ""),
+                  r["first_valid_at"], r["days_late"]) for r in rows])
     chase = [r for r in rows if r["status"] != "ok"]
     out = ctx.path("reminders") / rnd
     write_reminders(ctx.db, ctx.plan, ctx.units, rnd, out, templates_dir=ctx.path("templates") / rnd, key=ctx.key())
@@ -272,7 +274,8 @@ def award_papers(ctx: Context) -> str:
 
 @entry
 def year_summary(ctx: Context) -> str:
-    from thidua.reports.summary import build_summary, collect
+    from thidua.reports.summary import collect
+    from thidua.reports.summary_job import build_summary
     period = L.period_code(ctx.control("ThiDua_Dot"))
     out = build_summary(ctx.db, ctx.plan, ctx.units, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
     data = collect(ctx.db, ctx.plan, ctx.units, period)
@@ -302,13 +305,13 @@ def backup_data(ctx: Context) -> str:
 # ---------------------------------------------------------------- worksheet functions
 @functools.lru_cache(maxsize=8)
 def _plan_at(path: str, mtime: float):
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     return load_plan(path)
 
 
 def _caller_folder_plan(caller) -> tuple[Path | None, Any]:
     """The saved workbook's folder and plan (the bundled plan when the caller has no saved file)."""
-    from thidua.plan.model import load_plan
+    from thidua.plan.load import load_plan
     path = Path(caller.sheet.book.fullname) if caller is not None else None
     if path is None or not path.is_file():
         return None, load_plan()
@@ -328,9 +331,9 @@ def THIDUA_XEPLOAI(diem, bo_quy_tac=None, caller=None):
 
 @xw.func
 def THIDUA_DUNGHAN(ky, caller=None):
-    """A round's on-time rate: the share of units whose valid report came by the due date (0 to 1)."""
+    """A round's on-time rate: the share of units whose first valid report came by the due date (0 to 1)."""
     from thidua.store.tracking import status_rows
-    from thidua.plan.units import load_units
+    from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
     db = (folder or Path.cwd()) / DB_FILE
     if not db.is_file():

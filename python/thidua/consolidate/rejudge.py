@@ -5,10 +5,12 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from thidua.consolidate.judging import initial_status, resolve
 from thidua.errors import ThiDuaError
 from thidua.store import db as store_db
 from thidua.store import verdicts as V
 from thidua.store.store import Store
+from thidua.store.vocabulary import VALID
 from thidua.templates.signing import fingerprint
 
 WHAT = {"key_fingerprint": "khóa của văn phòng", "plan_fingerprint": "kế hoạch thi đua",
@@ -73,7 +75,7 @@ def check_key(store: Store, db_path: Path, plan, units: dict, key: bytes) -> Non
 def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, reason: str,
                   round_code: str | None = None) -> Rejudged:
     """Validate every archived submission again; replace the verdicts that changed, keep the old ones as history."""
-    from thidua.consolidate.run import _cell_row, _initial_status, resolve
+    from thidua.store.values import value_row
     from thidua.intake.validate import validate_bytes
     prints = current_fingerprints(plan, units, key)
     plan_rounds = {r.code for r in plan.rounds}
@@ -89,8 +91,8 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
                 continue
             done.n_files += 1
             result = validate_bytes(path.read_bytes(), old["file_name"] or path.name, plan, key, units)
-            status = _initial_status(result, plan_rounds, units)
-            old_valid = old["status"] in store_db.VALID
+            status = initial_status(result, plan_rounds, units)
+            old_valid = old["status"] in VALID
             if old_valid and status == "superseded":
                 status = old["status"]             # still valid: resolve() decides which one counts
             old_issues = V.issues_of(store, old["id"])
@@ -103,10 +105,10 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
                     and [i["code"] for i in old_issues] == [i["code"] for i in new_issues])
             if same:
                 continue
-            V.replace_judgement(store, old["id"], head, [_cell_row(old["id"], v) for v in result.values], new_issues)
+            V.replace_judgement(store, old["id"], head, [value_row(old["id"], v) for v in result.values], new_issues)
             changed.append((old, old_issues, head))
             pairs |= {(old["unit"], old["round"]), (head["unit"], head["round"])}
-        resolve(store.conn, {p for p in pairs if p[0] and p[1]})
+        resolve(store, {p for p in pairs if p[0] and p[1]})
         final = V.statuses(store, [old["id"] for old, _, _ in changed])
         for old, old_issues, head in changed:
             head = dict(head, status=final.get(old["id"], head["status"]))

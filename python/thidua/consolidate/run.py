@@ -1,7 +1,8 @@
 """Consolidate a folder of returned files: archive, validate, store, resolve resubmissions, report.
 
-Received time: the file's modification time when the store first sees its bytes (a later copy of the
-same bytes is a `duplicate` sighting and keeps the first time). The latest valid file of a unit for a
+Receipt time: the file's modification time when the store first sees its bytes, marked as such (source
+`file`) until the mailbox or the office gives the real one (`thidua received`); a later copy of the same
+bytes is a `duplicate` sighting and keeps the first time. The latest valid file of a unit for a
 round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
 replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
 the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
@@ -9,7 +10,6 @@ the chunk in flight, and the next run (which reads only files whose bytes it has
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import os
 import sqlite3
@@ -19,14 +19,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from thidua.store import db as store
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
-from thidua.store.tracking import vn_time
-from thidua.text.numbers import format_seconds
+from thidua.store import db as archive
+from thidua.store import issues as store_issues
+from thidua.store import register, runs, submissions, values
+from thidua.consolidate.judging import initial_status, resolve
+from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
 from thidua.store.store import Store
+from thidua.text.numbers import format_seconds
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
@@ -148,7 +151,7 @@ def _read(path: str) -> dict | None:
     item = {"path": path, "sha": sha, "size": len(data), "result": None}
     if sha in _CTX["known"]:
         return item
-    item["archive"] = store.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
+    item["archive"] = archive.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
     try:
         from thidua.intake.validate import validate_bytes
         result = validate_bytes(data, path, _CTX["plan"], _CTX["key"], _CTX["units"])
@@ -162,86 +165,37 @@ def _read(path: str) -> dict | None:
 
 
 # ---------------------------------------------------------------- writing
-def _cell_row(sub_id: int, v) -> tuple:
-    value = v.value
-    num = text = date = None
-    if isinstance(value, bool):
-        text = "Có" if value else "Không"
-    elif isinstance(value, (int, float)):
-        num = value
-    elif isinstance(value, (dt.date, dt.datetime)):
-        date = value.isoformat()[:10]
-    elif value is not None:
-        text = str(value)
-    return (sub_id, v.sheet, v.cell, v.field, v.row, num, text, date)
-
-
-def _initial_status(result: SubmissionResult, plan_rounds: set, units: dict) -> str:
-    if result.unreadable:
-        return "unreadable"
-    if result.n_errors or not result.unit or result.round not in plan_rounds or result.unit not in units:
-        return "rejected"
-    return "superseded"          # valid; resolve() makes the latest valid one `accepted`
-
-
-def _insert(conn: sqlite3.Connection, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
+def _insert(store: Store, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
             plan_rounds: set, units: dict) -> tuple[str, str] | None:
     sha, path = item["sha"], item["path"]
-    rel = Path(item["archive"]).relative_to(store.archive_root(db_path).parent).as_posix()
-    conn.execute("INSERT INTO files VALUES (?,?,?,?)", (sha, rel, item["size"], store.now_iso()))
-    conn.execute("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", (sha, path, item["mtime"], run_id))
-    status = _initial_status(result, plan_rounds, units)
-    cur = conn.execute(
-        "INSERT INTO submissions (sha256, unit, round, template_version, received_at, status, n_errors, "
-        "n_warnings, file_name, run_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (sha, result.unit, result.round, result.template_version, item["mtime"], status,
-         result.n_errors, result.n_warnings, Path(path).name, run_id))
-    sub_id = cur.lastrowid
-    conn.executemany("INSERT INTO cell_values VALUES (?,?,?,?,?,?,?,?)", [_cell_row(sub_id, v) for v in result.values])
-    conn.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?)", [
-        (sub_id, i.code, i.severity, i.sheet, i.cell, i.field, None if i.value is None else str(i.value), i.message)
-        for i in result.issues])
+    rel = Path(item["archive"]).relative_to(archive.archive_root(db_path).parent).as_posix()
+    submissions.add_file(store, sha, rel, item["size"])
+    submissions.add_sightings(store, [(sha, path, item["mtime"], run_id)])
+    status = initial_status(result, plan_rounds, units)
+    sub_id = submissions.add_submission(store, {
+        "sha256": sha, "unit": result.unit, "round": result.round, "template_version": result.template_version,
+        "received_at": item.get("mailed") or item["mtime"], "received_source": "mail" if item.get("mailed") else "file",
+        "file_mtime": item["mtime"], "status": status, "n_errors": result.n_errors,
+        "n_warnings": result.n_warnings, "file_name": Path(path).name, "run_id": run_id})
+    values.add_values(store, sub_id, result.values)
+    store_issues.add_issues(store, sub_id, result.issues)
     return (result.unit, result.round) if status == "superseded" else None
-
-
-def resolve(conn: sqlite3.Connection, pairs) -> None:
-    """Make the latest valid submission of each (unit, round) `accepted`, earlier valid ones `superseded`."""
-    for unit, rnd in sorted(pairs):
-        rows = conn.execute("SELECT id, status FROM submissions WHERE unit=? AND round=? AND status IN "
-                            "('accepted','superseded') ORDER BY received_at, id", (unit, rnd)).fetchall()
-        if not rows:
-            continue
-        latest = rows[-1][0]
-        old = [sid for sid, st in rows if st == "accepted" and sid != latest]
-        if old or rows[-1][1] != "accepted":
-            conn.execute("UPDATE submissions SET status='superseded' WHERE unit=? AND round=? AND status='accepted'",
-                         (unit, rnd))
-            conn.execute("UPDATE submissions SET status='accepted' WHERE id=?", (latest,))
-            _refresh_proposals(conn, unit, rnd, latest)
-
-
-def _refresh_proposals(conn: sqlite3.Connection, unit: str, rnd: str, sub_id: int) -> None:
-    """Proposals follow the accepted submission, keeping their ids and decisions (see store/proposals.py)."""
-    from thidua.store import proposals
-    from thidua.store.store import Store
-    proposals.refresh(Store(conn, Path("")), unit, rnd, sub_id)
 
 
 # ---------------------------------------------------------------- the run
 class _Run:
     """One consolidation run holding the lock: reads unseen files (in workers when many), stores them in chunks."""
 
-    def __init__(self, conn, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
-        self.conn, self.db_path, self.run_id = conn, db_path, run_id
+    def __init__(self, store: Store, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
+        self.store, self.db_path, self.run_id = store, db_path, run_id
         self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
         self.plan_rounds = {r.code for r in plan.rounds}
-        self.known = {sha for (sha,) in conn.execute("SELECT sha256 FROM files")}
-        self.cache = {p: (s, m, h) for p, s, m, h in conn.execute("SELECT path, size, mtime_ns, sha256 FROM path_cache")}
-        self.sighted = set(conn.execute("SELECT sha256, path FROM sightings"))
+        self.known = submissions.known_files(store)
+        self.cache = submissions.path_cache(store)
+        self.sighted = submissions.sightings(store)
         self.new_shas: set[str] = set()
         self.n_new = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
-        self.receipts = Store(conn, db_path)      # mail receipt times (thidua mail fetch)
 
     def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
         """Every file's (path, sha256); new bytes end up archived and stored."""
@@ -260,7 +214,7 @@ class _Run:
             else:
                 todo.append(spath)
         todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
-        init = (self.plan, self.key, self.units, frozenset(self.known), store.archive_root(self.db_path))
+        init = (self.plan, self.key, self.units, frozenset(self.known), archive.archive_root(self.db_path))
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
         for path, item in zip(todo, items):
@@ -302,14 +256,15 @@ class _Run:
         """Store a chunk of read files in one transaction (new bytes: file, submission, values, issues)."""
         if not chunk:
             return
-        with store.transaction(self.conn):
+        with self.store.atomic():
             pairs, n = set(), 0
             for item, st in chunk:
                 sha, path = item["sha"], item["path"]
-                mtime = store.local_iso(st.st_mtime)
+                mtime = archive.local_iso(st.st_mtime)
                 if item["result"] is not None and sha not in self.known:
-                    received = mail_receipt(self.receipts, sha) or mtime     # the mailbox's time wins
-                    pair = _insert(self.conn, self.db_path, self.run_id, dict(item, mtime=received), item["result"],
+                    mailed = mail_receipt(self.store, sha)                # the mailbox's time wins over the file's
+                    pair = _insert(self.store, self.db_path, self.run_id, dict(item, mtime=mtime, mailed=mailed),
+                                   item["result"],
                                    self.plan_rounds, self.units)
                     if pair:
                         pairs.add(pair)
@@ -317,21 +272,20 @@ class _Run:
                     self.new_shas.add(sha)
                     n += 1
                 if (sha, path) not in self.sighted:
-                    self.conn.execute("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", (sha, path, mtime, self.run_id))
+                    submissions.add_sightings(self.store, [(sha, path, mtime, self.run_id)])
                     self.sighted.add((sha, path))
-                self.conn.execute("INSERT OR REPLACE INTO path_cache VALUES (?,?,?,?)",
-                                  (path, st.st_size, st.st_mtime_ns, sha))
-            resolve(self.conn, pairs)
+                submissions.cache_path(self.store, path, st.st_size, st.st_mtime_ns, sha)
+            resolve(self.store, pairs)
             self.n_new += n
-            self.conn.execute("UPDATE runs SET n_new=? WHERE id=?", (self.n_new, self.run_id))
+            runs.set_progress(self.store, self.run_id, self.n_new)
 
     def flush_sightings(self, seen: list[tuple[str, str]], stats: dict) -> None:
         """Known bytes found under a new name (files skipped by the stat cache are already sighted)."""
-        rows = [(sha, p, store.local_iso(stats[p].st_mtime), self.run_id) for p, sha in seen
+        rows = [(sha, p, archive.local_iso(stats[p].st_mtime), self.run_id) for p, sha in seen
                 if (sha, p) not in self.sighted]
         if rows:
-            with store.transaction(self.conn):
-                self.conn.executemany("INSERT OR IGNORE INTO sightings VALUES (?,?,?,?)", rows)
+            with self.store.atomic():
+                submissions.add_sightings(self.store, rows)
 
 
 def _unopened(path: Path, exc: OSError | None) -> FileRow:
@@ -339,35 +293,29 @@ def _unopened(path: Path, exc: OSError | None) -> FileRow:
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
 
 
-def _notes(conn: sqlite3.Connection) -> dict[tuple, tuple]:
-    """The accepted submission (id, received_at) of each (unit, round)."""
-    return {(u, r): (i, t) for i, u, r, t in conn.execute(
-        "SELECT id, unit, round, received_at FROM submissions WHERE status='accepted'")}
-
-
-def _report_rows(conn: sqlite3.Connection, seen: list[tuple[str, str]], new_shas: set, round_code: str | None) -> list[FileRow]:
-    subs = {r[0]: r for r in conn.execute(
-        "SELECT sha256, unit, round, status, n_errors + n_warnings, received_at FROM submissions")}
-    first = {sha: p for sha, p in conn.execute(
-        "SELECT sha256, path FROM sightings WHERE rowid IN (SELECT min(rowid) FROM sightings GROUP BY sha256)")}
-    current = _notes(conn)
+def _report_rows(store: Store, seen: list[tuple[str, str]], new_shas: set, round_code: str | None) -> list[FileRow]:
+    subs = submissions.by_sha(store)
+    first = submissions.first_sightings(store)
+    current = {(s.unit, s.round): s for s in subs.values() if s.status == "accepted"}
     rows = []
     for path, sha in seen:
         sub = subs.get(sha)
         if sub is None:
             continue
-        _, unit, rnd, status, n_issues, received = sub
+        unit, rnd, status = sub.unit, sub.round, sub.status
         if round_code and rnd not in (round_code, None):
             continue
         note = ""
+        now = current.get((unit, rnd))
         if first.get(sha) != path:
             status, note = "duplicate", f"Trùng nội dung với tệp {first.get(sha)}"
-        elif status == "superseded" and (unit, rnd) in current:
-            note = f"Đã có bản mới hơn (nhận lúc {vn_time(current[(unit, rnd)][1])})"
-        elif status == "rejected" and (unit, rnd) in current:
-            note = (f"Tệp có lỗi nên không thay bản hợp lệ đã nhận lúc {vn_time(current[(unit, rnd)][1])}; "
+        elif status == "superseded" and now:
+            note = f"Đã có bản mới hơn (nhận lúc {receipt_text(now.received_at, now.source)})"
+        elif status == "rejected" and now:
+            note = (f"Tệp có lỗi nên không thay bản hợp lệ đã nhận lúc {receipt_text(now.received_at, now.source)}; "
                     "đang dùng bản hợp lệ đó")
-        rows.append(FileRow(path, sha, unit, rnd, status, n_issues, received, sha in new_shas, note))
+        rows.append(FileRow(path, sha, unit, rnd, status, sub.n_errors + sub.n_warnings, sub.received_at,
+                            sha in new_shas, note))
     return rows
 
 
@@ -388,36 +336,31 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
-    with store.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+    with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
         rejudged = rejudge_if_changed(db_path, plan, unit_map, key)     # a wrong key stops here, nothing written
-        conn = store.connect(db_path)
+        store = Store.open(db_path)
         try:
-            store.sync_plan(conn, plan, unit_map.values())
-            store.clean_archive_temps(store.archive_root(db_path))
-            with store.transaction(conn):
-                conn.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
-                run_id = conn.execute("INSERT INTO runs (started_at, inbox, command) VALUES (?,?,?)",
-                                      (store.now_iso(), str(inbox.resolve()), "consolidate")).lastrowid
-            run = _Run(conn, db_path, run_id, plan, unit_map, key, lock_fd)
+            register.sync_plan(store, plan, unit_map.values())
+            archive.clean_archive_temps(archive.archive_root(db_path))
+            run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
+            run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)
             found, skipped = survey_inbox(inbox.resolve())
             seen = run.run(found, progress)
-            with store.transaction(conn):
-                conn.execute("UPDATE runs SET finished_at=?, n_seen=?, n_new=?, status='done' WHERE id=?",
-                             (store.now_iso(), len(seen), run.n_new, run_id))
+            runs.finish_run(store, run_id, len(seen), run.n_new)
             report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
-            report.files = _report_rows(conn, seen, run.new_shas, round_code) + run.unreadable
+            report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
-            report.totals = store.indicator_totals(conn, round_code)
+            report.totals = values.indicator_totals(store, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
-            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {store.archive_root(db_path)}: {exc}.",
+            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         finally:
-            conn.close()
+            store.close()
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(db_path, plan, list(unit_map.values()),
                                                                  _rounds_in_scope(db_path, plan, round_code), Path(out))]
@@ -436,11 +379,8 @@ def _progress(total: int, wanted: bool):
 def _rounds_in_scope(db_path: Path, plan, round_code: str | None) -> list[str]:
     if round_code:
         return [round_code]
-    conn = store.connect(db_path)
-    try:
-        present = {r for (r,) in conn.execute("SELECT DISTINCT round FROM submissions WHERE round IS NOT NULL")}
-    finally:
-        conn.close()
+    with Store.using(db_path, create=True) as store:
+        present = submissions.rounds_present(store)
     return [r.code for r in plan.rounds if r.code in present]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from thidua.plan.model import load_plan
+from thidua.plan.load import load_plan
 from thidua.templates.signing import load_or_create_key
 from thidua.templates.build import write_templates
-from thidua.plan.units import load_units
+from thidua.plan.load import load_units
 from thidua.text.numbers import format_seconds
 
 
@@ -24,7 +24,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     demo_year(plan, units, key, out, say)
     from thidua.mail.send import demo_dry_run
     demo_dry_run(plan, units, key, out, say=say)
-    from thidua.reports.summary import demo_summaries
+    from thidua.reports.summary_job import demo_summaries
     demo_summaries(plan, units, out, say)
     say(f"Xong sau {format_seconds(time.perf_counter() - started)} giây. Kết quả ở {out.resolve()}")
     return 0

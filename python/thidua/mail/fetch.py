@@ -20,6 +20,7 @@ from thidua.mail.settings import MailSettings
 from thidua.store import mail as M
 from thidua.store.db import run_lock
 from thidua.store.store import Store
+from thidua.store.submissions import receipt_from_mail
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -267,6 +268,7 @@ def _one(conn, store: Store, s: MailSettings, out_dir: Path, report: FetchReport
         with store.atomic():
             for row in rows:
                 M.record_mail_file(store, row)
+                receipt_from_mail(store, row["sha256"], M.mail_receipt(store, row["sha256"]))
             M.clear_problem(store, s.account, s.folder, uidvalidity, uid)
             _advance(store, s, uidvalidity, uid)
     except BaseException:

@@ -544,28 +544,3 @@ def read_toml_tables(path: Path | None = None) -> dict:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ThiDuaError(f"Không đọc được tệp kế hoạch {path}: {exc}.", "Kiểm tra đường dẫn và cú pháp TOML.") from exc
-
-
-# Readers by file suffix; the master workbook registers its own (see workbook_source.py).
-PLAN_READERS: dict[str, Callable[[Path], dict]] = {".toml": read_toml_tables}
-
-
-def load_plan(source: str | Path | None = None) -> Plan:
-    """Load the plan from the bundled default, a TOML file, or the master workbook."""
-    if source is None:
-        return Plan.from_tables(read_toml_tables())
-    path = Path(source)
-    reader = PLAN_READERS.get(path.suffix.lower())
-    if reader is None:
-        _register_optional_readers()
-        reader = PLAN_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ThiDuaError(f"Không biết đọc kế hoạch từ tệp {path.name}.", "Dùng tệp .toml hoặc sổ làm việc .xlsm.")
-    return Plan.from_tables(reader(path))
-
-
-def _register_optional_readers() -> None:
-    try:
-        from thidua.workbook import layout as workbook_source
-    except ImportError:
-        pass

@@ -62,27 +62,6 @@ def read_csv_rows(path: Path | None = None) -> list[dict]:
     return list(csv.DictReader(text.splitlines()))
 
 
-# Readers by suffix; the master workbook registers its own (see workbook_source.py).
-REGISTER_READERS: dict[str, Callable[[Path], list[dict]]] = {".csv": read_csv_rows}
-
-
-def load_units(source: str | Path | None = None) -> list[Unit]:
-    """Load the register from the bundled sample, a CSV file, or the master workbook."""
-    if source is None:
-        return units_from_rows(read_csv_rows())
-    path = Path(source)
-    reader = REGISTER_READERS.get(path.suffix.lower())
-    if reader is None:
-        try:
-            from thidua.workbook import layout as workbook_source
-        except ImportError:
-            pass
-        reader = REGISTER_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ThiDuaError(f"Không biết đọc danh sách đơn vị từ {path.name}.", "Dùng tệp .csv hoặc sổ làm việc .xlsm.")
-    return units_from_rows(reader(path))
-
-
 def select_units(units: list[Unit], codes: str | Iterable[str] | None) -> list[Unit]:
     """The units named by a comma list of codes (all when empty); unknown codes are an error."""
     if not codes:

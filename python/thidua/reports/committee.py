@@ -21,16 +21,19 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
-from thidua.store import db as store
 from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_path
+from thidua.store import issues as store_issues
+from thidua.store import proposals as store_proposals
+from thidua.store import submissions, values as store_values
+from thidua.store.store import Store
 from thidua.store.tracking import status_label, status_rows
 from thidua.text.normalize import org_name
+from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
-FILE_STATUS_VI = {"accepted": "Đang dùng", "superseded": "Đã được thay", "rejected": "Bị trả lại",
-                  "unreadable": "Không đọc được"}
-SHORT_STATUS = {"ok": "Đúng hạn", "late": "Trễ hạn", "errors": "Có lỗi", "missing": "Chưa nộp"}
+FILE_STATUS_VI = FILE_STATUS            # one label per status (store/vocabulary.py)
+SHORT_STATUS = REPORT_STATUS
 PAGE_INDICATORS = 14       # at most this many indicator columns on one sheet (one page across)
 LAYOUT = "3"               # change when the workbook's layout changes: stored workbooks are then rewritten
 CONSTANT_MEMORY = True     # XlsxWriter keeps one row per sheet in memory (rows must come in order)
@@ -209,16 +212,7 @@ def _lines(value, chars: float) -> int:
     return sum(-(-max(1, len(part)) // per_line) for part in value.split("\n"))
 
 
-def _value(num, text, date):
-    if num is not None:
-        return int(num) if float(num).is_integer() else num
-    if date is not None:
-        return dt.date.fromisoformat(date)
-    return text
-
-
-def _fetch(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> list[tuple]:
-    return conn.execute(sql, args).fetchall()
+_value = store_values.typed
 
 
 def _tracking_sheet(book: Book, rows: list[dict]) -> None:
@@ -249,16 +243,9 @@ def indicator_groups(plan, round_code: str) -> list[tuple]:
     return [tuple(g) for g in groups if g]
 
 
-def _unit_values(conn, rows: list[dict], rnd):
+def _unit_values(store: Store, rows: list[dict], rnd):
     """(row, {code: value}, [(code, sheet, cell)]) per unit of `rows`, in their order, streamed from the store."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS committee_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
-    conn.execute("DELETE FROM temp.committee_order")
-    conn.executemany("INSERT INTO temp.committee_order VALUES (?,?)", enumerate(s["unit"] for s in rows))
-    cursor = conn.execute(      # the indicator_values view, joined in this order: no sort, no transient index
-        "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
-        "FROM temp.committee_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
-        "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
-        "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (rnd.code,))
+    cursor = store_values.indicator_rows_in_order(store, [s["unit"] for s in rows], rnd.code)
     pending = next(cursor, None)
     for pos, s in enumerate(rows):
         values, cells = {}, []
@@ -270,12 +257,9 @@ def _unit_values(conn, rows: list[dict], rnd):
         yield s, values, cells
 
 
-def _indicator_sheets(book: Book, conn, rows: list[dict], rnd) -> None:
+def _indicator_sheets(book: Book, store: Store, rows: list[dict], rnd) -> None:
     """One sheet per group of indicators, all filled in one pass over the units."""
-    where: dict[str, tuple] = {}       # the usual source cell of each indicator; others are listed
-    for code, sheet, cell, _n in _fetch(conn, "SELECT code, sheet, cell, count(*) AS n FROM indicator_values "
-                                        "WHERE round=? GROUP BY code, sheet, cell ORDER BY n", (rnd.code,)):
-        where[code] = (sheet, cell)
+    where = store_values.indicator_sources(store, rnd.code)     # the usual source cell; others are listed
     groups = indicator_groups(book.plan, rnd.code)
     sheets = []
     for inds in groups:
@@ -288,7 +272,7 @@ def _indicator_sheets(book: Book, conn, rows: list[dict], rnd) -> None:
             name, title = f"Chỉ tiêu ND {label}", f"{title} (NỘI DUNG {label})"
         sheets.append(IndicatorSheet(book, name, title, inds, where))
     sheet_of = {ind.code: sheet for sheet in sheets for ind in sheet.inds}
-    for s, values, cells in _unit_values(conn, rows, rnd):
+    for s, values, cells in _unit_values(store, rows, rnd):
         for sheet in sheets:
             sheet.unit(s, values)
         for code, sh, ce in cells:
@@ -403,14 +387,11 @@ def _cells_sheet(book: Book) -> None:
     book.table("Ô nguồn", "Ô CỦA BIỂU MẪU MÀ MỖI CỘT SỐ LIỆU ĐƯỢC ĐỌC RA", cols, itertools.chain(data, odd))
 
 
-def _activities_sheet(book: Book, conn, rnd, names: dict) -> None:
+def _activities_sheet(book: Book, store: Store, rnd, names: dict) -> None:
     cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 28, "text"),
             ("Ngày", 11, "date"), ("Nội dung số", 8, "center"), ("Mô tả hoạt động", 50, "text"),
             ("Số người tham gia", 10, "int"), ("Nguồn (trang tính, dòng)", 14, "small")]
-    cursor = conn.execute(
-        "SELECT s.unit, v.row, v.sheet, v.field, v.value_num, v.value_text, v.value_date FROM cell_values v "
-        "JOIN current_submissions s ON s.id = v.submission_id WHERE s.round=? AND v.field LIKE 'act.%' "
-        "AND v.row IS NOT NULL ORDER BY s.unit, v.row", (rnd.code,))
+    cursor = store_values.activity_rows(store, rnd.code)
 
     def data():
         for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=lambda f: f[:2]), start=1):
@@ -423,35 +404,27 @@ def _activities_sheet(book: Book, conn, rnd, names: dict) -> None:
     book.table("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ", cols, data())
 
 
-def _proposals_sheet(book: Book, conn, rnd, names: dict) -> None:
+def _proposals_sheet(book: Book, store: Store, rnd, names: dict) -> None:
     cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
             ("Đối tượng", 9, "center"), ("Họ và tên / Tên tập thể", 24, "text"), ("Chức vụ, đơn vị", 20, "text"),
             ("Danh hiệu đề nghị", 18, "text"), ("Hình thức đề nghị", 20, "text"), ("Đạt LĐTT", 7, "center"),
             ("Có sáng kiến", 8, "center"), ("Tỷ lệ LĐTT (%)", 8, "decimal"), ("Kỷ luật", 7, "center"),
             ("Tóm tắt thành tích", 36, "small"), ("Đột xuất", 7, "center"), ("Nguồn (trang tính, dòng)", 13, "small")]
-    cursor = conn.execute(
-        "SELECT p.unit, p.subject, p.name, p.position, p.title, p.form, p.dat_ldtt, p.co_sang_kien, "
-        "p.ty_le_ldtt, p.ky_luat, p.summary, p.adhoc, p.row, "
-        "(SELECT v.sheet FROM cell_values v WHERE v.submission_id = p.submission_id AND v.row = p.row "
-        " AND v.field = 'prop.name') FROM proposals p WHERE p.round=? AND p.active = 1 ORDER BY p.unit, p.row", (rnd.code,))
+    cursor = store_proposals.proposals_of_round(store, rnd.code)
     data = ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"]
             for i, r in enumerate(cursor, start=1))
     book.table("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data)
 
 
-def _problems_sheet(book: Book, conn, rnd, names: dict) -> None:
+def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
     cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
             ("Tệp", 24, "small"), ("Nhận lúc", 15, "datetime"), ("Tình trạng tệp", 12, "text"),
             ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"), ("Giá trị đã nhập", 16, "small"),
             ("Nội dung vấn đề", 50, "small")]
-    cursor = conn.execute(
-        "SELECT s.unit, s.file_name, s.received_at, s.status, i.severity, i.sheet, i.cell, i.value, i.message "
-        "FROM issues i JOIN submissions s ON s.id = i.submission_id "
-        "WHERE (s.round = ? OR s.round IS NULL) AND s.status != 'superseded' "
-        "ORDER BY s.unit, s.received_at, s.id, i.rowid", (rnd.code,))
+    cursor = store_issues.issues_of_round(store, rnd.code)
     data = ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
              FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
-            for i, (unit, name, received, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
+            for i, (unit, name, received, _source, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
     book.table("Vấn đề phát hiện", "CÁC VẤN ĐỀ PHÁT HIỆN TRONG TỆP BÁO CÁO", cols, data,
                empty="Không phát hiện vấn đề nào.")
 
@@ -466,17 +439,15 @@ def writable(out: Path):
                           "Đóng tệp nếu đang mở trong Excel và kiểm tra quyền ghi thư mục, rồi chạy lại.") from exc
 
 
-def fingerprint(conn: sqlite3.Connection, plan, units: list, rnd) -> str:
+def fingerprint(store: Store, plan, units: list, rnd) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
     register, and the store's submissions (new files, changed statuses) and proposals for the round."""
     digest = hashlib.sha256(repr((LAYOUT, xlsxwriter.__version__, sorted(plan.meta.items(), key=lambda kv: kv[0]),
                                   rnd, plan.indicators_for(rnd.code))).encode())
     digest.update("\x1e".join(f"{u.code}\x1f{u.name}\x1f{u.cluster}\x1f{u.email}" for u in units).encode())
-    for row in conn.execute("SELECT id, sha256, unit, round, status, n_errors, received_at, file_name FROM submissions "
-                            "WHERE round=? OR round IS NULL ORDER BY id", (rnd.code,)):
+    for row in submissions.round_signature(store, rnd.code):
         digest.update(repr(row).encode())
-    digest.update(repr(conn.execute("SELECT count(*), max(id), max(submission_id) FROM proposals WHERE round=?",
-                                    (rnd.code,)).fetchone()).encode())
+    digest.update(repr(store_proposals.round_signature(store, rnd.code)).encode())
     return digest.hexdigest()
 
 
@@ -488,13 +459,13 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
-def _unchanged(conn, key: str, inputs: str, out: Path) -> bool:
+def _unchanged(store: Store, key: str, inputs: str, out: Path) -> bool:
     """Whether `out` is the very file written last time from the same inputs."""
-    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    row = store.meta(key)
     if not row:
         return False
     try:
-        stored = json.loads(row[0])
+        stored = json.loads(row)
     except ValueError:
         return False
     return stored.get("inputs") == inputs and stored.get("sha256") == _file_sha256(out)
@@ -508,13 +479,12 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
     rnd = plan.round(round_code)
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     out = Path(out)
-    conn = store.connect(Path(db_path), create=False)
-    try:
-        inputs = fingerprint(conn, plan, unit_list, rnd)
+    with Store.using(db_path) as store:
+        inputs = fingerprint(store, plan, unit_list, rnd)
         key = META_KEY.format(round=rnd.code, path=out.resolve())
-        if not force and _unchanged(conn, key, inputs, out):
+        if not force and _unchanged(store, key, inputs, out):
             return out
-        rows = status_rows(db_path, plan, unit_list, round_code)
+        rows = status_rows(store, plan, unit_list, round_code)
         order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
         rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
         names = {r["unit"]: r["name"] for r in rows}
@@ -522,19 +492,16 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
             book = Book(tmp, plan, rnd, _now())
             _tracking_sheet(book, rows)
             if plan.indicators_for(round_code):
-                _indicator_sheets(book, conn, rows, rnd)
+                _indicator_sheets(book, store, rows, rnd)
             if "activities" in rnd.sheets:
-                _activities_sheet(book, conn, rnd, names)
+                _activities_sheet(book, store, rnd, names)
             if "proposals" in rnd.sheets:
-                _proposals_sheet(book, conn, rnd, names)
-            _problems_sheet(book, conn, rnd, names)
+                _proposals_sheet(book, store, rnd, names)
+            _problems_sheet(book, store, rnd, names)
             if plan.indicators_for(round_code):
                 _cells_sheet(book)
                 _sources_sheet(book, rows)
             book.wb.close()
         with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                         (key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)})))
-    finally:
-        conn.close()
+            store.set_meta(key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
     return out

@@ -6,11 +6,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from thidua.store import db as store
 from thidua.reports.committee import Book, as_datetime, writable
 from thidua.fileio import atomic_write_bytes, atomic_path
 from thidua.mail.wire import WIRE
 from thidua.templates.build import TemplateFactory, template_filename
+from thidua.store.issues import errors_of_file
+from thidua.store.store import Store
 from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
 from thidua.reports.mailheader import Unfolded
 from thidua.text.normalize import org_name
@@ -26,13 +27,8 @@ def reminder_filename(round_code: str, unit_code: str) -> str:
 def _issues(db_path, sha: str | None) -> list[tuple]:
     if not sha:
         return []
-    conn = store.connect(Path(db_path), create=False)
-    try:
-        return conn.execute("SELECT i.sheet, i.cell, i.message FROM issues i JOIN submissions s "
-                            "ON s.id = i.submission_id WHERE s.sha256=? AND i.severity='error' ORDER BY i.rowid",
-                            (sha,)).fetchall()
-    finally:
-        conn.close()
+    with Store.using(db_path) as store:
+        return errors_of_file(store, sha)
 
 
 def _lower_first(text: str) -> str:

@@ -208,7 +208,11 @@ def launch_sheets(b: Book) -> None:
     verdict = "đạt" if n and done / n >= goal else "chưa đạt"
     row = b.note(ws, row, f"Toàn tỉnh {done}/{n} CĐCS đã phát động phong trào thi đua (tỷ lệ ở dòng «Toàn tỉnh»), "
                           f"{verdict} chỉ tiêu {format_percent(goal, 0, keep_zeros=False)} của Kế hoạch {b.plan.meta.get('plan_number', '')}. "
-                          "Căn cứ: câu trả lời mới nhất trong đợt của chỉ tiêu «đã tổ chức phát động».")
+                          "Căn cứ: CĐCS trả lời «Có» kèm ngày phát động ở bất kỳ kỳ báo cáo nào trong đợt.")
+    confirm = s.launch_to_confirm()
+    if confirm:
+        row = b.note(ws, row, f"{len(confirm)} CĐCS trả lời «Có» rồi «Không» ở kỳ sau: vẫn tính là đã phát động; "
+                              "danh sách ở Biểu 1c để Văn phòng xác nhận.")
     if rows:
         row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 5),
                            "Tỷ lệ CĐCS đã phát động phong trào thi đua theo khối", "Tỷ lệ đã phát động", "#4472C4")
@@ -224,6 +228,19 @@ def launch_sheets(b: Book) -> None:
                   ("center", "center", "text", "text", "text"))
     if not rows:
         row = b.note(ws, row, "Tất cả CĐCS đã phát động phong trào thi đua.")
+    b.finish(ws, row)
+
+
+def launch_confirm_sheet(b: Book) -> None:
+    """Units that answered «Có» to the launch question and «Không» later: counted as launched, to confirm."""
+    s = b.s
+    ws, row = b.sheet("1c Cần xác nhận", "Biểu 1c. CĐCS trả lời «Có» rồi «Không» về phát động thi đua: "
+                      "đề nghị Văn phòng xác nhận", (6, 10, 44, 24, 11, 11))
+    confirm = sorted(s.launch_to_confirm(), key=lambda x: (s.clusters.index(x[0].cluster), text_key(x[0].name)))
+    rows = [(i, u.code, u.name, u.cluster, lz.first_yes, lz.later_no) for i, (u, lz) in enumerate(confirm, start=1)]
+    row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", "«Có» ở kỳ", "«Không» ở kỳ"), rows,
+                  ("center", "center", "text", "text", "center", "center"))
+    row = b.note(ws, row, "Các CĐCS này được tính là đã phát động (đã trả lời «Có» kèm ngày phát động).")
     b.finish(ws, row)
 
 
@@ -400,22 +417,34 @@ def discipline_sheets(b: Book) -> None:
     head = row
     row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", "Đúng hạn", "Trễ hạn", "Chưa nộp",
                             "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "pct"))
-    row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp.")
+    by_file = [d.file_dated(u.code) for d in s.discipline for u in s.units if d.late_days(u.code) is not None]
+    dated = "" if not any(by_file) else (" Mọi thời điểm nhận là theo ngày lưu tệp." if all(by_file) else
+                                         f" {sum(by_file)} báo cáo có thời điểm nhận theo ngày lưu tệp (*).")
+    row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp; CĐCS gửi đúng hạn "
+                          "nhưng tệp có lỗi, tệp đúng đến sau hạn là trễ hạn." + dated)
     if rows:
         row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 7),
                            "Tỷ lệ nộp báo cáo đúng hạn theo kỳ", "Tỷ lệ đúng hạn", "#70AD47")
     b.finish(ws, row, repeat=False)
 
     codes = [d.round.code for d in s.discipline]
+    star = any(by_file) and not all(by_file)   # mark each file-dated time only when some times are real receipts
     ws, row = b.sheet("5b Báo cáo theo đơn vị", "Biểu 5b. Chấp hành chế độ báo cáo theo từng CĐCS",
                       (6, 9, 38, 20, *(9,) * len(codes), 10), landscape=True)
     rows = []
     for i, u in enumerate(sorted(s.units, key=lambda u: (s.clusters.index(u.cluster), text_key(u.name))), start=1):
         marks = [d.late_days(u.code) for d in s.discipline]
-        text = ["Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày") for m in marks]
+        text = [("Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày"))
+                + ("*" if star and d.file_dated(u.code) else "") for m, d in zip(marks, s.discipline)]
         rows.append((i, u.code, u.name, u.cluster, *text, sum(m == 0 for m in marks) / len(marks) if marks else 0))
     row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", *codes, "Tỷ lệ đúng hạn"), rows,
                   ("center", "center", "text", "text", *(["center"] * len(codes)), "pct"))
+    notes = [f"{u.code} {d.round.code}: {d.note(u.code)}" for u in s.units for d in s.discipline if d.note(u.code)]
+    row = b.note(ws, row, "(*) Thời điểm nhận theo ngày lưu tệp (chưa có giờ nhận thư hoặc giờ Văn phòng ghi)." if star
+                 else "Thời điểm nhận: " + ("theo ngày lưu tệp." if any(by_file) else
+                                            "theo thư điện tử hoặc Văn phòng ghi."))
+    for text in notes:
+        row = b.note(ws, row, text + ".")
     b.finish(ws, row)
 
 
@@ -460,6 +489,8 @@ def write_workbook(summary: Summary, out: Path, previous: Summary | None = None)
     with atomic_path(out) as tmp:
         b = Book(tmp, summary.plan, period_title(summary.plan, summary.period), summary)
         launch_sheets(b)
+        if summary.launch_to_confirm():
+            launch_confirm_sheet(b)
         content_sheet(b)
         classification_sheets(b)
         proposal_sheets(b)

@@ -11,16 +11,15 @@ from thidua.errors import ThiDuaError
 from thidua.plan.model import AwardForm, Plan, Title
 from thidua.review.eligibility import INELIGIBLE, Nomination, field_label, judge, quota_warnings
 from thidua.review.scoring import describe_condition
-from thidua.text.numbers import format_number
 from thidua.store import proposals as stored
 from thidua.store.store import Store
+from thidua.store.vocabulary import PROPOSAL_STATE
 from thidua.text.normalize import nfc
 from thidua.text.collate import name_key, text_key
 from thidua.text.numbers import format_number
 
-STATES = ("proposed", "reviewed", "not_met", "raised", "awarded")
-STATE_NAMES = {"proposed": "Đề nghị", "reviewed": "Đã xét", "not_met": "Không đạt",
-               "raised": "Nâng hình thức", "awarded": "Được khen thưởng"}
+STATES = tuple(PROPOSAL_STATE)
+STATE_NAMES = PROPOSAL_STATE            # the one label of each state (store/vocabulary.py)
 # Which decision may follow which: proposed → reviewed → not met / raised / awarded; a «not met» or «raised»
 # may be reopened for review. Leaving «awarded» needs force and is logged as such.
 NEXT_STATES = {"proposed": ("reviewed",),
@@ -29,6 +28,8 @@ NEXT_STATES = {"proposed": ("reviewed",),
                "not_met": ("reviewed",), "awarded": ()}
 SUBJECTS = {"cá nhân": "individual", "individual": "individual", "tập thể": "collective", "collective": "collective"}
 SUBJECT_NAMES = {"individual": "Cá nhân", "collective": "Tập thể"}
+
+
 @dataclass
 class ProposalCheck:
     """One proposal with its eligibility verdict (problems block, warnings ask the office to choose)."""
@@ -155,7 +156,7 @@ def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
                    until: dt.date | None = None) -> list[ProposalCheck]:
     """Every active proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
     proposals received after that date are left out (they belong to a later period)."""
-    with Store.open(db_path, create=False) as store:
+    with Store.using(db_path) as store:
         rows = stored.active_proposals(store, rounds)
     if until is not None:
         adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
@@ -171,7 +172,7 @@ def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None =
     'awarded' needs `force` and is logged as forced."""
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with Store.open(db_path, create=False) as store:
+    with Store.using(db_path) as store:
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")

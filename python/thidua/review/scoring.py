@@ -1,18 +1,19 @@
 """Score resolution (self vs reviewed), classification by the year's rule set, ranking, reviewed-score import/export."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import math
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Condition, Plan, Round, to_date
+from thidua.store import register, scores as store_scores, submissions
+from thidua.store.store import Store
+from thidua.store.values import values_by_submission
 from thidua.text.normalize import nfc
 from thidua.text.numbers import format_number
 
@@ -22,55 +23,7 @@ MIN_SHARE = "min_criterion_share"   # computed condition field: the lowest crite
 YEAR = "year"
 
 
-# ---------------------------------------------------------------- the store (read side)
-@contextlib.contextmanager
-def open_store(db_path: str | Path, write: bool = False) -> Iterator[sqlite3.Connection]:
-    """Open the consolidated store (a missing file is a ThiDuaError); commit when writing; always close."""
-    path = Path(db_path)
-    if not path.exists():
-        raise ThiDuaError(f"Không tìm thấy kho dữ liệu {path}.",
-                          "Chạy tổng hợp (thidua consolidate) trước, hoặc chỉ đúng tệp bằng --db.")
-    uri = f"file:{path.resolve()}?mode={'rw' if write else 'ro'}"
-    con = sqlite3.connect(uri, uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        with con:
-            yield con
-    finally:
-        con.close()
-
-
-def current_submission_ids(con: sqlite3.Connection, rounds: Iterable[str]) -> dict[tuple[str, str], int]:
-    """{(unit, round): submission id} of the latest accepted submission of each unit in `rounds`."""
-    codes = list(rounds)
-    if not codes:
-        return {}
-    marks = ",".join("?" * len(codes))
-    rows = con.execute(f"SELECT id, unit, round FROM current_submissions WHERE round IN ({marks}) "
-                       "ORDER BY received_at, id", codes).fetchall()
-    return {(r["unit"], r["round"]): r["id"] for r in rows}
-
-
-def values_by_submission(con: sqlite3.Connection, rounds: Iterable[str], prefix: str) -> dict[int, dict[str, Any]]:
-    """{submission id: {field without prefix: value}} of the single-value fields starting with `prefix`, for the
-    current submissions of `rounds` (read through the submission index, not a scan of every value)."""
-    codes = list(rounds)
-    out: dict[int, dict[str, Any]] = {}
-    if not codes:
-        return out
-    cut = len(prefix) + 1
-    rows = con.execute(
-        f"SELECT v.submission_id, substr(v.field, {cut}), coalesce(v.value_num, v.value_text, v.value_date) "
-        "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
-        f"WHERE s.round IN ({','.join('?' * len(codes))}) AND v.row IS NULL AND v.field LIKE ?", (*codes, prefix + "%"))
-    for sid, name, value in rows:
-        try:
-            out[sid][name] = value
-        except KeyError:
-            out[sid] = {name: value}
-    return out
-
-
+# ---------------------------------------------------------------- periods
 def review_round(plan: Plan, period: str) -> Round:
     """The review round closing a period: '1' -> SK1 (sơ kết Đợt 1), 'year' -> TK (tổng kết năm)."""
     reviews = sorted((r for r in plan.rounds if r.kind == "review"), key=lambda r: r.end)
@@ -213,22 +166,19 @@ class UnitResult:
 
 def classify_units(db_path, plan: Plan, units, period: str, rule_set: str | None = None) -> list[UnitResult]:
     """Resolve scores (reviewed wins over self-score), classify and rank every unit of the register."""
-    with open_store(db_path) as con:
-        return classify_store(con, plan, units, period, rule_set)
+    with Store.using(db_path) as store:
+        return classify_store(store, plan, units, period, rule_set)
 
 
-def classify_store(con: sqlite3.Connection, plan: Plan, units, period: str, rule_set: str | None = None,
+def classify_store(store: Store, plan: Plan, units, period: str, rule_set: str | None = None,
                    indicators: Mapping[int, Mapping[str, Any]] | None = None) -> list[UnitResult]:
     """`classify_units` on an open store. `indicators` ({submission id: {code: value}}, e.g. from
-    `values_by_submission(con, rounds, "ind.")` for rounds including the review round) saves reading them again."""
+    `values_by_submission(store, rounds, "ind.")` for rounds including the review round) saves reading them again."""
     rnd = review_round(plan, period)
-    subs = current_submission_ids(con, [rnd.code])
-    scores = values_by_submission(con, [rnd.code], "score.")
-    inds = indicators if indicators is not None else values_by_submission(con, [rnd.code], "ind.")
-    reviewed: dict[str, dict[str, float]] = {}
-    for unit, crit, score in con.execute("SELECT unit, criterion, score FROM reviewed_scores WHERE round = ?",
-                                         (rnd.code,)):
-        reviewed.setdefault(unit, {})[crit] = float(score)
+    subs = submissions.current_ids(store, [rnd.code])
+    scores = values_by_submission(store, [rnd.code], "score.")
+    inds = indicators if indicators is not None else values_by_submission(store, [rnd.code], "ind.")
+    reviewed = store_scores.reviewed_for_round(store, rnd.code)
     results = []
     for unit in units:
         sid = subs.get((unit.code, rnd.code))
@@ -286,11 +236,10 @@ def export_scores(db_path, plan: Plan, units, out: str | Path, rounds: Sequence[
 
     from thidua.fileio import atomic_path
     codes = list(rounds or [r.code for r in plan.rounds if "selfscore" in r.sheets])
-    with open_store(db_path) as con:
-        subs = current_submission_ids(con, codes)
-        scores = values_by_submission(con, codes, "score.")
-        reviewed = {(r["unit"], r["round"], r["criterion"]): r["score"]
-                    for r in con.execute("SELECT unit, round, criterion, score FROM reviewed_scores")}
+    with Store.using(db_path) as store:
+        subs = submissions.current_ids(store, codes)
+        scores = values_by_submission(store, codes, "score.")
+        reviewed = store_scores.all_reviewed(store)
     out = Path(out)
     with atomic_path(out) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
@@ -372,8 +321,8 @@ def import_scores(db_path, plan: Plan, path: str | Path, source: str | None = No
     start = 1 if has_header else 0
     criteria = {c.code: c for c in plan.criteria}
     rounds = {r.code for r in plan.rounds if "selfscore" in r.sheets}
-    with open_store(db_path, write=True) as con:
-        known_units = {r[0] for r in con.execute("SELECT code FROM units")}
+    with Store.using(db_path) as store:
+        known_units = register.unit_codes(store)
         problems, good = [], []
         for number, row in enumerate(rows[start:], start=start + 1):
             cell = lambda key: row[cols[key]] if cols[key] < len(row) else None  # noqa: E731
@@ -403,9 +352,7 @@ def import_scores(db_path, plan: Plan, path: str | Path, source: str | None = No
             shown = "; ".join(problems[:15]) + (f"; và {len(problems) - 15} lỗi khác" if len(problems) > 15 else "")
             raise ThiDuaError(f"Tệp {path.name} có {len(problems)} lỗi, chưa nhập điểm nào: {shown}.",
                               "Sửa các dòng trên rồi nhập lại.")
-        now = dt.datetime.now().isoformat(timespec="seconds")
-        con.executemany("INSERT OR REPLACE INTO reviewed_scores (unit, round, criterion, score, source, entered_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", [(*g, source or path.name, now) for g in good])
+        store_scores.save_reviewed(store, good, source or path.name)
     return len(good)
 
 

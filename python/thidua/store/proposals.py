@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from thidua.store.store import Store, now_iso
 
@@ -155,3 +155,21 @@ def insert_rows(store: Store, sub_id: int, unit: str, rnd: str, rows: Iterable[d
         known = {k: vals[k] for k in DECISION_FIELDS if k in vals}
         store.insert("proposals", {"submission_id": sub_id, "row": number, "unit": unit, "round": rnd,
                                    **_columns({k: v for k, v in vals.items() if k not in DECISION_FIELDS}), **known})
+
+
+def proposals_of_round(store: Store, round_code: str) -> Iterator[tuple]:
+    """(unit, subject, name, position, title, form, dat_ldtt, co_sang_kien, ty_le_ldtt, ky_luat, summary, adhoc, row,
+    sheet) of a round's active proposals, by unit and row, streamed."""
+    return store.conn.execute(
+        "SELECT p.unit, p.subject, p.name, p.position, p.title, p.form, p.dat_ldtt, p.co_sang_kien, "
+        "p.ty_le_ldtt, p.ky_luat, p.summary, p.adhoc, p.row, "
+        "(SELECT v.sheet FROM cell_values v WHERE v.submission_id = p.submission_id AND v.row = p.row "
+        " AND v.field = 'prop.name') FROM proposals p WHERE p.round=? AND p.active = 1 ORDER BY p.unit, p.row",
+        (round_code,))
+
+
+def round_signature(store: Store, round_code: str) -> tuple:
+    """What changes when a round's proposals change: (count, highest id, highest submission id, last change)."""
+    return store.conn.execute(
+        "SELECT count(*), max(id), max(submission_id), (SELECT max(h.id) FROM proposal_history h JOIN proposals q "
+        "ON q.id = h.proposal_id WHERE q.round = ?) FROM proposals WHERE round=?", (round_code, round_code)).fetchone()

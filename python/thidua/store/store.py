@@ -80,6 +80,19 @@ class Store:
                               "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
         return store
 
+    @classmethod
+    @contextlib.contextmanager
+    def using(cls, db: "str | Path | Store", create: bool = False) -> Iterator["Store"]:
+        """The given Store, or one opened on a path for the block and closed after it."""
+        if isinstance(db, Store):
+            yield db
+            return
+        store = cls.open(db, create=create)
+        try:
+            yield store
+        finally:
+            store.close()
+
     def close(self) -> None:
         self.conn.close()
 

@@ -1,19 +1,12 @@
-"""Who has reported: status per unit and round (ok, errors, missing, late) from the store."""
+"""Who has reported: status per unit and round (ok, late, errors, missing) from the store, by the definitions."""
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
-from thidua.store import db as store
-
-STATUS_VI = {"ok": "Đã nộp đúng hạn", "late": "Nộp trễ hạn", "errors": "Có lỗi, chờ gửi lại",
-             "missing": "Chưa nộp"}
-NEEDS_REMINDER = ("missing", "errors")
-
-
-def vn_time(iso: str | None) -> str:
-    """Stored ISO time as `HH:MM dd/mm/yyyy` for messages."""
-    return dt.datetime.fromisoformat(iso).strftime("%H:%M %d/%m/%Y") if iso else ""
+from thidua.store import submissions
+from thidua.store.definitions import (current_submission, launch_answers, launch_indicators, launched, receipt_note,
+                                      receipt_text, timeliness)
+from thidua.store.values import current_values_of
+from thidua.store.store import Store
+from thidua.store.vocabulary import INVALID, NEEDS_REMINDER, label  # noqa: F401  (NEEDS_REMINDER re-exported)
 
 
 def rounds_in_scope(plan, round_code: str | None) -> list:
@@ -23,52 +16,70 @@ def rounds_in_scope(plan, round_code: str | None) -> list:
     return [r for r in plan.rounds if r.due]
 
 
-def status_rows(db_path, plan, units, round_code: str | None = None) -> list[dict]:
+def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     """One row per unit and round: unit, name, cluster, email, round, status, received_at, n_errors, ...
 
-    status: ok (a valid report, first file on time), late (a valid report whose unit's first file came
-    after the end of the due day, local time),
-    errors (only files with errors so far), missing (nothing received). Extra keys: n_files, file_name,
-    sha256 (of the accepted file, if any), note (e.g. an invalid resubmission that did not replace it).
-    """
+    status: ok (a valid report whose first valid file came by the end of the due day), late (it came after),
+    errors (only files with errors so far), missing (nothing received). received_at is the current file's
+    receipt time (received_source: mail | office | file); first_valid_at (first_valid_source) and days_late give
+    the lateness.
+    Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
+    only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
+    to the launch question after a «Có», also flagged by launch_to_confirm)."""
     rounds = rounds_in_scope(plan, round_code)
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
-    conn = store.connect(Path(db_path), create=False)
-    try:
-        subs: dict[tuple, list] = {}
-        codes = tuple(r.code for r in rounds)
-        sql = ("SELECT unit, round, status, received_at, n_errors, file_name, sha256 FROM submissions "
-               f"WHERE round IN ({','.join('?' * len(codes))}) ORDER BY received_at, id")
-        for unit, rnd, *rest in conn.execute(sql, codes):
-            subs.setdefault((unit, rnd), []).append(rest)
-    finally:
-        conn.close()
+    launch_code, launch_date = launch_indicators(plan)
+    in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
+    position = {r.code: i for i, r in enumerate(in_order)}
+    asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
+    last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
+    asked = [r for r in asked if position[r.code] <= last]
+    with Store.using(db) as store:
+        subs = submissions.histories(store, [r.code for r in rounds])
+        answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
+    # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
+    later_no = {u.code: launched(launch_answers(plan, answers, u.code, asked)).later_no for u in unit_list} \
+        if answers else {}
     rows = []
     for rnd in rounds:
-        deadline = store.due_deadline(rnd)
         for u in unit_list:
             history = subs.get((u.code, rnd.code), [])
             row = {"unit": u.code, "name": u.name, "cluster": u.cluster, "email": u.email, "round": rnd.code,
-                   "status": "missing", "received_at": None, "n_errors": 0, "n_files": len(history),
-                   "file_name": None, "sha256": None, "note": "", "first_received_at": history[0][1] if history else None}
-            accepted = next((h for h in history if h[0] == "accepted"), None)
-            if accepted:
-                _, received, _, name, sha = accepted
-                late = deadline is not None and history[0][1] > deadline
-                row.update(status="late" if late else "ok", received_at=received, file_name=name, sha256=sha)
-                later_bad = [h for h in history if h[0] in ("rejected", "unreadable") and h[1] > received]
+                   "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
+                   "n_files": len(history), "file_name": None, "sha256": None, "note": "",
+                   "first_received_at": history[0].received_at if history else None,
+                   "first_valid_at": None, "first_valid_source": None, "days_late": None,
+                   "launch_to_confirm": False}
+            current = current_submission(history)
+            if current:
+                when = timeliness(rnd, history)
+                first = when.first_valid
+                notes = [when.note or receipt_note(first.source)]       # the note marks its times itself
+                later_bad = [h for h in history if h.status in INVALID and h.received_at > current.received_at]
                 if later_bad:
-                    row["note"] = (f"Bản gửi lại lúc {vn_time(later_bad[-1][1])} có {later_bad[-1][2]} lỗi nên "
-                                   "không thay bản hợp lệ; đang dùng bản hợp lệ trước đó")
+                    notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
+                                 f"có {later_bad[-1].n_errors} lỗi nên không thay bản hợp lệ; đang dùng bản hợp lệ "
+                                 "trước đó")
+                if later_no.get(u.code) == rnd.code:
+                    first_yes = launched(launch_answers(plan, answers, u.code, asked)).first_yes
+                    row["launch_to_confirm"] = True
+                    notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {first_yes}, kỳ này trả lời "
+                                 "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
+                row.update(status="late" if when.late else "ok", received_at=current.received_at,
+                           received_source=current.source, file_name=current.file_name, sha256=current.sha256,
+                           first_valid_at=first.received_at, first_valid_source=first.source,
+                           days_late=when.days_late,
+                           note="; ".join(n for n in notes if n))
             elif history:
-                status, received, n_errors, name, sha = history[-1]
-                row.update(status="errors", received_at=received, n_errors=max(n_errors, 1), file_name=name,
-                           sha256=sha)
-                if status == "unreadable":
+                last = history[-1]
+                row.update(status="errors", received_at=last.received_at, received_source=last.source,
+                           n_errors=max(last.n_errors, 1), file_name=last.file_name, sha256=last.sha256)
+                if last.status == "unreadable":
                     row["note"] = "Tệp không đọc được"
             rows.append(row)
     return rows
 
 
 def status_label(status: str) -> str:
-    return STATUS_VI.get(status, status)
+    """The one Vietnamese label of a report status (see vocabulary)."""
+    return label(status)

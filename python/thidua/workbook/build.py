@@ -6,6 +6,7 @@ import io
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,17 @@ from thidua.text.width import RowHeights, column_points, row_height
 FONT = "Times New Roman"
 FIXED_CREATED = dt.datetime(2019, 1, 18)
 ROOT = Path(__file__).resolve().parents[3]
-MACROS_DIR = ROOT / "macros"
-DEFAULT_OUT = ROOT / "workbook" / "ThiDua2019.xlsm"
+
+
+def _inputs() -> tuple[Path, Path]:
+    """(VBA sources, default output): a checkout's macros/ (the only place VBA is edited) and workbook/; in an
+    installed package, the copy of macros/ it ships (thidua/workbook/macros, see setup.py) and the current folder."""
+    if any((ROOT / "macros").glob("*.bas")):
+        return ROOT / "macros", ROOT / "workbook" / "ThiDua2019.xlsm"
+    return Path(str(resources.files("thidua.workbook") / "macros")), Path("ThiDua2019.xlsm")
+
+
+MACROS_DIR, DEFAULT_OUT = _inputs()
 MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 SHEET_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

@@ -190,9 +190,11 @@ def package_wheel(dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="thidua-src-") as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
-        shutil.copy2(ROOT / "pyproject.toml", src)
-        shutil.copytree(ROOT / "python", src / "python",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
+        for name in ("pyproject.toml", "setup.py"):        # setup.py maps macros/ into the package
+            shutil.copy2(ROOT / name, src)
+        for folder in ("python", "macros"):
+            shutil.copytree(ROOT / folder, src / folder,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
         _pip(["wheel", "--no-deps", "-w", str(dest), str(src)], "tạo wheel của gói thidua")
     return next(Path(dest).glob(f"thidua-{__version__}-*.whl"))
 

@@ -101,6 +101,7 @@ META_LABELS = {
     "template_version": "Phiên bản biểu mẫu", "rule_set": "Bộ quy tắc xếp loại đang dùng",
     "launch_goal_pct": "Mục tiêu tỷ lệ CĐCS phát động thi đua (%)",
     "launch_indicator": "Mã chỉ tiêu «đã phát động phong trào thi đua» (tính tỷ lệ phát động)",
+    "launch_date_indicator": "Mã chỉ tiêu ngày phát động",
 }
 # The office's mailbox (thidua/mail/settings.py reads `mail_<key>`; thidua.toml beside the workbook wins).
 MAIL_LABELS = {
@@ -311,14 +312,3 @@ def read_plan_tables(path: Path) -> dict:
 
 def read_register_rows(path: Path) -> list[dict]:
     return register_rows(file_rows(path))
-
-
-def _register() -> None:
-    from thidua.plan import model as plan
-    from thidua.plan import units
-    for suffix in (".xlsm", ".xlsx"):
-        plan.PLAN_READERS.setdefault(suffix, read_plan_tables)
-        units.REGISTER_READERS.setdefault(suffix, read_register_rows)
-
-
-_register()

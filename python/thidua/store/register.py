@@ -1,0 +1,29 @@
+"""The register of units and the plan's rounds as kept in the store."""
+from __future__ import annotations
+
+from thidua.store.store import Store
+
+
+def _iso(d):
+    return d.isoformat() if d else None
+
+
+def sync_plan(store: Store, plan, units) -> None:
+    """Upsert the register and the rounds (the plan and register may change during the year)."""
+    with store.atomic():
+        store.upsert("units", [{"code": u.code, "name": u.name, "cluster": u.cluster, "staff": u.staff,
+                                "members": u.members, "email": u.email, "founded": _iso(u.founded)} for u in units],
+                     key=("code",))
+        store.upsert("rounds", [{"code": r.code, "name": r.name, "kind": r.kind, "period": r.period,
+                                 "start": _iso(r.start), "end": _iso(r.end), "due": _iso(r.due)} for r in plan.rounds],
+                     key=("code",))
+        store.set_meta("year", str(plan.year))
+
+
+def stored_units(store: Store) -> list[dict]:
+    """The register as kept in the store (a previous year's units may differ from this year's), by code."""
+    return store.rows("SELECT * FROM units ORDER BY code")
+
+
+def unit_codes(store: Store) -> set[str]:
+    return {r["code"] for r in store.rows("SELECT code FROM units")}

@@ -1,0 +1,20 @@
+"""Consolidation runs: started (an earlier run still marked running was interrupted), progress, finished."""
+from __future__ import annotations
+
+from thidua.store.store import Store, now_iso
+
+
+def start_run(store: Store, inbox: str, command: str) -> int:
+    with store.atomic():
+        store.conn.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
+        return store.insert("runs", {"started_at": now_iso(), "inbox": inbox, "command": command})
+
+
+def set_progress(store: Store, run_id: int, n_new: int) -> None:
+    store.conn.execute("UPDATE runs SET n_new=? WHERE id=?", (n_new, run_id))
+
+
+def finish_run(store: Store, run_id: int, n_seen: int, n_new: int) -> None:
+    with store.atomic():
+        store.conn.execute("UPDATE runs SET finished_at=?, n_seen=?, n_new=?, status='done' WHERE id=?",
+                           (now_iso(), n_seen, n_new, run_id))

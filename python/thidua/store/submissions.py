@@ -1,0 +1,179 @@
+"""Files and submissions: the archive index, sightings, the stat cache, statuses, receipt times and history."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from thidua.errors import ThiDuaError
+from thidua.store.definitions import Submission, current_submission, stronger_receipt
+from thidua.store.store import Store, now_iso
+
+_COLUMNS = "id, sha256, unit, round, status, received_at, received_source, n_errors, file_name, n_warnings"
+
+
+_submission = Submission._make
+
+
+# ---------------------------------------------------------------- what consolidation knows already
+def known_files(store: Store) -> set[str]:
+    return {sha for (sha,) in store.conn.execute("SELECT sha256 FROM files")}
+
+
+def path_cache(store: Store) -> dict[str, tuple[int, int, str]]:
+    """{path: (size, mtime_ns, sha256)}: a file unchanged on disk is not read again."""
+    return {p: (s, m, h) for p, s, m, h in store.conn.execute("SELECT path, size, mtime_ns, sha256 FROM path_cache")}
+
+
+def sightings(store: Store) -> set[tuple[str, str]]:
+    return set(store.conn.execute("SELECT sha256, path FROM sightings"))
+
+
+def first_sightings(store: Store) -> dict[str, str]:
+    """{sha256: the path under which its bytes were first seen}."""
+    return {sha: p for sha, p in store.conn.execute(
+        "SELECT sha256, path FROM sightings WHERE rowid IN (SELECT min(rowid) FROM sightings GROUP BY sha256)")}
+
+
+# ---------------------------------------------------------------- writing
+def add_file(store: Store, sha256: str, archive_path: str, size: int) -> None:
+    store.insert("files", {"sha256": sha256, "archive_path": archive_path, "size": size, "first_seen": now_iso()})
+
+
+def add_sightings(store: Store, rows: Iterable[tuple[str, str, str, int]]) -> None:
+    """(sha256, path, mtime, run id) rows; a sighting already recorded is kept."""
+    store.conn.executemany("INSERT OR IGNORE INTO sightings (sha256, path, mtime, run_id) VALUES (?,?,?,?)", rows)
+
+
+def cache_path(store: Store, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+    store.insert("path_cache", {"path": path, "size": size, "mtime_ns": mtime_ns, "sha256": sha256}, replace=True)
+
+
+def add_submission(store: Store, row: dict) -> int:
+    """One submission by column name; its receipt time is the file's modification time until told otherwise."""
+    row = {"received_source": "file", "file_mtime": row.get("received_at"), **row}
+    return store.insert("submissions", row)
+
+
+def resolve(store: Store, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Make the current submission (see definitions.current_submission) of each (unit, round) `accepted` and the
+    other valid ones `superseded`; returns the (unit, round, submission id) whose current submission changed."""
+    changed = []
+    for unit, rnd in sorted(pairs):
+        history = [_submission(r) for r in store.conn.execute(
+            f"SELECT {_COLUMNS} FROM submissions WHERE unit=? AND round=? AND status IN ('accepted','superseded')",
+            (unit, rnd))]
+        latest = current_submission(history)
+        if latest is None:
+            continue
+        if latest.status != "accepted" or any(s.status == "accepted" and s.id != latest.id for s in history):
+            store.conn.execute("UPDATE submissions SET status='superseded' WHERE unit=? AND round=? "
+                               "AND status='accepted'", (unit, rnd))
+            store.conn.execute("UPDATE submissions SET status='accepted' WHERE id=?", (latest.id,))
+            changed.append((unit, rnd, latest.id))
+    return changed
+
+
+def set_receipt(store: Store, file_or_sha: str, when: str, source: str = "office") -> Submission:
+    """Record when the office received a file (by its SHA-256, a unique prefix of it, or its file name) and
+    from what account; a weaker source (mail < office) never replaces a stronger one. Returns the submission."""
+    key = file_or_sha.strip()
+    found = store.rows(f"SELECT {_COLUMNS} FROM submissions WHERE sha256 LIKE ? OR file_name = ? ORDER BY id",
+                       (key.lower() + "%" if len(key) >= 8 else key, Path(key).name))
+    if not found:
+        raise ThiDuaError(f"Không có tệp nào đã nhận khớp «{key}».",
+                          "Ghi mã SHA-256 (hoặc 8 ký tự đầu) hay tên tệp như «thidua history» liệt kê.")
+    if len(found) > 1:
+        raise ThiDuaError(f"Có {len(found)} tệp khớp «{key}»: " + ", ".join(r["sha256"][:12] for r in found[:5]) + ".",
+                          "Ghi mã SHA-256 đầy đủ của tệp (xem «thidua history»).")
+    sub = _submission(tuple(found[0].values()))
+    if stronger_receipt(sub.source, source):
+        with store.atomic():
+            store.conn.execute("UPDATE submissions SET received_at=?, received_source=? WHERE id=?",
+                               (when, source, sub.id))
+            if sub.unit and sub.round:
+                from thidua.store.proposals import refresh
+                for unit, rnd, sid in resolve(store, [(sub.unit, sub.round)]):
+                    refresh(store, unit, rnd, sid)
+    row = store.one(f"SELECT {_COLUMNS} FROM submissions WHERE id=?", (sub.id,))
+    return _submission(tuple(row.values()))
+
+
+# ---------------------------------------------------------------- reading
+def receipt_from_mail(store: Store, sha256: str, when: str) -> bool:
+    """A file consolidated before it was fetched from the mailbox: its receipt time becomes the mailbox's (unless
+    the office set one). Returns whether a submission of that file exists."""
+    if store.scalar("SELECT count(*) FROM submissions WHERE sha256 = ?", (sha256,)):
+        set_receipt(store, sha256, when, "mail")
+        return True
+    return False
+
+
+def histories(store: Store, rounds: Iterable[str]) -> dict[tuple[str, str], list[Submission]]:
+    """{(unit, round): its submissions in receipt order} for `rounds`: what every lateness figure is computed from."""
+    codes = tuple(rounds)
+    out: dict[tuple[str, str], list[Submission]] = {}
+    if not codes:
+        return out
+    for row in store.conn.execute(f"SELECT {_COLUMNS} FROM submissions WHERE round IN ({','.join('?' * len(codes))}) "
+                                  "ORDER BY received_at, id", codes):
+        out.setdefault((row[2], row[3]), []).append(_submission(row))
+    return out
+
+
+def by_sha(store: Store) -> dict[str, Submission]:
+    return {row[1]: _submission(row) for row in store.conn.execute(f"SELECT {_COLUMNS} FROM submissions")}
+
+
+def submission_history(store: Store, unit: str | None = None, round_code: str | None = None) -> list[dict]:
+    """Every submission (oldest first) with its status, for one unit and/or round: the resubmission history."""
+    sql = ("SELECT s.id, s.sha256, s.unit, s.round, s.received_at, s.received_source, s.status, s.n_errors, "
+           "s.n_warnings, s.file_name, f.archive_path FROM submissions s JOIN files f USING (sha256) WHERE 1=1")
+    args: list = []
+    if unit:
+        sql += " AND s.unit = ?"
+        args.append(unit)
+    if round_code:
+        sql += " AND s.round = ?"
+        args.append(round_code)
+    return store.rows(sql + " ORDER BY s.unit, s.round, s.received_at, s.id", args)
+
+
+def rounds_present(store: Store) -> set[str]:
+    return {r for (r,) in store.conn.execute("SELECT DISTINCT round FROM submissions WHERE round IS NOT NULL")}
+
+
+def has_current(store: Store) -> bool:
+    return bool(store.scalar("SELECT count(*) FROM current_submissions"))
+
+
+def current_ids(store: Store, rounds: Iterable[str]) -> dict[tuple[str, str], int]:
+    """{(unit, round): submission id} of the current (accepted) submission of each unit in `rounds`."""
+    codes = list(rounds)
+    if not codes:
+        return {}
+    marks = ",".join("?" * len(codes))
+    return {(u, r): i for i, u, r in store.conn.execute(
+        f"SELECT id, unit, round FROM current_submissions WHERE round IN ({marks}) ORDER BY received_at, id", codes)}
+
+
+def round_signature(store: Store, round_code: str) -> Iterator[tuple]:
+    """Every submission of a round (and of unknown round) with what an output shows of it, by id."""
+    return store.conn.execute(
+        "SELECT id, sha256, unit, round, status, n_errors, received_at, received_source, file_name FROM submissions "
+        "WHERE round=? OR round IS NULL ORDER BY id", (round_code,))
+
+
+def check_consistency(store: Store, db_path: str | Path) -> list[str]:
+    """Problems in the store (empty when consistent): SQLite integrity, foreign keys, archive copies."""
+    from thidua.store.db import archive_root
+    conn = store.conn
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+    problems += [f"foreign key {r}" for r in conn.execute("PRAGMA foreign_key_check")]
+    for sha, path in conn.execute("SELECT sha256, archive_path FROM files"):
+        if not (archive_root(db_path).parent / path).exists():
+            problems.append(f"archive copy missing for {sha}")
+    problems += [f"file {sha} has no submission" for (sha,) in conn.execute(
+        "SELECT sha256 FROM files WHERE sha256 NOT IN (SELECT sha256 FROM submissions)")]
+    problems += [f"unit {u} round {r}: {n} accepted" for u, r, n in conn.execute(
+        "SELECT unit, round, count(*) FROM submissions WHERE status='accepted' GROUP BY unit, round HAVING count(*) > 1")]
+    return problems
