@@ -39,11 +39,16 @@ def _p(where, text: str = "", align=L, bold=False, italic=False, size: float | N
     fmt.keep_with_next = keep or None
     if indent:
         fmt.first_line_indent = Mm(10)
-    if text:
-        run = par.add_run(text)
-        run.bold, run.italic = bold, italic
-        if size:
-            run.font.size = Pt(size)
+    lead, rest = ("", text)
+    if text.startswith("Điều ") and ". " in text:        # «Điều 1.» bold, the article's text upright (ND 30/2020)
+        lead, _, rest = text.partition(". ")
+        lead += ". "
+    for part, strong in ((lead, True), (rest, bold)):
+        if part:
+            run = par.add_run(part)
+            run.bold, run.italic = strong, italic
+            if size:
+                run.font.size = Pt(size)
     return par
 
 
@@ -201,12 +206,12 @@ def certificates() -> Document:
     _p(doc, "{{ r.position }}", C, italic=True, size=14, after=8)
     _p(doc, "Đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}", C, size=15, after=14)
     # The signature block: place and date, the signer's title and name centred over each other on the right;
-    # the decision's number and date and the register number on the left, below the date line.
+    # the decision's number and date and the register number on the left, level with the signer's name.
     table = doc.add_table(rows=1, cols=2)
     _widths(table, (127, 120))
     _row_flags(table.rows[0], "w:cantSplit")
     left, right = table.rows[0].cells
-    _cell(left, [("", {})] * 4 + [("Quyết định số {{ number }} ngày {{ date }}", dict(align=C, size=12)),
+    _cell(left, [("", {})] * 5 + [("Quyết định số {{ number }} ngày {{ date }}", dict(align=C, size=12)),
                                   ("Số vào sổ: {{ r.book_no }}", dict(align=C, size=12))])
     _cell(right, [("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", dict(align=C, italic=True,
                                                                                      size=14)),
