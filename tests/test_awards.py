@@ -5,6 +5,7 @@ import os
 import random
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -82,9 +83,9 @@ def test_decision_with_its_list(awarded, tmp_path, capsys):
     assert "2 tập thể, 6 cá nhân" in capsys.readouterr().out
     from docx import Document
     doc = Document(str(out))
-    header = [c.text for c in doc.tables[0].rows[0].cells]
-    assert "CÔNG ĐOÀN VIÊN CHỨC TỈNH" in header[0] and "Số: 45/QĐ-CĐN" in header[0]
-    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in header[1] and "Quảng Nam, ngày 20 tháng 12 năm 2019" in header[1]
+    names, dated = ([c.text for c in row.cells] for row in doc.tables[0].rows)   # number and date on one row
+    assert "CÔNG ĐOÀN VIÊN CHỨC TỈNH" in names[0] and dated[0] == "Số: 45/QĐ-CĐN"
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in names[1] and dated[1] == "Quảng Nam, ngày 20 tháng 12 năm 2019"
     text = docx_text(out)
     for needle in ("QUYẾT ĐỊNH", "Căn cứ Nghị định số 91/2017/NĐ-CP", "Điều 1. Tặng Giấy khen của Công đoàn Viên "
                    "chức tỉnh cho 2 tập thể và 6 cá nhân (có danh sách kèm theo)",
@@ -255,3 +256,106 @@ def test_pages_render_to_png(awarded, tmp_path):
     assert main(["awards", "certificates", "--form", "GK", "--out", str(out), "--db", str(awarded), "--pdf"]) == 0
     subprocess.run(["pdftoppm", "-r", "20", "-png", str(out.with_suffix(".pdf")), str(tmp_path / "p")], check=True)
     assert len(list(tmp_path.glob("p-*.png"))) == len(PEOPLE) + len(TEAMS)
+
+
+# ---------------------------------------------------------------- print layout: pages, headers, numbers
+def listed(plan, form_code: str, kind: str, collectives: int, people: int, summary: str = "Hoàn thành tốt",
+           **ctx_args) -> dict:
+    """The context of a document listing made-up recipients (as many as a page-breaking list needs)."""
+    from thidua.awards.documents import Recipients, context
+    form = next(f for f in plan.forms if f.code == form_code)
+
+    def row(n, name, unit, said):
+        return {"n": n, "name": name, "position": f"Giáo viên, {unit}", "unit": unit, "book_no": f"{n:03d}",
+                "summary": said, "eligible": True}
+    rec = Recipients(form, [row(n, f"Tổ chuyên môn số {n}", f"Trường THPT số {n}", "Dẫn đầu phong trào")
+                            for n in range(1, collectives + 1)],
+                     [row(n, f"Nguyễn Văn Người {n}", f"Trường THPT số {n % 7 + 1}", summary.format(n=n))
+                      for n in range(1, people + 1)])
+    return context(plan, rec, kind, **ctx_args)
+
+
+def to_pdfs(paths: list[Path], out_dir: Path) -> list[Path]:
+    """Many .docx to PDF in one LibreOffice run (one start-up instead of one per file)."""
+    import tempfile
+    from thidua.reports.libreoffice import make_profile, soffice
+    with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
+        subprocess.run([soffice(), "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
+                        "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir), *map(str, paths)],
+                       check=True, capture_output=True, timeout=600, env=dict(os.environ, HOME=profile))
+    return [out_dir / (p.stem + ".pdf") for p in paths]
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext pages are separated by form feeds)."""
+    return pdf_text(pdf).split("\f")[:pdf_pages(pdf)]
+
+
+def test_a_long_list_repeats_its_header_and_keeps_rows_whole(plan, tmp_path):
+    """A submission listing 3 collectives and 45 people with 3-line summaries runs over several pages: every
+    page of the people's table starts with its header row, and no row is split between two pages."""
+    from thidua.awards.documents import render
+    summary = "Đầu-{n}: " + "dẫn đầu phong trào thi đua, có sáng kiến được công nhận cấp tỉnh, " * 2 + "Cuối-{n}."
+    ctx = listed(plan, "BKLDLD", "submission", 3, 45, summary=summary, number="12/TTr-CĐN")
+    out = render("submission", ctx, tmp_path / "TT.docx")
+    with zipfile.ZipFile(out) as zf:
+        body = zf.read("word/document.xml").decode()
+    assert body.count("<w:tblHeader/>") == 2                     # the header rows of both lists in the output
+    [pdf] = to_pdfs([out], tmp_path)
+    pages = page_texts(pdf)
+    first = next(i for i, t in enumerate(pages) if "CÁ NHÂN (45)" in t)
+    assert len(pages) - first >= 3, "the list should run over several pages"
+    for i, text in enumerate(pages[first:], start=first + 1):
+        assert re.search(r"STT\s+Họ và tên", text), f"page {i} has no header row"
+    for n in range(1, 46):                                       # each row's first and last line on one page
+        starts = [i for i, t in enumerate(pages) if f"Đầu-{n}:" in t]
+        ends = [i for i, t in enumerate(pages) if f"Cuối-{n}." in t]
+        assert len(starts) == 1 and starts == ends, (n, starts, ends)
+
+
+def test_the_closing_is_never_alone_on_a_page(plan, tmp_path):
+    """With 0..13 more one-line legal bases the decision's body ends at every height of page 1 and beyond;
+    «Nơi nhận» and the signature always share their page with Điều 3 and with each other."""
+    from thidua.awards.documents import render
+    import datetime as dt
+    ctx = listed(plan, "GK", "decision", 2, 6, number="45/QĐ-CĐN", date=dt.date(2019, 12, 20))
+    bases = ctx["bases"]
+    paths = []
+    for extra in range(14):
+        more = [f"Căn cứ Công văn số {i + 1}/CĐN ngày 02/01/2019 của Văn phòng;" for i in range(extra)]
+        paths.append(render("decision", dict(ctx, bases=bases[:-1] + more + bases[-1:]), tmp_path / f"QD{extra}.docx"))
+    closing_pages = set()
+    for pdf in to_pdfs(paths, tmp_path):
+        pages = page_texts(pdf)
+        [at] = [i for i, t in enumerate(pages) if "Nơi nhận:" in t]
+        page = pages[at]
+        assert "Điều 3." in page and "CHỦ TỊCH" in page and "Trần Quốc Bảo" in page and "Lưu: VT" in page, pdf.name
+        closing_pages.add(at)
+    assert closing_pages == {0, 1}          # the sweep did cross the end of page 1
+
+
+def test_money_and_dates_as_the_office_writes_them(awarded, plan, tmp_path):
+    """Money through the one number formatter (1.000.000 đồng), dates dd/mm/yyyy, and the date line of
+    Nghị định 30/2020: a 0 before days below 10 and months 1 and 2 only."""
+    from thidua.awards.documents import money
+    from thidua.text.numbers import format_number
+    assert money(1_000_000) == format_number(1_000_000) == "1.000.000" and money(None) == "0"
+    out = tmp_path / "QD.docx"
+    assert main(["awards", "decision", "--form", "GK", "--out", str(out), "--db", str(awarded), "--pdf",
+                 "--number", "7/QĐ-CĐN", "--date", "05/03/2020"]) == 0
+    shown = re.sub(r"\s+", " ", pdf_text(out.with_suffix(".pdf")))
+    for needle in ("Quảng Nam, ngày 05 tháng 3 năm 2020", "mỗi tập thể được thưởng 600.000 đồng",
+                   "mỗi cá nhân được thưởng 300.000 đồng", "tổng cộng 3.000.000 đồng", "ngày 18/01/2019",
+                   "Quyết định số 7/QĐ-CĐN ngày 05/03/2020"):
+        assert needle in shown, needle
+    assert main(["awards", "certificates", "--form", "GK", "--out", str(out), "--db", str(awarded),
+                 "--number", "7/QĐ-CĐN", "--date", "07/02/2020"]) == 0
+    text = docx_text(out)
+    assert "Quảng Nam, ngày 07 tháng 02 năm 2020" in text and "Quyết định số 7/QĐ-CĐN ngày 07/02/2020" in text
+
+
+def test_header_name_on_balanced_lines():
+    from thidua.awards.documents import balanced_lines
+    assert balanced_lines("LIÊN ĐOÀN LAO ĐỘNG TỈNH QUẢNG NAM") == "LIÊN ĐOÀN LAO ĐỘNG\nTỈNH QUẢNG NAM"
+    assert balanced_lines("LĐLĐ TỈNH QUẢNG NAM") == "LĐLĐ TỈNH QUẢNG NAM"
+    assert balanced_lines("LIÊN ĐOÀN LAO ĐỘNG\nTỈNH QUẢNG NAM") == "LIÊN ĐOÀN LAO ĐỘNG\nTỈNH QUẢNG NAM"

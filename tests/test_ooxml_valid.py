@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from openxml_audit import OpenXmlValidator, ValidationSeverity
 from storebuild import synthetic_store
+from test_awards import listed
 
 from conftest import ROOT, TEST_KEY
+from thidua.awards.documents import render
 from thidua.intake.feedback import write_feedback
 from thidua.intake.validate import validate_file
 from thidua.reports.committee import write_committee_workbook
@@ -54,11 +56,17 @@ def written(tmp_path_factory, plan, units) -> dict[str, Path]:
     }
     build_summary(db, plan, units, "year", out / "tong-ket.xlsx")
     files["summary"] = out / "tong-ket.xlsx"
+    # The award paperwork (issue 14), from the shipped layouts: decision and certificates of the office's own
+    # form, the submission of a form the provincial federation decides; certificates with office margins.
+    files["decision"] = render("decision", listed(plan, "GK", "decision", 2, 6), out / "QD.docx")
+    files["certificates"] = render("certificates", listed(plan, "GK", "certificates", 2, 6), out / "GK.docx",
+                                   margins_mm=(30, 22, 18, 26))
+    files["submission"] = render("submission", listed(plan, "BKLDLD", "submission", 0, 3), out / "TT.docx")
     return files
 
 
 @pytest.mark.parametrize("kind", ["master", "blank template", "template", "feedback", "committee", "summary",
-                                  "reminders"])
+                                  "reminders", "decision", "certificates", "submission"])
 def test_generated_file_is_valid_ooxml(written, kind):
     path = written[kind]
     result = OpenXmlValidator().validate(str(path))
@@ -88,3 +96,18 @@ def test_the_validator_does_report_a_broken_part(written, tmp_path):
     result = OpenXmlValidator().validate(str(broken))
     assert not result.is_valid
     assert any(e.severity is ValidationSeverity.ERROR for e in result.errors)
+
+
+def test_the_validator_does_report_a_broken_word_document(written, tmp_path):
+    """The .docx are checked against WordprocessingML too: a row property (the repeated header row's
+    «w:tblHeader») moved out of its row into the body is an error."""
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(written["decision"]) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                assert b"<w:tblHeader/>" in data
+                data = data.replace(b"<w:body>", b"<w:body><w:tblHeader/>", 1)
+            dst.writestr(info, data)
+    result = OpenXmlValidator().validate(str(broken))
+    assert any(e.severity is ValidationSeverity.ERROR and "tblHeader" in str(e) for e in result.errors)

@@ -14,6 +14,7 @@ from thidua.fileio import atomic_path
 from thidua.plan.model import OFFICE, AwardForm, Plan
 from thidua.review.commendations import ProposalCheck
 from thidua.text.collate import name_key, text_key
+from thidua.text.numbers import format_number
 
 LAYOUT_FILES = {"decision": "quyet-dinh.docx", "submission": "to-trinh.docx", "certificates": "giay-khen.docx"}
 DECIDERS = {"LDLD": "Ban Thường vụ Liên đoàn Lao động tỉnh", "TLD": "Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam"}
@@ -23,8 +24,26 @@ STATES = {"decision": ("awarded",), "certificates": ("awarded",), "submission": 
 
 
 def money(value: int | None) -> str:
-    """1234567 -> «1.234.567» (Vietnamese thousands separator)."""
-    return f"{int(value or 0):,}".replace(",", ".")
+    """An amount in đồng as the documents write it: 1000000 -> «1.000.000» (through the one number formatter)."""
+    return format_number(int(value or 0), 0)
+
+
+def date_words(date: dt.date) -> tuple[str, str, str]:
+    """Day, month, year of the «ngày … tháng … năm …» line as Nghị định 30/2020 (Phụ lục I) writes them:
+    a 0 before a day below 10 and before months 1 and 2 only (ngày 05 tháng 3; ngày 20 tháng 02)."""
+    return f"{date.day:02d}", f"{date.month:02d}" if date.month <= 2 else str(date.month), str(date.year)
+
+
+def balanced_lines(text: str, width: int = 28) -> str:
+    """A header name longer than `width` characters, on two lines broken at the space nearest its middle
+    («LIÊN ĐOÀN LAO ĐỘNG TỈNH QUẢNG NAM» -> «LIÊN ĐOÀN LAO ĐỘNG» / «TỈNH QUẢNG NAM»); a name the office broke
+    itself (a line break in the plan) is kept as written."""
+    text = str(text or "")
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    if len(text) <= width or "\n" in text or not spaces:
+        return text
+    cut = min(spaces, key=lambda i: abs(2 * i - len(text)))
+    return text[:cut] + "\n" + text[cut + 1:]
 
 
 def layout_path(kind: str, folder: str | Path | None = None) -> Path:
@@ -122,16 +141,20 @@ def context(plan: Plan, rec: Recipients, kind: str, number: str | None = None,
         "Căn cứ kết quả phong trào thi đua và đề nghị của các công đoàn cơ sở trực thuộc,",
     ]
     addressee = DECIDERS.get(form.decided_by, "")
+    day, month, year = date_words(date)
+    who = " và ".join(([f"{len(rec.collectives)} tập thể"] if rec.collectives else [])
+                      + ([f"{len(rec.individuals)} cá nhân"] if rec.individuals else []))
     return {
-        "issuer_parent": meta.get("issuer_parent", ""), "issuer": issuer, "issuer_short": issuer_short,
-        "place": meta.get("place", ""), "day": f"{date.day:02d}", "month": f"{date.month:02d}", "year": date.year,
+        "issuer_parent": balanced_lines(meta.get("issuer_parent", "")), "issuer": issuer, "issuer_short": issuer_short,
+        "place": meta.get("place", ""), "day": day, "month": month, "year": year, "date": _date_text(date),
         "plan_year": plan.year, "number": number, "form_name": form.name, "form_code": form.code,
         "heading": form.certificate or form.name.upper(), "bases": bases, "article2": article2,
         "money_individual": money(form.money_individual), "money_collective": money(form.money_collective),
         "money_total": money(total), "collectives": rec.collectives, "individuals": rec.individuals,
-        "recipients": rec.everyone,
+        "recipients": rec.everyone, "who": who,
+        "part_collectives": "I", "part_individuals": "II" if rec.collectives else "I",
         "list_caption": (f"(Kèm theo {'Tờ trình' if kind == 'submission' else 'Quyết định'} số {number} ngày "
-                         f"{date:%d/%m/%Y} của Ban Thường vụ {issuer_short})"),
+                         f"{_date_text(date)} của Ban Thường vụ {issuer_short})"),
         "signer_title": meta.get("signer_title", ""), "signer_name": meta.get("signer_name", ""),
         "signer_title_line": str(meta.get("signer_title", "")).replace("\n", " - "),
         "addressee": addressee or "Ban Thường vụ Liên đoàn Lao động tỉnh",

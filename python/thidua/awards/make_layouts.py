@@ -8,6 +8,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.shared import Mm, Pt
 
 FONT = "Times New Roman"
@@ -29,20 +30,37 @@ def _doc(landscape: bool = False) -> Document:
 
 
 def _p(where, text: str = "", align=L, bold=False, italic=False, size: float | None = None, before: float = 0,
-       after: float = 0, indent: bool = False, page_break: bool = False):
+       after: float = 0, indent: bool = False, page_break: bool = False, keep: bool = False):
     par = where.add_paragraph()
     par.alignment = align
     fmt = par.paragraph_format
     fmt.space_before, fmt.space_after = Pt(before), Pt(after)
     fmt.page_break_before = page_break
+    fmt.keep_with_next = keep or None
     if indent:
         fmt.first_line_indent = Mm(10)
-    if text:
-        run = par.add_run(text)
-        run.bold, run.italic = bold, italic
-        if size:
-            run.font.size = Pt(size)
+    lead, rest = ("", text)
+    if text.startswith("Điều ") and ". " in text:        # «Điều 1.» bold, the article's text upright (ND 30/2020)
+        lead, _, rest = text.partition(". ")
+        lead += ". "
+    for part, strong in ((lead, True), (rest, bold)):
+        if part:
+            run = par.add_run(part)
+            run.bold, run.italic = strong, italic
+            if size:
+                run.font.size = Pt(size)
     return par
+
+
+def _row_flags(row, *flags: str) -> None:
+    """Set row properties python-docx has no property for: «w:tblHeader» (the row repeats at the top of every
+    page the table runs onto) and «w:cantSplit» (the row never breaks across a page). Through python-docx's
+    oxml element API (`get_or_add_trPr`, `OxmlElement`, `insert_element_before` keep the schema's order)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    for flag in flags:
+        later = {"w:cantSplit": ("w:trHeight", "w:tblHeader"), "w:tblHeader": ()}[flag]
+        tr_pr.insert_element_before(OxmlElement(flag), *later, "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins",
+                                    "w:del", "w:trPrChange")
 
 
 def _widths(table, widths_mm) -> None:
@@ -61,17 +79,24 @@ def _cell(cell, lines) -> None:
 
 
 def _header(doc, number_line: str) -> None:
-    """The two-column header of Nghị định 30/2020: issuing body and number left, nation and date right."""
-    table = doc.add_table(rows=1, cols=2)
+    """The two-column header of Nghị định 30/2020 (Phụ lục I): the issuing bodies left, the nation right; a
+    second row puts the number (left) and the place and date (right) on one line whatever wraps above.
+    Sizes: parent body 12 upright, issuer 12 bold, national title 12 bold, motto 13 bold, number 13,
+    place and date 13 italic; the line under the motto as long as the motto, under the issuer about a third."""
+    table = doc.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _widths(table, (72, 93))
+    # The text width (165 mm): the national title at 12 pt bold needs 93 mm to stay on one line; a long parent
+    # body's name goes on two balanced lines (documents.balanced_lines).
+    _widths(table, (70, 95))
     left, right = table.rows[0].cells
-    _cell(left, [("{{ issuer_parent }}", dict(align=C, size=11)), ("{{ issuer }}", dict(align=C, bold=True, size=12)),
-                 ("───────", dict(align=C, size=8)), (number_line, dict(align=C, size=13, before=4))])
-    _cell(right, [("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", dict(align=C, bold=True, size=11.5)),
+    _cell(left, [("{{ issuer_parent }}", dict(align=C, size=12)), ("{{ issuer }}", dict(align=C, bold=True, size=12)),
+                 ("─" * 12, dict(align=C, size=8))])
+    _cell(right, [("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", dict(align=C, bold=True, size=12)),
                   ("Độc lập - Tự do - Hạnh phúc", dict(align=C, bold=True, size=13)),
-                  ("───────────────", dict(align=C, size=8)),
-                  ("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", dict(align=C, italic=True,
+                  ("─" * 28, dict(align=C, size=8))])
+    left, right = table.rows[1].cells
+    _cell(left, [(number_line, dict(align=C, size=13, before=4))])
+    _cell(right, [("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", dict(align=C, italic=True,
                                                                                      before=4))])
 
 
@@ -79,6 +104,7 @@ def _footer(doc, recipients: tuple[str, ...]) -> None:
     """«Nơi nhận» left and the signature block right."""
     table = doc.add_table(rows=1, cols=2)
     _widths(table, (80, 85))
+    _row_flags(table.rows[0], "w:cantSplit")
     left, right = table.rows[0].cells
     _cell(left, [("Nơi nhận:", dict(bold=True, italic=True, size=12, before=12))]
           + [(f"- {r}", dict(size=11)) for r in recipients])
@@ -99,6 +125,8 @@ def _list_table(doc, rows_var: str, headers: tuple[tuple[str, float], ...], cell
         _cell(table.rows[2].cells[i], [(expr, dict(align=C if i == 0 else L, size=12))])
     table.rows[3].cells[0].text = "{%tr endfor %}"
     _widths(table, [w for _, w in headers])
+    _row_flags(table.rows[0], "w:cantSplit", "w:tblHeader")
+    _row_flags(table.rows[2], "w:cantSplit")
 
 
 def _appendix(doc, heading: str, extra: bool = False) -> None:
@@ -106,16 +134,19 @@ def _appendix(doc, heading: str, extra: bool = False) -> None:
     _p(doc, heading, C, bold=True)
     _p(doc, "{{ list_caption }}", C, italic=True, after=6)
     summary = (("Tóm tắt thành tích", 55),) if extra else ()
-    _p(doc, "I. TẬP THỂ ({{ collectives|length }})", bold=True, before=6, after=4)
+    _p(doc, "{%p if collectives %}")
+    _p(doc, "{{ part_collectives }}. TẬP THỂ ({{ collectives|length }})", bold=True, before=6, after=4, keep=True)
     _list_table(doc, "collectives", (("STT", 12), ("Tên tập thể", 75 if not extra else 50),
                                      ("Công đoàn cơ sở", 78 if not extra else 48)) + summary,
                 ("{{ r.n }}", "{{ r.name }}", "{{ r.unit }}") + (("{{ r.summary }}",) if extra else ()))
-    _p(doc, "II. CÁ NHÂN ({{ individuals|length }})", bold=True, before=8, after=4)
+    _p(doc, "{%p endif %}")
+    _p(doc, "{%p if individuals %}")
+    _p(doc, "{{ part_individuals }}. CÁ NHÂN ({{ individuals|length }})", bold=True, before=8, after=4, keep=True)
     _list_table(doc, "individuals", (("STT", 12), ("Họ và tên", 50 if not extra else 40),
                                      ("Chức vụ, đơn vị công tác", 103 if not extra else 58)) + summary,
                 ("{{ r.n }}", "{{ r.name }}", "{{ r.position }}") + (("{{ r.summary }}",) if extra else ()))
-    _p(doc, "(Danh sách có {{ collectives|length }} tập thể và {{ individuals|length }} cá nhân)", C, italic=True,
-       before=6)
+    _p(doc, "{%p endif %}")
+    _p(doc, "(Danh sách có {{ who }})", C, italic=True, before=6)
 
 
 def decision() -> Document:
@@ -123,19 +154,19 @@ def decision() -> Document:
     _header(doc, "Số: {{ number }}")
     _p(doc, "QUYẾT ĐỊNH", C, bold=True, size=14, before=18)
     _p(doc, "Về việc tặng {{ form_name }}", C, bold=True)
-    _p(doc, "năm {{ plan_year }}", C, bold=True, after=12)
+    _p(doc, "năm {{ plan_year }}", C, bold=True)
+    _p(doc, "─" * 10, C, size=8, after=10)
     _p(doc, "BAN THƯỜNG VỤ {{ issuer }}", C, bold=True, after=8)
     _p(doc, "{%p for b in bases %}")
     _p(doc, "{{ b }}", J, italic=True, indent=True, after=3)
     _p(doc, "{%p endfor %}")
     _p(doc, "QUYẾT ĐỊNH:", C, bold=True, before=8, after=8)
-    _p(doc, "Điều 1. Tặng {{ form_name }} cho {{ collectives|length }} tập thể và {{ individuals|length }} cá nhân "
-            "(có danh sách kèm theo) đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}.",
-       J, indent=True, after=4)
+    _p(doc, "Điều 1. Tặng {{ form_name }} cho {{ who }} (có danh sách kèm theo) đã có thành tích xuất sắc trong "
+            "phong trào thi đua năm {{ plan_year }}.", J, indent=True, after=4)
     _p(doc, "Điều 2. {{ article2 }}", J, indent=True, after=4)
     _p(doc, "Điều 3. Văn phòng, các ban của {{ issuer_short }}, các công đoàn cơ sở trực thuộc và các tập thể, "
             "cá nhân có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này. Quyết định có hiệu lực kể từ "
-            "ngày ký.", J, indent=True)
+            "ngày ký.", J, indent=True, keep=True)
     _footer(doc, ("Như Điều 3;", "LĐLĐ tỉnh (b/c);", "Lưu: VT, Ban CS-PL."))
     _appendix(doc, "{{ form_name|upper }}")
     return doc
@@ -145,16 +176,16 @@ def submission() -> Document:
     doc = _doc()
     _header(doc, "Số: {{ number }}")
     _p(doc, "TỜ TRÌNH", C, bold=True, size=14, before=18)
-    _p(doc, "Về việc đề nghị tặng {{ form_name }} năm {{ plan_year }}", C, bold=True, after=12)
+    _p(doc, "Về việc đề nghị tặng {{ form_name }} năm {{ plan_year }}", C, bold=True)
+    _p(doc, "─" * 10, C, size=8, after=10)
     _p(doc, "Kính gửi: {{ addressee }}", C, after=10)
     _p(doc, "{%p for b in bases %}")
     _p(doc, "{{ b }}", J, indent=True, after=3)
     _p(doc, "{%p endfor %}")
     _p(doc, "Qua xét đề nghị của các công đoàn cơ sở trực thuộc, Ban Thường vụ {{ issuer_short }} kính trình "
-            "{{ addressee_short }} xem xét{{ relay }} tặng {{ form_name }} cho {{ collectives|length }} tập thể và "
-            "{{ individuals|length }} cá nhân (có danh sách và tóm tắt thành tích kèm theo) đã có thành tích xuất "
-            "sắc trong phong trào thi đua năm {{ plan_year }}.", J, indent=True, after=4)
-    _p(doc, "Kính trình {{ addressee_short }} xem xét, quyết định./.", J, indent=True)
+            "{{ addressee_short }} xem xét{{ relay }} tặng {{ form_name }} cho {{ who }} (có danh sách và tóm tắt "
+            "thành tích kèm theo) đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}.", J, indent=True, after=4)
+    _p(doc, "Kính trình {{ addressee_short }} xem xét, quyết định./.", J, indent=True, keep=True)
     _footer(doc, ("Như trên;", "Lưu: VT, Ban CS-PL."))
     _appendix(doc, "ĐỀ NGHỊ TẶNG {{ form_name|upper }}", extra=True)
     return doc
@@ -174,13 +205,34 @@ def certificates() -> Document:
     _p(doc, "{{ r.name }}", C, bold=True, size=24)
     _p(doc, "{{ r.position }}", C, italic=True, size=14, after=8)
     _p(doc, "Đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}", C, size=15, after=14)
-    _p(doc, "{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", WD_ALIGN_PARAGRAPH.RIGHT, italic=True)
-    _p(doc, "Quyết định số {{ number }}          {{ signer_title_line }}", WD_ALIGN_PARAGRAPH.RIGHT, bold=True,
-       size=12)
-    _p(doc, "Số vào sổ: {{ r.book_no }}", L, size=11, before=36)
-    _p(doc, "{{ signer_name }}", WD_ALIGN_PARAGRAPH.RIGHT, bold=True, size=14)
+    # The signature block: place and date, the signer's title and name centred over each other on the right;
+    # the decision's number and date and the register number on the left, level with the signer's name.
+    table = doc.add_table(rows=1, cols=2)
+    _widths(table, (127, 120))
+    _row_flags(table.rows[0], "w:cantSplit")
+    left, right = table.rows[0].cells
+    _cell(left, [("", {})] * 5 + [("Quyết định số {{ number }} ngày {{ date }}", dict(align=C, size=12)),
+                                  ("Số vào sổ: {{ r.book_no }}", dict(align=C, size=12))])
+    _cell(right, [("{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", dict(align=C, italic=True,
+                                                                                     size=14)),
+                  ("{{ signer_title }}", dict(align=C, bold=True, size=14))]
+          + [("", {})] * 3 + [("{{ signer_name }}", dict(align=C, bold=True, size=14))])
     _p(doc, "{%p endfor %}")
     return doc
+
+
+def _drop_extras(doc) -> None:
+    """Leave out two parts of python-docx's blank document: `stylesWithEffects.xml` (a Word 2010 copy of the
+    styles that no longer matches styles.xml once Normal is set, which openxml-audit reports and Word ignores
+    since 2013) and the thumbnail of the blank document's sample page (Windows would show it as the preview)."""
+    part = doc.part
+    for r_id, rel in list(part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            part.drop_rel(r_id)
+    package_rels = part.package.rels
+    for r_id, rel in list(package_rels.items()):
+        if rel.reltype.endswith("/thumbnail"):
+            del package_rels[r_id]
 
 
 def write_all(folder: Path = LAYOUTS) -> list[Path]:
@@ -188,7 +240,9 @@ def write_all(folder: Path = LAYOUTS) -> list[Path]:
     out = []
     for name, build in (("quyet-dinh.docx", decision), ("to-trinh.docx", submission), ("giay-khen.docx", certificates)):
         path = folder / name
-        build().save(path)
+        doc = build()
+        _drop_extras(doc)
+        doc.save(path)
         out.append(path)
     return out
 
