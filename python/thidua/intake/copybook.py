@@ -1,0 +1,131 @@
+"""A .xls/.ods submission rebuilt as an .xlsx from the values read: same sheets, same cells, no LibreOffice."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+
+from thidua.intake.safety import Book, filled, open_book
+from thidua.intake.shown import _is_percent_code as is_percent_code
+
+# Filled cells above which the copy is not rebuilt (openpyxl holds ~0.5 KB per cell); a filled template
+# has ~600, both tables filled to the reader's 2,000 rows ~30,000.
+COPY_LIMIT = 120_000
+DATE, DATETIME, PERCENT = "DD/MM/YYYY", "DD/MM/YYYY HH:MM", "0%"
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+
+def filled_cells(book: Book) -> int:
+    """How many cells of the whole book hold a value."""
+    return sum(1 for name in book.names for row in book.grid(name).rows for v in row if v != "")
+
+
+def rebuild(data: bytes, fmt: str, base: str):
+    """(an openpyxl Workbook with every sheet of the file, in order, each value at its own address, hidden
+    sheets hidden, merged ranges merged, or None when it holds over COPY_LIMIT filled cells; that count).
+
+    Formulas are not kept: a cell shows the value the unit's program saved for it."""
+    import openpyxl
+    book = open_book(data, fmt, base)
+    count = filled_cells(book)
+    if count > COPY_LIMIT:
+        return None, count
+    from openpyxl.utils import get_column_letter
+    looks = {"xls": _xls_looks, "ods": _ods_looks}[fmt](data)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name in book.names:
+        ws = wb.create_sheet(name)
+        grid = book.grid(name)
+        widths, percent = looks.get(name, ({}, set()))
+        percent = percent | set(grid.shown.percent)
+        for r, cells in enumerate(grid.rows, start=1):
+            for c, value in enumerate(cells, start=1):
+                if value != "" and value is not None:
+                    _put(ws.cell(r, c), value, (r - 1, c - 1) in percent)
+        for r0, c0, r1, c1 in grid.merged:
+            if (r1, c1) != (r0, c0):
+                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
+        n_cols = max((len(cells) for cells in grid.rows), default=0)
+        widths = {c: w for c, w in widths.items() if c < n_cols} or _widths(grid.rows)
+        for c, width in widths.items():
+            ws.column_dimensions[get_column_letter(c + 1)].width = round(width, 2)
+        if name in book.hidden:
+            ws.sheet_state = "hidden"
+    return wb, count
+
+
+def _put(cell, value: object, percent: bool) -> None:
+    """Store `value` as the unit's program showed it: text always as text (never read as a formula)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, dt.datetime):
+        cell.number_format = DATETIME
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE
+    elif percent:
+        cell.number_format = PERCENT
+
+
+def _xls_looks(data: bytes) -> dict[str, tuple[dict[int, float], set]]:
+    """Per sheet: the column widths (characters) and the cells shown as a percentage, read by xlrd (only
+    for a file under COPY_LIMIT cells: xlrd holds every cell)."""
+    import xlrd
+    wb = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+    out = {}
+    for name in wb.sheet_names():
+        ws = wb.sheet_by_name(name)
+        percent_xf = {i for i, xf in enumerate(wb.xf_list)
+                      if xf.format_key in wb.format_map and is_percent_code(wb.format_map[xf.format_key].format_str)}
+        percent = {(r, c) for r in range(ws.nrows) for c in range(ws.row_len(r))
+                   if ws.cell_xf_index(r, c) in percent_xf}
+        out[name] = ({c: info.width / 256 for c, info in ws.colinfo_map.items()}, percent)
+        wb.unload_sheet(name)
+    return out
+
+
+_ODS_PART = re.compile(rb'<table:table (?=[^>]*table:name="([^"]*)")|<table:table-column(?=[\s/>])([^>]*)>'
+                       rb'|<style:style (?=[^>]*style:family="table-column")[^>]*style:name="([^"]*)"[^>]*>\s*'
+                       rb'<style:table-column-properties[^>]*style:column-width="([\d.]+)(in|cm|mm|pt)"')
+_CHARS_PER = {b"in": 10.25, b"cm": 10.25 / 2.54, b"mm": 10.25 / 25.4, b"pt": 10.25 / 72}
+_ATTR = re.compile(rb'([\w:-]+)="([^"]*)"')
+
+
+def _ods_looks(data: bytes) -> dict[str, tuple[dict[int, float], set]]:
+    """Per table: the column widths (characters) from the column styles of content.xml; the percentage
+    cells come from the reader (Grid.shown)."""
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        xml = zf.read("content.xml")
+    styles, out, table, col = {}, {}, None, 0
+    for m in _ODS_PART.finditer(xml):
+        if m.group(3) is not None:
+            styles[m.group(3)] = float(m.group(4)) * _CHARS_PER[m.group(5)]
+        elif m.group(1) is not None:
+            table, col = html.unescape(m.group(1).decode("utf-8")), 0
+            out[table] = ({}, set())
+        elif table is not None:
+            attrs = dict(_ATTR.findall(m.group(2)))
+            repeat = min(int(attrs.get(b"table:number-columns-repeated", b"1")), 1024)
+            width = styles.get(attrs.get(b"table:style-name"))
+            for k in range(repeat):
+                if width:
+                    out[table][0][col + k] = width
+            col += repeat
+    return out
+
+
+def _widths(rows: list) -> dict[int, float]:
+    """Column widths from the texts shown in each column, leaving out rows with a single value (titles and
+    notes that run across the sheet): for a file that names none."""
+    longest: dict[int, int] = {}
+    for cells in rows:
+        shown = [(c, v) for c, v in enumerate(cells) if filled(v)]
+        if len(shown) < 2:
+            continue
+        for c, v in shown:
+            n = len(DATE) if isinstance(v, dt.date) else max(len(line) for line in str(v).split("\n"))
+            longest[c] = max(longest.get(c, 0), n)
+    return {c: float(min(MAX_WIDTH, max(MIN_WIDTH, n + 2))) for c, n in longest.items()}
