@@ -111,13 +111,24 @@ def largest_real(plan, units, round_code: str = "SK1") -> bytes:
     return out.getvalue()
 
 
-def file_set(work: Path, plan, units) -> list[Path]:
-    """The broken-file set plus the generated files: the 97 MB junk paste and the largest real template."""
+def file_set(work: Path, plan, units, pattern: str | None = None) -> list[Path]:
+    """The broken-file set plus the generated files: the 97 MB junk paste and the largest real template,
+    also saved as .xls and .ods by LibreOffice (when it is installed). Only the files whose name matches the
+    glob `pattern` (all when None)."""
+    import fnmatch
+    wanted = lambda name: pattern is None or fnmatch.fnmatch(name, pattern)  # noqa: E731
     files = sorted(p for p in BROKEN.iterdir() if p.name != "expected.json")
     junk, largest = work / "junk_97mb.xlsx", work / "largest_real.xlsx"
-    junk.write_bytes(junk_xlsx(plan, units))
-    largest.write_bytes(largest_real(plan, units))
-    return files + [junk, largest]
+    if wanted(junk.name):
+        junk.write_bytes(junk_xlsx(plan, units))
+    others = [largest.with_suffix(s) for s in (".xls", ".ods")]
+    if any(wanted(p.name) for p in [largest] + others):
+        largest.write_bytes(largest_real(plan, units))
+    from thidua.reports.libreoffice import convert, soffice
+    for other in others:
+        if wanted(other.name) and soffice() is not None:
+            convert(largest, other.suffix[1:], work)
+    return [p for p in files + [junk, largest] + others if p.exists() and wanted(p.name)]
 
 
 # ---------------------------------------------------------------- the child
@@ -246,12 +257,11 @@ def speed(plan, units, files: list[Path], repeats: int = 3) -> dict:
 def run(work: Path, say, top: int = 6, modes: tuple[str, ...] = MODES, pattern: str | None = None) -> dict:
     """Every mode of `modes` on every file of the set whose name matches the glob `pattern` (all when None);
     the validation speed only when the whole set is measured in every mode."""
-    import fnmatch
     from thidua.plan.load import load_plan
     from thidua.plan.load import load_units
     plan, units = load_plan(), load_units()
     work.mkdir(parents=True, exist_ok=True)
-    files = [p for p in file_set(work, plan, units) if pattern is None or fnmatch.fnmatch(p.name, pattern)]
+    files = file_set(work, plan, units, pattern)
     if not files:
         raise SystemExit(f"no file of the set matches {pattern!r}")
     folder = companions(work, plan, units) if "consolidate" in modes else work

@@ -65,7 +65,7 @@ def test_unreadable_file_gets_problems_only(plan, key, tmp_path):
 def test_feedback_opens_in_libreoffice(plan, key, tmp_path):
     need_libreoffice()
     from thidua.reports.libreoffice import convert
-    src = BROKEN / "libreoffice_typed.ods"          # goes through LibreOffice once to become .xlsx
+    src = BROKEN / "libreoffice_typed.ods"          # the copy rebuilt from its values must open there too
     result = validate_file(src, plan, key)
     out = write_feedback(src, result, tmp_path / "fb.xlsx")
     back = convert(out, "ods", tmp_path / "lo")

@@ -9,9 +9,10 @@ import re
 from thidua.intake.safety import Book, filled, open_book
 from thidua.intake.shown import _is_percent_code as is_percent_code
 
-# Filled cells above which the copy is not rebuilt (openpyxl holds ~0.5 KB per cell); a filled template
-# has ~600, both tables filled to the reader's 2,000 rows ~30,000.
-COPY_LIMIT = 120_000
+# Filled cells above which the copy is not rebuilt: a filled template has ~500, the most a real template
+# holds (both tables at the reader's 2,000 rows, every text at its longest) 42,379, and its feedback peaks
+# at ~150 MB (bench/run.py --memory --files 'largest_real.*').
+COPY_LIMIT = 60_000
 DATE, DATETIME, PERCENT = "DD/MM/YYYY", "DD/MM/YYYY HH:MM", "0%"
 MIN_WIDTH, MAX_WIDTH = 6, 60
 
@@ -32,7 +33,10 @@ def rebuild(data: bytes, fmt: str, base: str):
     if count > COPY_LIMIT:
         return None, count
     from openpyxl.utils import get_column_letter
-    looks = {"xls": _xls_looks, "ods": _ods_looks}[fmt](data)
+    try:
+        looks = {"xls": _xls_looks, "ods": _ods_looks}[fmt](data)
+    except Exception:       # widths and % formats only: without them the values are still copied
+        looks = {}
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name in book.names:
