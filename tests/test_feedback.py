@@ -140,6 +140,10 @@ def test_xls_and_ods_feedback_is_rebuilt_from_the_values(plan, key, tmp_path, mo
         assert hashlib.sha256(src.read_bytes()).hexdigest() == before
         wb = _check_copy(src, result, out)
         assert wb["Chỉ tiêu"]["F22"].value == "45 người"
+        ws = wb["Chỉ tiêu"]             # a label wider than its column, a value on its right: wrapped, row taller
+        long = [c for c in ws["D"] if isinstance(c.value, str) and len(c.value) > ws.column_dimensions["D"].width
+                and ws.cell(c.row, 5).value]
+        assert long and all(c.alignment.wrap_text and ws.row_dimensions[c.row].height >= 30 for c in long)
         same = openpyxl.load_workbook(BROKEN / "libreoffice_typed.xlsx")   # the same file saved as .xlsx
         for ws in same.worksheets:          # the unit's column widths (the descriptions' wide columns)
             for letter, dim in ws.column_dimensions.items():

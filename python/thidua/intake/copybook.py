@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import math
 import re
 
 from thidua.intake.safety import Book, filled, open_book
@@ -15,6 +16,7 @@ from thidua.intake.shown import _is_percent_code as is_percent_code
 COPY_LIMIT = 60_000
 DATE, DATETIME, PERCENT = "DD/MM/YYYY", "DD/MM/YYYY HH:MM", "0%"
 MIN_WIDTH, MAX_WIDTH = 6, 60
+LINE_HEIGHT, MAX_LINES = 15, 12          # points per line of wrapped text; the tallest row, in lines
 
 
 def filled_cells(book: Book) -> int:
@@ -37,6 +39,8 @@ def rebuild(data: bytes, fmt: str, base: str):
         looks = {"xls": _xls_looks, "ods": _ods_looks}[fmt](data)
     except Exception:       # widths and % formats only: without them the values are still copied
         looks = {}
+    from openpyxl.styles import Alignment
+    wrap = Alignment(wrap_text=True, vertical="top")
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name in book.names:
@@ -44,17 +48,30 @@ def rebuild(data: bytes, fmt: str, base: str):
         grid = book.grid(name)
         widths, percent = looks.get(name, ({}, set()))
         percent = percent | set(grid.shown.percent)
-        for r, cells in enumerate(grid.rows, start=1):
-            for c, value in enumerate(cells, start=1):
-                if value != "" and value is not None:
-                    _put(ws.cell(r, c), value, (r - 1, c - 1) in percent)
-        for r0, c0, r1, c1 in grid.merged:
-            if (r1, c1) != (r0, c0):
-                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
         n_cols = max((len(cells) for cells in grid.rows), default=0)
         widths = {c: w for c, w in widths.items() if c < n_cols} or _widths(grid.rows)
         for c, width in widths.items():
             ws.column_dimensions[get_column_letter(c + 1)].width = round(width, 2)
+        for r, cells in enumerate(grid.rows, start=1):
+            lines = 1
+            for c, value in enumerate(cells, start=1):
+                if value != "" and value is not None:
+                    cell = ws.cell(r, c)
+                    _put(cell, value, (r - 1, c - 1) in percent)
+                    # a text wider than its column, with a value on its right, would be cut off: wrap it,
+                    # and make the row tall enough (programs do not all fit the height when opening)
+                    width = widths.get(c - 1, 8.43)
+                    if isinstance(value, str) and c < len(cells) and filled(cells[c]) and len(value) > width:
+                        cell.alignment = wrap
+                        lines = max(lines, min(MAX_LINES, math.ceil(len(value) * 1.1 / max(width - 1, 1))))
+            if lines > 1:
+                ws.row_dimensions[r].height = LINE_HEIGHT * lines
+        for r0, c0, r1, c1 in grid.merged:
+            if (r1, c1) != (r0, c0):
+                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
+        ws.page_setup.orientation = "landscape"          # printed: every column across the page
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         if name in book.hidden:
             ws.sheet_state = "hidden"
     return wb, count
