@@ -111,13 +111,24 @@ def largest_real(plan, units, round_code: str = "SK1") -> bytes:
     return out.getvalue()
 
 
-def file_set(work: Path, plan, units) -> list[Path]:
-    """The broken-file set plus the generated files: the 97 MB junk paste and the largest real template."""
+def file_set(work: Path, plan, units, pattern: str | None = None) -> list[Path]:
+    """The broken-file set plus the generated files: the 97 MB junk paste and the largest real template,
+    also saved as .xls and .ods by LibreOffice (when it is installed). Only the files whose name matches the
+    glob `pattern` (all when None)."""
+    import fnmatch
+    wanted = lambda name: pattern is None or fnmatch.fnmatch(name, pattern)  # noqa: E731
     files = sorted(p for p in BROKEN.iterdir() if p.name != "expected.json")
     junk, largest = work / "junk_97mb.xlsx", work / "largest_real.xlsx"
-    junk.write_bytes(junk_xlsx(plan, units))
-    largest.write_bytes(largest_real(plan, units))
-    return files + [junk, largest]
+    if wanted(junk.name):
+        junk.write_bytes(junk_xlsx(plan, units))
+    others = [largest.with_suffix(s) for s in (".xls", ".ods")]
+    if any(wanted(p.name) for p in [largest] + others):
+        largest.write_bytes(largest_real(plan, units))
+    from thidua.reports.libreoffice import convert, soffice
+    for other in others:
+        if wanted(other.name) and soffice() is not None:
+            convert(largest, other.suffix[1:], work)
+    return [p for p in files + [junk, largest] + others if p.exists() and wanted(p.name)]
 
 
 # ---------------------------------------------------------------- the child
@@ -243,40 +254,50 @@ def speed(plan, units, files: list[Path], repeats: int = 3) -> dict:
     return out
 
 
-def run(work: Path, say, top: int = 6) -> dict:
+def run(work: Path, say, top: int = 6, modes: tuple[str, ...] = MODES, pattern: str | None = None) -> dict:
+    """Every mode of `modes` on every file of the set whose name matches the glob `pattern` (all when None);
+    the validation speed only when the whole set is measured in every mode."""
     from thidua.plan.load import load_plan
     from thidua.plan.load import load_units
     plan, units = load_plan(), load_units()
     work.mkdir(parents=True, exist_ok=True)
-    files = file_set(work, plan, units)
-    folder = companions(work, plan, units)
+    files = file_set(work, plan, units, pattern)
+    if not files:
+        raise SystemExit(f"no file of the set matches {pattern!r}")
+    folder = companions(work, plan, units) if "consolidate" in modes else work
     say(f"memory: {len(files)} files ({', '.join(p.name for p in files[-1:])} "
         f"{files[-1].stat().st_size / 1e6:.1f} MB on disk)")
     rows = []
     for path in files:
         row = {"file": path.name}
-        for mode in MODES:
+        for mode in modes:
             m = measure(mode, path, folder)
             row[mode] = m
             total = (m["self_mb"] or 0) + (m["children_mb"] or 0)
             row[f"{mode}_mb"] = round(total, 1) if m["self_mb"] is not None else None
         rows.append(row)
         say(f"  {path.name:<28} " + "  ".join(f"{mode} {row[f'{mode}_mb']} MB ({row[mode]['status'][:40]})"
-                                               for mode in MODES))
-    worst = sorted(rows, key=lambda r: -max(r[f"{m}_mb"] or 1e9 for m in MODES))[:top]
-    result = {"worst": [{"file": r["file"], **{m: r[f"{m}_mb"] for m in MODES},
-                         "children": {m: r[m]["children_mb"] for m in MODES}} for r in worst]}
-    result["max_mb"] = {m: max((r[f"{m}_mb"] or 0) for r in rows) for m in MODES}
-    result.update(speed(plan, units, files))
+                                               for mode in modes))
+    worst = sorted(rows, key=lambda r: -max(r[f"{m}_mb"] or 1e9 for m in modes))[:top]
+    result = {"modes": list(modes),
+              "worst": [{"file": r["file"], **{m: r[f"{m}_mb"] for m in modes},
+                         "children": {m: r[m]["children_mb"] for m in modes}} for r in worst]}
+    result["max_mb"] = {m: max((r[f"{m}_mb"] or 0) for r in rows) for m in modes}
+    if tuple(modes) == MODES and pattern is None:
+        result.update(speed(plan, units, files))
     return result
 
 
 def table(result: dict) -> str:
-    lines = [f"{'file (worst first)':<30}{'validate':>10}{'feedback':>10}{'consolidate':>13}   (MB, own + children)"]
+    modes = result.get("modes", MODES)
+    widths = [max(10, len(m) + 2) for m in modes]
+    lines = [f"{'file (worst first)':<30}" + "".join(f"{m:>{w}}" for m, w in zip(modes, widths))
+             + "   (MB, own + children)"]
     for r in result["worst"]:
         lines.append(f"{r['file']:<30}" + "".join(f"{(r[m] if r[m] is not None else 'FAILED'):>{w}}"
-                                                 for m, w in zip(MODES, (10, 10, 13))))
-    lines.append(f"{'max':<30}" + "".join(f"{result['max_mb'][m]:>{w}}" for m, w in zip(MODES, (10, 10, 13))))
-    lines.append(f"validation speed: {result['valid_files_per_s']} valid files/s, "
-                 f"{result['broken_files_per_s']} broken-set files/s (per CPU second, median of 3, in-process)")
+                                                 for m, w in zip(modes, widths)))
+    lines.append(f"{'max':<30}" + "".join(f"{result['max_mb'][m]:>{w}}" for m, w in zip(modes, widths)))
+    if "valid_files_per_s" in result:
+        lines.append(f"validation speed: {result['valid_files_per_s']} valid files/s, "
+                     f"{result['broken_files_per_s']} broken-set files/s (per CPU second, median of 3, in-process)")
     return "\n".join(lines)

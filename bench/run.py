@@ -1,6 +1,7 @@
 """Benchmark ThiDua beside the naive pandas pipeline and the unzip floor, as ratios measured in one run.
 
     python bench/run.py [--units N] [--json] [--repeats R] [--round Q1] [--stages cold,templates,...]
+    python bench/run.py --memory [--only feedback] [--files 'libreoffice_typed.*'] [--json]
 
 Generates N units' filled submissions for one round with thidua.demo.simulate (valid files and the usual
 share of broken ones), then times each stage (median of R repeats) and prints a table; with --json
@@ -307,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="peak memory per file (validate, feedback, consolidate) over tests/data/broken and a "
                              "generated 97 MB junk file, and validation speed; see bench/memory.py")
+    parser.add_argument("--only", help="with --memory: the modes to measure, comma-separated "
+                                       "(validate, feedback, consolidate; default all)")
+    parser.add_argument("--files", metavar="GLOB", help="with --memory: only the files of the set whose name "
+                                                        "matches GLOB (e.g. 'libreoffice_typed.*')")
     parser.add_argument("--child-consolidate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     for name in ("inbox", "db", "register", "key", "out"):
@@ -322,8 +327,11 @@ def main(argv: list[str] | None = None) -> int:
             memory.child(*args.child_memory)
             return 0
         say = lambda *a: print(*a, file=sys.stderr if args.json else sys.stdout, flush=True)  # noqa: E731
+        modes = tuple(m.strip() for m in (args.only or ",".join(memory.MODES)).split(",") if m.strip())
+        if not modes or set(modes) - set(memory.MODES):
+            parser.error(f"--only: choose from {', '.join(memory.MODES)}")
         with tempfile.TemporaryDirectory(prefix="thidua-bench-mem-") as tmp:
-            result = memory.run(Path(args.work or tmp), say)
+            result = memory.run(Path(args.work or tmp), say, modes=modes, pattern=args.files)
         print(memory.table(result))
         if args.json:
             print(json.dumps(result))

@@ -37,3 +37,17 @@ def test_bench_rejects_unknown_stage():
     done = subprocess.run([sys.executable, str(RUN), "--units", "5", "--stages", "floor,bogus"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "bogus" in done.stderr
+
+
+def test_memory_bench_measures_chosen_modes_and_files():
+    """--memory --only feedback --files GLOB: only that mode, only the matching files, no speed run."""
+    done = subprocess.run([sys.executable, str(RUN), "--memory", "--only", "feedback", "--files", "libreoffice_typed.x*",
+                           "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr[-3000:]          # 1: a figure over 200 MB (reported, not a crash)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["modes"] == ["feedback"] and set(result["max_mb"]) == {"feedback"}
+    assert sorted(r["file"] for r in result["worst"]) == ["libreoffice_typed.xls", "libreoffice_typed.xlsx"]
+    assert all(r["feedback"] > 0 for r in result["worst"]) and "valid_files_per_s" not in result
+    bad = subprocess.run([sys.executable, str(RUN), "--memory", "--only", "bogus"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode != 0 and "--only" in bad.stderr

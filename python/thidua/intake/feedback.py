@@ -1,7 +1,6 @@
 """The marked-up copy returned to a unit: bad cells highlighted with a comment, and a first sheet of problems."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from thidua.fileio import atomic_path
@@ -16,7 +15,7 @@ SEVERITY_VI = {ERROR: "Lỗi", "warning": "Lưu ý"}
 # Sheet xml (uncompressed) above which the unit's own workbook is not loaded to be marked: openpyxl holds
 # ~30 times that in memory. A filled template has ~100 KB; a table filled to the reader's 2,000 rows ~6 MB.
 MARK_LIMIT = 2 * 1024 * 1024
-TOO_BIG_NOTE = ("Tệp có nhiều dữ liệu ({size} MB) nên bản phản hồi không chép lại toàn bộ sổ để tô màu từng ô; "
+TOO_BIG_NOTE = ("Tệp có nhiều dữ liệu ({size}) nên bản phản hồi không chép lại toàn bộ sổ để tô màu từng ô; "
                 "hãy sửa trong tệp gốc theo danh sách dưới đây (trang, ô).")
 
 
@@ -32,32 +31,32 @@ def _text(cell, value) -> None:
 
 
 def _load(src: Path, result: SubmissionResult):
-    """(the unit's workbook as an openpyxl Workbook (via LibreOffice for .xls/.ods) or None, a note or None).
+    """(the unit's workbook as an openpyxl Workbook or None, a note or None).
 
+    .xlsx: the unit's own file. .xls/.ods: a copy rebuilt from the values read (intake/copybook.py), each
+    value at its own address, so every cell named in the messages is the cell marked.
     None, without opening it, for a file the validator could not read (too big, hostile, broken: F-codes)
-    or one with more than MARK_LIMIT of sheet xml: the feedback is then the list of problems alone, and
-    memory stays bounded."""
+    or one with more than MARK_LIMIT of sheet xml (COPY_LIMIT filled cells for .xls/.ods): the feedback
+    is then the list of problems alone, and memory stays bounded."""
     import openpyxl
     from thidua.intake.safety import Unreadable, sheet_xml_size, sniff
     if result.unreadable and any(i.code.startswith("F") for i in result.issues):
         return None, None
     try:
-        fmt, _ = sniff(src.read_bytes(), src.name)
+        data = src.read_bytes()
+        fmt, _ = sniff(data, src.name)
     except (Unreadable, OSError):
         return None, None
     try:
-        with tempfile.TemporaryDirectory(prefix="thidua-fb-") as tmp:
-            path = src
-            if fmt != "xlsx":
-                from thidua.reports.libreoffice import convert
-                copy = Path(tmp) / ("src." + fmt)
-                copy.write_bytes(src.read_bytes())
-                path = convert(copy, "xlsx", tmp)
-            size = sheet_xml_size(Path(path).read_bytes(), src.name)
-            if size > MARK_LIMIT:
-                return None, TOO_BIG_NOTE.format(size=f"{size / (1024 * 1024):.0f}")
-            return openpyxl.load_workbook(path), None
-    except Exception:   # hostile XML (defusedxml), damaged parts, no LibreOffice: problems sheet only
+        if fmt != "xlsx":
+            from thidua.intake.copybook import rebuild
+            wb, cells = rebuild(data, fmt, src.name)
+            return wb, None if wb is not None else TOO_BIG_NOTE.format(size=f"{cells:,} ô".replace(",", "."))
+        size = sheet_xml_size(data, src.name)
+        if size > MARK_LIMIT:
+            return None, TOO_BIG_NOTE.format(size=f"{size / (1024 * 1024):.0f} MB")
+        return openpyxl.load_workbook(src), None
+    except Exception:   # hostile XML (defusedxml), damaged parts: problems sheet only
         return None, None
 
 
