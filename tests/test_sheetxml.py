@@ -18,7 +18,7 @@ NASTY = ["plain", "a & b < c > d \"q\"", " leading", "trailing ", "tab\tinside",
          "line\nbreak\n", "<r>not rich</r>x", "x" * 40000, "😀" * 20000, "\ufffebad\uffff", "Tiếng Việt: Đoàn",
          "", "=1+1", "https://example.org", "0123"]
 NUMBERS = [0, 7, -3, 10 ** 17, 123456789012345678, 0.1, 1e-7, -3.5, 2.5e300, float("nan"), float("inf"), True]
-WHEN = [None, dt.date(2019, 3, 31), dt.datetime(2019, 4, 10, 16, 45, 30), dt.datetime(1900, 2, 28),
+WHEN = [None, dt.date(2019, 3, 31), dt.date(1900, 1, 5), dt.datetime(2019, 4, 10, 16, 45, 30), dt.datetime(1900, 2, 28),
         dt.datetime(1900, 3, 1, 12), "không phải ngày"]
 
 

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import math
+import operator
 import sqlite3
 from collections.abc import Iterable
 from io import BytesIO
@@ -416,13 +417,13 @@ def _activities_sheet(book: Book, store: Store, rnd, names: dict) -> None:
     cursor = store_values.activity_rows(store, rnd.code)
 
     def data():
-        for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=lambda f: f[:2]), start=1):
-            a: dict = {}
-            for _, _, sheet, fld, num, text, date in fields:
-                a.setdefault("sheet", sheet)
-                a[fld[4:]] = _value(num, text, date)
-            yield [i, unit, names.get(unit, unit), a.get("date"), a.get("content"), a.get("description"),
-                   a.get("participants"), f"{a['sheet']}, dòng {row}"]
+        for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=operator.itemgetter(0, 1)), start=1):
+            first = next(fields)
+            sheet, a = first[2], {first[3]: _value(*first[4:])}
+            for _, _, _, fld, num, text, date in fields:
+                a[fld] = text if num is None and date is None else _value(num, text, date)
+            yield [i, unit, names.get(unit, unit), a.get("act.date"), a.get("act.content"), a.get("act.description"),
+                   a.get("act.participants"), f"{sheet}, dòng {row}"]
     book.table("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ", cols, data())
 
 

@@ -31,6 +31,7 @@ _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\
 _ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _EPOCH = dt.datetime(1899, 12, 31)
+_EPOCH_DAY = _EPOCH.toordinal()
 _TOKEN = b"\x01"                    # `s="\x01<n>"`: the style of the sheet's n-th probed format (text never
                                     # holds a raw control character: it is escaped as _x0001_)
 _ROW = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
@@ -67,9 +68,12 @@ def _utf16_truncate(text: str, limit: int) -> str:
 
 def excel_serial(value: dt.date) -> float:
     """Excel's serial number of a date or date and time (1900 system, with its 29/02/1900)."""
+    if type(value) is dt.date:
+        serial = value.toordinal() - _EPOCH_DAY
+        return float(serial + 1 if serial > 59 else serial)
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
-    delta = value.replace(tzinfo=None) - _EPOCH
+    delta = value - _EPOCH
     serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
     return serial + 1 if serial > 59 else serial
 
@@ -89,7 +93,7 @@ class SheetRows:
         self.cols = [(f'<c r="{xl_col_to_name(c)}', self.style[k]) for c, k in enumerate(keys)]
         self.file = tempfile.TemporaryFile()
         self.runs: list[list[int]] = []       # [first row, last row, byte offset] per run of consecutive rows
-        self.last, self.max_col, self.probe = -1, -1, None
+        self.last, self.width, self.probe = -1, 0, None
 
     def write(self, r: int, values, height: float | None = None) -> None:
         if r <= self.last:
@@ -113,10 +117,13 @@ class SheetRows:
                 add(f"{ref}{n}{s}><v>{value:.16G}</v></c>")
             elif value is None:
                 add(f"{ref}{n}{s}/>")
+            elif kind is dt.date:
+                add(f"{ref}{n}{s}><v>{excel_serial(value):.16G}</v></c>")
             else:
                 add(self._cell(f"{ref}{n}", s, value))
         add("</row>")
-        self.max_col = max(self.max_col, min(len(values), len(self.cols)) - 1)
+        if len(values) > self.width:
+            self.width = min(len(values), len(self.cols))
         self.file.write("".join(parts).encode())
 
     def _cell(self, ref: str, s: str, value) -> str:
@@ -189,7 +196,7 @@ def _dimension(xml: str, rows: SheetRows) -> str:
     first, *rest = m.group(1).split(":")
     (r0, c0), (r1, c1) = xl_cell_to_rowcol(first), xl_cell_to_rowcol(rest[0] if rest else first)
     r0, c0 = min(r0, rows.runs[0][0]), min(c0, 0)
-    r1, c1 = max(r1, rows.last), max(c1, rows.max_col)
+    r1, c1 = max(r1, rows.last), max(c1, rows.width - 1)
     ref = xl_rowcol_to_cell(r0, c0) if (r0, c0) == (r1, c1) else f"{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}"
     return f"{xml[:m.start()]}<dimension ref=\"{ref}\"/>{xml[m.end():]}"
 
