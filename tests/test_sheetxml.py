@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from io import BytesIO
 from types import SimpleNamespace
@@ -42,9 +43,12 @@ FORMATS = {"title": {"bold": True}, "text": {"border": 1}, "int": {"border": 1, 
            "bad": {"font_color": "#C00000"}, "total": {"bold": True, "num_format": "#,##0"}}
 
 
-def _write(sheet_rows, ws, fmts, trailing: bool) -> None:
-    """A title, two runs of data rows (row 9 with a height) around a formula row, maybe a closing row."""
+def _write(sheet_rows, ws, fmts, trailing: bool, crowd: int) -> None:
+    """A title, `crowd` other formats used first (so the rows' style indexes have 1, 2 or 3 digits), two runs
+    of data rows (row 9 with a height) around a formula row, maybe a closing row."""
     ws.write_string(0, 0, "Tiêu đề", fmts["title"])
+    for c in range(crowd):
+        ws.write_blank(1, c, None, fmts[f"crowd{c}"])
     for r in range(2, 12):
         sheet_rows.write(r, _values(r - 2), 40 if r == 9 else None)
     ws.write_formula(12, 1, "=SUM(B3:B12)", fmts["total"], 42)
@@ -59,20 +63,21 @@ def _members(path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-@pytest.mark.parametrize("trailing", [True, False])
-def test_streamed_rows_equal_xlsxwriter_write_calls_byte_for_byte(tmp_path, trailing):
+@pytest.mark.parametrize("trailing, crowd", [(True, 0), (False, 0), (True, 12), (False, 120)])
+def test_streamed_rows_equal_xlsxwriter_write_calls_byte_for_byte(tmp_path, trailing, crowd):
+    spec = FORMATS | {f"crowd{c}": {"font_size": 8 + c / 10} for c in range(crowd)}
     ref_path = tmp_path / "calls.xlsx"
-    wb, fmts = _book(str(ref_path), FORMATS)
+    wb, fmts = _book(str(ref_path), spec)
     ws = wb.add_worksheet("Dữ liệu")
     _write(C.Rows(SimpleNamespace(fmt=fmts, put=lambda *a: C.Book.put(SimpleNamespace(fmt=fmts), *a)), ws, KEYS),
-           ws, fmts, trailing)
+           ws, fmts, trailing, crowd)
     wb.close()
 
     package = BytesIO()
-    wb, fmts = _book(package, FORMATS)
+    wb, fmts = _book(package, spec)
     ws = wb.add_worksheet("Dữ liệu")
     rows = sheetxml.SheetRows(ws, KEYS, fmts, extra=("bad",))
-    _write(rows, ws, fmts, trailing)
+    _write(rows, ws, fmts, trailing, crowd)
     wb.close()
     out = tmp_path / "streamed.xlsx"
     sheetxml.assemble(package.getvalue(), {"Dữ liệu": rows}, out)
@@ -86,6 +91,8 @@ def test_streamed_rows_equal_xlsxwriter_write_calls_byte_for_byte(tmp_path, trai
     sheet = openpyxl.load_workbook(out)["Dữ liệu"]
     assert sheet["A3"].value == "plain" and sheet.row_dimensions[10].height == 39.75
     assert sheet["B8"].value == 0.1 and sheet["E3"].font.color.rgb == "FFC00000"
+    bad = re.search(r'<c r="E3" s="(\d+)"', got["xl/worksheets/sheet1.xml"].decode()).group(1)
+    assert len(bad) == {0: 1, 12: 2, 120: 3}[crowd]          # style indexes of 1, 2 and 3 digits resolved
 
 
 def test_a_row_written_twice_or_by_both_writers_is_refused(tmp_path):

@@ -32,8 +32,10 @@ _ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _EPOCH = dt.datetime(1899, 12, 31)
 _EPOCH_DAY = _EPOCH.toordinal()
-_TOKEN = b"\x01"                    # `s="\x01<n>"`: the style of the sheet's n-th probed format (text never
-                                    # holds a raw control character: it is escaped as _x0001_)
+# A cell's style is written as two control characters, distinct per probed format: text never holds them raw
+# (escaped as _xHHHH_), and `bytes.translate` turns them into the index's one or two digits in one pass.
+_MARKS = bytes(b for b in range(32) if b not in (9, 10, 13))
+MAX_FORMATS = len(_MARKS) // 2           # formats one sheet's rows may use
 _ROW = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
 _CELL = re.compile(r"<c\b([^>]*?)/?>")
 _ATTR = re.compile(r'\b(r|s)="([^"]*)"')
@@ -89,9 +91,12 @@ class SheetRows:
         self.ws, self.formats = ws, formats
         self.probe_keys = list(dict.fromkeys([*keys, *extra]))
         self.key_id = {k: i for i, k in enumerate(self.probe_keys)}
-        self.style = {k: f'" s="\x01{i}"' for k, i in self.key_id.items()}
+        if len(self.probe_keys) > MAX_FORMATS:
+            raise ValueError(f"{len(self.probe_keys)} formats for one sheet's rows: at most {MAX_FORMATS}")
+        self.style = {k: f'" s="{chr(_MARKS[2 * i])}{chr(_MARKS[2 * i + 1])}"' for k, i in self.key_id.items()}
         self.cols = [(f'<c r="{xl_col_to_name(c)}', self.style[k]) for c, k in enumerate(keys)]
         self.file = tempfile.TemporaryFile()
+        self.pending: list[str] = []          # rows not yet written to the file (written in batches)
         self.runs: list[list[int]] = []       # [first row, last row, byte offset] per run of consecutive rows
         self.last, self.width, self.probe = -1, 0, None
 
@@ -103,16 +108,22 @@ class SheetRows:
         if self.runs and r == self.last + 1:
             self.runs[-1][1] = r
         else:
+            self.flush()
             self.runs.append([r, r, self.file.tell()])
         self.last = r
         n = str(r + 1)
         parts = [f'<row r="{n}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
                  if height else f'<row r="{n}">']
-        add = parts.append
+        add, special = parts.append, _SPECIAL.search
         for (ref, s), value in zip(self.cols, values):
             kind = type(value)
             if kind is str:
-                add(f'{ref}{n}{s} t="inlineStr">{inline_text(value)}</c>' if value else f"{ref}{n}{s}/>")
+                if not value:
+                    add(f"{ref}{n}{s}/>")
+                elif len(value) < TEXT_MAX // 2 and not special(value):
+                    add(f'{ref}{n}{s} t="inlineStr"><is><t>{value}</t></is></c>')
+                else:
+                    add(f'{ref}{n}{s} t="inlineStr">{inline_text(value)}</c>')
             elif kind is int:
                 add(f"{ref}{n}{s}><v>{value:.16G}</v></c>")
             elif value is None:
@@ -124,7 +135,14 @@ class SheetRows:
         add("</row>")
         if len(values) > self.width:
             self.width = min(len(values), len(self.cols))
-        self.file.write("".join(parts).encode())
+        self.pending.append("".join(parts))
+        if len(self.pending) >= 256:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.file.write("".join(self.pending).encode())
+            self.pending.clear()
 
     def _cell(self, ref: str, s: str, value) -> str:
         """A cell of the less common kinds: a (value, format key) pair, a float, a date, anything else."""
@@ -149,16 +167,29 @@ class SheetRows:
             self.ws.write_blank(r, c, None, self.formats[key])
         self.probe = r
 
-    def styles(self, probe_xml: str) -> dict[bytes, bytes]:
-        """Token -> style index, read from XlsxWriter's XML of the probe row."""
+    def styles(self, probe_xml: str):
+        """How to resolve the style marks, from XlsxWriter's XML of the probe row: a (table, delete) pair for
+        `bytes.translate`, or {mark: index} when an index has over two digits."""
         found = {}
         for cell in _CELL.finditer(probe_xml):
             attrs = dict(_ATTR.findall(cell.group(1)))
             found[xl_cell_to_rowcol(attrs["r"])[1]] = attrs.get("s", "0")
-        return {_TOKEN + str(i).encode() + b'"': found[i].encode() + b'"' for i in range(len(self.probe_keys))}
+        index = [found[i].encode() for i in range(len(self.probe_keys))]
+        if any(len(x) > 2 for x in index):
+            return {_MARKS[2 * i:2 * i + 2]: x for i, x in enumerate(index)}
+        table, delete = bytearray(range(256)), bytearray()
+        for i, x in enumerate(index):
+            tens, units = _MARKS[2 * i], _MARKS[2 * i + 1]
+            table[units] = x[-1]
+            if len(x) == 2:
+                table[tens] = x[0]
+            else:
+                delete.append(tens)
+        return bytes(table), bytes(delete)
 
-    def chunks(self, start: int, end: int, styles: dict[bytes, bytes], size: int = 1 << 20):
+    def chunks(self, start: int, end: int, styles: dict[bytes, bytes], size: int = 1 << 18):
         """The streamed XML between two byte offsets, tokens resolved, in pieces cut after a `</row>`."""
+        self.flush()
         self.file.flush()
         self.file.seek(start)
         left, carry = end - start, b""
@@ -170,9 +201,12 @@ class SheetRows:
                 carry = data
                 continue
             piece, carry = data[:cut], data[cut:]
-            for token, index in styles.items():
-                piece = piece.replace(token, index)
-            yield piece
+            if isinstance(styles, dict):
+                for mark, index in styles.items():
+                    piece = piece.replace(mark, index)
+                yield piece
+            else:
+                yield piece.translate(*styles)
 
     def close(self) -> None:
         self.file.close()
@@ -208,6 +242,7 @@ def _merged(xml: str, rows: SheetRows):
     probe = next(x for r, x in own if r == rows.probe)
     styles = rows.styles(probe)
     yield _dimension(xml[:start], rows).encode()
+    rows.flush()
     rows.file.seek(0, 2)
     offsets = [run[2] for run in rows.runs[1:]] + [rows.file.tell()]
     runs = [(first, last, begin, stop) for (first, last, begin), stop in zip(rows.runs, offsets)]
