@@ -75,7 +75,7 @@ class Book:
     def __init__(self, path: Path, plan, rnd, as_of: dt.datetime):
         self.path, self.streamed = Path(path), {}      # sheet name -> its streamed rows (CONSTANT_MEMORY)
         self.package = BytesIO() if CONSTANT_MEMORY else None
-        self.wb = xlsxwriter.Workbook(self.package or str(path), {
+        self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
             "constant_memory": CONSTANT_MEMORY})
         self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),

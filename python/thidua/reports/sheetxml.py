@@ -8,10 +8,11 @@ XML (inline strings, as XlsxWriter's constant_memory mode writes them) into a te
 not grow with the number of rows. `assemble` then copies XlsxWriter's package with `zipfile`, merging
 each sheet's streamed rows into its `<sheetData>` by row number and widening its `<dimension>`.
 
-Style indexes are not predicted: a cell's `s` is written as a token, and the first row of each sheet is
-also written by XlsxWriter as blank cells, one per format the sheet's rows use (a "probe"). In
-XlsxWriter's output the probe cells name each format's index; the probe row is then replaced by the
-streamed row of the same number.
+Style indexes are neither predicted nor read from XlsxWriter's internals: a cell's `s` is written as two
+marks standing for its format, and the first row of each sheet is also written by XlsxWriter as blank
+cells, one per format the sheet's rows use (a "probe"). In XlsxWriter's output the probe cells name each
+format's index; the marks are turned into it, and the probe row is replaced by the streamed row of the
+same number.
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class SheetRows:
             self.runs[-1][1] = r
         else:
             self.flush()
-            self.runs.append([r, r, self.file.tell()])
+            self.runs.append([r, r, self.file.seek(0, 2)])
         self.last = r
         n = str(r + 1)
         parts = [f'<row r="{n}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
@@ -141,6 +142,7 @@ class SheetRows:
 
     def flush(self) -> None:
         if self.pending:
+            self.file.seek(0, 2)
             self.file.write("".join(self.pending).encode())
             self.pending.clear()
 
@@ -187,8 +189,8 @@ class SheetRows:
                 delete.append(tens)
         return bytes(table), bytes(delete)
 
-    def chunks(self, start: int, end: int, styles: dict[bytes, bytes], size: int = 1 << 18):
-        """The streamed XML between two byte offsets, tokens resolved, in pieces cut after a `</row>`."""
+    def chunks(self, start: int, end: int, styles, size: int = 1 << 18):
+        """The streamed XML between two byte offsets, style marks resolved, in pieces cut after a `</row>`."""
         self.flush()
         self.file.flush()
         self.file.seek(start)
