@@ -160,21 +160,29 @@ def test_unknown_round_is_a_clear_error(consolidated_year, plan, tmp_path):
 
 
 def _cells(path) -> dict:
-    """Every sheet's values, number formats, fonts, fills, merges, row heights and print setup."""
+    """Every sheet's values, number formats, fonts, fills, borders, alignment, merges, row heights, print setup
+    and stated dimension."""
     wb = openpyxl.load_workbook(path)
+    with zipfile.ZipFile(path) as z:
+        dims = [re.search(r'<dimension ref="([^"]+)"', z.read(f"xl/worksheets/sheet{i}.xml").decode()).group(1)
+                for i in range(1, len(wb.worksheets) + 1)]
     out = {}
-    for ws in wb.worksheets:
+    for ws, dim in zip(wb.worksheets, dims):
         cells = {(c.row, c.column): (c.value, c.number_format, c.font.b, c.font.color.rgb if c.font.color else None,
-                                     c.fill.fgColor.rgb, c.border.left.style, c.alignment.wrap_text)
+                                     c.font.name, c.font.sz, c.fill.fgColor.rgb, c.fill.patternType,
+                                     tuple(getattr(c.border, side).style for side in ("left", "right", "top", "bottom")),
+                                     c.alignment.wrap_text, c.alignment.horizontal, c.alignment.vertical,
+                                     c.alignment.shrink_to_fit)
                  for row in ws.iter_rows() for c in row if c.value is not None or c.has_style}
         out[ws.title] = (cells, sorted(map(str, ws.merged_cells.ranges)),
                          {r: d.height for r, d in ws.row_dimensions.items() if d.height},
-                         ws.freeze_panes, ws.print_title_rows, ws.print_area, ws.auto_filter.ref)
+                         ws.freeze_panes, ws.print_title_rows, ws.print_area, ws.auto_filter.ref, dim)
     return out
 
 
 def test_constant_memory_rows_match_in_memory_mode(consolidated_year, plan, tmp_path, monkeypatch):
-    """Rows written in constant_memory mode show exactly what XlsxWriter's in-memory mode shows."""
+    """Rows streamed as sheet XML (reports/sheetxml.py) show exactly what XlsxWriter's in-memory mode shows
+    when every cell goes through its write calls."""
     import thidua.reports.committee as C
     monkeypatch.setattr(C, "_now", lambda: dt.datetime(2019, 4, 12, 9, 30))
     for rc in ("Q1", "SK1"):
@@ -192,11 +200,12 @@ def test_constant_memory_rows_match_in_memory_mode(consolidated_year, plan, tmp_
 def test_rows_out_of_order_are_refused(plan, tmp_path):
     import thidua.reports.committee as C
     book = C.Book(tmp_path / "x.xlsx", plan, plan.round("Q1"), C._now())
-    rows = C.Rows(book, book.wb.add_worksheet("x"), ["text", "int"])
-    rows.write(3, ["a", 1])
-    with pytest.raises(RuntimeError):
-        rows.write(3, ["b", 2])       # constant_memory has flushed row 3: a second write would be lost
-    book.wb.close()
+    for rows in (C.Rows(book, book.wb.add_worksheet("x"), ["text", "int"]),
+                 book.rows(book.wb.add_worksheet("y"), ["text", "int"])):
+        rows.write(3, ["a", 1])
+        with pytest.raises(RuntimeError):
+            rows.write(3, ["b", 2])       # row 3 is already out: a second write would be lost
+    book.close()
 
 
 def test_no_private_members_of_libraries():

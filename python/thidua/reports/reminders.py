@@ -122,5 +122,5 @@ def _write_list(plan, rnd, rows: list[dict], target: Path) -> Path:
         book = Book(tmp, plan, rnd, dt.datetime.now().replace(microsecond=0))
         book.table("Nhắc nhở", "DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC GỬI BÁO CÁO", cols, data,
                    empty="Tất cả đơn vị đã gửi báo cáo hợp lệ.", signature=True)
-        book.wb.close()
+        book.close()
     return target
