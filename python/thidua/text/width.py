@@ -25,8 +25,14 @@ def _metrics() -> dict:
 
 def text_width(text: str, size: float = 12, bold: bool = False, italic: bool = False) -> float:
     """Width in points of one line of `text` printed in Times New Roman of `size` points."""
-    table, other = _metrics()[STYLES[bool(bold), bool(italic)]]
-    return size * sum(table.get(ch, other) for ch in text)
+    return size * _em_width(text, STYLES[bool(bold), bool(italic)])
+
+
+@lru_cache(maxsize=1 << 16)
+def _em_width(text: str, style: str) -> float:
+    """Width of `text` in ems (words repeat a lot in a report: cached)."""
+    table, other = _metrics()[style]
+    return sum(table.get(ch, other) for ch in text)
 
 
 def column_points(width: float, default_font: str = "Times New Roman 12") -> float:
@@ -45,10 +51,15 @@ def line_height(size: float = 12) -> float:
 
 def wrapped_lines(text: str, width_pt: float, size: float = 12, bold: bool = False, italic: bool = False) -> int:
     """Lines a cell of `width_pt` points needs for `text`, wrapped at spaces as a spreadsheet wraps it."""
+    return _wrapped_lines(str(text), float(width_pt), float(size), bool(bold), bool(italic))
+
+
+@lru_cache(maxsize=1 << 14)
+def _wrapped_lines(text: str, width_pt: float, size: float, bold: bool, italic: bool) -> int:
     room = max(1.0, width_pt - CELL_PADDING_PT)
     space = text_width(" ", size, bold, italic)
     lines = 0
-    for paragraph in str(text).split("\n"):
+    for paragraph in text.split("\n"):
         lines += 1
         used = 0.0
         for word in paragraph.split(" "):
