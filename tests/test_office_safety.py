@@ -252,6 +252,22 @@ def test_a_temporary_left_by_a_killed_run_is_removed(tmp_path, office, inbox):
     assert sorted(p.name for p in out.iterdir()) == ["TongHop_Q1.xlsx"]
 
 
+def test_writing_templates_sweeps_the_folder_of_a_killed_run_once(tmp_path, office):
+    """A folder of many outputs is swept once (not once per file): temporaries of a killed run go, live ones stay."""
+    home, right = office
+    out = tmp_path / "t"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = out / f".Q1_CD001_x.{dead.stdout.strip()}.abcd.tmp.xlsx"          # its process is gone
+    stale.write_bytes(b"half a template")
+    live = out / f".Q1_CD002_y.{os.getpid()}.abcd.tmp.xlsx"                  # a process still running
+    live.write_bytes(b"being written")
+    done = run("templates", "--round", "Q1", "--out", out, "--units", "CD001,CD002", "--key", right, home=home)
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists() and live.exists()
+    assert len(list(out.glob("Q1_*.xlsx"))) == 2
+
+
 # ---------------------------------------------------------------- clean text
 def test_invisible_characters_are_removed_with_a_warning(tmp_path, office, plan, units):
     from thidua.demo.simulate import input_cells, realistic_values

@@ -10,11 +10,14 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+def atomic_path(path: str | Path, sweep: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds. With `sweep`,
+    temporaries of `path` left by a killed run are removed first (a writer of many files in one folder sweeps
+    the folder once with `remove_stale_temps_in` and passes sweep=False: one scan, not one per file)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
+    if sweep:
+        remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}.", suffix=".tmp" + target.suffix,
                                dir=target.parent)
     os.close(fd)
@@ -31,9 +34,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def remove_stale_temps(target: Path) -> list[Path]:
     """Remove the temporaries of `target` left by a killed run: `.<stem>.<pid>.<random>.tmp<suffix>` whose
     process is gone (on Windows, or for names without a process id: an hour old)."""
+    return _remove_dead(target.parent.glob(f".{glob_escape(target.stem)}.*.tmp{glob_escape(target.suffix)}"))
+
+
+def remove_stale_temps_in(folder: str | Path) -> list[Path]:
+    """The same for every output of `folder`: `.<stem>.<pid>.<random>.tmp<suffix>` names whose process is gone."""
+    return _remove_dead(Path(folder).glob(".*.*.tmp*"))
+
+
+def _remove_dead(candidates) -> list[Path]:
     removed = []
-    for tmp in target.parent.glob(f".{glob_escape(target.stem)}.*.tmp{glob_escape(target.suffix)}"):
-        pid = tmp.name[len(target.stem) + 2:].split(".", 1)[0]
+    for tmp in candidates:
+        head = tmp.name[1:].rpartition(".tmp")[0]
+        parts = head.rsplit(".", 2)
+        pid = parts[1] if len(parts) == 3 else ""
         if _running(int(pid)) if pid.isdigit() and os.name != "nt" else _age(tmp) < 3600:
             continue
         with contextlib.suppress(OSError):
@@ -73,8 +87,8 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path: str | Path, data: bytes, sweep: bool = True) -> Path:
+    with atomic_path(path, sweep) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 

@@ -10,7 +10,7 @@ from typing import Iterable
 import xlsxwriter
 
 from thidua.templates import spec as S
-from thidua.fileio import atomic_write_bytes
+from thidua.fileio import atomic_write_bytes, remove_stale_temps_in
 from thidua.plan.model import Plan
 from thidua.templates.signing import sign
 from thidua.text.normalize import ascii_slug
@@ -237,16 +237,18 @@ class TemplateFactory:
     def render(self, unit: Unit | None) -> bytes:
         return self.stamp.render(stamp_values(self.plan, self.round_code, self.key, unit))
 
-    def write(self, unit: Unit | None, out_dir: str | Path) -> Path:
+    def write(self, unit: Unit | None, out_dir: str | Path, sweep: bool = True) -> Path:
         path = Path(out_dir) / template_filename(self.round_code, unit)
-        return atomic_write_bytes(path, self.render(unit))
+        return atomic_write_bytes(path, self.render(unit), sweep)
 
 
 def write_templates(plan: Plan, round_code: str, units: Iterable[Unit], out_dir: str | Path,
                     key: bytes) -> list[Path]:
     """One pre-filled template per unit in `out_dir`; returns the paths written."""
     factory = TemplateFactory(plan, round_code, key)
-    return [factory.write(unit, out_dir) for unit in units]
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    remove_stale_temps_in(out_dir)          # once for the folder, not once per file
+    return [factory.write(unit, out_dir, sweep=False) for unit in units]
 
 
 def write_blank_templates(plan: Plan, out_dir: str | Path) -> list[Path]:
