@@ -75,3 +75,14 @@ def test_choices():
     assert parse_choice("x", yes_no).value == "Có"
     assert parse_choice("Chưa rõ", yes_no).status == INVALID
     assert fold("Đoàn  Viên") == "doan vien"
+
+
+def test_a_receipt_moment_is_read_the_vietnamese_way_or_refused():
+    import datetime as dt
+    from thidua.intake.parse import parse_moment
+    assert parse_moment("15/04/2019 08:30") == dt.datetime(2019, 4, 15, 8, 30)
+    assert parse_moment(" 15/04/2019  08:30 ") == dt.datetime(2019, 4, 15, 8, 30)
+    assert parse_moment("15/04/2019") == dt.datetime(2019, 4, 15)
+    assert parse_moment("2019-04-15T08:30:00") == dt.datetime(2019, 4, 15, 8, 30)
+    assert parse_moment("04/15/2019 08:30") is None          # month 15: refused, never guessed
+    assert parse_moment("sáng thứ hai") is None

@@ -330,18 +330,11 @@ def _receipt_order(received_at: str | None) -> tuple:
 
 def cmd_received(args) -> int:
     """Set the office's receipt time of a file: late status follows everywhere (it is computed, not stored)."""
-    import datetime as dt
+    from thidua.intake.parse import parse_moment
     from thidua.store.definitions import receipt_text
     from thidua.store.store import Store
     from thidua.store.submissions import set_receipt
-    text = args.at.strip()
-    when = None
-    for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
-        try:
-            when = dt.datetime.strptime(text, fmt)
-            break
-        except ValueError:
-            continue
+    when = parse_moment(args.at)
     if when is None:
         raise ThiDuaError(f"Không đọc được thời điểm «{args.at}».", "Ghi dạng ngày/tháng/năm giờ:phút, ví dụ "
                           "--at \"15/04/2019 08:30\".")

@@ -127,6 +127,20 @@ def parse_date(text: str) -> Parsed:
         return Parsed(None, INVALID)
 
 
+RECEIPT_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                   "%Y-%m-%d")
+
+
+def parse_moment(text: str) -> dt.datetime | None:
+    """A moment written the Vietnamese way ("15/04/2019 08:30", "15/04/2019") or as ISO text; None if unreadable."""
+    for fmt in RECEIPT_FORMATS:
+        try:
+            return dt.datetime.strptime(" ".join(str(text).split()), fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def excel_serial_date(value: float) -> dt.date | None:
     """An Excel 1900-system serial day number as a date (None outside 1900..2200)."""
     if not 1 <= value < 110000:
