@@ -56,3 +56,13 @@ def test_send_button_sends_reminders_after_the_due_date_once(office, consolidate
     actions, data = run(folder, "send_mail", ThiDua_Ky="Q1")
     assert status_of(actions, data) == f"Kỳ Q1: đã gửi 0 thư nhắc; {len(expected)} đơn vị đã được gửi từ trước, không gửi lại."
     assert len(capture.messages) == len(expected)
+
+
+def test_the_send_button_sends_templates_until_the_due_day_and_reminders_after():
+    import datetime as dt
+    from thidua.mail.send import what_to_send
+    from thidua.plan.load import load_plan
+    q1 = load_plan().round("Q1")
+    assert what_to_send(q1, q1.due) == "templates"
+    assert what_to_send(q1, q1.due + dt.timedelta(days=1)) == "reminders"
+    assert what_to_send(load_plan().round("DX"), dt.date(2030, 1, 1)) == "templates"    # no due date

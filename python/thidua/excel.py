@@ -196,11 +196,10 @@ def fetch_mail(ctx: Context) -> str:
 @entry
 def send_mail(ctx: Context) -> str:
     """«Gửi biểu mẫu / thư nhắc»: until the due date each unit its template, after it a reminder; never twice."""
-    import datetime as dt
-    from thidua.mail.send import build, send_messages, sender_of
+    from thidua.mail.send import build, send_messages, sender_of, what_to_send
     from thidua.mail.settings import SETTINGS_FILE, load_settings
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
-    what = "reminders" if rnd.due and dt.date.today() > rnd.due else "templates"
+    what = what_to_send(rnd)
     settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)
     templates = ctx.path("templates") / rnd.code
     outgoing, no_address = build(what, ctx.db, ctx.plan, ctx.units, rnd.code, ctx.key(), sender_of(settings, ctx.plan),

@@ -60,6 +60,12 @@ def _signature(plan) -> str:
     return f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()
 
 
+def what_to_send(rnd, today: dt.date | None = None) -> str:
+    """What «Gửi biểu mẫu / thư nhắc» sends for a round: templates until its due day, reminders after it."""
+    today = today or dt.date.today()
+    return "reminders" if rnd.due and today > rnd.due else "templates"
+
+
 def template_messages(plan, units, round_code: str, key: bytes, sender: str) -> tuple[list[Outgoing], list[str]]:
     """Each unit's pre-filled template of the round; (messages, units without an e-mail address)."""
     from thidua.templates.build import TemplateFactory, template_filename

@@ -34,6 +34,7 @@ from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
 from thidua.store.tracking import status_label, status_rows
 from thidua.text.normalize import org_name
+from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
@@ -336,7 +337,7 @@ class IndicatorSheet:
             if v is None:
                 continue
             if kind == "bool":
-                x = v == "Có"
+                x = v == YES
             elif kind == "date":
                 x = 1
             elif isinstance(v, (int, float)):
