@@ -5,11 +5,11 @@ from pathlib import Path
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan, read_toml_tables
-from thidua.plan.units import Unit, read_csv_rows, units_from_rows
+from thidua.plan.units import Unit, iter_csv_rows, read_csv_rows, units_from_rows
 from thidua.workbook import layout
 
 PLAN_READERS = {".toml": read_toml_tables, ".xlsm": layout.read_plan_tables, ".xlsx": layout.read_plan_tables}
-REGISTER_READERS = {".csv": read_csv_rows, ".xlsm": layout.read_register_rows, ".xlsx": layout.read_register_rows}
+REGISTER_READERS = {".csv": iter_csv_rows, ".xlsm": layout.read_register_rows, ".xlsx": layout.read_register_rows}
 
 
 def load_plan(source: str | Path | None = None) -> Plan:

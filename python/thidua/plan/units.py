@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import to_date
@@ -16,8 +16,10 @@ DEFAULT_REGISTER = "units2019.csv"
 COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
+    """One unit of the register (slots: a national register holds 100,000 of them)."""
+
     code: str
     name: str
     cluster: str
@@ -30,6 +32,7 @@ class Unit:
 def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
     """Units from register rows (CSV today, the master workbook's sheet later); checks codes."""
     units, seen, problems = [], set(), []
+    clusters: dict[str, str] = {}          # one string per cluster name, shared by its units
     for number, row in enumerate(rows, start=2):
         code = str(row.get("code") or "").strip()
         if not code:
@@ -40,7 +43,8 @@ def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
             problems.append(f"dòng {number}: mã «{code}» bị trùng")
         seen.add(code)
         try:
-            units.append(Unit(code, str(row["name"]).strip(), str(row.get("cluster") or "").strip(),
+            cluster = str(row.get("cluster") or "").strip()
+            units.append(Unit(code, str(row["name"]).strip(), clusters.setdefault(cluster, cluster),
                               int(float(row.get("staff") or 0)), int(float(row.get("members") or 0)),
                               str(row.get("email") or "").strip(), to_date(row.get("founded"))))
         except (KeyError, ValueError) as exc:
@@ -52,14 +56,24 @@ def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
 
 
 def read_csv_rows(path: Path | None = None) -> list[dict]:
+    return list(iter_csv_rows(path))
+
+
+def iter_csv_rows(path: Path | None = None) -> Iterator[dict]:
+    """The register's rows one at a time (a national register is read without holding its text or all its rows)."""
     if path is None:
         text = resources.files("thidua.data").joinpath(DEFAULT_REGISTER).read_text(encoding="utf-8")
-    else:
+        yield from csv.DictReader(text.splitlines())
+        return
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ThiDuaError(f"Không đọc được danh sách đơn vị {path}: {exc}.", "Kiểm tra đường dẫn.") from exc
+    with fh:
         try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except OSError as exc:
+            yield from csv.DictReader(fh)
+        except (OSError, UnicodeDecodeError) as exc:
             raise ThiDuaError(f"Không đọc được danh sách đơn vị {path}: {exc}.", "Kiểm tra đường dẫn.") from exc
-    return list(csv.DictReader(text.splitlines()))
 
 
 def select_units(units: list[Unit], codes: str | Iterable[str] | None) -> list[Unit]:
