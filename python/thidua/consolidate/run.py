@@ -6,25 +6,35 @@ bytes is a `duplicate` sighting and keeps the first time. The latest valid file 
 round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
 replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
 the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
+
+Memory does not grow with the number of files: the walk of the inbox is a table of the store (store/scan.py),
+files are read by this process and by worker processes a few at a time (a bounded window), each returns rows
+ready to insert, and the report keeps its rows compressed (FileRows).
 """
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
+import pickle
 import sqlite3
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+import zlib
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
 
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
-from thidua.store import register, runs, submissions, values
+from thidua.store import register, runs, scan, submissions, values
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
@@ -32,11 +42,14 @@ from thidua.store.store import Store
 from thidua.text.numbers import format_seconds
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
-PARALLEL_FROM = 24        # validate in worker processes once a run has this many new files
+CHUNK = int(os.environ.get("THIDUA_CHUNK", "128"))    # new files stored per transaction
+PARALLEL_FROM = 24        # read in worker processes too once a run has this many new files
+MAX_WORKERS = 3           # worker processes beside this one, which reads files too (at most one per spare CPU)
+TASK = 8                  # files a worker reads per request
+WINDOW = 4                # requests queued per worker: what is read ahead of the store, and held meanwhile
 
 
-@dataclass
+@dataclass(slots=True)
 class FileRow:
     """What became of one file found in the inbox."""
 
@@ -51,13 +64,59 @@ class FileRow:
     note: str = ""
 
 
+class FileRows(Sequence):
+    """The rows of a report, kept as compressed blocks of pickled tuples: a national round's 100,000 rows hold
+    a few megabytes instead of ~50. A row is a FileRow again when it is read; the sequence only grows."""
+
+    BLOCK = 4096
+
+    def __init__(self, rows: Iterable[FileRow] = ()) -> None:
+        self._blocks: list[bytes] = []
+        self._tail: list[tuple] = []
+        self.extend(rows)
+
+    def append(self, row: FileRow) -> None:
+        self._tail.append(row if isinstance(row, tuple) else (row.file, row.sha256, row.unit, row.round, row.status,
+                                                              row.n_issues, row.received_at, row.new, row.note))
+        if len(self._tail) >= self.BLOCK:
+            self._blocks.append(zlib.compress(pickle.dumps(self._tail, pickle.HIGHEST_PROTOCOL), 1))
+            self._tail = []
+
+    def extend(self, rows: Iterable[FileRow]) -> None:
+        for row in rows:
+            self.append(row)
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self.BLOCK + len(self._tail)
+
+    def _block(self, i: int) -> list[tuple]:
+        return pickle.loads(zlib.decompress(self._blocks[i])) if i < len(self._blocks) else self._tail
+
+    def __iter__(self) -> Iterator[FileRow]:
+        for i in range(len(self._blocks) + 1):
+            for row in self._block(i):
+                yield FileRow(*row)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("FileRows index out of range")
+        return FileRow(*self._block(index // self.BLOCK)[index % self.BLOCK])
+
+    def __repr__(self) -> str:
+        return f"FileRows({len(self)} rows)"
+
+
 @dataclass
 class ConsolidationReport:
     inbox: str
     db_path: str
     run_id: int
     round: str | None
-    files: list[FileRow] = field(default_factory=list)
+    files: Sequence[FileRow] = field(default_factory=list)
     totals: dict[str, dict[str, float]] = field(default_factory=dict)   # {round: {indicator code: total}}
     n_new: int = 0
     seconds: float = 0.0
@@ -106,30 +165,91 @@ def is_candidate(name: str) -> bool:
     return skip_reason(name) is None
 
 
-def survey_inbox(inbox: Path) -> tuple[list[Path], list[dict]]:
-    """Every file under `inbox` (hidden folders and files included): the ones to read, and the others with why."""
-    found, skipped = [], []
+def walk(inbox: Path, skipped: list[dict]) -> Iterator[str]:
+    """The path of every file under `inbox` to read (hidden folders and files included), one at a time; the others
+    go to `skipped` with why."""
     for folder, dirs, names in os.walk(inbox):
         dirs.sort()
         for n in sorted(names):
             reason = skip_reason(n)
             if reason is None:
-                found.append(Path(folder) / n)
+                yield os.path.join(folder, n)
             else:
                 skipped.append({"file": str(Path(folder) / n), "reason": reason})
-    return found, skipped
+
+
+def survey_inbox(inbox: Path) -> tuple[list[Path], list[dict]]:
+    """Every file under `inbox` (hidden folders and files included): the ones to read, and the others with why."""
+    skipped: list[dict] = []
+    return [Path(p) for p in walk(inbox, skipped)], skipped
 
 
 def walk_inbox(inbox: Path) -> list[Path]:
     return survey_inbox(inbox)[0]
 
 
-# ---------------------------------------------------------------- reading (in-process or in workers)
-_CTX: dict = {}
+# ---------------------------------------------------------------- reading (in this process and in workers)
+class Judged(NamedTuple):
+    """A validated file as rows ready to insert (what a worker sends back: no objects per value or issue)."""
+
+    unit: str | None
+    round: str | None
+    template_version: str | None
+    unreadable: bool
+    n_errors: int
+    n_warnings: int
+    values: list[tuple]          # cell_values rows without the submission id
+    issues: list[tuple]          # issues rows without the submission id
 
 
-def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int | None = None) -> None:
-    _CTX.update(plan=plan, key=key, units=units, known=known, archive=archive)
+class Read(NamedTuple):
+    """One file read: its hash and size, its archive copy and verdict (None when its bytes were known)."""
+
+    path: str
+    sha256: str
+    size: int
+    archive_path: str | None
+    judged: Judged | None
+
+
+class Reader:
+    """Reads files: hash; new bytes are archived (write-once) and validated. `known` tells bytes already stored."""
+
+    def __init__(self, plan, key: bytes, units, known, root: Path) -> None:
+        self.plan, self.key, self.units, self.known, self.root = plan, key, units, known, root
+
+    def read(self, path: str) -> Read | None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        if self.known(sha):
+            return Read(path, sha, len(data), None, None)
+        suffix = os.path.splitext(path)[1]
+        archive.archive_bytes(self.root, sha, data, suffix)
+        return Read(path, sha, len(data), f"{self.root.name}/{archive.archive_name(sha, suffix)}",
+                    judge(data, path, self.plan, self.key, self.units))
+
+
+def judge(data: bytes, path: str, plan, key: bytes, units) -> Judged:
+    """Validate one file's bytes; never raises (a reader failure is an `internal` issue)."""
+    try:
+        from thidua.intake.validate import validate_bytes
+        result = validate_bytes(data, path, plan, key, units)
+    except Exception as exc:  # one bad file never stops the others
+        result = SubmissionResult(path, "", unreadable=True, issues=[Issue(
+            "internal", ERROR, None, None, None, None,
+            f"Không đọc được tệp ({type(exc).__name__}: {exc}). Đề nghị đơn vị gửi lại tệp biểu mẫu.")])
+    return Judged(result.unit, result.round, result.template_version, result.unreadable, result.n_errors,
+                  result.n_warnings, [values.value_row(None, v)[1:] for v in result.values],
+                  [store_issues.issue_row(None, i)[1:] for i in result.issues])
+
+
+_WORKER: list[Reader] = []
+
+
+def _init_worker(plan, key, units, db_path: Path, lock_fd: int | None = None, parent: int | None = None) -> None:
     if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
         with contextlib.suppress(OSError):
             os.close(lock_fd)
@@ -137,152 +257,170 @@ def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int
             import ctypes
             import signal
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        if os.getppid() != _CTX.get("parent"):    # the parent was killed before prctl took effect
+        if os.getppid() != parent:                # the parent was killed before prctl took effect
             os._exit(1)
+    gc.enable()
+    store = Store.open(db_path, create=False)     # its own connection: which bytes are already stored
+    _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive.archive_root(db_path))]
 
 
-def _read(path: str) -> dict | None:
-    """Read one file once: hash it; if its bytes are new, archive them (write-once) and validate them."""
+def _read_task(paths: list[str]) -> list[Read | None]:
+    return [_WORKER[0].read(p) for p in paths]
+
+
+def _cpus() -> int:
     try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return None
-    sha = hashlib.sha256(data).hexdigest()
-    item = {"path": path, "sha": sha, "size": len(data), "result": None}
-    if sha in _CTX["known"]:
-        return item
-    item["archive"] = archive.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
-    try:
-        from thidua.intake.validate import validate_bytes
-        result = validate_bytes(data, path, _CTX["plan"], _CTX["key"], _CTX["units"])
-    except Exception as exc:  # one bad file never stops the others
-        result = SubmissionResult(path, sha, unreadable=True, issues=[Issue(
-            "internal", ERROR, None, None, None, None,
-            f"Không đọc được tệp ({type(exc).__name__}: {exc}). Đề nghị đơn vị gửi lại tệp biểu mẫu.")])
-    result.file, result.sha256 = path, sha
-    item["result"] = result
-    return item
-
-
-# ---------------------------------------------------------------- writing
-def _insert(store: Store, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
-            plan_rounds: set, units: dict) -> tuple[str, str] | None:
-    sha, path = item["sha"], item["path"]
-    rel = Path(item["archive"]).relative_to(archive.archive_root(db_path).parent).as_posix()
-    submissions.add_file(store, sha, rel, item["size"])
-    submissions.add_sightings(store, [(sha, path, item["mtime"], run_id)])
-    status = initial_status(result, plan_rounds, units)
-    sub_id = submissions.add_submission(store, {
-        "sha256": sha, "unit": result.unit, "round": result.round, "template_version": result.template_version,
-        "received_at": item.get("mailed") or item["mtime"], "received_source": "mail" if item.get("mailed") else "file",
-        "file_mtime": item["mtime"], "status": status, "n_errors": result.n_errors,
-        "n_warnings": result.n_warnings, "file_name": Path(path).name, "run_id": run_id})
-    values.add_values(store, sub_id, result.values)
-    store_issues.add_issues(store, sub_id, result.issues)
-    return (result.unit, result.round) if status == "superseded" else None
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- the run
 class _Run:
-    """One consolidation run holding the lock: reads unseen files (in workers when many), stores them in chunks."""
+    """One consolidation run holding the lock: walks the inbox into the store, reads the new and changed files (here
+    and in workers, a bounded window ahead), stores them in chunks."""
 
     def __init__(self, store: Store, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
         self.store, self.db_path, self.run_id = store, db_path, run_id
         self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
         self.plan_rounds = {r.code for r in plan.rounds}
-        self.known = submissions.known_files(store)
-        self.cache = submissions.path_cache(store)
-        self.sighted = submissions.sightings(store)
-        self.new_shas: set[str] = set()
-        self.n_new = 0
+        self.n_new = self.n_read = self.n_seen = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
+        self.skipped: list[dict] = []
 
-    def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
-        """Every file's (path, sha256); new bytes end up archived and stored."""
-        seen, todo, stats = [], [], {}
-        for path in paths:
+    def run(self, inbox: Path, progress: bool) -> None:
+        """Every file of the inbox ends up in the scan with its hash; new bytes are archived and stored."""
+        scan.begin(self.store)
+        batch: list[tuple[int, str, int, int]] = []
+        n_found = 0
+        for pos, path in enumerate(walk(inbox, self.skipped)):
             try:
-                st = path.stat()
+                st = os.stat(path)
             except OSError as exc:
-                self.unreadable.append(_unopened(path, exc))
+                self.unreadable.append(_unopened(Path(path), exc))
                 continue
-            spath = str(path)
-            stats[spath] = st
-            cached = self.cache.get(spath)
-            if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns and cached[2] in self.known:
-                seen.append((spath, cached[2]))
-            else:
-                todo.append(spath)
-        todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
-        init = (self.plan, self.key, self.units, frozenset(self.known), archive.archive_root(self.db_path))
-        items = self._items(todo, init, progress)
-        chunk: list[tuple[dict, os.stat_result]] = []
-        for path, item in zip(todo, items):
+            batch.append((pos, path, st.st_size, st.st_mtime_ns))
+            n_found += 1
+            if len(batch) >= scan.PAGE:
+                scan.add(self.store, batch)
+                batch = []
+        scan.add(self.store, batch)
+        n_todo = scan.mark_unchanged(self.store)
+        self.n_seen = n_found - n_todo            # unchanged files; those read are added as they are stored
+        chunk: list[tuple[tuple, Read]] = []
+        for row, item in self._items(n_todo, progress):
             if item is None:
-                self.unreadable.append(_unopened(Path(path), None))
+                self.unreadable.append(_unopened(Path(row[1]), None))
                 continue
-            seen.append((item["path"], item["sha"]))
-            chunk.append((item, stats[item["path"]]))
+            chunk.append((row, item))
             if len(chunk) >= CHUNK:
                 self.flush(chunk)
                 chunk = []
         self.flush(chunk)
-        self.flush_sightings(seen, stats)
-        return seen
+        self.flush_sightings()
 
-    def _items(self, todo: list[str], init: tuple, progress: bool):
-        bar = _progress(len(todo), progress)
+    def _items(self, n_todo: int, progress: bool) -> Iterator[tuple[tuple, Read | None]]:
+        """(scan row, what was read) of every file to read, in the order of the scan's list."""
+        bar = _progress(n_todo, progress)
+        here = Reader(self.plan, self.key, self.units, lambda sha: submissions.is_known(self.store, sha),
+                      archive.archive_root(self.db_path))
+        workers = min(MAX_WORKERS, _cpus() - 1) if n_todo >= PARALLEL_FROM else 0
+        pool = self._pool(workers) if workers > 0 else None
+        pending: deque[tuple[list, Future | list]] = deque()
+
+        def ready() -> Iterator[tuple[tuple, Read | None]]:
+            while pending and (not isinstance(pending[0][1], Future) or pending[0][1].done()):
+                rows, got = pending.popleft()
+                got = got.result() if isinstance(got, Future) else got
+                if bar:
+                    bar.update(len(rows))
+                yield from zip(rows, got)
         try:
-            if len(todo) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-                import multiprocessing as mp
-                fork = sys.platform.startswith("linux")
-                _CTX["parent"] = os.getpid()          # inherited by forked workers (see _init_worker)
-                with ProcessPoolExecutor(min(4, os.cpu_count() or 1), mp_context=mp.get_context("fork") if fork else None,
-                                         initializer=_init_worker,
-                                         initargs=init + (self.lock_fd if fork else None,)) as pool:
-                    for item in pool.map(_read, todo, chunksize=8):
-                        bar and bar.update(1)
-                        yield item
-            else:
-                _init_worker(*init)
-                for path in todo:
-                    bar and bar.update(1)
-                    yield _read(path)
+            for page in scan.to_read(self.store):
+                for i in range(0, len(page), TASK):
+                    rows = page[i:i + TASK]
+                    if pool is not None and sum(isinstance(f, Future) for _, f in pending) < WINDOW * workers:
+                        pending.append((rows, pool.submit(_read_task, [r[1] for r in rows])))
+                    else:                 # the workers have enough queued: read these here
+                        pending.append((rows, [here.read(r[1]) for r in rows]))
+                    yield from ready()
+            while pending:
+                rows, got = pending.popleft()
+                got = got.result() if isinstance(got, Future) else got
+                if bar:
+                    bar.update(len(rows))
+                yield from zip(rows, got)
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+                gc.unfreeze()
             if bar:
                 bar.close()
 
-    def flush(self, chunk: list[tuple[dict, os.stat_result]]) -> None:
+    def _pool(self, workers: int) -> ProcessPoolExecutor:
+        """Worker processes, forked where the OS allows (they share this process's pages: the plan, the register)."""
+        import multiprocessing as mp
+        fork = sys.platform.startswith("linux")
+        codes = frozenset(self.units)             # all a worker asks of the register: is this code in it
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork") if fork else None,
+                                   initializer=_init_worker,
+                                   initargs=(self.plan, self.key, codes, self.db_path,
+                                             self.lock_fd if fork else None, os.getpid()))
+        if fork:
+            gc.freeze()       # objects made so far stay out of the workers' collections: their pages stay shared
+        return pool
+
+    def flush(self, chunk: list[tuple[tuple, Read]]) -> None:
         """Store a chunk of read files in one transaction (new bytes: file, submission, values, issues)."""
         if not chunk:
             return
-        with self.store.atomic():
+        store = self.store
+        with store.atomic():
             pairs, n = set(), 0
-            for item, st in chunk:
-                sha, path = item["sha"], item["path"]
-                mtime = archive.local_iso(st.st_mtime)
-                if item["result"] is not None and sha not in self.known:
-                    mailed = mail_receipt(self.store, sha)                # the mailbox's time wins over the file's
-                    pair = _insert(self.store, self.db_path, self.run_id, dict(item, mtime=mtime, mailed=mailed),
-                                   item["result"],
-                                   self.plan_rounds, self.units)
+            value_rows, issue_rows, sightings, cached, found = [], [], [], [], []
+            for (pos, path, size, mtime_ns), item in chunk:
+                sha = item.sha256
+                mtime = archive.local_iso_ns(mtime_ns)
+                if item.judged is not None and not submissions.is_known(store, sha):
+                    pair, sub_id = self._insert(item, mtime)
+                    value_rows += [(sub_id, *v) for v in item.judged.values]
+                    issue_rows += [(sub_id, *i) for i in item.judged.issues]
                     if pair:
                         pairs.add(pair)
-                    self.known.add(sha)
-                    self.new_shas.add(sha)
                     n += 1
-                if (sha, path) not in self.sighted:
-                    submissions.add_sightings(self.store, [(sha, path, mtime, self.run_id)])
-                    self.sighted.add((sha, path))
-                submissions.cache_path(self.store, path, st.st_size, st.st_mtime_ns, sha)
-            resolve(self.store, pairs)
+                sightings.append((sha, path, mtime, self.run_id))
+                cached.append((path, size, mtime_ns, sha))
+                self.n_read += 1
+                self.n_seen += 1
+                found.append((sha, self.n_read, pos))
+            values.add_value_rows(store, value_rows)
+            store_issues.add_issue_rows(store, issue_rows)
+            submissions.add_sightings(store, sightings)
+            submissions.cache_paths(store, cached)
+            scan.read(store, found)
+            resolve(store, pairs)
             self.n_new += n
-            runs.set_progress(self.store, self.run_id, self.n_new)
+            runs.set_progress(store, self.run_id, self.n_new)
 
-    def flush_sightings(self, seen: list[tuple[str, str]], stats: dict) -> None:
-        """Known bytes found under a new name (files skipped by the stat cache are already sighted)."""
-        rows = [(sha, p, archive.local_iso(stats[p].st_mtime), self.run_id) for p, sha in seen
-                if (sha, p) not in self.sighted]
+    def _insert(self, item: Read, mtime: str) -> tuple[tuple[str, str] | None, int]:
+        """The file and its submission (values and issues follow in the chunk's batch); returns the (unit, round)
+        to resolve when it is valid, and the submission id."""
+        store, judged, sha = self.store, item.judged, item.sha256
+        submissions.add_file(store, sha, item.archive_path, item.size)
+        submissions.add_sightings(store, [(sha, item.path, mtime, self.run_id)])
+        status = initial_status(judged, self.plan_rounds, self.units)
+        mailed = mail_receipt(store, sha)                 # the mailbox's time wins over the file's
+        sub_id = submissions.add_submission(store, {
+            "sha256": sha, "unit": judged.unit, "round": judged.round, "template_version": judged.template_version,
+            "received_at": mailed or mtime, "received_source": "mail" if mailed else "file",
+            "file_mtime": mtime, "status": status, "n_errors": judged.n_errors,
+            "n_warnings": judged.n_warnings, "file_name": os.path.basename(item.path), "run_id": self.run_id})
+        return ((judged.unit, judged.round) if status == "superseded" else None), sub_id
+
+    def flush_sightings(self) -> None:
+        """Known bytes under a path whose sighting is missing (files skipped by the stat cache are normally sighted)."""
+        rows = [(sha, path, archive.local_iso_ns(mtime_ns), self.run_id) for sha, path, mtime_ns in
+                scan.unsighted(self.store)]
         if rows:
             with self.store.atomic():
                 submissions.add_sightings(self.store, rows)
@@ -293,30 +431,19 @@ def _unopened(path: Path, exc: OSError | None) -> FileRow:
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
 
 
-def _report_rows(store: Store, seen: list[tuple[str, str]], new_shas: set, round_code: str | None) -> list[FileRow]:
-    subs = submissions.by_sha(store)
-    first = submissions.first_sightings(store)
-    current = {(s.unit, s.round): s for s in subs.values() if s.status == "accepted"}
-    rows = []
-    for path, sha in seen:
-        sub = subs.get(sha)
-        if sub is None:
-            continue
-        unit, rnd, status = sub.unit, sub.round, sub.status
-        if round_code and rnd not in (round_code, None):
-            continue
+def _report_rows(store: Store, run_id: int, round_code: str | None) -> Iterator[tuple]:
+    """Every file of the scan as a FileRow tuple (see FileRow), streamed from the store."""
+    for path, sha, unit, rnd, status, n_issues, received, new, first, now_at, now_source in \
+            scan.seen(store, run_id, round_code):
         note = ""
-        now = current.get((unit, rnd))
-        if first.get(sha) != path:
-            status, note = "duplicate", f"Trùng nội dung với tệp {first.get(sha)}"
-        elif status == "superseded" and now:
-            note = f"Đã có bản mới hơn (nhận lúc {receipt_text(now.received_at, now.source)})"
-        elif status == "rejected" and now:
-            note = (f"Tệp có lỗi nên không thay bản hợp lệ đã nhận lúc {receipt_text(now.received_at, now.source)}; "
+        if first != path:
+            status, note = "duplicate", f"Trùng nội dung với tệp {first}"
+        elif status == "superseded" and now_at:
+            note = f"Đã có bản mới hơn (nhận lúc {receipt_text(now_at, now_source)})"
+        elif status == "rejected" and now_at:
+            note = (f"Tệp có lỗi nên không thay bản hợp lệ đã nhận lúc {receipt_text(now_at, now_source)}; "
                     "đang dùng bản hợp lệ đó")
-        rows.append(FileRow(path, sha, unit, rnd, status, sub.n_errors + sub.n_warnings, sub.received_at,
-                            sha in new_shas, note))
-    return rows
+        yield path, sha, unit, rnd, status, n_issues, received, bool(new), note
 
 
 def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code: str | None = None,
@@ -345,13 +472,13 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
             archive.clean_archive_temps(archive.archive_root(db_path))
             run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
             run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)
-            found, skipped = survey_inbox(inbox.resolve())
-            seen = run.run(found, progress)
-            runs.finish_run(store, run_id, len(seen), run.n_new)
+            run.run(inbox.resolve(), progress)
+            runs.finish_run(store, run_id, run.n_seen, run.n_new)
             report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
-            report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
-            report.skipped = skipped
+            report.files = FileRows(_report_rows(store, run_id, round_code))
+            report.files.extend(run.unreadable)
+            report.skipped = run.skipped
             report.totals = values.indicator_totals(store, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",

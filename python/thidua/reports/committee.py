@@ -32,7 +32,7 @@ from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
-from thidua.store.tracking import status_label, status_rows
+from thidua.store.tracking import status_label, status_stream
 from thidua.text.normalize import org_name
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
@@ -169,27 +169,45 @@ class Book:
               extra: tuple[str, ...] = ()) -> int:
         """A whole list sheet: header, rows, autofilter, print setup; returns the number of rows. A value may
         be a `(value, format key)` pair, its key a column's or one of `extra`."""
-        ws, header = self.sheet(name, title, columns)
-        out = self.rows(ws, [key for _, _, key in columns], extra)
-        r, n = header, 0
-        wraps = [(c, width * 1.35, 13.0) if key == "small" else (c, width * 1.1, 15.6)
-                 for c, (_, width, key) in enumerate(columns) if key in ("text", "small")]
-        for r, values in enumerate(rows, start=header + 1):
-            tall = [_lines(v, chars) * line for c, chars, line in wraps
-                    if type(v := values[c]) is str and len(v) > chars]     # shorter texts fit the usual height
-            height = max(tall, default=0)
-            out.write(r, values, height + 2 if height > 15.6 else None)
-            n += 1
-        if not n:
+        table = Table(self, name, title, columns, landscape, empty, signature, extra)
+        for values in rows:
+            table.add(values)
+        return table.finish()
+
+
+class Table:
+    """A list sheet filled row by row (several may be filled in one pass over the units): its header when made,
+    its rows as they come, then `finish` (autofilter, signature, print setup)."""
+
+    def __init__(self, book: Book, name: str, title: str, columns: list[tuple[str, float, str]], landscape: bool = True,
+                 empty: str = "Không có.", signature: bool = False, extra: tuple[str, ...] = ()):
+        self.book, self.landscape, self.empty, self.signature = book, landscape, empty, signature
+        self.ws, self.header = book.sheet(name, title, columns)
+        self.out = book.rows(self.ws, [key for _, _, key in columns], extra)
+        self.last_col = len(columns) - 1
+        self.r, self.n = self.header, 0
+        self.wraps = [(c, width * 1.35, 13.0) if key == "small" else (c, width * 1.1, 15.6)
+                      for c, (_, width, key) in enumerate(columns) if key in ("text", "small")]
+
+    def add(self, values: list) -> None:
+        tall = [_lines(v, chars) * line for c, chars, line in self.wraps
+                if type(v := values[c]) is str and len(v) > chars]     # shorter texts fit the usual height
+        height = max(tall, default=0)
+        self.r += 1
+        self.out.write(self.r, values, height + 2 if height > 15.6 else None)
+        self.n += 1
+
+    def finish(self) -> int:
+        ws, header, r = self.ws, self.header, self.r
+        if not self.n:
             r = header + 1
-            ws.write_string(r, 0, empty, self.fmt["note"])
-        last_col = len(columns) - 1
-        ws.autofilter(header, 0, max(r, header + 1), last_col)
+            ws.write_string(r, 0, self.empty, self.book.fmt["note"])
+        ws.autofilter(header, 0, max(r, header + 1), self.last_col)
         end = r
-        if signature:
-            end = self.signature(ws, r + 1, last_col)
-        D.page_setup(ws, end, last_col, header, landscape)
-        return n
+        if self.signature:
+            end = self.book.signature(ws, r + 1, self.last_col)
+        D.page_setup(ws, end, self.last_col, header, self.landscape)
+        return self.n
 
 
 class Rows:
@@ -239,17 +257,21 @@ def _lines(value, chars: float) -> int:
 _value = store_values.typed
 
 
-def _tracking_sheet(book: Book, rows: list[dict]) -> None:
-    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 38, "text"),
-            ("Khối thi đua", 20, "text"), ("Thư điện tử", 28, "text"), ("Tình trạng", 17, "text"),
-            ("Thời điểm nhận", 15, "datetime"), ("Số lỗi", 7, "int"), ("Số tệp đã gửi", 8, "int"),
-            ("Tệp đang dùng", 26, "small"), ("Ghi chú", 32, "small")]
-    data = ([i, s["unit"], s["name"], s["cluster"], s["email"],
-             (status_label(s["status"]), "text" if s["status"] == "ok" else "status_bad"),
-             as_datetime(s["received_at"]), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
-            for i, s in enumerate(rows, start=1))
-    book.table("Theo dõi nộp", "TÌNH HÌNH NỘP BÁO CÁO THI ĐUA CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data,
-               signature=True, extra=("status_bad",))
+TRACKING_COLUMNS = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 38, "text"),
+                    ("Khối thi đua", 20, "text"), ("Thư điện tử", 28, "text"), ("Tình trạng", 17, "text"),
+                    ("Thời điểm nhận", 15, "datetime"), ("Số lỗi", 7, "int"), ("Số tệp đã gửi", 8, "int"),
+                    ("Tệp đang dùng", 26, "small"), ("Ghi chú", 32, "small")]
+
+
+def _tracking_sheet(book: Book) -> Table:
+    return Table(book, "Theo dõi nộp", "TÌNH HÌNH NỘP BÁO CÁO THI ĐUA CỦA CÁC CÔNG ĐOÀN CƠ SỞ", TRACKING_COLUMNS,
+                 signature=True, extra=("status_bad",))
+
+
+def _tracking_row(i: int, s: dict) -> list:
+    return [i, s["unit"], s["name"], s["cluster"], s["email"],
+            (status_label(s["status"]), "text" if s["status"] == "ok" else "status_bad"),
+            as_datetime(s["received_at"]), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
 
 
 def indicator_groups(plan, round_code: str) -> list[tuple]:
@@ -267,43 +289,46 @@ def indicator_groups(plan, round_code: str) -> list[tuple]:
     return [tuple(g) for g in groups if g]
 
 
-def _unit_values(store: Store, rows: list[dict], rnd):
-    """(row, {code: value}, [(code, sheet, cell)]) per unit of `rows`, in their order, streamed from the store."""
-    cursor = store_values.indicator_rows_in_order(store, [s["unit"] for s in rows], rnd.code)
-    pending = next(cursor, None)
-    for pos, s in enumerate(rows):
-        values, cells = {}, []
+class IndicatorSheets:
+    """One sheet per group of indicators, all filled in one pass over the units (`unit`), with the values the
+    store streams in the order of the listing (register.order_units)."""
+
+    def __init__(self, book: Book, store: Store, rnd):
+        self.store, self.rnd = store, rnd
+        self.where = store_values.indicator_sources(store, rnd.code)     # the usual source cell; others are listed
+        groups = indicator_groups(book.plan, rnd.code)
+        self.sheets = []
+        for inds in groups:
+            nums = sorted({i.content for i in inds if i.content})
+            label = f"{nums[0]}-{nums[-1]}" if len(nums) > 2 else ", ".join(map(str, nums))
+            if any(i.content == 0 for i in inds):
+                label = f"chung, {label}" if label else "chung"
+            name, title = "Chỉ tiêu", "TỔNG HỢP SỐ LIỆU CÁC CHỈ TIÊU THI ĐUA THEO ĐƠN VỊ"
+            if len(groups) > 1:
+                name, title = f"Chỉ tiêu ND {label}", f"{title} (NỘI DUNG {label})"
+            self.sheets.append(IndicatorSheet(book, name, title, inds, self.where))
+        self.sheet_of = {ind.code: sheet for sheet in self.sheets for ind in sheet.inds}
+        self.cursor = self.pending = None
+
+    def unit(self, pos: int, s: dict) -> None:
+        """The unit at `pos` of the listing (its status row `s`): one row on each sheet."""
+        if self.cursor is None:
+            self.cursor = store_values.indicator_rows_in_order(self.store, self.rnd.code)
+            self.pending = next(self.cursor, None)
+        values, pending, where = {}, self.pending, self.where
         while pending is not None and pending[0] == pos:
-            _, code, num, text, date, sheet, cell = pending
+            _, code, num, text, date, sh, ce = pending
             values[code] = _value(num, text, date)
-            cells.append((code, sheet, cell))
-            pending = next(cursor, None)
-        yield s, values, cells
-
-
-def _indicator_sheets(book: Book, store: Store, rows: list[dict], rnd) -> None:
-    """One sheet per group of indicators, all filled in one pass over the units."""
-    where = store_values.indicator_sources(store, rnd.code)     # the usual source cell; others are listed
-    groups = indicator_groups(book.plan, rnd.code)
-    sheets = []
-    for inds in groups:
-        nums = sorted({i.content for i in inds if i.content})
-        label = f"{nums[0]}-{nums[-1]}" if len(nums) > 2 else ", ".join(map(str, nums))
-        if any(i.content == 0 for i in inds):
-            label = f"chung, {label}" if label else "chung"
-        name, title = "Chỉ tiêu", "TỔNG HỢP SỐ LIỆU CÁC CHỈ TIÊU THI ĐUA THEO ĐƠN VỊ"
-        if len(groups) > 1:
-            name, title = f"Chỉ tiêu ND {label}", f"{title} (NỘI DUNG {label})"
-        sheets.append(IndicatorSheet(book, name, title, inds, where))
-    sheet_of = {ind.code: sheet for sheet in sheets for ind in sheet.inds}
-    for s, values, cells in _unit_values(store, rows, rnd):
-        for sheet in sheets:
+            if where.get(code) != (sh, ce) and code in self.sheet_of:
+                self.sheet_of[code].odd.append(f"{s['unit']} {code}: {sh}!{ce}")
+            pending = next(self.cursor, None)
+        self.pending = pending
+        for sheet in self.sheets:
             sheet.unit(s, values)
-        for code, sh, ce in cells:
-            if where.get(code) != (sh, ce) and code in sheet_of:
-                sheet_of[code].odd.append(f"{s['unit']} {code}: {sh}!{ce}")
-    for sheet in sheets:
-        sheet.finish()
+
+    def finish(self) -> None:
+        for sheet in self.sheets:
+            sheet.finish()
 
 
 class IndicatorSheet:
@@ -389,26 +414,32 @@ class IndicatorSheet:
         D.page_setup(ws, r + 2, last_col, self.header, landscape=True)
 
 
-def _sources_sheet(book: Book, rows: list[dict]) -> None:
+def _sources_sheet(book: Book) -> Table:
     """The file behind each unit's figures: name, time received and SHA-256 (the name of its archive copy)."""
     cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 34, "text"),
             ("Tệp đang dùng", 30, "small"), ("Nhận lúc", 15, "datetime"),
             ("Mã băm SHA-256 (tên bản lưu trữ)", 36, "small")]
-    data = ([i, s["unit"], s["name"], s["file_name"], as_datetime(s["received_at"]), s["sha256"]]
-            for i, s in enumerate((s for s in rows if s["sha256"] and s["status"] in ("ok", "late")), start=1))
-    book.table("Nguồn số liệu", "TỆP NGUỒN CỦA SỐ LIỆU TỪNG ĐƠN VỊ", cols, data,
-               empty="Chưa có tệp hợp lệ nào.")
+    return Table(book, "Nguồn số liệu", "TỆP NGUỒN CỦA SỐ LIỆU TỪNG ĐƠN VỊ", cols, empty="Chưa có tệp hợp lệ nào.")
 
 
-def _cells_sheet(book: Book) -> None:
-    """Provenance of the indicator sheets: the template sheet and cell each column is read from."""
+def _source_row(i: int, s: dict) -> list:
+    return [i, s["unit"], s["name"], s["file_name"], as_datetime(s["received_at"]), s["sha256"]]
+
+
+def _cells_sheet(book: Book) -> Table:
+    """Provenance of the indicator sheets: the template sheet and cell each column is read from (rows: `_cells_rows`,
+    once the indicator sheets are filled)."""
     cols = [("STT", 5, "center"), ("Trang tổng hợp", 20, "text"), ("Cột", 6, "center"), ("Mã chỉ tiêu", 16, "text"),
             ("Chỉ tiêu", 50, "text"), ("Trang tính của biểu mẫu", 20, "text"), ("Ô", 8, "center")]
+    return Table(book, "Ô nguồn", "Ô CỦA BIỂU MẪU MÀ MỖI CỘT SỐ LIỆU ĐƯỢC ĐỌC RA", cols)
+
+
+def _cells_rows(book: Book) -> Iterable[list]:
     data = ([i, sheet, col, ind.code, f"{ind.label} ({ind.unit})", src_sheet, cell]
             for i, (sheet, col, ind, src_sheet, cell) in enumerate(book.cells, start=1))
-    odd = [[len(book.cells) + i, "", "", "", f"Đọc ở ô khác: {text}", "", ""]
-           for i, text in enumerate(book.odd, start=1)]
-    book.table("Ô nguồn", "Ô CỦA BIỂU MẪU MÀ MỖI CỘT SỐ LIỆU ĐƯỢC ĐỌC RA", cols, itertools.chain(data, odd))
+    odd = ([len(book.cells) + i, "", "", "", f"Đọc ở ô khác: {text}", "", ""]
+           for i, text in enumerate(book.odd, start=1))
+    return itertools.chain(data, odd)
 
 
 def _activities_sheet(book: Book, store: Store, rnd, names: dict) -> None:
@@ -468,7 +499,8 @@ def fingerprint(store: Store, plan, units: list, rnd) -> str:
     register, and the store's submissions (new files, changed statuses) and proposals for the round."""
     digest = hashlib.sha256(repr((LAYOUT, xlsxwriter.__version__, sorted(plan.meta.items(), key=lambda kv: kv[0]),
                                   rnd, plan.indicators_for(rnd.code))).encode())
-    digest.update("\x1e".join(f"{u.code}\x1f{u.name}\x1f{u.cluster}\x1f{u.email}" for u in units).encode())
+    for i, u in enumerate(units):              # the register joined by \x1e, fed a unit at a time
+        digest.update(f"{'' if i == 0 else chr(0x1e)}{u.code}\x1f{u.name}\x1f{u.cluster}\x1f{u.email}".encode())
     for row in submissions.round_signature(store, rnd.code):
         digest.update(repr(row).encode())
     digest.update(repr(store_proposals.round_signature(store, rnd.code)).encode())
@@ -508,23 +540,37 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
         key = META_KEY.format(round=rnd.code, path=out.resolve())
         if not force and _unchanged(store, key, inputs, out):
             return out
-        rows = status_rows(store, plan, unit_list, round_code)
-        order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
-        rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
-        names = {r["unit"]: r["name"] for r in rows}
+        order = {c: i for i, c in enumerate(dict.fromkeys(u.cluster for u in unit_list))}
+        listed = sorted(unit_list, key=lambda u: (order[u.cluster], u.code))      # by cluster, then code
+        names = {u.code: u.name for u in unit_list}
         with writable(out), atomic_path(out) as tmp:
             book = Book(tmp, plan, rnd, _now())
-            _tracking_sheet(book, rows)
-            if plan.indicators_for(round_code):
-                _indicator_sheets(book, store, rows, rnd)
+            indicators = bool(plan.indicators_for(round_code))
+            # every sheet is made in its tab order; the three that list the units are filled in one pass
+            tracking = _tracking_sheet(book)
+            by_indicator = IndicatorSheets(book, store, rnd) if indicators else None
             if "activities" in rnd.sheets:
                 _activities_sheet(book, store, rnd, names)
             if "proposals" in rnd.sheets:
                 _proposals_sheet(book, store, rnd, names)
             _problems_sheet(book, store, rnd, names)
-            if plan.indicators_for(round_code):
-                _cells_sheet(book)
-                _sources_sheet(book, rows)
+            cells = _cells_sheet(book) if indicators else None
+            sources = _sources_sheet(book) if indicators else None
+            n_sources = 0
+            for pos, s in enumerate(status_stream(store, plan, listed, round_code)):
+                tracking.add(_tracking_row(pos + 1, s))
+                if by_indicator is not None:
+                    by_indicator.unit(pos, s)
+                if sources is not None and s["sha256"] and s["status"] in ("ok", "late"):
+                    n_sources += 1
+                    sources.add(_source_row(n_sources, s))
+            tracking.finish()
+            if by_indicator is not None:
+                by_indicator.finish()
+                for values in _cells_rows(book):
+                    cells.add(values)
+                cells.finish()
+                sources.finish()
             book.close()
         with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
             store.set_meta(key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))

@@ -46,6 +46,12 @@ def local_iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp).replace(microsecond=0).isoformat()
 
 
+def local_iso_ns(mtime_ns: int) -> str:
+    """The same from a time in nanoseconds (os.stat_result.st_mtime_ns), exactly as from st_mtime."""
+    seconds, nanos = divmod(mtime_ns, 1_000_000_000)
+    return local_iso(seconds + nanos * 1e-9)
+
+
 def archive_root(db_path: str | Path) -> Path:
     db = Path(db_path)
     return db.with_name(db.stem + ARCHIVE_SUFFIX)
@@ -79,12 +85,20 @@ def run_lock(db_path: str | Path, wait: float = 30.0, on_wait=None) -> Iterator[
         fh.close()
 
 
+def archive_name(sha256: str, suffix: str) -> str:
+    """Where a file's archive copy goes, relative to the archive root: `ab/<sha256>.xlsx`."""
+    return f"{sha256[:2]}/{sha256}{suffix.lower()}"
+
+
 def archive_bytes(root: Path, sha256: str, data: bytes, suffix: str) -> Path:
     """Write-once archive copy named by content hash; an existing copy is never rewritten."""
-    target = root / sha256[:2] / (sha256 + suffix.lower())
-    if target.exists() and target.stat().st_size == len(data):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = root / archive_name(sha256, suffix)
+    try:
+        if os.stat(target).st_size == len(data):
+            return target
+    except OSError:
+        pass
+    os.makedirs(target.parent, exist_ok=True)
     tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)

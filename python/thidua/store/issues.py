@@ -1,16 +1,22 @@
 """Issues found in submitted files (errors and warnings with their sheet and cell)."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from thidua.store.store import Store
 
 
-def add_issues(store: Store, submission_id: int, issues) -> None:
-    store.insert_many("issues", [
-        {"submission_id": submission_id, "code": i.code, "severity": i.severity, "sheet": i.sheet, "cell": i.cell,
-         "field": i.field, "value": None if i.value is None else str(i.value), "message": i.message}
-        for i in issues])
+ISSUE_COLUMNS = ("submission_id", "code", "severity", "sheet", "cell", "field", "value", "message")
+
+
+def issue_row(submission_id: int | None, i) -> tuple:
+    """An issue found (code, severity, sheet, cell, field, value, message) as an issues row in ISSUE_COLUMNS order."""
+    return (submission_id, i.code, i.severity, i.sheet, i.cell, i.field, None if i.value is None else str(i.value),
+            i.message)
+
+
+def add_issue_rows(store: Store, rows: Iterable[tuple]) -> None:
+    store.insert_rows("issues", ISSUE_COLUMNS, rows)
 
 
 def errors_of_file(store: Store, sha256: str) -> list[tuple]:

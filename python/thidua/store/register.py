@@ -1,6 +1,8 @@
 """The register of units and the plan's rounds as kept in the store."""
 from __future__ import annotations
 
+from typing import Iterable
+
 from thidua.store.store import Store
 
 
@@ -18,6 +20,15 @@ def sync_plan(store: Store, plan, units) -> None:
                                  "start": _iso(r.start), "end": _iso(r.end), "due": _iso(r.due)} for r in plan.rounds],
                      key=("code",))
         store.set_meta("year", str(plan.year))
+
+
+def order_units(store: Store, codes: Iterable[str]) -> None:
+    """The units an output lists, in its order, as the connection's temporary table `unit_order (pos, unit)`: the
+    queries of that listing join it (streamed in that order: no sort of the store, nothing held in memory)."""
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
+    conn.execute("DELETE FROM unit_order")
+    conn.executemany("INSERT INTO unit_order (pos, unit) VALUES (?, ?)", enumerate(codes))
 
 
 def stored_units(store: Store) -> list[dict]:

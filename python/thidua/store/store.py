@@ -178,6 +178,14 @@ class Store:
         self.conn.executemany(sql, ([r[c] for c in cols] for r in rows))
         return len(rows)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                    replace: bool = False, ignore: bool = False) -> None:
+        """Insert rows given as tuples in the order of `columns` (named once: the hot paths of consolidation);
+        `ignore`: a row whose key is already there is left as it is."""
+        sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} ({', '.join(map(_ident, columns))}) "
+               f"VALUES ({', '.join('?' * len(columns))})" + (" ON CONFLICT DO NOTHING" if ignore else ""))
+        self.conn.executemany(sql, rows)
+
     def upsert(self, table: str, rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> int:
         """Insert rows, or update the non-key columns of the row with the same key."""
         rows = list(rows)

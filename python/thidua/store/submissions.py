@@ -15,37 +15,28 @@ _submission = Submission._make
 
 
 # ---------------------------------------------------------------- what consolidation knows already
-def known_files(store: Store) -> set[str]:
-    return {sha for (sha,) in store.conn.execute("SELECT sha256 FROM files")}
-
-
-def path_cache(store: Store) -> dict[str, tuple[int, int, str]]:
-    """{path: (size, mtime_ns, sha256)}: a file unchanged on disk is not read again."""
-    return {p: (s, m, h) for p, s, m, h in store.conn.execute("SELECT path, size, mtime_ns, sha256 FROM path_cache")}
-
-
-def sightings(store: Store) -> set[tuple[str, str]]:
-    return set(store.conn.execute("SELECT sha256, path FROM sightings"))
-
-
-def first_sightings(store: Store) -> dict[str, str]:
-    """{sha256: the path under which its bytes were first seen}."""
-    return {sha: p for sha, p in store.conn.execute(
-        "SELECT sha256, path FROM sightings WHERE rowid IN (SELECT min(rowid) FROM sightings GROUP BY sha256)")}
+def is_known(store: Store, sha256: str) -> bool:
+    """Whether these bytes are already in the archive (and stored)."""
+    return store.conn.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
 
 # ---------------------------------------------------------------- writing
+SIGHTING_COLUMNS = ("sha256", "path", "mtime", "run_id")
+CACHE_COLUMNS = ("path", "size", "mtime_ns", "sha256")
+
+
 def add_file(store: Store, sha256: str, archive_path: str, size: int) -> None:
     store.insert("files", {"sha256": sha256, "archive_path": archive_path, "size": size, "first_seen": now_iso()})
 
 
 def add_sightings(store: Store, rows: Iterable[tuple[str, str, str, int]]) -> None:
     """(sha256, path, mtime, run id) rows; a sighting already recorded is kept."""
-    store.conn.executemany("INSERT OR IGNORE INTO sightings (sha256, path, mtime, run_id) VALUES (?,?,?,?)", rows)
+    store.insert_rows("sightings", SIGHTING_COLUMNS, rows, ignore=True)
 
 
-def cache_path(store: Store, path: str, size: int, mtime_ns: int, sha256: str) -> None:
-    store.insert("path_cache", {"path": path, "size": size, "mtime_ns": mtime_ns, "sha256": sha256}, replace=True)
+def cache_paths(store: Store, rows: Iterable[tuple[str, int, int, str]]) -> None:
+    """(path, size, mtime_ns, sha256): a file unchanged on disk is not read again."""
+    store.insert_rows("path_cache", CACHE_COLUMNS, rows, replace=True)
 
 
 def add_submission(store: Store, row: dict) -> int:
@@ -118,6 +109,15 @@ def histories(store: Store, rounds: Iterable[str]) -> dict[tuple[str, str], list
                                   "ORDER BY received_at, id", codes):
         out.setdefault((row[2], row[3]), []).append(_submission(row))
     return out
+
+
+def histories_in_order(store: Store, round_code: str) -> Iterator[tuple]:
+    """(position, *Submission) of the submissions of one round by the units of register.order_units, in that order
+    and each unit's in receipt order: `histories` streamed."""
+    return store.conn.execute(
+        "SELECT o.pos, s.id, s.sha256, s.unit, s.round, s.status, s.received_at, s.received_source, s.n_errors, "
+        "s.file_name, s.n_warnings FROM unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
+        "ORDER BY o.pos, s.received_at, s.id", (round_code,))
 
 
 def by_sha(store: Store) -> dict[str, Submission]:

@@ -1,10 +1,14 @@
 """Who has reported: status per unit and round (ok, late, errors, missing) from the store, by the definitions."""
 from __future__ import annotations
 
-from thidua.store import submissions
-from thidua.store.definitions import (current_submission, launch_answers, launch_indicators, launched, receipt_note,
-                                      receipt_text, timeliness)
-from thidua.store.values import current_values_of
+import itertools
+import operator
+from typing import Iterator
+
+from thidua.store import register, submissions
+from thidua.store.definitions import (Submission, current_submission, launch_answers, launch_indicators, launched,
+                                      receipt_note, receipt_text, timeliness)
+from thidua.store.values import current_values_in_order
 from thidua.store.store import Store
 from thidua.store.vocabulary import INVALID, NEEDS_REMINDER, label  # noqa: F401  (NEEDS_REMINDER re-exported)
 
@@ -26,6 +30,14 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
     to the launch question after a «Có», also flagged by launch_to_confirm)."""
+    with Store.using(db) as store:
+        return list(status_stream(store, plan, units, round_code))
+
+
+def status_stream(store: Store, plan, units, round_code: str | None = None) -> Iterator[dict]:
+    """The rows of `status_rows`, one at a time, round by round and within a round in the order of `units`, read
+    from the store as they are needed: memory does not grow with the number of units. The units' order is left in
+    the store's unit order (register.order_units) for other queries of the same listing."""
     rounds = rounds_in_scope(plan, round_code)
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     launch_code, launch_date = launch_indicators(plan)
@@ -34,50 +46,72 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
     last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
     asked = [r for r in asked if position[r.code] <= last]
-    with Store.using(db) as store:
-        subs = submissions.histories(store, [r.code for r in rounds])
-        answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
-    # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
-    later_no = {u.code: launched(launch_answers(plan, answers, u.code, asked)).later_no for u in unit_list} \
-        if answers else {}
-    rows = []
+    codes = [c for c in (launch_code, launch_date) if c]
+    register.order_units(store, [u.code for u in unit_list])
+    return _status_rows(store, plan, unit_list, rounds, asked, codes)
+
+
+def _grouped(cursor) -> Iterator[tuple[int, list]]:
+    """(position, its rows without the position) from a cursor ordered by position."""
+    for pos, rows in itertools.groupby(cursor, key=operator.itemgetter(0)):
+        yield pos, [row[1:] for row in rows]
+
+
+def _status_rows(store: Store, plan, unit_list: list, rounds: list, asked: list, codes: list) -> Iterator[dict]:
     for rnd in rounds:
-        for u in unit_list:
-            history = subs.get((u.code, rnd.code), [])
-            row = {"unit": u.code, "name": u.name, "cluster": u.cluster, "email": u.email, "round": rnd.code,
-                   "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
-                   "n_files": len(history), "file_name": None, "sha256": None, "note": "",
-                   "first_received_at": history[0].received_at if history else None,
-                   "first_valid_at": None, "first_valid_source": None, "days_late": None,
-                   "launch_to_confirm": False}
-            current = current_submission(history)
-            if current:
-                when = timeliness(rnd, history)
-                first = when.first_valid
-                notes = [when.note or receipt_note(first.source)]       # the note marks its times itself
-                later_bad = [h for h in history if h.status in INVALID and h.received_at > current.received_at]
-                if later_bad:
-                    notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
-                                 f"có {later_bad[-1].n_errors} lỗi nên không thay bản hợp lệ; đang dùng bản hợp lệ "
-                                 "trước đó")
-                if later_no.get(u.code) == rnd.code:
-                    first_yes = launched(launch_answers(plan, answers, u.code, asked)).first_yes
-                    row["launch_to_confirm"] = True
-                    notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {first_yes}, kỳ này trả lời "
-                                 "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
-                row.update(status="late" if when.late else "ok", received_at=current.received_at,
-                           received_source=current.source, file_name=current.file_name, sha256=current.sha256,
-                           first_valid_at=first.received_at, first_valid_source=first.source,
-                           days_late=when.days_late,
-                           note="; ".join(n for n in notes if n))
-            elif history:
-                last = history[-1]
-                row.update(status="errors", received_at=last.received_at, received_source=last.source,
-                           n_errors=max(last.n_errors, 1), file_name=last.file_name, sha256=last.sha256)
-                if last.status == "unreadable":
-                    row["note"] = "Tệp không đọc được"
-            rows.append(row)
-    return rows
+        histories = _grouped(submissions.histories_in_order(store, rnd.code))
+        answer_rows = _grouped(current_values_in_order(store, codes, [r.code for r in asked])) if codes and asked \
+            else iter(())
+        next_history, next_answers = next(histories, None), next(answer_rows, None)
+        for pos, u in enumerate(unit_list):
+            history: list[Submission] = []
+            if next_history is not None and next_history[0] == pos:
+                history = [Submission._make(r) for r in next_history[1]]
+                next_history = next(histories, None)
+            answers: dict[tuple[str, str], dict] = {}
+            if next_answers is not None and next_answers[0] == pos:
+                for rc, code, value in next_answers[1]:
+                    answers.setdefault((u.code, rc), {})[code] = value
+                next_answers = next(answer_rows, None)
+            yield _status_row(plan, u, rnd, history, answers, asked)
+
+
+def _status_row(plan, u, rnd, history: list[Submission], answers: dict, asked: list) -> dict:
+    """One unit's status row for one round, from its submissions of the round in receipt order and its launch
+    answers ({(unit, round): {indicator: value}} of the rounds `asked`)."""
+    row = {"unit": u.code, "name": u.name, "cluster": u.cluster, "email": u.email, "round": rnd.code,
+           "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
+           "n_files": len(history), "file_name": None, "sha256": None, "note": "",
+           "first_received_at": history[0].received_at if history else None,
+           "first_valid_at": None, "first_valid_source": None, "days_late": None,
+           "launch_to_confirm": False}
+    current = current_submission(history)
+    if current:
+        when = timeliness(rnd, history)
+        first = when.first_valid
+        notes = [when.note or receipt_note(first.source)]       # the note marks its times itself
+        later_bad = [h for h in history if h.status in INVALID and h.received_at > current.received_at]
+        if later_bad:
+            notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
+                         f"có {later_bad[-1].n_errors} lỗi nên không thay bản hợp lệ; đang dùng bản hợp lệ "
+                         "trước đó")
+        launch = launched(launch_answers(plan, answers, u.code, asked)) if answers else None
+        if launch is not None and launch.later_no == rnd.code:
+            row["launch_to_confirm"] = True
+            notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {launch.first_yes}, kỳ này trả lời "
+                         "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
+        row.update(status="late" if when.late else "ok", received_at=current.received_at,
+                   received_source=current.source, file_name=current.file_name, sha256=current.sha256,
+                   first_valid_at=first.received_at, first_valid_source=first.source,
+                   days_late=when.days_late,
+                   note="; ".join(n for n in notes if n))
+    elif history:
+        last = history[-1]
+        row.update(status="errors", received_at=last.received_at, received_source=last.source,
+                   n_errors=max(last.n_errors, 1), file_name=last.file_name, sha256=last.sha256)
+        if last.status == "unreadable":
+            row["note"] = "Tệp không đọc được"
+    return row
 
 
 def status_label(status: str) -> str:

@@ -25,14 +25,9 @@ def value_row(submission_id: int, v) -> tuple:
     return submission_id, v.sheet, v.cell, v.field, v.row, num, text, date
 
 
-_INSERT_VALUES = f"INSERT INTO cell_values ({', '.join(VALUE_COLUMNS)}) VALUES ({', '.join('?' * len(VALUE_COLUMNS))})"
-
-
-def add_values(store: Store, submission_id: int, values: Iterable) -> int:
-    """Every value of a file read (the hot path of consolidation: rows as tuples, columns named once)."""
-    rows = [value_row(submission_id, v) for v in values]
-    store.conn.executemany(_INSERT_VALUES, rows)
-    return len(rows)
+def add_value_rows(store: Store, rows: Iterable[tuple]) -> None:
+    """Rows in VALUE_COLUMNS order (see value_row): the hot path of consolidation, columns named once."""
+    store.insert_rows("cell_values", VALUE_COLUMNS, rows)
 
 
 def typed(num, text, date):
@@ -87,16 +82,12 @@ def indicator_sources(store: Store, round_code: str) -> dict[str, tuple[str, str
     return where
 
 
-def indicator_rows_in_order(store: Store, units: Sequence[str], round_code: str) -> Iterator[tuple]:
+def indicator_rows_in_order(store: Store, round_code: str) -> Iterator[tuple]:
     """(position, code, num, text, date, sheet, cell) of the current submissions' indicators, streamed in the order
-    of `units` (a temporary table of that order is joined first: no sort, no transient index)."""
-    conn = store.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
-    conn.execute("DELETE FROM temp.unit_order")
-    conn.executemany("INSERT INTO temp.unit_order VALUES (?,?)", enumerate(units))
-    return conn.execute(
+    of the units of register.order_units (that table is joined first: no sort, no transient index)."""
+    return store.conn.execute(
         "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
-        "FROM temp.unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
+        "FROM unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
         "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
         "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (round_code,))
 
@@ -119,15 +110,12 @@ def table_rows(store: Store, submission_id: int, prefix: str) -> dict[int, dict[
     return rows
 
 
-def current_values_of(store: Store, codes: Sequence[str], rounds: Sequence[str]) -> dict[tuple[str, str], dict]:
-    """{(unit, round): {indicator: value}} of a few indicators in the current submissions of `rounds`."""
-    if not codes or not rounds:
-        return {}
-    out: dict[tuple[str, str], dict] = {}
-    for unit, rnd, code, value in store.conn.execute(
-            "SELECT s.unit, s.round, substr(v.field, 5), coalesce(v.value_num, v.value_text, v.value_date) "
-            "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
-            f"WHERE s.round IN ({','.join('?' * len(rounds))}) AND v.row IS NULL "
-            f"AND v.field IN ({','.join('?' * len(codes))})", (*rounds, *(f"ind.{c}" for c in codes))):
-        out.setdefault((unit, rnd), {})[code] = value
-    return out
+def current_values_in_order(store: Store, codes: Sequence[str], rounds: Sequence[str]) -> Iterator[tuple]:
+    """(position, round, indicator, value) of a few indicators in the current submissions of `rounds`, by the units
+    of register.order_units, in that order."""
+    return store.conn.execute(
+        "SELECT o.pos, s.round, substr(v.field, 5), coalesce(v.value_num, v.value_text, v.value_date) "
+        "FROM unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.status = 'accepted' "
+        f"AND s.round IN ({','.join('?' * len(rounds))}) CROSS JOIN cell_values v ON v.submission_id = s.id "
+        f"WHERE v.row IS NULL AND v.field IN ({','.join('?' * len(codes))}) ORDER BY o.pos",
+        (*rounds, *(f"ind.{c}" for c in codes)))
