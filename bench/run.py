@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import zipfile
@@ -87,6 +88,34 @@ def median_time(fn, repeats: int, setup=None) -> float:
     return statistics.median(times)
 
 
+GEN_CHUNK = 4000          # units per simulated share; up to this many units the inbox is one share (seed as given)
+
+
+def _simulate_share(job: tuple) -> tuple[int, int, int, int]:
+    """One share of the inbox (in a worker process): (files, with mistakes, late, missing)."""
+    units, key_path, target, seed, round_code, rates = job
+    truth = sim.simulate_year(load_plan(), units, load_key(key_path), target, rng_seed=seed, rounds=(round_code,),
+                              rates=rates)
+    rt = truth.rounds[round_code]
+    return len(truth.files), len(rt.mistakes), len(rt.late), len(rt.missing)
+
+
+def generate_inbox(units: list[Unit], key_path: Path, inbox: Path, round_code: str, seed: int,
+                   rates: sim.YearRates = sim.YearRates()) -> tuple[int, int, int, int, int]:
+    """The simulated inbox of `units` for one round, in shares of GEN_CHUNK units simulated in parallel (share k > 0
+    in `inbox/partNNN` with seed + k); returns (files, with mistakes, late, missing, processes used)."""
+    jobs = [(units[i:i + GEN_CHUNK], key_path, inbox / f"part{k:03d}" if k else inbox, seed + k, round_code, rates)
+            for k, i in enumerate(range(0, len(units), GEN_CHUNK))]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        parts = [_simulate_share(job) for job in jobs]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(workers) as pool:
+            parts = list(pool.map(_simulate_share, jobs))
+    return (*(sum(p[i] for p in parts) for i in range(4)), max(1, workers))
+
+
 # ---------------------------------------------------------------- stages
 def floor(files: list[Path]) -> int:
     """Unzip every file and read its sheet XML bytes, nothing else."""
@@ -127,16 +156,85 @@ def peak_rss_mb() -> float:
 
 
 def child_consolidate(args: argparse.Namespace) -> None:
-    """Run in a child process: consolidate once, print seconds and peak memory as JSON."""
+    """Run in a child process: consolidate once, print seconds, CPU seconds and peak memory as JSON."""
     from thidua.consolidate.run import consolidate
     plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key))
+    cpu = cpu_seconds()
     started = time.perf_counter()
     consolidate(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
                 out=Path(args.out) if args.out else None)
     seconds = time.perf_counter() - started
+    used = {k: v - cpu[k] for k, v in cpu_seconds().items()}
     own = peak_rss_mb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "self_mb": own, "worker_mb": workers}))
+    print(json.dumps({"seconds": seconds, "self_mb": own, "worker_mb": workers, **used}))
+
+
+def cpu_seconds() -> dict[str, float]:
+    """User + system CPU seconds of this process and of its finished (waited-for) children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_main": me.ru_utime + me.ru_stime, "cpu_workers": kids.ru_utime + kids.ru_stime}
+
+
+def _proc_kb(pid: int, names: tuple[str, ...], file: str = "status") -> dict[str, int]:
+    out = {}
+    try:
+        with open(f"/proc/{pid}/{file}") as fh:
+            for line in fh:
+                key = line.split(":", 1)[0]
+                if key in names:
+                    out[key] = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+class TreeMemory(threading.Thread):
+    """Samples a process and all its descendants every `every` seconds (Linux /proc): the peak of their summed
+    resident memory (RSS, which counts pages shared after fork once per process: the strict figure), the peak of
+    their summed proportional memory (PSS: shared pages split between the sharers, the machine's real cost), and
+    each process's own peak (VmHWM). Elsewhere (no /proc) it measures nothing."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.halt = pid, every, threading.Event()
+        self.rss_kb = self.pss_kb = 0
+        self.hwm_kb: dict[int, int] = {}
+
+    def tree(self) -> list[int]:
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as fh:
+                        todo += [int(c) for c in fh.read().split()]
+            except OSError:
+                pass
+        return found
+
+    def sample(self) -> None:
+        rss = pss = 0
+        for pid in self.tree():
+            status = _proc_kb(pid, ("VmRSS", "VmHWM"))
+            if not status:
+                continue
+            rss += status.get("VmRSS", 0)
+            pss += _proc_kb(pid, ("Pss",), "smaps_rollup").get("Pss", status.get("VmRSS", 0))
+            self.hwm_kb[pid] = max(self.hwm_kb.get(pid, 0), status.get("VmHWM", 0))
+        self.rss_kb, self.pss_kb = max(self.rss_kb, rss), max(self.pss_kb, pss)
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            self.sample()
+            self.halt.wait(self.every)
+
+    def stop(self) -> dict[str, float]:
+        self.halt.set()
+        self.join()
+        return {"sum_rss_mb": self.rss_kb / 1024, "sum_pss_mb": self.pss_kb / 1024,
+                "sum_hwm_mb": sum(self.hwm_kb.values()) / 1024, "processes": len(self.hwm_kb)}
 
 
 def run_child(work: Path, inbox: Path, db: Path, round_code: str | None, out: Path | None) -> dict:
@@ -145,11 +243,16 @@ def run_child(work: Path, inbox: Path, db: Path, round_code: str | None, out: Pa
     cmd += ["--round", round_code] if round_code else []
     cmd += ["--out", str(out)] if out else []
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"consolidate child failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = TreeMemory(child.pid)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    memory = sampler.stop()
+    if child.returncode != 0:
+        raise RuntimeError(f"consolidate child failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started
+    result.update(memory)
     return result
 
 
@@ -174,15 +277,13 @@ class Bench:
 
     def make_inbox(self) -> None:
         started = time.perf_counter()
-        self.truth = sim.simulate_year(self.plan, self.units[:self.n], self.key, self.work / "inbox", rng_seed=1,
-                                       rounds=(self.round,))
+        counts = generate_inbox(self.units[:self.n], self.work / "bench.key", self.work / "inbox", self.round, seed=1)
         extra = sim.YearRates(missing=0, late=0, mistakes=0, corrected=0, copy=0)
-        sim.simulate_year(self.plan, self.units[self.n:], self.key, self.work / "new", rng_seed=2,
-                          rounds=(self.round,), rates=extra)
+        generate_inbox(self.units[self.n:], self.work / "bench.key", self.work / "new", self.round, seed=2, rates=extra)
         self.files = spreadsheets(self.work / "inbox")
-        rt = self.truth.rounds[self.round]
-        self.say(f"inbox: {len(self.files)} files for {self.n} units, {len(rt.mistakes)} with mistakes, "
-                 f"{len(rt.late)} late, {len(rt.missing)} missing (generated in {time.perf_counter() - started:.1f} s)")
+        self.say(f"inbox: {len(self.files)} files for {self.n} units, {counts[1]} with mistakes, "
+                 f"{counts[2]} late, {counts[3]} missing (generated in {time.perf_counter() - started:.1f} s, "
+                 f"{counts[4]} process(es))")
 
     def stage_floor(self) -> None:
         # cheap and easily disturbed by a neighbour's burst: more repeats keep the ratio's denominator steady
