@@ -20,8 +20,8 @@ def rounds_in_scope(plan, round_code: str | None) -> list:
     return [r for r in plan.rounds if r.due]
 
 
-def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
-    """One row per unit and round: unit, name, cluster, email, round, status, received_at, n_errors, ...
+def status_rows(ws, round_code: str | None = None, store: Store | None = None) -> list[dict]:
+    """One row per unit of the working set `ws` and round (`store`: an open store of it): unit, name, cluster, email, round, status, received_at, n_errors, ...
 
     status: ok (a valid report whose first valid file came by the end of the due day), late (it came after),
     errors (only files with errors so far), missing (nothing received). received_at is the current file's
@@ -30,16 +30,16 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
     to the launch question after a «Có», also flagged by launch_to_confirm)."""
-    with Store.using(db) as store:
-        return list(status_stream(store, plan, units, round_code))
+    with Store.using(store or ws.db_path) as store:
+        return list(status_stream(store, ws.plan, ws.units, round_code))
 
 
 def status_stream(store: Store, plan, units, round_code: str | None = None) -> Iterator[dict]:
     """The rows of `status_rows`, one at a time, round by round and within a round in the order of `units`, read
     from the store as they are needed: memory does not grow with the number of units. The units' order is left in
     the store's unit order (register.order_units) for other queries of the same listing."""
-    rounds = rounds_in_scope(plan, round_code)
     unit_list = list(units.values()) if isinstance(units, dict) else list(units)
+    rounds = rounds_in_scope(plan, round_code)
     launch_code, launch_date = launch_indicators(plan)
     in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
     position = {r.code: i for i, r in enumerate(in_order)}
