@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
-KEYS = {"units", "floor_s", "naive_s", "cold_s", "incremental_s", "templates_s", "summary_s", "cold_peak_mb",
-        "naive_over_cold", "cold_over_floor"}
+KEYS = {"units", "floor_s", "floor_cpu_s", "naive_s", "cold_s", "cold_cpu_s", "incremental_s", "templates_s",
+        "summary_s", "cold_peak_mb", "cold_peak_pss_mb", "naive_over_cold", "cold_over_floor", "load"}
 
 
 def test_bench_smoke(tmp_path):
@@ -25,12 +25,16 @@ def test_bench_smoke(tmp_path):
     assert result["naive_s"] > result["floor_s"]
     assert len(list((work / "templates").glob("*.xlsx"))) == 20
     assert len(list((work / "inbox").rglob("*.xlsx"))) >= 18
-    for key in ("cold_s", "incremental_s", "summary_s", "cold_peak_mb"):
+    for key in ("cold_s", "cold_cpu_s", "incremental_s", "summary_s", "cold_peak_mb", "cold_peak_pss_mb"):
         assert result[key] is None or result[key] > 0      # None only while the stage's module is missing
+    assert result["floor_cpu_s"] > 0 and len(result["load"]) == 3
     if result["cold_s"] is not None:
         # the JSON carries rounded seconds; the ratio was computed before rounding
         assert abs(result["naive_over_cold"] - result["naive_s"] / result["cold_s"]) < 0.02 * result["naive_over_cold"] + 0.011
         assert (work / "cold0" / "TongHop.xlsx").exists()
+        # main and workers together: at least the consolidating process itself, never less than its own peak
+        assert result["cold_peak_mb"] >= result["cold_peak_pss_mb"] > 10
+        assert "summed RSS" in next(line for line in lines if line.startswith("cold_peak_mb"))
 
 
 def test_bench_rejects_unknown_stage():

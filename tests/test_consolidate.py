@@ -164,3 +164,30 @@ def test_unwritable_output_is_a_clear_error(tmp_path, plan, units, consolidated_
     blocked.write_text("a file where a folder should be", encoding="utf-8")
     with pytest.raises(ThiDuaError, match="Không ghi được"):
         write_committee_workbook(WorkingSet(plan, consolidated_year.units, consolidated_year.db), "Q1", blocked / "x.xlsx")
+
+
+def test_spawned_workers_store_what_forked_ones_do(consolidated_year, plan, tmp_path, monkeypatch):
+    """Workers are forked while the consolidating process is small and spawned above FORK_BELOW_MB (a caller holding
+    a national register): a spawned worker stores exactly what a forked one does."""
+    import multiprocessing
+
+    import thidua.consolidate.run as R
+    year = consolidated_year
+    started, get_context = [], multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: started.append(method) or get_context(method))
+    monkeypatch.setattr(R, "FORK_BELOW_MB", 0)
+    report = consolidate(WorkingSet(plan, year.units, tmp_path / "spawned.db", secret=TEST_KEY), year.inbox)
+    assert started == ["spawn"] and report.n_new == year.report.n_new > R.PARALLEL_FROM
+
+    def stored(db):
+        conn = sqlite3.connect(db)
+        return {"submissions": conn.execute("SELECT sha256, unit, round, status, n_errors, n_warnings, received_at, "
+                                            "file_name FROM submissions ORDER BY sha256").fetchall(),
+                "values": conn.execute("SELECT s.sha256, v.sheet, v.cell, v.field, v.row, v.value_num, v.value_text, "
+                                       "v.value_date FROM cell_values v JOIN submissions s ON s.id = v.submission_id "
+                                       "ORDER BY 1, 2, 3, 4").fetchall(),
+                "issues": conn.execute("SELECT s.sha256, i.code, i.severity, i.sheet, i.cell, i.value, i.message FROM "
+                                       "issues i JOIN submissions s ON s.id = i.submission_id ORDER BY 1, i.rowid").fetchall(),
+                "sightings": conn.execute("SELECT sha256, path, mtime FROM sightings ORDER BY rowid").fetchall()}
+    assert stored(tmp_path / "spawned.db") == stored(year.db)
+    assert [(r.file, r.status, r.note) for r in report.files] == [(r.file, r.status, r.note) for r in year.report.files]

@@ -39,11 +39,21 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def _digest_list(items, batch: int = 4096) -> str:
+    """`_digest(repr(list(items)))`, the text hashed a batch of items at a time (a national register's repr is
+    ~40 MB of text: 90 MB at its peak when made whole)."""
+    digest, items = hashlib.sha256(b"["), list(items)
+    for i in range(0, len(items), batch):
+        digest.update(((", " if i else "") + ", ".join(map(repr, items[i:i + batch]))).encode("utf-8"))
+    digest.update(b"]")
+    return digest.hexdigest()[:16]
+
+
 def current_fingerprints(plan, units, key: bytes) -> dict[str, str]:
     """Short fingerprints of what a verdict depends on: the key, the plan and the register."""
     units = units.values() if isinstance(units, dict) else units
     return {"key_fingerprint": fingerprint(key), "plan_fingerprint": _digest(repr(plan)),
-            "register_fingerprint": _digest(repr(sorted(units, key=lambda u: u.code)))}
+            "register_fingerprint": _digest_list(sorted(units, key=lambda u: u.code))}
 
 
 def what_changed(recorded: dict, now: dict) -> list[str]:
@@ -122,11 +132,12 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
     return done
 
 
-def rejudge_if_changed(ws: WorkingSet) -> Rejudged | None:
+def rejudge_if_changed(ws: WorkingSet, now: dict[str, str] | None = None) -> Rejudged | None:
     """At consolidation (holding the run lock): when the key, the plan or the register differs from the one
-    recorded at the last run, check the key, then judge every archived file again. Records today's fingerprints."""
+    recorded at the last run, check the key, then judge every archived file again. Records today's fingerprints
+    (`now`, when the caller has them: current_fingerprints)."""
     db_path, plan, units, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
-    now = current_fingerprints(plan, units, key)
+    now = now or current_fingerprints(plan, units, key)
     with Store.open(db_path) as store:
         changed = what_changed(V.recorded_fingerprints(store), now)
         if "key_fingerprint" in changed:

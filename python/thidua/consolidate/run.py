@@ -16,15 +16,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import marshal
 import os
-import pickle
 import sqlite3
 import sys
 import time
 import zlib
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
@@ -48,6 +48,7 @@ PARALLEL_FROM = 24        # read in worker processes too once a run has this man
 MAX_WORKERS = 3           # worker processes beside this one, which reads files too (at most one per spare CPU)
 TASK = 8                  # files a worker reads per request
 WINDOW = 4                # requests queued per worker: what is read ahead of the store, and held meanwhile
+FORK_BELOW_MB = float(os.environ.get("THIDUA_FORK_BELOW_MB", "64"))   # see _Run._pool
 
 
 @dataclass(slots=True)
@@ -66,32 +67,34 @@ class FileRow:
 
 
 class FileRows(Sequence):
-    """The rows of a report, kept as compressed blocks of pickled tuples: a national round's 100,000 rows hold
-    a few megabytes instead of ~50. A row is a FileRow again when it is read; the sequence only grows."""
+    """The rows of a report, kept as compressed blocks of marshalled tuples: a national round's 100,000 rows hold
+    6 MB instead of ~50 as objects. A row is a FileRow again when it is read; the sequence only grows. Blocks are
+    compressed by a helper thread (zlib lets it run beside this one) while the next rows are made."""
 
     BLOCK = 4096
 
-    def __init__(self, rows: Iterable[FileRow] = ()) -> None:
-        self._blocks: list[bytes] = []
+    def __init__(self, rows: Iterable[FileRow | tuple] = ()) -> None:
+        self._blocks: list[Future] = []
         self._tail: list[tuple] = []
         self.extend(rows)
 
-    def append(self, row: FileRow) -> None:
-        self._tail.append(row if isinstance(row, tuple) else (row.file, row.sha256, row.unit, row.round, row.status,
-                                                              row.n_issues, row.received_at, row.new, row.note))
-        if len(self._tail) >= self.BLOCK:
-            self._blocks.append(zlib.compress(pickle.dumps(self._tail, pickle.HIGHEST_PROTOCOL), 1))
-            self._tail = []
-
-    def extend(self, rows: Iterable[FileRow]) -> None:
+    def extend(self, rows: Iterable[FileRow | tuple]) -> None:
+        tail, block = self._tail, self.BLOCK
         for row in rows:
-            self.append(row)
+            tail.append(row if type(row) is tuple else (row.file, row.sha256, row.unit, row.round, row.status,
+                                                        row.n_issues, row.received_at, row.new, row.note))
+            if len(tail) >= block:
+                self._blocks.append(_packer().submit(_pack, tail))
+                tail = self._tail = []
+
+    def append(self, row: FileRow | tuple) -> None:
+        self.extend((row,))
 
     def __len__(self) -> int:
         return len(self._blocks) * self.BLOCK + len(self._tail)
 
     def _block(self, i: int) -> list[tuple]:
-        return pickle.loads(zlib.decompress(self._blocks[i])) if i < len(self._blocks) else self._tail
+        return marshal.loads(zlib.decompress(self._blocks[i].result())) if i < len(self._blocks) else self._tail
 
     def __iter__(self) -> Iterator[FileRow]:
         for i in range(len(self._blocks) + 1):
@@ -109,6 +112,19 @@ class FileRows(Sequence):
 
     def __repr__(self) -> str:
         return f"FileRows({len(self)} rows)"
+
+
+def _pack(rows: list[tuple]) -> bytes:
+    return zlib.compress(marshal.dumps(rows), 1)
+
+
+_PACKER: list[ThreadPoolExecutor] = []
+
+
+def _packer() -> ThreadPoolExecutor:
+    if not _PACKER:
+        _PACKER.append(ThreadPoolExecutor(1, thread_name_prefix="thidua-filerows"))
+    return _PACKER[0]
 
 
 @dataclass
@@ -250,23 +266,32 @@ def judge(data: bytes, path: str, plan, key: bytes, units) -> Judged:
 _WORKER: list[Reader] = []
 
 
-def _init_worker(plan, key, units, db_path: Path, lock_fd: int | None = None, parent: int | None = None) -> None:
+def _init_worker(plan, key, units, db_path: Path, lock_fd: int | None, parent: int) -> None:
     if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-        with contextlib.suppress(Exception):      # and dies with its parent (Linux: PR_SET_PDEATHSIG)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):      # a worker dies with its parent (PR_SET_PDEATHSIG)
             import ctypes
             import signal
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)
         if os.getppid() != parent:                # the parent was killed before prctl took effect
             os._exit(1)
-    gc.enable()
     store = Store.open(db_path, create=False)     # its own connection: which bytes are already stored
     _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive.archive_root(db_path))]
 
 
 def _read_task(paths: list[str]) -> list[Read | None]:
     return [_WORKER[0].read(p) for p in paths]
+
+
+def _resident_mb() -> float:
+    """This process's resident memory now (Linux; elsewhere 0)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def _cpus() -> int:
@@ -285,7 +310,7 @@ class _Run:
         self.store, self.db_path, self.run_id = store, db_path, run_id
         self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
         self.plan_rounds = {r.code for r in plan.rounds}
-        self.n_new = self.n_read = self.n_seen = 0
+        self.n_new = self.n_seen = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
         self.skipped: list[dict] = []
 
@@ -318,7 +343,6 @@ class _Run:
                 self.flush(chunk)
                 chunk = []
         self.flush(chunk)
-        self.flush_sightings()
 
     def _items(self, n_todo: int, progress: bool) -> Iterator[tuple[tuple, Read | None]]:
         """(scan row, what was read) of every file to read, in the order of the scan's list."""
@@ -359,11 +383,14 @@ class _Run:
                 bar.close()
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
-        """Worker processes, forked where the OS allows (they share this process's pages: the plan, the register)."""
+        """Worker processes. Forked (Linux) while this process is small: they start at once, sharing its pages. A
+        forked worker's resident memory counts all of this process's pages, so above FORK_BELOW_MB (a caller holding
+        a national register) they are spawned: a clean interpreter importing only the reader (~0.2 s, while this
+        process reads files itself), whose memory is its own. Elsewhere they are spawned."""
         import multiprocessing as mp
-        fork = sys.platform.startswith("linux")
+        fork = sys.platform.startswith("linux") and _resident_mb() < FORK_BELOW_MB
         codes = frozenset(self.units)             # all a worker asks of the register: is this code in it
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork") if fork else None,
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
                                    initializer=_init_worker,
                                    initargs=(self.plan, self.key, codes, self.db_path,
                                              self.lock_fd if fork else None, os.getpid()))
@@ -391,9 +418,8 @@ class _Run:
                     n += 1
                 sightings.append((sha, path, mtime, self.run_id))
                 cached.append((path, size, mtime_ns, sha))
-                self.n_read += 1
                 self.n_seen += 1
-                found.append((sha, self.n_read, pos))
+                found.append((sha, pos))
             values.add_value_rows(store, value_rows)
             store_issues.add_issue_rows(store, issue_rows)
             submissions.add_sightings(store, sightings)
@@ -418,14 +444,6 @@ class _Run:
             "n_warnings": judged.n_warnings, "file_name": os.path.basename(item.path), "run_id": self.run_id})
         return ((judged.unit, judged.round) if status == "superseded" else None), sub_id
 
-    def flush_sightings(self) -> None:
-        """Known bytes under a path whose sighting is missing (files skipped by the stat cache are normally sighted)."""
-        rows = [(sha, path, archive.local_iso_ns(mtime_ns), self.run_id) for sha, path, mtime_ns in
-                scan.unsighted(self.store)]
-        if rows:
-            with self.store.atomic():
-                submissions.add_sightings(self.store, rows)
-
 
 def _unopened(path: Path, exc: OSError | None) -> FileRow:
     why = (exc.strerror or str(exc)) if exc else "không mở được (bị khóa, bị xóa hoặc không có quyền đọc)"
@@ -434,11 +452,11 @@ def _unopened(path: Path, exc: OSError | None) -> FileRow:
 
 def _report_rows(store: Store, run_id: int, round_code: str | None) -> Iterator[tuple]:
     """Every file of the scan as a FileRow tuple (see FileRow), streamed from the store."""
-    for path, sha, unit, rnd, status, n_issues, received, new, first, now_at, now_source in \
-            scan.seen(store, run_id, round_code):
+    first = scan.first_sightings_of_copies(store)
+    for path, sha, unit, rnd, status, n_issues, received, new, now_at, now_source in scan.seen(store, run_id, round_code):
         note = ""
-        if first != path:
-            status, note = "duplicate", f"Trùng nội dung với tệp {first}"
+        if first.get(sha, path) != path:
+            status, note = "duplicate", f"Trùng nội dung với tệp {first[sha]}"
         elif status == "superseded" and now_at:
             note = f"Đã có bản mới hơn (nhận lúc {receipt_text(now_at, now_source)})"
         elif status == "rejected" and now_at:
@@ -464,11 +482,13 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.unit_map, ws.key()
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
-        from thidua.consolidate.rejudge import rejudge_if_changed
-        rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
+        from thidua.consolidate.rejudge import current_fingerprints, rejudge_if_changed
+        prints = current_fingerprints(plan, unit_map, key)
+        rejudged = rejudge_if_changed(ws, prints)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
-            register.sync_plan(store, plan, unit_map.values())
+            register.sync_plan(store, plan, unit_map.values(),
+                               synced=f"{prints['plan_fingerprint']}:{prints['register_fingerprint']}")
             archive.clean_archive_temps(archive.archive_root(db_path))
             run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
             run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)

@@ -92,19 +92,23 @@ def archive_name(sha256: str, suffix: str) -> str:
 
 def archive_bytes(root: Path, sha256: str, data: bytes, suffix: str) -> Path:
     """Write-once archive copy named by content hash; an existing copy is never rewritten."""
-    target = root / archive_name(sha256, suffix)
+    target = os.path.join(root, archive_name(sha256, suffix))
     try:
         if os.stat(target).st_size == len(data):
-            return target
+            return Path(target)
     except OSError:
         pass
-    os.makedirs(target.parent, exist_ok=True)
-    tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    tmp = os.path.join(os.path.dirname(target), f".{sha256}.{os.getpid()}.tmp")
+    try:
+        fh = open(tmp, "wb")
+    except FileNotFoundError:               # the first copy in its folder
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fh = open(tmp, "wb")
+    with fh:
         fh.write(data)
     os.chmod(tmp, 0o444)
     os.replace(tmp, target)
-    return target
+    return Path(target)
 
 
 def clean_archive_temps(root: Path) -> int:

@@ -6,20 +6,28 @@ from typing import Iterable
 from thidua.store.store import Store
 
 
+SYNCED = "register_synced"      # meta: the fingerprint of the plan and register last synced
+
+
 def _iso(d):
     return d.isoformat() if d else None
 
 
-def sync_plan(store: Store, plan, units) -> None:
-    """Upsert the register and the rounds (the plan and register may change during the year)."""
+def sync_plan(store: Store, plan, units, synced: str | None = None) -> None:
+    """Upsert the register and the rounds (the plan and register may change during the year), a unit at a time.
+    `synced`: a fingerprint of this plan and register; when the store says it synced the same last time, nothing
+    is written (a national register is 100,000 rows)."""
+    if synced is not None and store.meta(SYNCED) == synced:
+        return
     with store.atomic():
-        store.upsert("units", [{"code": u.code, "name": u.name, "cluster": u.cluster, "staff": u.staff,
-                                "members": u.members, "email": u.email, "founded": _iso(u.founded)} for u in units],
+        store.upsert("units", ({"code": u.code, "name": u.name, "cluster": u.cluster, "staff": u.staff,
+                                "members": u.members, "email": u.email, "founded": _iso(u.founded)} for u in units),
                      key=("code",))
         store.upsert("rounds", [{"code": r.code, "name": r.name, "kind": r.kind, "period": r.period,
                                  "start": _iso(r.start), "end": _iso(r.end), "due": _iso(r.due)} for r in plan.rounds],
                      key=("code",))
         store.set_meta("year", str(plan.year))
+        store.set_meta(SYNCED, synced)
 
 
 def order_units(store: Store, codes: Iterable[str]) -> None:

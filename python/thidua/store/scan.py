@@ -17,11 +17,9 @@ PAGE = 2000              # files fetched at a time from the list to read
 def begin(store: Store) -> None:
     """An empty scan for this connection (temporary: it ends with the connection)."""
     conn = store.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS scan (pos INTEGER NOT NULL PRIMARY KEY, path TEXT NOT NULL, "
-                 "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT, todo INTEGER NOT NULL DEFAULT 0, "
-                 "seq INTEGER)")
-    conn.execute("CREATE INDEX IF NOT EXISTS scan_todo ON scan (todo, mtime_ns, path)")
-    conn.execute("DELETE FROM scan")
+    conn.execute("DROP TABLE IF EXISTS scan")
+    conn.execute("CREATE TEMP TABLE scan (pos INTEGER NOT NULL PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, "
+                 "mtime_ns INTEGER NOT NULL, sha256 TEXT, todo INTEGER NOT NULL DEFAULT 0)")
 
 
 def add(store: Store, rows: Iterable[tuple[int, str, int, int]]) -> None:
@@ -30,12 +28,16 @@ def add(store: Store, rows: Iterable[tuple[int, str, int, int]]) -> None:
 
 
 def mark_unchanged(store: Store) -> int:
-    """Files whose path, size and modification time the path cache knows, and whose bytes are in the archive, are
-    not read again (they take the cached hash); the others are marked to read. Returns how many must be read."""
+    """Files whose path, size and modification time the path cache knows are not read again (they take the cached
+    hash); the others are marked to read, in an index of their reading order. Returns how many must be read.
+    (A cached path's bytes are archived and sighted under it: all three are written in one transaction, and
+    submissions.check_consistency says so.)"""
     conn = store.conn
-    conn.execute("UPDATE scan SET sha256 = c.sha256 FROM path_cache c JOIN files f ON f.sha256 = c.sha256 "
+    conn.execute("UPDATE scan SET sha256 = c.sha256 FROM path_cache c "
                  "WHERE c.path = scan.path AND c.size = scan.size AND c.mtime_ns = scan.mtime_ns")
-    return conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL").rowcount
+    n = conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL").rowcount
+    conn.execute("CREATE INDEX scan_todo ON scan (mtime_ns, path) WHERE todo = 1")
+    return n
 
 
 def to_read(store: Store, page: int = PAGE) -> Iterator[list[tuple[int, str, int, int]]]:
@@ -52,29 +54,32 @@ def to_read(store: Store, page: int = PAGE) -> Iterator[list[tuple[int, str, int
                             (mtime, mtime, path, page)).fetchall()
 
 
-def read(store: Store, rows: Iterable[tuple[str, int, int]]) -> None:
-    """(sha256, order read in, position) of files read by this run."""
-    store.conn.executemany("UPDATE scan SET sha256 = ?, seq = ? WHERE pos = ?", rows)
-
-
-def unsighted(store: Store) -> list[tuple[str, str, int]]:
-    """(sha256, path, mtime_ns) of unchanged files whose sighting is not recorded (normally none)."""
-    return store.conn.execute(
-        "SELECT s.sha256, s.path, s.mtime_ns FROM scan s WHERE s.todo = 0 AND s.sha256 IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM sightings g WHERE g.sha256 = s.sha256 AND g.path = s.path) ORDER BY s.pos").fetchall()
+def read(store: Store, rows: Iterable[tuple[str, int]]) -> None:
+    """(sha256, position) of files read by this run."""
+    store.conn.executemany("UPDATE scan SET sha256 = ? WHERE pos = ?", rows)
 
 
 def seen(store: Store, run_id: int, round_code: str | None) -> Iterator[tuple]:
     """What became of every file of the scan, unchanged ones first (in walk order), then those read (in the order
-    read): (path, sha256, unit, round, status, issues, received_at, stored by this run, path of the first sighting
-    of its bytes, receipt time and source of the unit's current file for that round). `round_code`: only files of
-    that round or of no known round."""
-    where = "" if round_code is None else "WHERE b.round = ? OR b.round IS NULL "
-    return store.conn.execute(
-        "SELECT s.path, s.sha256, b.unit, b.round, b.status, b.n_errors + b.n_warnings, b.received_at, "
-        "b.run_id = ?, (SELECT g.path FROM sightings g WHERE g.sha256 = s.sha256 ORDER BY g.rowid LIMIT 1), "
-        "c.received_at, c.received_source "
-        "FROM scan s JOIN submissions b ON b.sha256 = s.sha256 "
-        "LEFT JOIN submissions c ON c.id = (SELECT max(a.id) FROM submissions a WHERE a.unit = b.unit "
-        "AND a.round = b.round AND a.status = 'accepted') " + where +
-        "ORDER BY s.seq IS NOT NULL, s.seq, s.pos", (run_id,) if round_code is None else (run_id, round_code))
+    read, the list's): (path, sha256, unit, round, status, issues, received_at, stored by this run, receipt time and
+    source of the unit's current file for that round when this one is superseded or rejected, else None).
+    `round_code`: only files of that round or of no known round. (Two ordered scans: nothing to sort.)"""
+    current = ("(SELECT c.{} FROM submissions c WHERE c.unit = b.unit AND c.round = b.round AND c.status = 'accepted' "
+               "ORDER BY c.id DESC LIMIT 1)")
+    sql = ("SELECT s.path, s.sha256, b.unit, b.round, b.status, b.n_errors + b.n_warnings, b.received_at, "
+           "b.run_id = ?, " + ", ".join(f"CASE WHEN b.status IN ('superseded', 'rejected') THEN {current.format(c)} END"
+                                      for c in ("received_at", "received_source")) +
+           " FROM scan s JOIN submissions b ON b.sha256 = s.sha256 WHERE s.todo = {} "
+           + ("" if round_code is None else "AND (b.round = ? OR b.round IS NULL) ") + "ORDER BY {}")
+    args = (run_id,) if round_code is None else (run_id, round_code)
+    conn = store.conn
+    yield from conn.execute(sql.format(0, "s.pos"), args)
+    yield from conn.execute(sql.format(1, "s.mtime_ns, s.path"), args)
+
+
+def first_sightings_of_copies(store: Store) -> dict[str, str]:
+    """{sha256: the path its bytes were first seen under} of the bytes seen under more than one path (the others'
+    only path is their first): a few entries, not one per file."""
+    return dict(store.conn.execute(
+        "SELECT g.sha256, g.path FROM sightings g WHERE g.rowid IN "
+        "(SELECT min(rowid) FROM sightings GROUP BY sha256 HAVING count(*) > 1)"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import itertools
 import re
 import sqlite3
 from importlib import resources
@@ -39,6 +41,13 @@ def statements(sql: str) -> list[str]:
     if buf and "".join(buf).strip():
         out.append("\n".join(buf))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, cols: tuple[str, ...], replace: bool) -> str:
+    """The INSERT of a table's named columns (made once per shape: consolidation inserts one per file)."""
+    return (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} "
+            f"({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))})")
 
 
 def _ident(name: str) -> str:
@@ -162,21 +171,19 @@ class Store:
     # ------------------------------------------------------------ writing by column name
     def insert(self, table: str, row: Mapping[str, Any], *, replace: bool = False) -> int:
         """Insert one row given as {column: value}; returns its rowid."""
-        cols = list(row)
-        sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} "
-               f"({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))})")
-        return self.conn.execute(sql, [row[c] for c in cols]).lastrowid
+        return self.conn.execute(_insert_sql(table, tuple(row), replace), tuple(row.values())).lastrowid
 
     def insert_many(self, table: str, rows: Iterable[Mapping[str, Any]], *, replace: bool = False) -> int:
-        """Insert rows that share their columns; returns how many."""
-        rows = list(rows)
-        if not rows:
+        """Insert rows that share their columns (taken from the first); returns how many. Rows are streamed."""
+        first, rows = _first(rows)
+        if first is None:
             return 0
-        cols = list(rows[0])
+        cols = list(first)
         sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {_ident(table)} "
                f"({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))})")
-        self.conn.executemany(sql, ([r[c] for c in cols] for r in rows))
-        return len(rows)
+        counted = _Counted(rows)
+        self.conn.executemany(sql, ([r[c] for c in cols] for r in counted))
+        return counted.n
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
                     replace: bool = False, ignore: bool = False) -> None:
@@ -187,16 +194,17 @@ class Store:
         self.conn.executemany(sql, rows)
 
     def upsert(self, table: str, rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> int:
-        """Insert rows, or update the non-key columns of the row with the same key."""
-        rows = list(rows)
-        if not rows:
+        """Insert rows, or update the non-key columns of the row with the same key. Rows are streamed."""
+        first, rows = _first(rows)
+        if first is None:
             return 0
-        cols = list(rows[0])
+        cols = list(first)
         updates = ", ".join(f"{_ident(c)} = excluded.{_ident(c)}" for c in cols if c not in key)
         sql = (f"INSERT INTO {_ident(table)} ({', '.join(map(_ident, cols))}) VALUES ({', '.join('?' * len(cols))}) "
                f"ON CONFLICT ({', '.join(map(_ident, key))}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING"))
-        self.conn.executemany(sql, ([r[c] for c in cols] for r in rows))
-        return len(rows)
+        counted = _Counted(rows)
+        self.conn.executemany(sql, ([r[c] for c in cols] for r in counted))
+        return counted.n
 
     # ------------------------------------------------------------ reading
     def rows(self, sql: str, args: Sequence | Mapping = ()) -> list[dict]:
@@ -217,6 +225,26 @@ class Store:
 
     def set_meta(self, key: str, value: str | None) -> None:
         self.insert("meta", {"key": key, "value": value}, replace=True)
+
+
+def _first(rows: Iterable) -> tuple[Any, Iterator]:
+    """The first of `rows` (None when there is none) and all of them again, without making a list."""
+    it = iter(rows)
+    for first in it:
+        return first, itertools.chain((first,), it)
+    return None, iter(())
+
+
+class _Counted:
+    """Iterates `rows`, counting them."""
+
+    def __init__(self, rows: Iterable) -> None:
+        self.rows, self.n = rows, 0
+
+    def __iter__(self) -> Iterator:
+        for row in self.rows:
+            self.n += 1
+            yield row
 
 
 def now_iso() -> str:

@@ -174,6 +174,11 @@ def check_consistency(store: Store, db_path: str | Path) -> list[str]:
             problems.append(f"archive copy missing for {sha}")
     problems += [f"file {sha} has no submission" for (sha,) in conn.execute(
         "SELECT sha256 FROM files WHERE sha256 NOT IN (SELECT sha256 FROM submissions)")]
+    problems += [f"path {path} cached for bytes not in the archive" for (path,) in conn.execute(
+        "SELECT c.path FROM path_cache c WHERE c.sha256 NOT IN (SELECT sha256 FROM files)")]
+    problems += [f"path {path} cached without its sighting" for (path,) in conn.execute(
+        "SELECT c.path FROM path_cache c WHERE NOT EXISTS (SELECT 1 FROM sightings g WHERE g.sha256 = c.sha256 "
+        "AND g.path = c.path)")]
     problems += [f"unit {u} round {r}: {n} accepted" for u, r, n in conn.execute(
         "SELECT unit, round, count(*) FROM submissions WHERE status='accepted' GROUP BY unit, round HAVING count(*) > 1")]
     return problems

@@ -1,7 +1,11 @@
 """Values read from submitted files, with their source cell: writing them, reading those of current submissions."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import json
+import sqlite3
 from typing import Any, Iterable, Iterator, Sequence
 
 from thidua.store.store import Store
@@ -59,17 +63,44 @@ def values_by_submission(store: Store, rounds: Iterable[str], prefix: str) -> di
     return out
 
 
+TOTALS_KEY = "indicator_totals:{round}"      # meta: a round's sums and what they were summed from
+
+
 def indicator_totals(store: Store, round_code: str | None = None) -> dict[str, dict[str, float]]:
-    """Sum of the numeric indicator values of the current submissions: {round: {code: total}}."""
-    sql = "SELECT round, code, sum(value_num) FROM indicator_values WHERE value_num IS NOT NULL"
-    args: tuple = ()
-    if round_code:
-        sql += " AND round = ?"
-        args = (round_code,)
+    """Sum of the numeric indicator values of the current submissions: {round: {code: total}}.
+
+    A national round holds 4 million values (~2 s to sum), so each round's sums are kept in the store beside the
+    signature of what they were summed from (accepted_signature); a round whose signature has not changed is not
+    summed again."""
+    conn = store.conn
+    rounds = [round_code] if round_code else [r for (r,) in conn.execute(
+        "SELECT DISTINCT round FROM submissions WHERE status = 'accepted' AND round IS NOT NULL ORDER BY round")]
     out: dict[str, dict[str, float]] = {}
-    for rnd, code, total in store.conn.execute(sql + " GROUP BY round, code ORDER BY round, code", args):
-        out.setdefault(rnd, {})[code] = int(total) if float(total).is_integer() else total
+    for rnd in rounds:
+        key, signature, totals = TOTALS_KEY.format(round=rnd), accepted_signature(store, rnd), None
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            kept = json.loads(store.meta(key) or "{}")
+            totals = kept["totals"] if kept.get("signature") == signature else None
+        if totals is None:
+            totals = {code: int(total) if float(total).is_integer() else total for code, total in conn.execute(
+                "SELECT code, sum(value_num) FROM indicator_values WHERE value_num IS NOT NULL AND round = ? "
+                "GROUP BY code ORDER BY code", (rnd,))}
+            with contextlib.suppress(sqlite3.Error):          # a read-only store: summed again next time
+                store.set_meta(key, json.dumps({"signature": signature, "totals": totals}))
+        if totals:
+            out[rnd] = totals
     return out
+
+
+def accepted_signature(store: Store, round_code: str) -> str:
+    """What a round's current values are: the ids of its current submissions (a value is never changed under a
+    submission id except by a new verdict, store/verdicts.py) and the last verdict."""
+    digest = hashlib.sha256()
+    for (sub_id,) in store.conn.execute("SELECT id FROM submissions WHERE round = ? AND status = 'accepted' ORDER BY id",
+                                        (round_code,)):
+        digest.update(b"%d," % sub_id)
+    digest.update(b"v%d" % (store.scalar("SELECT max(id) FROM verdicts") or 0))
+    return digest.hexdigest()
 
 
 def indicator_sources(store: Store, round_code: str) -> dict[str, tuple[str, str]]:
