@@ -286,8 +286,13 @@ def cmd_restore(args) -> int:
     from thidua.store.backup import restore
     from thidua.templates.signing import key_path
     done = restore(Path(args.file), _db(args), key_path(args.key), force=args.force)
-    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
+    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ ({done.added} tệp chép vào, "
+          f"{done.n_files - done.added} tệp đã có sẵn, nguyên vẹn)"
           + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
+    for path in done.repaired:
+        print(f"  Đã thay bản lưu trữ bị hỏng: {path}")
+    if done.swept:
+        print(f"Đã xóa {done.swept} tệp tạm do lần sao lưu/khôi phục bị dừng giữa chừng để lại.")
     return 0
 
 
@@ -438,12 +443,17 @@ def cmd_mail_send(args) -> int:
     outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender_of(settings, plan),
                                  args.templates)
     report = send_messages(outgoing, settings, _db(args), args.round, args.what, args.dry_run,
-                           Path(args.out) if args.out else None, progress=not args.json)
+                           Path(args.out) if args.out else None, progress=not args.json,
+                           resend=args.resend, mark_sent=args.mark_sent, note=args.note)
     report.no_address = no_address
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
-        return 0
+        return 2 if report.failed or report.uncertain else 0
     kind = "biểu mẫu" if args.what == "templates" else "thư nhắc"
+    for d in report.decisions:
+        action = "gửi lại" if d["action"] == "resend" else "ghi là đã gửi"
+        print(f"Đã ghi quyết định: {d['unit']} ({d['recipient']}) {action}, do {d['decided_by']} lúc "
+              f"{d['decided_at'].replace('T', ' ')}; lý do: {d['reason']}.")
     if args.dry_run:
         print(f"Chạy thử: đã soạn {len(report.written)} {kind} kỳ {args.round} (.eml, chưa gửi)"
               + (f" trong {Path(report.written[0]).parent}" if report.written else "") + ".")
@@ -451,14 +461,22 @@ def cmd_mail_send(args) -> int:
         print(f"Đã gửi {len(report.sent)} {kind} kỳ {args.round}.")
     if report.already:
         print(f"{len(report.already)} đơn vị đã được gửi từ lần trước, không gửi lại.")
-    if report.uncertain:
-        print(f"Cần xem: lần gửi trước bị dừng giữa chừng khi gửi cho {', '.join(report.uncertain)}; "
-              "không gửi lại tự động (kiểm tra hộp thư đã gửi).")
     if report.no_address:
         print(f"Không có địa chỉ thư điện tử: {', '.join(report.no_address)}.")
     for f in report.failed:
         print(f"Lỗi: máy chủ từ chối thư gửi {f['unit']} ({f['to']}): {f['error']}.", file=sys.stderr)
-    return 2 if report.failed else 0
+    if report.uncertain:
+        units = " ".join(report.uncertain)
+        print(f"Lỗi: lần gửi trước bị dừng giữa chừng (máy tắt, mất điện, bị ngắt) khi đang gửi {kind} kỳ {args.round} "
+              f"cho {len(report.uncertain)} đơn vị; không biết thư đã đến hay chưa nên không gửi lại tự động:",
+              file=sys.stderr)
+        for r in report.uncertain_rows:
+            print(f"  {r['unit']} ({r['recipient']}): «{r['subject']}», bắt đầu gửi lúc "
+                  f"{r['started_at'].replace('T', ' ')}, Message-ID {r['message_id']}", file=sys.stderr)
+        print(f"Thử: xem thư mục «Thư đã gửi» của hộp thư văn phòng (hoặc hỏi đơn vị), rồi chạy lại lệnh này với "
+              f"--resend {units} cho đơn vị chưa nhận được, --mark-sent {units} cho đơn vị đã nhận được "
+              "(thêm --note \"lý do\" nếu cần); mỗi quyết định được ghi lại kèm người, giờ và lý do.", file=sys.stderr)
+    return 2 if report.failed or report.uncertain else 0
 
 
 def _print_result(result, skipped: bool) -> None:
@@ -681,6 +699,11 @@ def build_parser() -> ArgumentParser:
     send.add_argument("--out", help="thư mục ghi .eml khi chạy thử (mặc định: thu-gui/KỲ)")
     send.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
     send.add_argument("--rate", type=float, help="số thư tối đa mỗi phút (mặc định: 20)")
+    send.add_argument("--resend", nargs="+", metavar="UNIT", default=[],
+                      help="gửi lại cho các đơn vị này thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: chưa nhận được)")
+    send.add_argument("--mark-sent", nargs="+", metavar="UNIT", default=[],
+                      help="ghi là đã gửi thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: đã nhận được)")
+    send.add_argument("--note", help="lý do của quyết định --resend / --mark-sent (ghi vào kho dữ liệu)")
     send.set_defaults(func=cmd_mail_send)
     return parser
 
@@ -691,13 +714,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from thidua import faults
+    sys.unraisablehook = faults.quiet_unraisable(sys.unraisablehook)
     try:
         return int(args.func(args) or 0)
-    except ThiDuaError as exc:
-        print(f"Lỗi: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"Thử: {exc.hint}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("Đã dừng theo yêu cầu.", file=sys.stderr)
         return 130
@@ -705,9 +725,12 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:             # a folder or file the command was pointed at: name it, no traceback
-        print(f"Lỗi: không truy cập được {exc.filename or ''}: {exc.strerror or exc}.", file=sys.stderr)
-        print("Thử: kiểm tra đường dẫn, quyền ghi, và đóng tệp nếu đang mở trong Excel.", file=sys.stderr)
+    except Exception as exc:           # domain errors and faults of the machine: Lỗi/Thử, no traceback
+        err = faults.domain_error(exc)
+        if err is None:
+            raise
+        for line in faults.message_lines(err):
+            print(line, file=sys.stderr)
         return 2
 
 

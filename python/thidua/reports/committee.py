@@ -26,7 +26,6 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
 from thidua.reports import sheetxml
-from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
@@ -453,16 +452,6 @@ def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
                empty="Không phát hiện vấn đề nào.")
 
 
-@contextlib.contextmanager
-def writable(out: Path):
-    """Turn a failed write (the file open in Excel, a read-only folder) into a message for the user."""
-    try:
-        yield
-    except OSError as exc:
-        raise ThiDuaError(f"Không ghi được tệp {out}: {exc.strerror or exc}.",
-                          "Đóng tệp nếu đang mở trong Excel và kiểm tra quyền ghi thư mục, rồi chạy lại.") from exc
-
-
 def fingerprint(store: Store, plan, units: list, rnd) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
     register, and the store's submissions (new files, changed statuses) and proposals for the round."""
@@ -512,7 +501,7 @@ def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, f
         order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
         rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
         names = {r["unit"]: r["name"] for r in rows}
-        with writable(out), atomic_path(out) as tmp:
+        with atomic_path(out) as tmp:
             book = Book(tmp, plan, rnd, _now())
             _tracking_sheet(book, rows)
             if plan.indicators_for(round_code):

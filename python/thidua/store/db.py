@@ -57,8 +57,14 @@ def run_lock(db_path: str | Path, wait: float = 30.0, on_wait=None) -> Iterator[
 
     Yields the lock file's descriptor (forked workers close their copy)."""
     lock_path = Path(str(db_path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock_path, "a+")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")
+    except OSError as exc:             # the store's folder cannot be written: say so about the store
+        from thidua import faults
+        if exc.errno in faults.READ_ONLY | faults.DENIED:
+            raise faults.read_only(db_path, faults.why_not_writable(lock_path), store=True) from exc
+        raise faults.translate(exc, lock_path) or exc
     deadline = time.monotonic() + max(0.0, wait)
     told = locked = False
     try:

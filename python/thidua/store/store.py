@@ -54,30 +54,62 @@ class Store:
     opens BEGIN IMMEDIATE at the outermost level and a SAVEPOINT inside; a failed COMMIT is rolled back.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: str | None = None,
+                 remote: str | None = None):
         self.conn = conn
         self.path = path
+        self.readonly = readonly        # why this store cannot be written (read commands still work), or None
+        self.remote = remote            # why it is on a network share or a synced folder, or None
         self._depth = 0
 
     # ------------------------------------------------------------ opening
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> "Store":
+        """Open (or create) the store at `path`.
+
+        Where it lives decides the connection: on a local disk, WAL; on a network share or in a folder a cloud
+        client syncs (thidua.volumes), the rollback journal (DELETE) with full syncs, because SQLite's WAL
+        needs shared memory that a network file system cannot give (https://www.sqlite.org/wal.html,
+        https://www.sqlite.org/useovernet.html). A store that cannot be written (a read-only file, folder or
+        medium) is opened read-only: reading commands work, and the first write is refused with the reason."""
+        from thidua import faults
+        from thidua.volumes import volume
         db = Path(path)
         if not create and not db.exists():
             raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db}.",
                               "Chạy «thidua consolidate THƯ_MỤC_HỘP_THƯ» trước, hoặc chỉ đúng tệp bằng --db.")
-        db.parent.mkdir(parents=True, exist_ok=True)
+        faults.using_store(db)
         try:
-            conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise faults.translate(exc, db) or exc
+        readonly = faults.why_not_writable(db) if db.exists() else None
+        remote = volume(db).remote
+        conn = None
+        try:
+            if readonly:
+                conn = _connect_read_only(db)
+            else:
+                conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode=DELETE" if remote else "PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL" if remote else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            store = cls(conn, db)
+            store = cls(conn, db, readonly, remote)
             store.migrate()
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            fault = faults.translate(exc, db)
+            if fault is not None:
+                raise fault from exc
             raise ThiDuaError(f"Không mở được cơ sở dữ liệu {db}: {exc}.",
                               "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         return store
 
     @classmethod
@@ -95,6 +127,11 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the store file and empty it (the store is then one whole file)."""
+        if not self.readonly:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def __enter__(self) -> "Store":
         return self
@@ -135,6 +172,9 @@ class Store:
     def atomic(self) -> Iterator["Store"]:
         """A transaction; nested calls are savepoints. Any error rolls back this level only."""
         outer = self._depth == 0
+        if outer and self.readonly:
+            from thidua import faults
+            raise faults.read_only(self.path, self.readonly, store=True)
         name = f"sp{self._depth}"
         self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
         self._depth += 1
@@ -209,6 +249,18 @@ class Store:
 
     def set_meta(self, key: str, value: str | None) -> None:
         self.insert("meta", {"key": key, "value": value}, replace=True)
+
+
+def _connect_read_only(db: Path) -> sqlite3.Connection:
+    """A read-only connection to a store that cannot be written. With no write-ahead log holding data and no
+    way to create one beside it, the file is opened as immutable (nothing can change it under us)."""
+    from thidua import faults
+    wal = Path(str(db) + "-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    folder_ro = faults.why_not_writable(db.parent / ".thidua-probe") is not None
+    params = "mode=ro" + ("&immutable=1" if folder_ro and not pending else "")
+    return sqlite3.connect(f"{db.resolve().as_uri()}?{params}", uri=True, timeout=BUSY_TIMEOUT_S,
+                           isolation_level=None)
 
 
 def now_iso() -> str:
