@@ -353,13 +353,10 @@ def cmd_received(args) -> int:
 
 def cmd_validate(args) -> int:
     import json
-    from thidua.intake.feedback import write_feedback
     from thidua.templates.signing import load_key
-    from thidua.intake.validate import validate_file
     plan, units = load_context(args)
     key = load_key(args.key)                               # never created here: a missing key is Lỗi/Thử
     from thidua.consolidate.run import survey_inbox        # a folder is walked the way consolidation walks an inbox
-    from thidua.intake.feedback import feedback_name
     files, skipped = [], []
     for arg in args.files:
         if Path(arg).is_dir():
@@ -369,12 +366,39 @@ def cmd_validate(args) -> int:
         else:
             files.append(Path(arg))
     register = {u.code: u for u in units}
-    results, failed, written = [], False, {}
+    results, written = [], {}
+    with _feedback_space(args.feedback, files):
+        _validate_each(args, files, plan, key, register, results, written)
+    failed = any(r.status != "ok" and [i.code for i in r.issues] != ["F007"] for r in results)
+    if not args.json:
+        for item in skipped:
+            print(f"{item['file']}: bỏ qua, {item['reason']}")
+        if args.feedback and len(files) > 1:
+            print(f"Đã ghi {len(written)} tệp phản hồi vào {args.feedback}.")
+    if args.json:
+        print(json.dumps([r.to_json() for r in results] + [dict(item, status="skipped") for item in skipped],
+                         ensure_ascii=False, indent=1))
+    return 1 if failed else 0
+
+
+def _feedback_space(feedback, files):
+    """Room for the feedback copies (each about the size of the unit's file): checked before the first is written."""
+    from thidua import faults
+    from thidua.volumes import existing
+    if not feedback:
+        return faults.expect_space(Path.cwd(), 0)
+    sizes = sum(p.stat().st_size for p in files if p.is_file())
+    folder = Path(feedback) if len(files) > 1 else Path(feedback).parent
+    return faults.expect_space(existing(folder), sizes * 3 // 2, what=f"tệp phản hồi vào {folder}")
+
+
+def _validate_each(args, files, plan, key, register, results, written) -> None:
+    from thidua.intake.feedback import feedback_name, write_feedback
+    from thidua.intake.validate import validate_file
     for path in files:
         result = validate_file(path, plan, key, register)
         results.append(result)
         lock = [i.code for i in result.issues] == ["F007"]
-        failed |= result.status != "ok" and not lock
         if args.feedback and not lock:
             out = Path(args.feedback)
             if len(files) > 1:
@@ -385,15 +409,6 @@ def cmd_validate(args) -> int:
             write_feedback(path, result, out)
         if not args.json:
             _print_result(result, lock)
-    if not args.json:
-        for item in skipped:
-            print(f"{item['file']}: bỏ qua, {item['reason']}")
-        if args.feedback and len(files) > 1:
-            print(f"Đã ghi {len(written)} tệp phản hồi vào {args.feedback}.")
-    if args.json:
-        print(json.dumps([r.to_json() for r in results] + [dict(item, status="skipped") for item in skipped],
-                         ensure_ascii=False, indent=1))
-    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------- the mailbox (thidua/mail/)

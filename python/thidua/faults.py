@@ -38,9 +38,12 @@ def expect_space(folder: str | Path, nbytes: int, what: str = "") -> Iterator[No
     """Check that `folder`'s drive has room for `nbytes` (plus a margin) before anything is written, and let a
     later «disk full» say how much the job needed."""
     folder = Path(folder)
+    if nbytes <= 0:                       # nothing known: a full disk says what was written when it ran out
+        yield
+        return
     free = _free(folder)
     if free is not None and free < nbytes + MARGIN:
-        raise disk_full(folder, nbytes + MARGIN, what=what)
+        raise disk_full(folder, nbytes + MARGIN, what=what, before=True)
     token = _expected.set(_expected.get() + ((folder, nbytes + MARGIN),))
     try:
         yield
@@ -82,9 +85,10 @@ def _where(vol: Volume) -> str:
     return f"ổ {vol.mount}{kind}"
 
 
-def disk_full(path: str | Path, need: int | None = None, written: int | None = None, what: str = "") -> ThiDuaError:
+def disk_full(path: str | Path, need: int | None = None, written: int | None = None, what: str = "",
+              before: bool = False) -> ThiDuaError:
     """«The disk is full»: where, how much is free, how much the job needs (declared, given, or at least what
-    it had written when space ran out)."""
+    it had written when space ran out). `before`: said by a check made before anything was written."""
     path = Path(path)
     vol = volume(path)
     need = need or _declared_need(path)
@@ -92,17 +96,18 @@ def disk_full(path: str | Path, need: int | None = None, written: int | None = N
     free = vol.free if vol.free is not None else 0
     if need:
         amount = f"cần khoảng {human(need)}"
-        more = max(need - free, MARGIN)
-        fix = f"Giải phóng ít nhất {human(more)} trên {_where(vol)}"
+        fix = f"Giải phóng ít nhất {human(max(need - free, MARGIN))} trên {_where(vol)}"
     else:
         at_least = max(written or 0, MARGIN)
         amount = f"cần thêm ít nhất {human(at_least)}" + (" (đã ghi được chừng ấy thì hết chỗ)" if written else "")
         fix = f"Giải phóng ít nhất {human(at_least)} trên {_where(vol)}"
+    head = "Ổ đĩa đầy" if free < MARGIN else "Ổ đĩa không đủ chỗ trống"
+    kept = ("chưa ghi gì" if before else
+            "những gì đã ghi xong được giữ nguyên, không có tệp nào ghi dở dưới tên thật")
     return ThiDuaError(
-        f"Ổ đĩa đầy: không ghi được {target}. {_where(vol).capitalize()} còn trống {human(free)} "
+        f"{head}: không ghi được {target}. {_where(vol).capitalize()} còn trống {human(free)} "
         f"trên {human(vol.total)}, {amount}.",
-        f"{fix} (xóa tệp không cần, dọn Thùng rác) hoặc chọn thư mục trên ổ khác, rồi chạy lại; "
-        "những gì đã ghi xong được giữ nguyên, không có tệp ghi dở.")
+        f"{fix} (xóa tệp không cần, dọn Thùng rác) hoặc chọn thư mục trên ổ khác, rồi chạy lại; {kept}.")
 
 
 def why_not_writable(path: str | Path) -> str | None:
@@ -115,9 +120,9 @@ def why_not_writable(path: str | Path) -> str | None:
     if path.is_file():
         mode = path.stat().st_mode
         if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-            return f"tệp {path} được đánh dấu chỉ đọc (thuộc tính Read-only, quyền {stat.filemode(mode)})"
+            return f"tệp được đánh dấu chỉ đọc (thuộc tính Read-only, quyền {stat.filemode(mode)})"
         if not os.access(path, os.W_OK):
-            return f"tài khoản {_user()} không có quyền ghi tệp {path} (quyền {stat.filemode(mode)})"
+            return f"tài khoản {_user()} không có quyền ghi tệp này (quyền {stat.filemode(mode)})"
     folder = here if here.is_dir() and here != path else path.parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         mode = folder.stat().st_mode

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -41,6 +42,9 @@ def atomic_path(path: str | Path, sweep: bool = True) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
+        for side in tmp_path.parent.glob(glob_escape(tmp_path.name) + "-*"):    # -wal, -shm, -parts beside it
+            with contextlib.suppress(OSError):
+                shutil.rmtree(side) if side.is_dir() and not side.is_symlink() else side.unlink()
 
 
 def write_error(exc: BaseException, target: Path, tmp: Path | None = None):
@@ -88,8 +92,7 @@ def _remove_dead(candidates) -> list[Path]:
         if _running(int(pid)) if pid.isdigit() and os.name != "nt" else _age(tmp) < 3600:
             continue
         with contextlib.suppress(OSError):
-            if tmp.is_dir() and not tmp.is_symlink():      # a staging folder (LibreOffice's output, a restore)
-                import shutil
+            if tmp.is_dir() and not tmp.is_symlink():      # a staging folder (LibreOffice's output, XlsxWriter's parts)
                 shutil.rmtree(tmp)
             else:
                 tmp.unlink()

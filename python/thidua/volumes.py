@@ -1,6 +1,7 @@
 """Where a path lives: its volume (mount point or drive), file-system type, free space, read-only, network or synced."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
@@ -122,6 +123,17 @@ def find_mount(path: str, mounts: list[tuple[str, str, str, bool]]) -> tuple[str
 def _posix_mount(path: Path) -> tuple[Path, str, str, bool]:
     real = os.path.realpath(path)
     try:
+        dev = os.stat(real).st_dev
+    except OSError:
+        dev = -1
+    return _mount_of(real, dev)
+
+
+@functools.lru_cache(maxsize=256)
+def _mount_of(real: str, dev: int) -> tuple[Path, str, str, bool]:
+    """The mount of a folder, parsed once per folder and device (a new mount there is a new device; whether it is
+    read-only now is asked of statvfs each time)."""
+    try:
         text = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
@@ -143,8 +155,9 @@ def _statvfs_readonly(path: Path) -> bool:
 
 # ---------------------------------------------------------------- Windows
 def _windows_volume(path: Path, free, total) -> Volume:
+    import ntpath
     text = str(path)
-    drive = os.path.splitdrive(text)[0]
+    drive = ntpath.splitdrive(text)[0]
     root = drive + "\\"
     remote = None
     if text.startswith(("\\\\", "//")):

@@ -10,6 +10,7 @@ left as it is (see `fingerprint`).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import datetime as dt
 import hashlib
 import itertools
@@ -75,9 +76,13 @@ class Book:
     def __init__(self, path: Path, plan, rnd, as_of: dt.datetime):
         self.path, self.streamed = Path(path), {}      # sheet name -> its streamed rows (CONSTANT_MEMORY)
         self.package = BytesIO() if CONSTANT_MEMORY else None
+        # XlsxWriter's part files go beside the output, not into /tmp: `<temporary output>-parts` is removed by
+        # close() and, after a killed run, swept with the output's other temporaries (fileio.remove_stale_temps)
+        self.parts = self.path.with_name(self.path.name + "-parts")
+        self.parts.mkdir(exist_ok=True)
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-            "constant_memory": CONSTANT_MEMORY})
+            "constant_memory": CONSTANT_MEMORY, "tmpdir": str(self.parts)})
         self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
@@ -114,6 +119,7 @@ class Book:
         finally:
             for rows in self.streamed.values():
                 rows.close()
+            shutil.rmtree(self.parts, ignore_errors=True)
 
     @staticmethod
     def issuer(plan) -> str:

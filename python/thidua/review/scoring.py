@@ -242,7 +242,7 @@ def export_scores(db_path, plan: Plan, units, out: str | Path, rounds: Sequence[
         reviewed = store_scores.all_reviewed(store)
     out = Path(out)
     with atomic_path(out) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp))
+        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True})
         ws = wb.add_worksheet(EXPORT_SHEET)
         head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
         locked = wb.add_format({"bg_color": "#F2F2F2", "border": 1})

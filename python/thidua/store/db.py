@@ -90,12 +90,18 @@ def archive_bytes(root: Path, sha256: str, data: bytes, suffix: str) -> Path:
     target = root / sha256[:2] / (sha256 + suffix.lower())
     if target.exists() and target.stat().st_size == len(data):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except OSError as exc:              # a full disk, a read-only archive: said about the archive copy, none left half
+        from thidua.fileio import write_error
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise write_error(exc, target, tmp) or exc
     return target
 
 
