@@ -253,6 +253,15 @@ def test_summary_pdf_on_a_full_disk(office, tmp_path, monkeypatch):
         faultfs.resize(disk, 16 << 20)
         ok(thidua(office, "summary", "--db", office.ref, "--period", "1", "--out", disk / "so-ket.xlsx", "--pdf"))
         assert _pdf_text(disk / "so-ket.pdf") == _pdf_text(ref / "so-ket.pdf")
+        assert leftovers(disk) == [] and no_temporaries(office) == []
+        # killed while LibreOffice writes: its staging folder and profile stay; the next run removes them
+        (disk / "so-ket.pdf").unlink()
+        proc = start(office, "summary", "--db", office.ref, "--period", "1", "--out", disk / "so-ket.xlsx", "--pdf")
+        assert faultfs.kill_at(proc, 0.3, lambda: any(disk.glob(".so-ket.*.tmp.pdf")))
+        assert leftovers(disk) and no_temporaries(office) and not (disk / "so-ket.pdf").exists()
+        ok(thidua(office, "summary", "--db", office.ref, "--period", "1", "--out", disk / "so-ket.xlsx", "--pdf"))
+        assert leftovers(disk) == [] and no_temporaries(office) == []
+        assert _pdf_text(disk / "so-ket.pdf") == _pdf_text(ref / "so-ket.pdf")
 
 
 def _pdf_text(path: Path) -> str:

@@ -26,8 +26,8 @@ def atomic_path(path: str | Path, sweep: bool = True) -> Iterator[Path]:
             remove_stale_temps(target)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}.", suffix=".tmp" + target.suffix,
                                    dir=target.parent)
-    except OSError as exc:
-        raise write_error(exc, target) or exc
+    except OSError as exc:                  # its folder cannot be made or written: said about `path`
+        raise write_error(exc, target, mine=True) or exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -47,9 +47,10 @@ def atomic_path(path: str | Path, sweep: bool = True) -> Iterator[Path]:
                 shutil.rmtree(side) if side.is_dir() and not side.is_symlink() else side.unlink()
 
 
-def write_error(exc: BaseException, target: Path, tmp: Path | None = None):
+def write_error(exc: BaseException, target: Path, tmp: Path | None = None, mine: bool = False):
     """The «Lỗi/Thử» for an OSError met while writing `target` (through its temporary `tmp`), or None when the
-    error is not about writing it (a source file that cannot be read is reported as it is)."""
+    error is not about writing it (a source file that cannot be read is reported as it is). `mine`: the error
+    came from preparing `target` itself (its folder), whatever file it names."""
     from thidua import faults
     from thidua.errors import ThiDuaError
     if isinstance(exc, ThiDuaError):
@@ -58,8 +59,8 @@ def write_error(exc: BaseException, target: Path, tmp: Path | None = None):
     if found is None:
         return None
     name, full = Path(os.path.abspath(found.filename or ".")), Path(os.path.abspath(target))
-    mine = name == full or (name.parent == full.parent and name.name.startswith(f".{target.stem}."))
-    named = bool(found.filename) and not mine
+    ours = name == full or (name.parent == full.parent and name.name.startswith(f".{target.stem}."))
+    named = bool(found.filename) and not mine and not ours
     written = None
     if tmp is not None:
         with contextlib.suppress(OSError):
@@ -81,6 +82,20 @@ def remove_stale_temps(target: Path) -> list[Path]:
 def remove_stale_temps_in(folder: str | Path) -> list[Path]:
     """The same for every output of `folder`: `.<stem>.<pid>.<random>.tmp<suffix>` names whose process is gone."""
     return _remove_dead(Path(folder).glob(".*.*.tmp*"))
+
+
+@contextlib.contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A private working folder in the system's temporary folder, `.thidua-<kind>.<pid>.<random>.tmp`, removed
+    after the block; the ones of killed runs (their process gone) are removed first. Nothing of the office's
+    data stays in /tmp after a fault."""
+    base = Path(tempfile.gettempdir())
+    _remove_dead(base.glob(".thidua-*.*.tmp"))
+    folder = Path(tempfile.mkdtemp(prefix=f".thidua-{kind}.{os.getpid()}.", suffix=".tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_dead(candidates) -> list[Path]:

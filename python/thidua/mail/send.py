@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from email import policy
@@ -14,7 +13,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from thidua.errors import ThiDuaError
-from thidua.fileio import atomic_write_bytes
+from thidua.fileio import atomic_write_bytes, scratch_folder
 from thidua.mail.connect import open_smtp
 from thidua.mail.settings import MailSettings
 from thidua.mail.wire import WIRE
@@ -104,7 +103,7 @@ def reminder_messages(db_path: Path, plan, units, round_code: str, key: bytes | 
     unit_map = {u.code: u for u in units}
     rows = [r for r in status_rows(db_path, plan, units, round_code) if r["status"] in NEEDS_REMINDER]
     out, missing = [], []
-    with tempfile.TemporaryDirectory(prefix="thidua-mail-") as tmp:
+    with scratch_folder("mail") as tmp:
         write_reminders(db_path, plan, units, round_code, Path(tmp), templates_dir=templates_dir, key=key)
         for row in rows:
             eml = Path(tmp) / reminder_filename(round_code, row["unit"])

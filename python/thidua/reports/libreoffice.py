@@ -41,7 +41,7 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
     %%EOF, a workbook's zip directory reads) before it is renamed into place, because LibreOffice reports
     success even when a full disk cut its output short."""
     from thidua import faults
-    from thidua.fileio import remove_stale_temps
+    from thidua.fileio import remove_stale_temps, scratch_folder
     exe = soffice()
     if exe is None:
         raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
@@ -55,7 +55,7 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
         raise faults.translate(exc, result) or exc
     need = OUTPUT_FACTOR * src.stat().st_size
     with faults.expect_space(out, need, what=f"tệp {result}"), \
-            tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
+            scratch_folder("lo") as profile:
         try:
             stage = Path(tempfile.mkdtemp(prefix=f".{src.stem}.{os.getpid()}.", suffix=f".tmp.{fmt}", dir=out))
         except OSError as exc:
@@ -65,7 +65,9 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
             cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
                    "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir",
                    str(stage), str(src)]
-            env = dict(os.environ, HOME=profile)
+            scratch = Path(profile) / "tmp"              # LibreOffice's own temporaries: inside our scratch folder
+            scratch.mkdir()
+            env = dict(os.environ, HOME=str(profile), TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
             try:
                 subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
