@@ -421,6 +421,10 @@ def test_killed_backups_leave_nothing_behind(office, tmp_path):
     print(f"backup: {took:.2f} s uninterrupted ({size / 1e6:.1f} MB); killed at {[round(p, 2) for p in points]} of "
           f"the zip; temporaries the killed runs left: {len(left)}")
     assert len(left) >= 3
+    old_style = office.root / "tmp" / "thidua-backup-k3x9q1"     # what the first backup code left in /tmp
+    (old_style / "thidua.db").parent.mkdir()
+    (old_style / "thidua.db").write_bytes(db.read_bytes())
+    os.utime(old_style, (time.time() - 7200, time.time() - 7200))
     ok(thidua(office, "backup", "--db", db, "--out", out))
     (zip_file,) = out.glob("*.zip")
     assert check(zip_file).manifest["members"] == reference
