@@ -79,6 +79,8 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V017", _E, "«{label}»: ô đang hiển thị lỗi {value} ({meaning}) thay cho số liệu. Sửa công thức hoặc gõ trực tiếp số liệu vào ô."),
     Message("V018", _W, "«{label}»: đã hiểu {value} là {understood}% (ô nhập tỷ lệ phần trăm từ 0 đến 100). Nếu đúng là {value}%, sửa lại; lần sau gõ số phần trăm, ví dụ 85."),
     Message("V019", _W, "«{label}» có {detail} (thường do chép từ nơi khác): đã bỏ đi, dùng «{value}». Kiểm tra lại nội dung."),
+    Message("V020", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày (thường do chương trình xuất tệp lệch múi giờ): đã hiểu là ngày {understood}; nếu đúng là ngày {other} thì sửa lại. Gõ lại ngày, không kèm giờ."),
+    Message("V021", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày: đã dùng ngày {understood}, bỏ phần giờ. Kiểm tra lại; gõ ngày, không kèm giờ."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),
     Message("X002", _E, "Số đoàn viên kết nạp mới ({value}) lớn hơn tổng số đoàn viên ({bound}). Kiểm tra lại hai số liệu."),

@@ -31,6 +31,7 @@ class RawInput:
     value: object
     row: int | None = None
     percent: bool = False       # the cell shows its number as a percentage (Excel stores 85% as 0.85)
+    styled: bool = True         # the file says how its numbers are shown (else a bare 1 may have been 100%)
 
 
 @dataclass
@@ -77,6 +78,16 @@ def read_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dic
         reading.add(make_issue("F012", file=base, detail=f"{type(exc).__name__}: {str(exc)[:120]}"))
         reading.result.unreadable = True
     return reading
+
+
+def iso_moment(text: str) -> object:
+    """An .xlsx date cell (t="d", ISO 8601 text, as SheetJS writes dates) as the wall-clock moment it names
+    (its zone dropped: a date-only field then judges the time part); the text itself when it is no date."""
+    import datetime as dt
+    try:
+        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=None)
+    except ValueError:
+        return text
 
 
 # ------------------------------------------------------------------ identity
@@ -325,5 +336,8 @@ def _take(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, r: int, c: in
         reading.blocked.add((f.key, row))
         return
     value = grid.get(r, c)
+    if isinstance(value, str) and (r, c) in grid.shown.dates:
+        value = iso_moment(value)
     if filled(value):
-        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent))
+        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent,
+                                       grid.shown.styled))

@@ -157,6 +157,7 @@ class Indicator:
     max: Any = None
     summary: bool = True        # a row of the summaries' indicator table (Biểu 2)
     figure: str = "period"      # see FIGURES
+    percent: bool = False       # a percentage (0-100): a cell shown as 85% holds 0.85 and is read as 85
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class ProposalField:
     max: float | None = None
     width: float = 10
     help: str = ""
+    percent: bool = False              # a percentage (0-100): a cell shown as 85% holds 0.85 and is read as 85
 
 
 @dataclass(frozen=True)
@@ -399,7 +401,7 @@ class Plan:
                                        _bound(r.get("min"), r["type"]), _bound(r.get("max"), r["type"]),
                                        _bool(r["summary"]) if r.get("summary") not in (None, "")
                                        else r["type"] != "date",
-                                       str(r.get("figure") or "period"))
+                                       str(r.get("figure") or "period"), _bool(r.get("percent") or False))
                              for r in rows("indicators")),
             rules=tuple(Rule(str(r["code"]), str(r["kind"]), to_list(r["fields"]), parse_conditions(r.get("when")),
                              str(r["message"]), str(r.get("note") or ""))
@@ -419,7 +421,8 @@ class Plan:
             proposal_fields=tuple(
                 ProposalField(str(r["code"]), str(r["label"]), str(r["type"]), to_list(r.get("choices")),
                               str(r.get("subject") or "both"), _num(r.get("min")), _num(r.get("max")),
-                              float(r.get("width") or 10), str(r.get("help") or ""))
+                              float(r.get("width") or 10), str(r.get("help") or ""),
+                              _bool(r.get("percent") or False))
                 for r in rows("proposal_fields")),
             award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
             quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
@@ -450,6 +453,8 @@ class Plan:
                     problems.append(f"chỉ tiêu {ind.code}: kỳ «{rc}» không có")
             if ind.figure not in FIGURES:
                 problems.append(f"chỉ tiêu {ind.code}: cách lấy số «{ind.figure}» không có ({', '.join(FIGURES)})")
+            if ind.percent and ind.type != "int":
+                problems.append(f"chỉ tiêu {ind.code}: chỉ chỉ tiêu số mới là tỷ lệ phần trăm")
             if ind.summary and ind.type == "date":
                 problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu ngày không cộng được trong bảng tổng hợp")
         problems += self._check_rules()
@@ -457,6 +462,8 @@ class Plan:
         for f in self.proposal_fields:
             if f.type not in PROPOSAL_FIELD_TYPES:
                 problems.append(f"trường đề nghị {f.code}: kiểu «{f.type}» không có")
+            if f.percent and f.type not in ("int", "decimal"):
+                problems.append(f"trường đề nghị {f.code}: chỉ trường số mới là tỷ lệ phần trăm")
             if f.type in ("choice", "level") and not f.choices:
                 problems.append(f"trường đề nghị {f.code}: chưa ghi các lựa chọn")
         awards = {x.code for x in (*self.forms, *self.titles)}
