@@ -338,6 +338,7 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
     unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
+        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
         rejudged = rejudge_if_changed(db_path, plan, unit_map, key)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
@@ -366,6 +367,30 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
                                                                  _rounds_in_scope(db_path, plan, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+    """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
+    inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
+    from collections import Counter
+    from thidua.intake.reader import read_bytes
+    from thidua.store import verdicts as V
+    from thidua.templates.keys import check_key_ids
+    if db_path.is_file():
+        with Store.open(db_path) as store:
+            if V.recorded_fingerprints(store).get("key_fingerprint"):
+                return
+    found, _ = survey_inbox(inbox.resolve())
+    step = max(1, len(found) // sample)
+    named: Counter = Counter()
+    for path in found[::step][:sample]:
+        try:
+            reading = read_bytes(path.read_bytes(), path.name, plan, None)
+        except OSError:
+            continue
+        if reading.result.key_id:
+            named[reading.result.key_id] += 1
+    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):

@@ -46,6 +46,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("M008", _E, "Tệp là biểu mẫu của đơn vị {unit}, không phải của đơn vị {expected}. Mỗi đơn vị gửi đúng biểu mẫu mang tên mình."),
     Message("M009", _E, "Tệp là biểu mẫu của kỳ {round}, không phải kỳ {expected}. Gửi biểu mẫu của kỳ {expected}."),
     Message("M010", _W, "Chưa có khóa của Văn phòng nên chưa kiểm tra được chữ ký của biểu mẫu."),
+    Message("M012", _E, "Biểu mẫu được ký bằng một khóa khác (mã khóa {found}), không phải khóa đang dùng để kiểm tra (mã khóa {expected}): tệp không bị sửa nhưng không do Văn phòng này cấp với khóa hiện tại. Văn phòng kiểm tra lại khóa trước khi trả lời đơn vị."),
     Message("M011", _E, "Ô mã đơn vị trên trang «{sheet}» ghi «{value}» nhưng biểu mẫu được cấp cho đơn vị {unit}: không sửa thông tin đã ghi sẵn."),
     # -- structure of the workbook
     Message("S001", _E, "Thiếu trang «{sheet}» (đã xóa hoặc đổi tên không nhận ra). Tải lại biểu mẫu gốc, không xóa hay đổi tên trang."),

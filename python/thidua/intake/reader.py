@@ -14,7 +14,7 @@ from thidua.plan.model import Plan
 from thidua.intake.result import Issue, SubmissionResult
 from thidua.intake.shown import ERROR_VALUES
 from thidua.intake.safety import Book, Grid, Unreadable, a1 as xl_rowcol_to_cell, filled, open_book, sniff
-from thidua.templates.signing import verify
+from thidua.templates.signing import fingerprint, verify
 
 HEADER_SEARCH_ROWS = 60
 MAX_TABLE_ROWS = 2000
@@ -111,7 +111,7 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M001", sheet=S.META_SHEET))
         return False
     meta = _meta_values(book.grid(S.META_SHEET))
-    missing = [k for k in S.META_KEYS if k != "signature" and not meta.get(k)]
+    missing = [k for k in S.META_KEYS if k not in S.OPTIONAL_META and not meta.get(k)]
     if meta.get("app") != S.APP_MARK or missing:
         reading.add(make_issue("M002", sheet=S.META_SHEET, detail=", ".join(missing) or "dấu ứng dụng"))
         return False
@@ -125,10 +125,13 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M006", sheet=S.META_SHEET, found=res.template_version,
                                expected=plan.template_version))
     signature = meta.get("signature", "")
+    res.key_id = meta.get("key") or None
     if key is None:
         reading.add(make_issue("M010", sheet=S.META_SHEET))
     elif not signature:
         reading.add(make_issue("M003", sheet=S.META_SHEET))
+    elif res.key_id and res.key_id != fingerprint(key):       # another key signed it: not «modified»
+        reading.add(make_issue("M012", sheet=S.META_SHEET, found=res.key_id, expected=fingerprint(key)))
     elif not verify(key, res.unit, res.round, res.template_version, signature):
         reading.add(make_issue("M004", sheet=S.META_SHEET, unit=res.unit, round=res.round))
     if units is not None and res.unit not in units:

@@ -22,7 +22,8 @@ SUBJECT_CODES = {INDIVIDUAL: "individual", COLLECTIVE: "collective"}
 
 META_SHEET = "_meta"
 LISTS_SHEET = "_lists"
-META_KEYS = ("app", "unit", "round", "version", "signature")
+META_KEYS = ("app", "unit", "round", "version", "signature", "key")    # key: the signing key's id (fingerprint);
+OPTIONAL_META = ("signature", "key")          # absent from blank templates (both) and from templates before key ids
 APP_MARK = "ThiDua"
 
 TITLE_ROW = 0          # sheet title
