@@ -207,6 +207,10 @@ def cmd_consolidate(args) -> int:
           + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
+    if report.across:
+        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn nhỏ hơn kỳ trước cùng năm:")
+        for item in report.across:
+            print(f"  [Lưu ý {item['code']}] {item['message']}")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
     return 0

@@ -25,6 +25,7 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
+from thidua.consolidate.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
@@ -64,6 +65,7 @@ class ConsolidationReport:
     workbooks: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)    # files of the inbox not read, each with its reason
     rejudged: dict | None = None                         # set when the archive was judged again first
+    across: list[dict] = field(default_factory=list)     # the plan's checks across rounds (crossround.decreases)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -76,7 +78,7 @@ class ConsolidationReport:
                 "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
                 "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
                 "files": [asdict(r) for r in self.files], "skipped": self.skipped, "rejudged": self.rejudged,
-                "totals": self.totals}
+                "totals": self.totals, "across_rounds": self.across}
 
 
 # ---------------------------------------------------------------- walking the inbox
@@ -354,6 +356,7 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
             report.totals = values.indicator_totals(store, round_code)
+            report.across = decreases(store, plan, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc

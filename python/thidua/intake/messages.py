@@ -81,6 +81,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V018", _W, "«{label}»: đã hiểu {value} là {understood}% (ô nhập tỷ lệ phần trăm từ 0 đến 100). Nếu đúng là {value}%, sửa lại; lần sau gõ số phần trăm, ví dụ 85."),
     Message("V019", _W, "«{label}» có {detail} (thường do chép từ nơi khác): đã bỏ đi, dùng «{value}». Kiểm tra lại nội dung."),
     Message("V020", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày (thường do chương trình xuất tệp lệch múi giờ): đã hiểu là ngày {understood}; nếu đúng là ngày {other} thì sửa lại. Gõ lại ngày, không kèm giờ."),
+    Message("V022", _W, "«{label}» của đơn vị {unit} kỳ {round} là {value}, nhỏ hơn {bound} đã báo cáo kỳ {earlier} (tệp «{earlier_file}») dù số liệu cộng dồn từ đầu năm (tệp kỳ {round}: «{file}»). Kiểm tra lại hai số liệu với đơn vị."),
     Message("V021", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày: đã dùng ngày {understood}, bỏ phần giờ. Kiểm tra lại; gõ ngày, không kèm giờ."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),

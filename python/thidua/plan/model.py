@@ -26,8 +26,12 @@ FIGURES = ("period", "latest")
 # Cross-field rules a submission must meet (table `rules`): one check and one issue code a row.
 #   required_when: every field in `fields` must be filled when the condition `when` holds;
 #   blank_when:    every field in `fields` should be blank when `when` holds;
-#   not_more_than: the first field may not exceed the second.
-RULE_KINDS = ("required_when", "blank_when", "not_more_than")
+#   not_more_than: the first field may not exceed the second;
+#   never_decreases: across rounds (checked at consolidation, intake... not per file): a cumulative indicator's
+#                    figure in a round never falls below the same unit's figure in an earlier round of the same
+#                    year that starts on the same day (SK1 01/01-31/07 within TK 01/01-31/12).
+RULE_KINDS = ("required_when", "blank_when", "not_more_than", "never_decreases")
+CROSS_ROUND = ("never_decreases",)
 
 
 def to_date(value: Any) -> dt.date | None:
@@ -505,7 +509,10 @@ class Plan:
             elif rule.kind == "not_more_than" and (len(rule.fields) != 2 or any(
                     kinds.get(c) not in ("int", "money") for c in rule.fields)):
                 problems.append(f"quy tắc {rule.code}: «not_more_than» cần đúng hai chỉ tiêu số")
-            elif rule.kind != "not_more_than" and not rule.when:
+            elif rule.kind == "never_decreases" and (not rule.fields or any(
+                    kinds.get(c) not in ("int", "money") for c in rule.fields)):
+                problems.append(f"quy tắc {rule.code}: «never_decreases» cần các chỉ tiêu số")
+            elif rule.kind in ("required_when", "blank_when") and not rule.when:
                 problems.append(f"quy tắc {rule.code}: «{rule.kind}» cần điều kiện «khi»")
         for chart in self.charts:
             for code in chart.indicators:

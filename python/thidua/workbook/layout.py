@@ -139,7 +139,8 @@ PLAN_SHEETS = (
     TableSheet("rules", "Quy tắc kiểm tra", "CÁC QUY TẮC KIỂM TRA CHÉO GIỮA CÁC CHỈ TIÊU",
                "Loại: required_when (phải nhập khi điều kiện đúng), blank_when (để trống khi điều kiện đúng), "
                "not_more_than (chỉ tiêu thứ nhất không quá chỉ tiêu thứ hai). Mã lỗi: xem docs/CODES.md.", (
-        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS, ("Bắt buộc khi", "Để trống khi", "Không lớn hơn")),
+        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS, ("Bắt buộc khi", "Để trống khi", "Không lớn hơn",
+                                                               "Không giảm so với kỳ trước")),
         Col("fields", "Các chỉ tiêu", "text", 30), Col("when", "Khi (điều kiện)", "text", 28),
         Col("message", "Mã lỗi", "code", 9), Col("note", "Ghi chú", "text", 44), SOURCE)),
     TableSheet("charts", "Biểu đồ tổng hợp", "CÁC BIỂU ĐỒ CỦA BÁO CÁO SƠ KẾT, TỔNG KẾT",
