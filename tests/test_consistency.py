@@ -22,6 +22,7 @@ from test_workbook_xlwings import run, status_of, table_of
 from thidua import excel
 from thidua.cli import main
 from thidua.store.vocabulary import label
+from thidua.year.workset import WorkingSet
 
 ROUNDS = ("DK", "Q1", "Q2", "SK1", "Q3", "Q4", "TK")
 N_UNITS = 40
@@ -57,7 +58,7 @@ def year(tmp_path_factory, plan):
     rates = YearRates(missing=0.08, late=0.15, mistakes=0.2, corrected=0.8, copy=0.05, adhoc=0.0)
     simulate_year(plan, units, TEST_KEY, folder / "hop-thu", rng_seed=5, rounds=ROUNDS, rates=rates)
     db = folder / excel.DB_FILE
-    consolidate(folder / "hop-thu", db, plan, units, TEST_KEY)
+    consolidate(WorkingSet(plan, units, db, secret=TEST_KEY), folder / "hop-thu")
 
     # Case 1: a unit's first file (with errors) came on the due day, its valid file two days later.
     due = plan.round("Q1").due
@@ -83,7 +84,7 @@ def year(tmp_path_factory, plan):
 
     reports = folder / "bao-cao"
     from thidua.consolidate.run import write_workbooks
-    committee = dict(zip(ROUNDS, write_workbooks(db, plan, units, list(ROUNDS), reports)))
+    committee = dict(zip(ROUNDS, write_workbooks(WorkingSet(plan, units, db), list(ROUNDS), reports)))
     for period, name in (("1", "so-ket.xlsx"), ("year", "tong-ket.xlsx")):
         assert main(["summary", "--workbook", str(book), "--db", str(db), "--period", period,
                      "--out", str(reports / name)]) == 0

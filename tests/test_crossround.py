@@ -8,6 +8,7 @@ from thidua.consolidate.run import consolidate
 from thidua.demo.simulate import Addr, fill_workbook, realistic_values
 from thidua.templates import spec as S
 from thidua.templates.build import TemplateFactory
+from thidua.year.workset import WorkingSet
 
 
 def test_a_year_figure_below_the_first_period_is_a_warning_with_both_files(tmp_path, plan, units, key):
@@ -21,7 +22,7 @@ def test_a_year_figure_below_the_first_period_is_a_warning_with_both_files(tmp_p
         values[Addr("indicators", "ind.ND1_SANGKIEN")] = 3         # the same in both: nothing to say
         data = fill_workbook(TemplateFactory(plan, rc, key).render(unit), S.template_spec(plan, rc), values)
         (inbox / f"{rc}_{unit.code}.xlsx").write_bytes(data)
-    report = consolidate(inbox, tmp_path / "thidua.db", plan, units, key)
+    report = consolidate(WorkingSet(plan, units, tmp_path / "thidua.db", secret=key), inbox)
     found = [w for w in report.across if w["indicator"] == "ND6_TIENTHAMHOI"]
     assert len(found) == 1 and found[0]["unit"] == unit.code
     item = found[0]

@@ -26,6 +26,7 @@ import pytest
 
 from conftest import ROOT, TEST_KEY
 from mailservers import PASSWORD, USER, Dovecot, password_file, remove, start_smtp, temp_root
+from thidua.year.workset import WorkingSet
 
 OFFICE = "vanphong@cdvc.test"
 CODES = [f"CD00{i}" for i in range(1, 9)]
@@ -535,10 +536,10 @@ def test_password_from_the_os_keyring(dovecot, office, filled, tmp_path):
         settings = load_settings({}, None, {"host": "127.0.0.1", "port": dovecot.port, "security": "none", "user": USER})
         from thidua.errors import ThiDuaError
         with pytest.raises(ThiDuaError, match="keyring set thidua-mail"):
-            fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+            fetch_mail(WorkingSet.load(db=tmp_path / "k.db"), settings, tmp_path / "in")
         keyring.set_password(KEYRING_SERVICE, USER, PASSWORD)
         dovecot.append(bytes(gmail(unit_addr("CD002"), "Báo cáo", [("CD002.xlsx", filled("CD002"))])), "09-Apr-2019 08:00:00 +0700")
-        report = fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+        report = fetch_mail(WorkingSet.load(db=tmp_path / "k.db"), settings, tmp_path / "in")
         assert [t.file for t in report.saved] == ["CD002.xlsx"]
     finally:
         keyring.set_keyring(before)
@@ -556,7 +557,7 @@ def test_sending_is_rate_limited(smtp, office, tmp_path):
     settings = load_settings({}, None, {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_security": "none",
                                         "rate_per_minute": 60})
     started = time.monotonic()
-    report = send_messages(outgoing, settings, tmp_path / "s.db", "Q2", "templates")
+    report = send_messages(WorkingSet(load_plan(), units, tmp_path / "s.db"), outgoing, settings, "Q2", "templates")
     assert report.sent == [u.code for u in units] and len(capture.messages) == 3
     assert time.monotonic() - started >= 2.0
 

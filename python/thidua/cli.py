@@ -17,32 +17,31 @@ def _common(p: ArgumentParser) -> None:
     p.add_argument("--key", help="tệp khóa bí mật của văn phòng (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
 
 
-def load_context(args):
-    """The plan and register named by --workbook / --plan / --register (bundled defaults otherwise)."""
-    from thidua.plan.load import load_plan
-    from thidua.plan.load import load_units
-    plan = load_plan(args.plan or args.workbook)
-    units = load_units(args.register or args.workbook)
-    return plan, units
+def working_set(args):
+    """The year's working set named by the options: --workbook / --plan / --register (bundled defaults
+    otherwise), --db and --key. Built once per command; every job receives it."""
+    from thidua.year.workset import WorkingSet
+    return WorkingSet.load(plan=getattr(args, "plan", None), register=getattr(args, "register", None),
+                           workbook=getattr(args, "workbook", None), db=getattr(args, "db", None),
+                           key_file=getattr(args, "key", None))
 
 
 def cmd_templates(args) -> int:
     from thidua.templates.keys import key_for_templates
     from thidua.templates.build import write_templates
     from thidua.plan.units import select_units
-    plan, units = load_context(args)
-    chosen = select_units(units, args.units)
-    rnd = _round(plan, args.round)
-    key = key_for_templates(args.key, _db(args), Path(args.out), say=lambda m: print(m, file=sys.stderr))
-    paths = write_templates(plan, rnd, chosen, args.out, key)
+    ws = working_set(args)
+    chosen = select_units(list(ws.units), args.units)
+    rnd = _round(ws.plan, args.round)
+    key = key_for_templates(args.key, ws.db, Path(args.out), say=lambda m: print(m, file=sys.stderr))
+    paths = write_templates(ws.plan, rnd, chosen, args.out, key)
     print(f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong {args.out}")
     return 0
 
 
 def cmd_blank_templates(args) -> int:
     from thidua.templates.build import write_blank_templates
-    plan, _ = load_context(args)
-    paths = write_blank_templates(plan, args.out)
+    paths = write_blank_templates(working_set(args).plan, args.out)
     print(f"Đã tạo {len(paths)} biểu mẫu trống trong {args.out}")
     return 0
 
@@ -73,24 +72,18 @@ def cmd_bundle_windows(args) -> int:
 
 
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
-def _db(args) -> Path:
-    from thidua.store.db import DEFAULT_DB
-    return Path(args.db or DEFAULT_DB)
-
-
 def cmd_scores_import(args) -> int:
     from thidua.review.scoring import import_scores
-    plan, _ = load_context(args)
-    n = import_scores(_db(args), plan, Path(args.file))
+    n = import_scores(working_set(args), Path(args.file))
     print(f"Đã nhập {n} điểm thẩm định từ {args.file}")
     return 0
 
 
 def cmd_scores_export(args) -> int:
     from thidua.review.scoring import export_scores
-    plan, units = load_context(args)
-    rounds = [_round(plan, r.strip()) for r in args.round.split(",")] if args.round else None
-    out = export_scores(_db(args), plan, units, Path(args.out), rounds)
+    ws = working_set(args)
+    rounds = [_round(ws.plan, r.strip()) for r in args.round.split(",")] if args.round else None
+    out = export_scores(ws, Path(args.out), rounds)
     print(f"Đã ghi bảng điểm để thẩm định: {out}")
     return 0
 
@@ -98,8 +91,7 @@ def cmd_scores_export(args) -> int:
 def cmd_classify(args) -> int:
     import json
     from thidua.review.scoring import classify_units
-    plan, units = load_context(args)
-    results = classify_units(_db(args), plan, units, args.period, args.rule_set)
+    results = classify_units(working_set(args), args.period, args.rule_set)
     if args.json:
         print(json.dumps([{"unit": r.code, "total": r.total, "level": r.level_code, "level_name": r.level_name,
                            "rule": r.rule, "rank_cluster": r.rank_cluster, "rank_province": r.rank_province,
@@ -114,8 +106,7 @@ def cmd_classify(args) -> int:
 def cmd_proposals_list(args) -> int:
     import json
     from thidua.review.commendations import STATE_NAMES, load_proposals
-    plan, _ = load_context(args)
-    checks = load_proposals(_db(args), plan)
+    checks = load_proposals(working_set(args))
     if args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
         return 0
@@ -129,8 +120,7 @@ def cmd_proposals_list(args) -> int:
 
 def cmd_proposals_decide(args) -> int:
     from thidua.review.commendations import STATE_NAMES, decide
-    plan, _ = load_context(args)
-    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note, force=args.force)
+    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
           + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
     return 0
@@ -141,7 +131,8 @@ def cmd_awards(args) -> int:
     import datetime as dt
     from thidua.awards.documents import context, parse_margins, recipients, render
     from thidua.review.commendations import load_proposals
-    plan, units = load_context(args)
+    ws = working_set(args)
+    plan = ws.plan
     when = None
     if args.date:
         try:
@@ -149,8 +140,8 @@ def cmd_awards(args) -> int:
         except ValueError as exc:
             raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
     margins = parse_margins(getattr(args, "margins", None))
-    checks = load_proposals(_db(args), plan)
-    rec = recipients(plan, checks, args.form, args.awards_command, {u.code: u.name for u in units})
+    checks = load_proposals(ws)
+    rec = recipients(plan, checks, args.form, args.awards_command, ws.unit_names)
     out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
                  args.layouts, margins)
     print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
@@ -166,9 +157,8 @@ def cmd_awards(args) -> int:
 def cmd_proposals_export(args) -> int:
     from thidua.review.commendations import load_proposals
     from thidua.reports.summary_book import write_proposal_document
-    plan, units = load_context(args)
-    out = write_proposal_document(plan, load_proposals(_db(args), plan), {u.code: u.name for u in units},
-                                  Path(args.out))
+    ws = working_set(args)
+    out = write_proposal_document(ws.plan, load_proposals(ws), ws.unit_names, Path(args.out))
     if args.pdf:
         from thidua.reports.libreoffice import convert
         convert(out, "pdf", out.parent)
@@ -178,9 +168,8 @@ def cmd_proposals_export(args) -> int:
 
 def cmd_summary(args) -> int:
     from thidua.reports.summary_job import build_summary
-    plan, units = load_context(args)
     previous = Path(args.previous_db) if args.previous_db else None
-    out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
+    out = build_summary(working_set(args), args.period, Path(args.out), args.pdf, previous)
     print(f"Đã ghi báo cáo {'tổng kết năm' if args.period == 'year' else 'sơ kết đợt ' + args.period}: {out}"
           + (f" và {out.with_suffix('.pdf')}" if args.pdf else ""))
     return 0
@@ -189,9 +178,8 @@ def cmd_summary(args) -> int:
 def cmd_consolidate(args) -> int:
     import json
     from thidua.consolidate.run import consolidate
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), _round(plan, args.round),
+    ws = working_set(args)
+    report = consolidate(ws, Path(args.inbox), _round(ws.plan, args.round),
                          Path(args.out) if args.out else None, progress=not args.json, wait=args.wait,
                          on_wait=lambda: print("Đang chờ một lần tổng hợp khác chạy xong...", file=sys.stderr))
     if args.json:
@@ -219,9 +207,10 @@ def cmd_consolidate(args) -> int:
 def cmd_status(args) -> int:
     import json
     from thidua.store.tracking import decided_at, status_label, status_rows
-    plan, units = load_context(args)
+    ws = working_set(args)
+    plan = ws.plan
     args.round = _round(plan, args.round)
-    rows = status_rows(_db(args), plan, units, args.round)
+    rows = status_rows(ws, args.round)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -234,11 +223,9 @@ def cmd_status(args) -> int:
         print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
     if args.reminders:
         from thidua.reports.reminders import write_reminders
-        from thidua.templates.signing import load_key
-        key = load_key(args.key) if not args.templates else None
         rounds = [args.round] if args.round else sorted({r["round"] for r in rows}, key=[x.code for x in plan.rounds].index)
         for rc in rounds:
-            paths = write_reminders(_db(args), plan, units, rc, Path(args.reminders) / rc, args.templates, key)
+            paths = write_reminders(ws, rc, Path(args.reminders) / rc, args.templates)
             print(f"Kỳ {rc}: danh sách nhắc nhở {paths[0]} và {len(paths) - 1} thư nhắc (.eml)", file=sys.stderr)
     return 0
 
@@ -246,7 +233,7 @@ def cmd_status(args) -> int:
 def cmd_key_new(args) -> int:
     from thidua.templates.keys import create_office_key
     from thidua.templates.signing import fingerprint, key_path
-    key = create_office_key(args.key, _db(args), [Path(t) for t in args.templates or ()])
+    key = create_office_key(args.key, working_set(args).db, [Path(t) for t in args.templates or ()])
     print(f"Đã tạo khóa mới của văn phòng {key_path(args.key)} (dấu vân tay {fingerprint(key)}).")
     print("Hãy sao lưu tệp này (thidua backup) và không gửi cho ai.")
     return 0
@@ -254,7 +241,7 @@ def cmd_key_new(args) -> int:
 
 def cmd_key_show(args) -> int:
     from thidua.templates.keys import describe
-    for line in describe(args.key, _db(args)):
+    for line in describe(args.key, working_set(args).db):
         print(line)
     return 0
 
@@ -262,9 +249,8 @@ def cmd_key_show(args) -> int:
 def cmd_rejudge(args) -> int:
     import json
     from thidua.consolidate.rejudge import rejudge
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    done = rejudge(_db(args), plan, units, load_key(args.key), args.round, wait=args.wait)
+    ws = working_set(args)
+    done = rejudge(ws, _round(ws.plan, args.round), wait=args.wait)
     if args.json:
         print(json.dumps(done.to_json(), ensure_ascii=False, indent=1))
         return 0
@@ -279,7 +265,7 @@ def cmd_backup(args) -> int:
     from thidua.store.backup import backup
     from thidua.templates.signing import key_path
     key = key_path(args.key)
-    out = backup(_db(args), key if key.exists() else None, Path(args.out))
+    out = backup(working_set(args).db, key if key.exists() else None, Path(args.out))
     print(f"Đã sao lưu kho dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else "") + f": {out}")
     if not key.exists():
         print(f"Lưu ý: không thấy tệp khóa {key} nên bản sao lưu không có khóa.", file=sys.stderr)
@@ -289,7 +275,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from thidua.store.backup import restore
     from thidua.templates.signing import key_path
-    done = restore(Path(args.file), _db(args), key_path(args.key), force=args.force)
+    done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
     print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
           + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
     return 0
@@ -298,13 +284,13 @@ def cmd_restore(args) -> int:
 def cmd_history(args) -> int:
     import json
     from thidua.plan.units import unknown_unit
-    from thidua.store.store import Store
     from thidua.store.submissions import submission_history
     from thidua.store.vocabulary import label
-    plan, units = load_context(args)
+    ws = working_set(args)
+    units = list(ws.units)
     unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
-    with Store.using(_db(args)) as store:
-        rows = submission_history(store, unit, _round(plan, args.round))
+    with ws.store() as store:
+        rows = submission_history(store, unit, _round(ws.plan, args.round))
     if unit and not rows and unit not in {u.code for u in units}:
         raise unknown_unit([unit], units)
     rows.sort(key=lambda r: _receipt_order(r["received_at"]))        # oldest first by receipt time
@@ -336,13 +322,12 @@ def cmd_received(args) -> int:
     """Set the office's receipt time of a file: late status follows everywhere (it is computed, not stored)."""
     from thidua.intake.parse import parse_moment
     from thidua.store.definitions import receipt_text
-    from thidua.store.store import Store
     from thidua.store.submissions import set_receipt
     when = parse_moment(args.at)
     if when is None:
         raise ThiDuaError(f"Không đọc được thời điểm «{args.at}».", "Ghi dạng ngày/tháng/năm giờ:phút, ví dụ "
                           "--at \"15/04/2019 08:30\".")
-    with Store.using(_db(args)) as store:
+    with working_set(args).store() as store:
         sub = set_receipt(store, args.file, when.isoformat(timespec="seconds"), "office")
     print(f"Tệp {sub.file_name} ({sub.sha256[:12]}), đơn vị {sub.unit or '?'}, kỳ {sub.round or '?'}: "
           f"nhận lúc {receipt_text(sub.received_at, sub.source)}"
@@ -355,10 +340,10 @@ def cmd_validate(args) -> int:
     from collections import Counter
     from thidua.intake.feedback import write_feedback
     from thidua.templates.keys import check_key_ids
-    from thidua.templates.signing import fingerprint, load_key
+    from thidua.templates.signing import fingerprint
     from thidua.intake.validate import validate_file
-    plan, units = load_context(args)
-    key = load_key(args.key)                               # never created here: a missing key is Lỗi/Thử
+    ws = working_set(args)
+    plan, key = ws.plan, ws.key()                          # never created here: a missing key is Lỗi/Thử
     from thidua.consolidate.run import survey_inbox        # a folder is walked the way consolidation walks an inbox
     from thidua.intake.feedback import feedback_name
     files, skipped = [], []
@@ -369,10 +354,10 @@ def cmd_validate(args) -> int:
             skipped += left
         else:
             files.append(Path(arg))
-    register = {u.code: u for u in units}
+    register = ws.unit_map
     results = [validate_file(path, plan, key, register) for path in files]
     # files signed with another key: the office's key decides (the store records it), never a guess
-    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, _db(args), ", ".join(args.files))
+    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
     foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
     foreign_ids = {id(r) for r in foreign}
     failed, written = False, {}
@@ -421,8 +406,8 @@ def _mail_settings(args, plan):
 def cmd_mail_fetch(args) -> int:
     import json
     from thidua.mail.fetch import fetch_mail
-    plan, units = load_context(args)
-    report = fetch_mail(_mail_settings(args, plan), Path(args.out), _db(args), plan, units, progress=not args.json)
+    ws = working_set(args)
+    report = fetch_mail(ws, _mail_settings(args, ws.plan), Path(args.out), progress=not args.json)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -444,14 +429,11 @@ def cmd_mail_fetch(args) -> int:
 def cmd_mail_send(args) -> int:
     import json
     from thidua.mail.send import build, send_messages, sender_of
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    settings = _mail_settings(args, plan)
-    plan.round(args.round)
-    key = load_key(args.key) if args.what == "templates" or not args.templates else None
-    outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender_of(settings, plan),
-                                 args.templates)
-    report = send_messages(outgoing, settings, _db(args), args.round, args.what, args.dry_run,
+    ws = working_set(args)
+    settings = _mail_settings(args, ws.plan)
+    args.round = _round(ws.plan, args.round)
+    outgoing, no_address = build(ws, args.what, args.round, sender_of(settings, ws.plan), args.templates)
+    report = send_messages(ws, outgoing, settings, args.round, args.what, args.dry_run,
                            Path(args.out) if args.out else None, progress=not args.json)
     report.no_address = no_address
     if args.json:

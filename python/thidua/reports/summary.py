@@ -101,11 +101,14 @@ def period_rounds(plan: Plan, period: str) -> list[Round]:
     return sorted(chosen, key=lambda r: (r.end, plan.rounds.index(r)))
 
 
-def collect(db_path, plan: Plan, units, period: str) -> Summary:
+def collect(ws, period: str, store_units_of: bool = False) -> Summary:
     """All figures of the summary for `period` ('1' = sơ kết Đợt 1, 'year' = tổng kết năm).
 
     The store is read with a few set-based queries over the whole period (no per-unit or per-round query);
-    the figures are then computed in memory."""
+    the figures are then computed in memory. With `store_units_of`, the units are the register kept in the
+    store (a previous year's units may differ from this year's)."""
+    plan = ws.plan
+    units = (store_units(ws) or list(ws.units)) if store_units_of else list(ws.units)
     rounds = period_rounds(plan, period)
     review = review_round(plan, period)
     clusters = list(dict.fromkeys(u.cluster for u in units))
@@ -113,7 +116,7 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
     codes = [r.code for r in rounds]
     launch_code, launch_date = launch_indicators(plan)
     stock = stock_indicators(plan)
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         latest = submissions.current_ids(store, codes)       # (unit, round) -> the submission that counts
         by_id = values_by_submission(store, codes, "ind.")    # submission -> {indicator: value}
         history = submissions.histories(store, codes)
@@ -150,15 +153,15 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
                 s.values.setdefault(code, {})[unit.code] = figure
     # Ad-hoc proposals count in the period in which they were received.
     until = None if str(period) == YEAR else plan.period(str(period)).end
-    s.proposals = load_proposals(db_path, plan, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)
+    s.proposals = load_proposals(ws, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)
     return s
 
 
-def store_units(db_path) -> list:
-    """The register as kept in a store (a previous year's units may differ from this year's)."""
+def store_units(ws) -> list:
+    """The register as kept in the store of `ws` (a previous year's units may differ from this year's)."""
     from thidua.plan.units import units_from_rows
     from thidua.store.register import stored_units
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         return units_from_rows(stored_units(store))
 
 

@@ -15,8 +15,8 @@ def rounds_in_scope(plan, round_code: str | None) -> list:
     return [r for r in plan.rounds if r.due]
 
 
-def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
-    """One row per unit and round: unit, name, cluster, email, round, status, received_at, n_errors, ...
+def status_rows(ws, round_code: str | None = None, store: Store | None = None) -> list[dict]:
+    """One row per unit of the working set `ws` and round (`store`: an open store of it): unit, name, cluster, email, round, status, received_at, n_errors, ...
 
     status: ok (a valid report whose first valid file came by the end of the due day), late (it came after),
     errors (only files with errors so far), missing (nothing received). received_at is the current file's
@@ -25,15 +25,15 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
     to the launch question after a «Có», also flagged by launch_to_confirm)."""
+    plan, unit_list = ws.plan, list(ws.units)
     rounds = rounds_in_scope(plan, round_code)
-    unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     launch_code, launch_date = launch_indicators(plan)
     in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
     position = {r.code: i for i, r in enumerate(in_order)}
     asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
     last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
     asked = [r for r in asked if position[r.code] <= last]
-    with Store.using(db) as store:
+    with Store.using(store or ws.db_path) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
         answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
     # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
