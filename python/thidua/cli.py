@@ -196,8 +196,10 @@ def cmd_consolidate(args) -> int:
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
     if report.across:
-        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn nhỏ hơn kỳ trước cùng năm:")
-        for item in report.across:
+        units = len({item["unit"] for item in report.across})
+        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+              + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
+        for item in report.across[:10]:
             print(f"  [Lưu ý {item['code']}] {item['message']}")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
