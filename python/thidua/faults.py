@@ -47,6 +47,11 @@ def expect_space(folder: str | Path, nbytes: int, what: str = "") -> Iterator[No
     token = _expected.set(_expected.get() + ((folder, nbytes + MARGIN),))
     try:
         yield
+    except Exception as exc:              # said while the need is known (SQLite's «full» comes bare)
+        fault = None if isinstance(exc, ThiDuaError) else translate(exc)
+        if fault is None:
+            raise
+        raise fault from exc
     finally:
         _expected.reset(token)
 
