@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import marshal
 import os
 import sqlite3
@@ -29,12 +30,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
+from thidua import faults
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, scan, submissions, values
+from thidua.consolidate.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
@@ -140,6 +143,7 @@ class ConsolidationReport:
     workbooks: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)    # files of the inbox not read, each with its reason
     rejudged: dict | None = None                         # set when the archive was judged again first
+    across: list[dict] = field(default_factory=list)     # the plan's checks across rounds (crossround.decreases)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -152,7 +156,7 @@ class ConsolidationReport:
                 "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
                 "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
                 "files": [asdict(r) for r in self.files], "skipped": self.skipped, "rejudged": self.rejudged,
-                "totals": self.totals}
+                "totals": self.totals, "across_rounds": self.across}
 
 
 # ---------------------------------------------------------------- walking the inbox
@@ -314,8 +318,9 @@ class _Run:
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
         self.skipped: list[dict] = []
 
-    def run(self, inbox: Path, progress: bool) -> None:
-        """Every file of the inbox ends up in the scan with its hash; new bytes are archived and stored."""
+    def survey(self, inbox: Path) -> tuple[int, int]:
+        """Every file of the inbox into the scan (store/scan.py) with its size and modification time; those the
+        store has not seen so (new or changed) are marked to read. Returns (how many, their bytes)."""
         scan.begin(self.store)
         batch: list[tuple[int, str, int, int]] = []
         n_found = 0
@@ -331,8 +336,17 @@ class _Run:
                 scan.add(self.store, batch)
                 batch = []
         scan.add(self.store, batch)
-        n_todo = scan.mark_unchanged(self.store)
+        n_todo, size = scan.mark_unchanged(self.store)
         self.n_seen = n_found - n_todo            # unchanged files; those read are added as they are stored
+        return n_todo, size
+
+    def space(self, n_todo: int, size: int):
+        """The room the files to read ask for beside the store, checked before anything is written."""
+        return faults.expect_space(self.db_path.parent, store_growth(size), what=f"{n_todo} tệp mới vào kho dữ liệu "
+                                   f"{self.db_path} và thư mục lưu trữ bên cạnh")
+
+    def run(self, n_todo: int, progress: bool) -> None:
+        """The files the survey marked are read; new bytes end up archived and stored."""
         chunk: list[tuple[tuple, Read]] = []
         for row, item in self._items(n_todo, progress):
             if item is None:
@@ -445,6 +459,12 @@ class _Run:
         return ((judged.unit, judged.round) if status == "superseded" else None), sub_id
 
 
+def store_growth(new_bytes: int) -> int:
+    """The room a consolidation of `new_bytes` of new files asks for beside the store: the archive copies, the
+    store's rows (about a third of the files' size) and its write-ahead log (checkpointed every ~4 MB)."""
+    return new_bytes * 3 // 2 + min(new_bytes, 4 << 20)
+
+
 def _unopened(path: Path, exc: OSError | None) -> FileRow:
     why = (exc.strerror or str(exc)) if exc else "không mở được (bị khóa, bị xóa hoặc không có quyền đọc)"
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
@@ -483,35 +503,65 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     unit_map, key = ws.unit_map, ws.key()
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import current_fingerprints, rejudge_if_changed
+        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
         prints = current_fingerprints(plan, unit_map, key)
         rejudged = rejudge_if_changed(ws, prints)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
-            register.sync_plan(store, plan, unit_map.values(),
-                               synced=f"{prints['plan_fingerprint']}:{prints['register_fingerprint']}")
-            archive.clean_archive_temps(archive.archive_root(db_path))
-            run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
-            run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)
-            run.run(inbox.resolve(), progress)
-            runs.finish_run(store, run_id, run.n_seen, run.n_new)
+            run = _Run(store, db_path, 0, plan, unit_map, key, lock_fd)
+            n_todo, size = run.survey(inbox.resolve())
+            with run.space(n_todo, size):                 # a disk without room: said before anything is written
+                register.sync_plan(store, plan, unit_map.values(),
+                                   synced=f"{prints['plan_fingerprint']}:{prints['register_fingerprint']}")
+                archive.clean_archive_temps(archive.archive_root(db_path))
+                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
+                run.run(n_todo, progress)
+                runs.finish_run(store, run_id, run.n_seen, run.n_new)
             report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             report.files = FileRows(_report_rows(store, run_id, round_code))
             report.files.extend(run.unreadable)
             report.skipped = run.skipped
             report.totals = values.indicator_totals(store, round_code)
+            report.across = decreases(store, plan, round_code)
         except sqlite3.Error as exc:
-            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc, db_path) or ThiDuaError(
+                f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
-            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc) or ThiDuaError(
+                f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         finally:
             store.close()
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+    """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
+    inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
+    from collections import Counter
+    from thidua.intake.reader import read_bytes
+    from thidua.store import verdicts as V
+    from thidua.templates.keys import check_key_ids
+    if db_path.is_file():
+        with Store.open(db_path) as store:
+            if V.recorded_fingerprints(store).get("key_fingerprint"):
+                return
+    n = sum(1 for _ in walk(inbox.resolve(), []))      # counted, then every step-th taken: no list of the inbox
+    step = max(1, n // sample)
+    named: Counter = Counter()
+    for path in itertools.islice(walk(inbox.resolve(), []), 0, step * sample, step):
+        try:
+            reading = read_bytes(Path(path).read_bytes(), os.path.basename(path), plan, None)
+        except OSError:
+            continue
+        if reading.result.key_id:
+            named[reading.result.key_id] += 1
+    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):

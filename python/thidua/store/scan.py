@@ -27,7 +27,7 @@ def add(store: Store, rows: Iterable[tuple[int, str, int, int]]) -> None:
     store.conn.executemany("INSERT INTO scan (pos, path, size, mtime_ns) VALUES (?, ?, ?, ?)", rows)
 
 
-def mark_unchanged(store: Store) -> int:
+def mark_unchanged(store: Store) -> tuple[int, int]:
     """Files whose path, size and modification time the path cache knows are not read again (they take the cached
     hash); the others are marked to read, in an index of their reading order. Returns how many must be read.
     (A cached path's bytes are archived and sighted under it: all three are written in one transaction, and
@@ -35,9 +35,10 @@ def mark_unchanged(store: Store) -> int:
     conn = store.conn
     conn.execute("UPDATE scan SET sha256 = c.sha256 FROM path_cache c "
                  "WHERE c.path = scan.path AND c.size = scan.size AND c.mtime_ns = scan.mtime_ns")
-    n = conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL").rowcount
+    conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL")
     conn.execute("CREATE INDEX scan_todo ON scan (mtime_ns, path) WHERE todo = 1")
-    return n
+    n, size = conn.execute("SELECT count(*), total(size) FROM scan WHERE todo = 1").fetchone()
+    return n, int(size)
 
 
 def to_read(store: Store, page: int = PAGE) -> Iterator[list[tuple[int, str, int, int]]]:

@@ -150,3 +150,19 @@ def current_values_in_order(store: Store, codes: Sequence[str], rounds: Sequence
         f"AND s.round IN ({','.join('?' * len(rounds))}) CROSS JOIN cell_values v ON v.submission_id = s.id "
         f"WHERE v.row IS NULL AND v.field IN ({','.join('?' * len(codes))}) ORDER BY o.pos",
         (*rounds, *(f"ind.{c}" for c in codes)))
+
+
+def decreasing_values(store: Store, earlier: str, later: str, codes: Sequence[str]) -> Iterator[tuple]:
+    """(unit, indicator, later figure, earlier figure, later file name, earlier file name) of the indicators `codes`
+    whose figure in a unit's current report of round `later` is below the one in its current report of `earlier`
+    (both numbers), by unit: compared in the store, nothing held per unit."""
+    if not codes:
+        return iter(())
+    return store.conn.execute(
+        "SELECT b.unit, substr(vb.field, 5), vb.value_num, va.value_num, b.file_name, a.file_name "
+        "FROM current_submissions b JOIN current_submissions a ON a.unit = b.unit AND a.round = ? "
+        "JOIN cell_values vb ON vb.submission_id = b.id AND vb.row IS NULL "
+        f"AND vb.field IN ({','.join('?' * len(codes))}) "
+        "JOIN cell_values va ON va.submission_id = a.id AND va.row IS NULL AND va.field = vb.field "
+        "WHERE b.round = ? AND vb.value_num < va.value_num ORDER BY b.unit",
+        (earlier, *(f"ind.{c}" for c in codes), later))

@@ -12,7 +12,7 @@ import xlsxwriter
 from thidua.templates import spec as S
 from thidua.fileio import atomic_write_bytes, remove_stale_temps_in
 from thidua.plan.model import Plan
-from thidua.templates.signing import sign
+from thidua.templates.signing import fingerprint, sign
 from thidua.text.normalize import ascii_slug
 from thidua.text.width import RowHeights
 from thidua.plan.units import Unit
@@ -22,7 +22,7 @@ FONT = "Times New Roman"
 INPUT_FILL = "#FFF2CC"
 HEADER_FILL = "#D9E1F2"
 FIXED_CREATED = dt.datetime(2019, 1, 18)   # reproducible files: same input, same bytes
-STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature")
+STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature", "meta.key")
 INPUT_TITLE = "Nhập liệu"
 ERROR_TITLE = "Giá trị không hợp lệ"
 Heights = RowHeights
@@ -220,7 +220,8 @@ def stamp_values(plan: Plan, round_code: str, key: bytes | None, unit: Unit | No
     subtitle = f"Đơn vị: {unit.name} ({unit.code}) - {rnd.name}" if unit else f"{rnd.name} - Mẫu trống"
     return {"unit.code": ident["unit.code"], "unit.name": ident["unit.name"], "unit.cluster": ident["unit.cluster"],
             "subtitle": subtitle, "meta.unit": unit.code if unit else "",
-            "meta.signature": sign(key, unit.code, rnd.code, plan.template_version) if unit and key else ""}
+            "meta.signature": sign(key, unit.code, rnd.code, plan.template_version) if unit and key else "",
+            "meta.key": fingerprint(key) if unit and key else ""}
 
 
 @dataclass
@@ -245,10 +246,17 @@ class TemplateFactory:
 def write_templates(plan: Plan, round_code: str, units: Iterable[Unit], out_dir: str | Path,
                     key: bytes) -> list[Path]:
     """One pre-filled template per unit in `out_dir`; returns the paths written."""
+    from thidua import faults
     factory = TemplateFactory(plan, round_code, key)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    units = list(units)
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise faults.translate(exc, out_dir) or exc
     remove_stale_temps_in(out_dir)          # once for the folder, not once per file
-    return [factory.write(unit, out_dir, sweep=False) for unit in units]
+    need = len(factory.render(units[0])) * len(units) if units else 0
+    with faults.expect_space(out_dir, need, what=f"{len(units)} biểu mẫu kỳ {round_code} vào {out_dir}"):
+        return [factory.write(unit, out_dir, sweep=False) for unit in units]
 
 
 def write_blank_templates(plan: Plan, out_dir: str | Path) -> list[Path]:
