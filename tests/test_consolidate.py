@@ -172,10 +172,11 @@ def test_spawned_workers_store_what_forked_ones_do(consolidated_year, plan, tmp_
     import multiprocessing
 
     import thidua.consolidate.run as R
+    from thidua import processes
     year = consolidated_year
     started, get_context = [], multiprocessing.get_context
     monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: started.append(method) or get_context(method))
-    monkeypatch.setattr(R, "FORK_BELOW_MB", 0)
+    monkeypatch.setattr(processes, "FORK_BELOW_MB", 0)
     report = consolidate(WorkingSet(plan, year.units, tmp_path / "spawned.db", secret=TEST_KEY), year.inbox)
     assert started == ["spawn"] and report.n_new == year.report.n_new > R.PARALLEL_FROM
 

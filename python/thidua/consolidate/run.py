@@ -13,7 +13,6 @@ ready to insert, and the report keeps its rows compressed (FileRows).
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import itertools
@@ -30,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
-from thidua import faults
+from thidua import faults, processes
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
@@ -51,7 +50,6 @@ PARALLEL_FROM = 24        # read in worker processes too once a run has this man
 MAX_WORKERS = 3           # worker processes beside this one, which reads files too (at most one per spare CPU)
 TASK = 8                  # files a worker reads per request
 WINDOW = 4                # requests queued per worker: what is read ahead of the store, and held meanwhile
-FORK_BELOW_MB = float(os.environ.get("THIDUA_FORK_BELOW_MB", "64"))   # see _Run._pool
 
 
 @dataclass(slots=True)
@@ -270,39 +268,13 @@ def judge(data: bytes, path: str, plan, key: bytes, units) -> Judged:
 _WORKER: list[Reader] = []
 
 
-def _init_worker(plan, key, units, db_path: Path, lock_fd: int | None, parent: int) -> None:
-    if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
-        with contextlib.suppress(OSError):
-            os.close(lock_fd)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):      # a worker dies with its parent (PR_SET_PDEATHSIG)
-            import ctypes
-            import signal
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        if os.getppid() != parent:                # the parent was killed before prctl took effect
-            os._exit(1)
+def _init_worker(plan, key, units, db_path: Path) -> None:
     store = Store.open(db_path, create=False)     # its own connection: which bytes are already stored
     _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive.archive_root(db_path))]
 
 
 def _read_task(paths: list[str]) -> list[Read | None]:
     return [_WORKER[0].read(p) for p in paths]
-
-
-def _resident_mb() -> float:
-    """This process's resident memory now (Linux; elsewhere 0)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 # ---------------------------------------------------------------- the run
@@ -363,7 +335,7 @@ class _Run:
         bar = _progress(n_todo, progress)
         here = Reader(self.plan, self.key, self.units, lambda sha: submissions.is_known(self.store, sha),
                       archive.archive_root(self.db_path))
-        workers = min(MAX_WORKERS, _cpus() - 1) if n_todo >= PARALLEL_FROM else 0
+        workers = min(MAX_WORKERS, processes.cpus() - 1) if n_todo >= PARALLEL_FROM else 0
         pool = self._pool(workers) if workers > 0 else None
         pending: deque[tuple[list, Future | list]] = deque()
 
@@ -397,17 +369,10 @@ class _Run:
                 bar.close()
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
-        """Worker processes. Forked (Linux) while this process is small: they start at once, sharing its pages. A
-        forked worker's resident memory counts all of this process's pages, so above FORK_BELOW_MB (a caller holding
-        a national register) they are spawned: a clean interpreter importing only the reader (~0.2 s, while this
-        process reads files itself), whose memory is its own. Elsewhere they are spawned."""
-        import multiprocessing as mp
-        fork = sys.platform.startswith("linux") and _resident_mb() < FORK_BELOW_MB
+        """Worker processes (thidua.processes: forked while this process is small, else spawned)."""
         codes = frozenset(self.units)             # all a worker asks of the register: is this code in it
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
-                                   initializer=_init_worker,
-                                   initargs=(self.plan, self.key, codes, self.db_path,
-                                             self.lock_fd if fork else None, os.getpid()))
+        pool, fork = processes.pool(workers, _init_worker, (self.plan, self.key, codes, self.db_path),
+                                    close=(self.lock_fd,) if self.lock_fd is not None else ())
         if fork:
             gc.freeze()       # objects made so far stay out of the workers' collections: their pages stay shared
         return pool

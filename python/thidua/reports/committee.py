@@ -17,14 +17,17 @@ import itertools
 import json
 import math
 import operator
+import os
 import sqlite3
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from io import BytesIO
 from pathlib import Path
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from thidua import processes
 from thidua.reports import officialdoc as D
 from thidua.reports import sheetxml
 from thidua.fileio import atomic_path
@@ -182,15 +185,44 @@ class Book:
 
 class Table:
     """A list sheet filled row by row (several may be filled in one pass over the units): its header when made,
-    its rows as they come, then `finish` (autofilter, signature, print setup)."""
+    its rows as they come (or written by another process and adopted), then `finish` (autofilter, signature,
+    print setup)."""
 
     def __init__(self, book: Book, name: str, title: str, columns: list[tuple[str, float, str]], landscape: bool = True,
                  empty: str = "Không có.", signature: bool = False, extra: tuple[str, ...] = ()):
         self.book, self.landscape, self.empty, self.signature = book, landscape, empty, signature
+        self.columns, self.extra = columns, extra
         self.ws, self.header = book.sheet(name, title, columns)
         self.out = book.rows(self.ws, [key for _, _, key in columns], extra)
         self.last_col = len(columns) - 1
-        self.r, self.n = self.header, 0
+        self.filler = Filler(columns, self.out, self.header + 1)
+
+    def add(self, values: list) -> None:
+        self.filler.add(values)
+
+    def adopt(self, file, n: int, state: tuple) -> None:
+        """The `n` rows another process wrote for this sheet (see `_fill_lists`)."""
+        self.out.adopt(file, state)
+        self.filler.n, self.filler.r = n, self.header + n
+
+    def finish(self) -> int:
+        ws, header, r, n = self.ws, self.header, self.filler.r, self.filler.n
+        if not n:
+            r = header + 1
+            ws.write_string(r, 0, self.empty, self.book.fmt["note"])
+        ws.autofilter(header, 0, max(r, header + 1), self.last_col)
+        end = r
+        if self.signature:
+            end = self.book.signature(ws, r + 1, self.last_col)
+        D.page_setup(ws, end, self.last_col, header, self.landscape)
+        return n
+
+
+class Filler:
+    """Writes a list's rows from `first` down, each as tall as its wrapped texts need (viewers do not autofit)."""
+
+    def __init__(self, columns: list[tuple[str, float, str]], out, first: int):
+        self.out, self.r, self.n = out, first - 1, 0
         self.wraps = [(c, width * 1.35, 13.0) if key == "small" else (c, width * 1.1, 15.6)
                       for c, (_, width, key) in enumerate(columns) if key in ("text", "small")]
 
@@ -201,18 +233,6 @@ class Table:
         self.r += 1
         self.out.write(self.r, values, height + 2 if height > 15.6 else None)
         self.n += 1
-
-    def finish(self) -> int:
-        ws, header, r = self.ws, self.header, self.r
-        if not self.n:
-            r = header + 1
-            ws.write_string(r, 0, self.empty, self.book.fmt["note"])
-        ws.autofilter(header, 0, max(r, header + 1), self.last_col)
-        end = r
-        if self.signature:
-            end = self.book.signature(ws, r + 1, self.last_col)
-        D.page_setup(ws, end, self.last_col, header, self.landscape)
-        return self.n
 
 
 class Rows:
@@ -447,46 +467,79 @@ def _cells_rows(book: Book) -> Iterable[list]:
     return itertools.chain(data, odd)
 
 
-def _activities_sheet(book: Book, store: Store, rnd, names: dict) -> None:
-    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 28, "text"),
-            ("Ngày", 11, "date"), ("Nội dung số", 8, "center"), ("Mô tả hoạt động", 50, "text"),
-            ("Số người tham gia", 10, "int"), ("Nguồn (trang tính, dòng)", 14, "small")]
+def _activity_rows(store: Store, rnd, names: dict) -> Iterator[list]:
     cursor = store_values.activity_rows(store, rnd.code)
-
-    def data():
-        for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=operator.itemgetter(0, 1)), start=1):
-            first = next(fields)
-            sheet, a = first[2], {first[3]: _value(*first[4:])}
-            for _, _, _, fld, num, text, date in fields:
-                a[fld] = text if num is None and date is None else _value(num, text, date)
-            yield [i, unit, names.get(unit, unit), a.get("act.date"), a.get("act.content"), a.get("act.description"),
-                   a.get("act.participants"), f"{sheet}, dòng {row}"]
-    book.table("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ", cols, data())
+    for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=operator.itemgetter(0, 1)), start=1):
+        first = next(fields)
+        sheet, a = first[2], {first[3]: _value(*first[4:])}
+        for _, _, _, fld, num, text, date in fields:
+            a[fld] = text if num is None and date is None else _value(num, text, date)
+        yield [i, unit, names.get(unit, unit), a.get("act.date"), a.get("act.content"), a.get("act.description"),
+               a.get("act.participants"), f"{sheet}, dòng {row}"]
 
 
-def _proposals_sheet(book: Book, store: Store, rnd, names: dict) -> None:
-    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
-            ("Đối tượng", 9, "center"), ("Họ và tên / Tên tập thể", 24, "text"), ("Chức vụ, đơn vị", 20, "text"),
-            ("Danh hiệu đề nghị", 18, "text"), ("Hình thức đề nghị", 20, "text"), ("Đạt LĐTT", 7, "center"),
-            ("Có sáng kiến", 8, "center"), ("Tỷ lệ LĐTT (%)", 8, "decimal"), ("Kỷ luật", 7, "center"),
-            ("Tóm tắt thành tích", 36, "small"), ("Đột xuất", 7, "center"), ("Nguồn (trang tính, dòng)", 13, "small")]
+def _proposal_rows(store: Store, rnd, names: dict) -> Iterator[list]:
     cursor = store_proposals.proposals_of_round(store, rnd.code)
-    data = ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"]
-            for i, r in enumerate(cursor, start=1))
-    book.table("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data)
+    return ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"] for i, r in enumerate(cursor, start=1))
 
 
-def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
-    cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
-            ("Tệp", 24, "small"), ("Nhận lúc", 15, "datetime"), ("Tình trạng tệp", 12, "text"),
-            ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"), ("Giá trị đã nhập", 16, "small"),
-            ("Nội dung vấn đề", 50, "small")]
+def _problem_rows(store: Store, rnd, names: dict) -> Iterator[list]:
     cursor = store_issues.issues_of_round(store, rnd.code)
-    data = ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
+    return ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
              FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
             for i, (unit, name, received, _source, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
-    book.table("Vấn đề phát hiện", "CÁC VẤN ĐỀ PHÁT HIỆN TRONG TỆP BÁO CÁO", cols, data,
-               empty="Không phát hiện vấn đề nào.")
+
+
+# The lists of a round's files, not of its units: (sheet, title, columns, when empty, rows). They need nothing of the
+# pass over the units, so from LISTS_APART_FROM units on another process writes their rows meanwhile (_fill_lists).
+LISTS = {
+    "activities": ("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ",
+                   [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 28, "text"),
+                    ("Ngày", 11, "date"), ("Nội dung số", 8, "center"), ("Mô tả hoạt động", 50, "text"),
+                    ("Số người tham gia", 10, "int"), ("Nguồn (trang tính, dòng)", 14, "small")],
+                   "Không có.", _activity_rows),
+    "proposals": ("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ",
+                  [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
+                   ("Đối tượng", 9, "center"), ("Họ và tên / Tên tập thể", 24, "text"), ("Chức vụ, đơn vị", 20, "text"),
+                   ("Danh hiệu đề nghị", 18, "text"), ("Hình thức đề nghị", 20, "text"), ("Đạt LĐTT", 7, "center"),
+                   ("Có sáng kiến", 8, "center"), ("Tỷ lệ LĐTT (%)", 8, "decimal"), ("Kỷ luật", 7, "center"),
+                   ("Tóm tắt thành tích", 36, "small"), ("Đột xuất", 7, "center"),
+                   ("Nguồn (trang tính, dòng)", 13, "small")],
+                  "Không có.", _proposal_rows),
+    "problems": ("Vấn đề phát hiện", "CÁC VẤN ĐỀ PHÁT HIỆN TRONG TỆP BÁO CÁO",
+                 [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
+                  ("Tệp", 24, "small"), ("Nhận lúc", 15, "datetime"), ("Tình trạng tệp", 12, "text"),
+                  ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"),
+                  ("Giá trị đã nhập", 16, "small"), ("Nội dung vấn đề", 50, "small")],
+                 "Không phát hiện vấn đề nào.", _problem_rows),
+}
+LISTS_APART_FROM = (500, 5000)     # units from which the lists are written by a forked (spawned) process
+
+
+def _lists_of(rnd) -> list[str]:
+    return [key for key in LISTS if key == "problems" or key in rnd.sheets]
+
+
+def _fill_lists(db_path, plan, round_code: str, names: dict, where: dict[str, tuple[str, int]]) -> dict:
+    """Write the rows of the lists `where` names ({list: (file, first row)}) into those files, in the process that
+    runs it; returns {list: (how many rows, SheetRows state)} for Table.adopt."""
+    rnd, done = plan.round(round_code), {}
+    with Store.using(db_path) as store:
+        for key, (path, first) in where.items():
+            columns = LISTS[key][2]
+            with open(path, "w+b") as fh:
+                out = sheetxml.SheetRows(None, [k for _, _, k in columns], None, file=fh)
+                filler = Filler(columns, out, first)
+                for values in LISTS[key][4](store, rnd, names):
+                    filler.add(values)
+                done[key] = (filler.n, out.state())
+    return done
+
+
+def _lists_apart(n_units: int) -> bool:
+    """Whether the lists are written by another process (worth its start: see LISTS_APART_FROM)."""
+    return (CONSTANT_MEMORY and processes.cpus() > 1
+            and n_units >= LISTS_APART_FROM[0 if processes.forking() else 1])
 
 
 def fingerprint(store: Store, plan, units: list, rnd) -> str:
@@ -532,41 +585,59 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
     out = Path(out)
     with ws.store() as store:
         inputs = fingerprint(store, plan, unit_list, rnd)
-        key = META_KEY.format(round=rnd.code, path=out.resolve())
-        if not force and _unchanged(store, key, inputs, out):
+        meta_key = META_KEY.format(round=rnd.code, path=out.resolve())
+        if not force and _unchanged(store, meta_key, inputs, out):
             return out
         order = {c: i for i, c in enumerate(dict.fromkeys(u.cluster for u in unit_list))}
         listed = sorted(unit_list, key=lambda u: (order[u.cluster], u.code))      # by cluster, then code
         names = {u.code: u.name for u in unit_list}
-        with atomic_path(out) as tmp:
+        with atomic_path(out) as tmp, tempfile.TemporaryDirectory(prefix="thidua-lists-",
+                                                                  ignore_cleanup_errors=True) as apart:
             book = Book(tmp, plan, rnd, _now())
             indicators = bool(plan.indicators_for(round_code))
-            # every sheet is made in its tab order; the three that list the units are filled in one pass
+            # every sheet is made in its tab order; the three that list the units are filled in one pass, the lists
+            # of files (activities, proposals, problems) meanwhile by another process when they are long
             tracking = _tracking_sheet(book)
             by_indicator = IndicatorSheets(book, store, rnd) if indicators else None
-            if "activities" in rnd.sheets:
-                _activities_sheet(book, store, rnd, names)
-            if "proposals" in rnd.sheets:
-                _proposals_sheet(book, store, rnd, names)
-            _problems_sheet(book, store, rnd, names)
+            lists = {key: Table(book, LISTS[key][0], LISTS[key][1], LISTS[key][2], empty=LISTS[key][3])
+                     for key in _lists_of(rnd)}
             cells = _cells_sheet(book) if indicators else None
             sources = _sources_sheet(book) if indicators else None
-            n_sources = 0
-            for pos, s in enumerate(status_stream(store, plan, listed, round_code)):
-                tracking.add(_tracking_row(pos + 1, s))
+            helper = written = None
+            try:
+                if _lists_apart(len(unit_list)):
+                    where = {key: (os.path.join(apart, f"{key}.xml"), table.header + 1) for key, table in lists.items()}
+                    helper, _ = processes.pool(1)
+                    written = helper.submit(_fill_lists, ws.db_path, plan, round_code, names, where)
+                else:
+                    for key, table in lists.items():
+                        for values in LISTS[key][4](store, rnd, names):
+                            table.add(values)
+                n_sources = 0
+                for pos, s in enumerate(status_stream(store, plan, listed, round_code)):
+                    tracking.add(_tracking_row(pos + 1, s))
+                    if by_indicator is not None:
+                        by_indicator.unit(pos, s)
+                    if sources is not None and s["sha256"] and s["status"] in ("ok", "late"):
+                        n_sources += 1
+                        sources.add(_source_row(n_sources, s))
+                tracking.finish()
                 if by_indicator is not None:
-                    by_indicator.unit(pos, s)
-                if sources is not None and s["sha256"] and s["status"] in ("ok", "late"):
-                    n_sources += 1
-                    sources.add(_source_row(n_sources, s))
-            tracking.finish()
+                    by_indicator.finish()
+                if helper is not None:
+                    for key, (n, state) in written.result().items():
+                        lists[key].adopt(open(where[key][0], "rb"), n, state)
+            finally:
+                if helper is not None:
+                    helper.shutdown(wait=True, cancel_futures=True)
+            for table in lists.values():
+                table.finish()
             if by_indicator is not None:
-                by_indicator.finish()
                 for values in _cells_rows(book):
                     cells.add(values)
                 cells.finish()
                 sources.finish()
             book.close()
         with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
-            store.set_meta(key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
+            store.set_meta(meta_key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
     return out

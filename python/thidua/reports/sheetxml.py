@@ -95,7 +95,9 @@ class SheetRows:
     `formats` maps a key to its XlsxWriter Format. Rows may come in runs with XlsxWriter's own rows
     between them (subtotals); a row number XlsxWriter also writes (other than the probe) is an error."""
 
-    def __init__(self, ws, keys: list[str], formats: dict, extra: tuple[str, ...] = ()):
+    def __init__(self, ws, keys: list[str], formats: dict | None, extra: tuple[str, ...] = (), file=None):
+        """`ws` None: rows written elsewhere (another process) into `file`, then `adopt`ed by the sheet's own
+        SheetRows, which writes the probe."""
         self.ws, self.formats = ws, formats
         self.probe_keys = list(dict.fromkeys([*keys, *extra]))
         self.key_id = {k: i for i, k in enumerate(self.probe_keys)}
@@ -103,10 +105,27 @@ class SheetRows:
             raise ValueError(f"{len(self.probe_keys)} formats for one sheet's rows: at most {MAX_FORMATS}")
         self.style = {k: f'" s="{chr(_MARKS[2 * i])}{chr(_MARKS[2 * i + 1])}"' for k, i in self.key_id.items()}
         self.cols = [(f'<c r="{xl_col_to_name(c)}', self.style[k]) for c, k in enumerate(keys)]
-        self.file = tempfile.TemporaryFile()
+        self.file = file if file is not None else tempfile.TemporaryFile()
         self.pending: list[str] = []          # rows not yet written to the file (written in batches)
         self.runs: list[list[int]] = []       # [first row, last row, byte offset] per run of consecutive rows
-        self.last, self.width, self.probe = -1, 0, None
+        self.last, self.width, self.probe = -1, 0, None if ws is not None else -1
+
+    def state(self) -> tuple:
+        """What `adopt` needs of rows written elsewhere (their file flushed)."""
+        self.flush()
+        self.file.flush()
+        return self.runs, self.last, self.width
+
+    def adopt(self, file, state: tuple) -> None:
+        """Take rows written elsewhere with the same keys (their `state`, their file open for reading); the probe is
+        written here, on the first of them."""
+        if self.runs or self.pending:
+            raise RuntimeError("rows already written here")
+        self.file.close()
+        self.file = file
+        self.runs, self.last, self.width = [list(run) for run in state[0]], state[1], state[2]
+        if self.runs:
+            self._write_probe(self.runs[0][0])
 
     def write(self, r: int, values, height: float | None = None) -> None:
         if r <= self.last:
