@@ -253,8 +253,9 @@ def test_unchanged_inputs_leave_the_workbook_alone(consolidated_year, plan, tmp_
 
 
 def test_lists_written_by_another_process_match(consolidated_year, plan, tmp_path, monkeypatch):
-    """From LISTS_APART_FROM units on, the lists of files (activities, problems, proposals) are written by another
-    process while this one fills the sheets of units: the workbook shows exactly what one process writes."""
+    """From LISTS_APART_FROM units on (when a process can be forked), the lists of files (activities, problems,
+    proposals) are written by another process while this one fills the sheets of units: the workbook shows exactly
+    what one process writes."""
     import multiprocessing
 
     import thidua.reports.committee as C
@@ -265,8 +266,9 @@ def test_lists_written_by_another_process_match(consolidated_year, plan, tmp_pat
     for rc in ("Q1", "SK1"):
         alone = write_committee_workbook(ws, rc, tmp_path / f"alone_{rc}.xlsx", force=True)
         with monkeypatch.context() as m:
-            m.setattr(C, "LISTS_APART_FROM", (0, 0))
+            m.setattr(C, "LISTS_APART_FROM", 0)
             m.setattr(processes, "cpus", lambda: 2)
+            m.setattr(processes, "forking", lambda: True)
             m.setattr(multiprocessing, "get_context", lambda method=None: started.append(method) or get_context(method))
             apart = write_committee_workbook(ws, rc, tmp_path / f"apart_{rc}.xlsx", force=True)
         assert _cells(apart) == _cells(alone)

@@ -491,7 +491,7 @@ def _problem_rows(store: Store, rnd, names: dict) -> Iterator[list]:
 
 
 # The lists of a round's files, not of its units: (sheet, title, columns, when empty, rows). They need nothing of the
-# pass over the units, so from LISTS_APART_FROM units on another process writes their rows meanwhile (_fill_lists).
+# pass over the units, so another process may write their rows meanwhile (_lists_apart, _fill_lists).
 LISTS = {
     "activities": ("Hoạt động", "CÁC HOẠT ĐỘNG, SỰ KIỆN CÁC ĐƠN VỊ BÁO CÁO TRONG KỲ",
                    [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 28, "text"),
@@ -513,7 +513,7 @@ LISTS = {
                   ("Giá trị đã nhập", 16, "small"), ("Nội dung vấn đề", 50, "small")],
                  "Không phát hiện vấn đề nào.", _problem_rows),
 }
-LISTS_APART_FROM = (500, 5000)     # units from which the lists are written by a forked (spawned) process
+LISTS_APART_FROM = 500     # units from which the lists are written by a forked process (see _lists_apart)
 
 
 def _lists_of(rnd) -> list[str]:
@@ -537,9 +537,10 @@ def _fill_lists(db_path, plan, round_code: str, names: dict, where: dict[str, tu
 
 
 def _lists_apart(n_units: int) -> bool:
-    """Whether the lists are written by another process (worth its start: see LISTS_APART_FROM)."""
-    return (CONSTANT_MEMORY and processes.cpus() > 1
-            and n_units >= LISTS_APART_FROM[0 if processes.forking() else 1])
+    """Whether the lists are written by another process: from LISTS_APART_FROM units, with a CPU to spare, when it
+    can be forked (a few milliseconds, sharing this process's pages; a spawned one would take ~0.2 s and its own
+    copy of the register's names: not worth it)."""
+    return CONSTANT_MEMORY and n_units >= LISTS_APART_FROM and processes.cpus() > 1 and processes.forking()
 
 
 def fingerprint(store: Store, plan, units: list, rnd) -> str:
