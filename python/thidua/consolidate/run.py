@@ -185,16 +185,31 @@ def is_candidate(name: str) -> bool:
 
 
 def walk(inbox: Path, skipped: list[dict]) -> Iterator[str]:
-    """The path of every file under `inbox` to read (hidden folders and files included), one at a time; the others
-    go to `skipped` with why."""
-    for folder, dirs, names in os.walk(inbox):
-        dirs.sort()
-        for n in sorted(names):
-            reason = skip_reason(n)
-            if reason is None:
-                yield os.path.join(folder, n)
-            else:
-                skipped.append({"file": str(Path(folder) / n), "reason": reason})
+    """The path of every file under `inbox` to read (hidden folders and files included), one at a time, in
+    os.walk's order (a folder's files by name, then its subfolders by name; links to folders not followed); the
+    others go to `skipped` with why."""
+    try:
+        with os.scandir(inbox) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    folders = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.is_symlink():
+                folders.append(entry.path)
+            continue
+        reason = skip_reason(entry.name)
+        if reason is None:
+            yield entry.path
+        else:
+            skipped.append({"file": entry.path, "reason": reason})
+    for folder in folders:
+        yield from walk(folder, skipped)
 
 
 def survey_inbox(inbox: Path) -> tuple[list[Path], list[dict]]:
@@ -435,6 +450,13 @@ def _unopened(path: Path, exc: OSError | None) -> FileRow:
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
 
 
+def _sums(db_path: Path, plan, round_code: str | None) -> tuple[dict, list[dict]]:
+    """The indicator totals and the cross-round checks, through a connection of their own (run in a thread while
+    the report's rows are made: SQLite works without holding Python's lock)."""
+    with Store.open(db_path, create=False) as store:
+        return values.indicator_totals(store, round_code), decreases(store, plan, round_code)
+
+
 def _report_rows(store: Store, run_id: int, round_code: str | None) -> Iterator[tuple]:
     """Every file of the scan as a FileRow tuple (see FileRow), streamed from the store."""
     first = scan.first_sightings_of_copies(store)
@@ -478,17 +500,19 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             with run.space(n_todo, size):                 # a disk without room: said before anything is written
                 register.sync_plan(store, plan, unit_map.values(),
                                    synced=f"{prints['plan_fingerprint']}:{prints['register_fingerprint']}")
-                archive.clean_archive_temps(archive.archive_root(db_path))
+                if runs.unfinished(store):        # only an unfinished run leaves archive temporaries behind
+                    archive.clean_archive_temps(archive.archive_root(db_path))
                 run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
                 run.run(n_todo, progress)
                 runs.finish_run(store, run_id, run.n_seen, run.n_new)
             report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
-            report.files = FileRows(_report_rows(store, run_id, round_code))
-            report.files.extend(run.unreadable)
-            report.skipped = run.skipped
-            report.totals = values.indicator_totals(store, round_code)
-            report.across = decreases(store, plan, round_code)
+            with ThreadPoolExecutor(1, thread_name_prefix="thidua-totals") as beside:   # sums in the store meanwhile
+                sums = beside.submit(_sums, db_path, plan, round_code)
+                report.files = FileRows(_report_rows(store, run_id, round_code))
+                report.files.extend(run.unreadable)
+                report.skipped = run.skipped
+                report.totals, report.across = sums.result()
         except sqlite3.Error as exc:
             raise faults.translate(exc, db_path) or ThiDuaError(
                 f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",

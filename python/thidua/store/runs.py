@@ -4,6 +4,11 @@ from __future__ import annotations
 from thidua.store.store import Store, now_iso
 
 
+def unfinished(store: Store) -> bool:
+    """Whether a run was left unfinished (killed, or stopped by an error): it may have left temporaries behind."""
+    return store.scalar("SELECT count(*) FROM runs WHERE status = 'running'") > 0
+
+
 def start_run(store: Store, inbox: str, command: str) -> int:
     with store.atomic():
         store.conn.execute("UPDATE runs SET status='interrupted' WHERE status='running'")

@@ -1,11 +1,14 @@
 """Values read from submitted files, with their source cell: writing them, reading those of current submissions."""
 from __future__ import annotations
 
+import array
+import base64
 import contextlib
 import datetime as dt
-import hashlib
+import itertools
 import json
 import sqlite3
+import zlib
 from typing import Any, Iterable, Iterator, Sequence
 
 from thidua.store.store import Store
@@ -69,38 +72,78 @@ TOTALS_KEY = "indicator_totals:{round}"      # meta: a round's sums and what the
 def indicator_totals(store: Store, round_code: str | None = None) -> dict[str, dict[str, float]]:
     """Sum of the numeric indicator values of the current submissions: {round: {code: total}}.
 
-    A national round holds 4 million values (~2 s to sum), so each round's sums are kept in the store beside the
-    signature of what they were summed from (accepted_signature); a round whose signature has not changed is not
-    summed again."""
+    A national round holds 4 million values (~1-2 s to sum), so each round's sums are kept in the store with what
+    they were summed from: the ids of its current submissions and the last verdict (a value is never changed under
+    a submission id but by a new verdict, store/verdicts.py). The next time, the same ids give the same sums; a few
+    ids in or out are added or taken off (whole numbers only: exact); anything else is summed again."""
     conn = store.conn
     rounds = [round_code] if round_code else [r for (r,) in conn.execute(
         "SELECT DISTINCT round FROM submissions WHERE status = 'accepted' AND round IS NOT NULL ORDER BY round")]
     out: dict[str, dict[str, float]] = {}
     for rnd in rounds:
-        key, signature, totals = TOTALS_KEY.format(round=rnd), accepted_signature(store, rnd), None
-        with contextlib.suppress(ValueError, TypeError, KeyError):
-            kept = json.loads(store.meta(key) or "{}")
-            totals = kept["totals"] if kept.get("signature") == signature else None
-        if totals is None:
-            totals = {code: int(total) if float(total).is_integer() else total for code, total in conn.execute(
-                "SELECT code, sum(value_num) FROM indicator_values WHERE value_num IS NOT NULL AND round = ? "
-                "GROUP BY code ORDER BY code", (rnd,))}
-            with contextlib.suppress(sqlite3.Error):          # a read-only store: summed again next time
-                store.set_meta(key, json.dumps({"signature": signature, "totals": totals}))
+        key = TOTALS_KEY.format(round=rnd)
+        ids = array.array("q", (i for (i,) in conn.execute(
+            "SELECT id FROM submissions WHERE round = ? AND status = 'accepted' ORDER BY id", (rnd,))))
+        verdict = store.scalar("SELECT max(id) FROM verdicts") or 0
+        kept = None
+        with contextlib.suppress(ValueError, TypeError, KeyError, zlib.error):
+            kept = _carried(store, json.loads(store.meta(key) or "{}"), ids, verdict)
+        totals, counts = kept if kept is not None else _summed(store, rnd)
+        with contextlib.suppress(sqlite3.Error):          # a read-only store: summed again next time
+            store.set_meta(key, json.dumps({"ids": _pack(ids), "verdict": verdict, "totals": totals,
+                                            "counts": counts}))
         if totals:
             out[rnd] = totals
     return out
 
 
-def accepted_signature(store: Store, round_code: str) -> str:
-    """What a round's current values are: the ids of its current submissions (a value is never changed under a
-    submission id except by a new verdict, store/verdicts.py) and the last verdict."""
-    digest = hashlib.sha256()
-    for (sub_id,) in store.conn.execute("SELECT id FROM submissions WHERE round = ? AND status = 'accepted' ORDER BY id",
-                                        (round_code,)):
-        digest.update(b"%d," % sub_id)
-    digest.update(b"v%d" % (store.scalar("SELECT max(id) FROM verdicts") or 0))
-    return digest.hexdigest()
+def _summed(store: Store, round_code: str) -> tuple[dict, dict]:
+    """({code: total}, {code: values summed}) of a round's current submissions, from all their values."""
+    totals, counts = {}, {}
+    for code, total, n in store.conn.execute(
+            "SELECT code, sum(value_num), count(*) FROM indicator_values WHERE value_num IS NOT NULL AND round = ? "
+            "GROUP BY code ORDER BY code", (round_code,)):
+        totals[code], counts[code] = (int(total) if float(total).is_integer() else total), n
+    return totals, counts
+
+
+def _carried(store: Store, kept: dict, ids: array.array, verdict: int) -> tuple[dict, dict] | None:
+    """The kept sums brought to the current ids (None when they must be summed again: another verdict, many ids
+    changed, or a sum or value that is not a whole number)."""
+    if not kept or kept["verdict"] != verdict:
+        return None
+    totals, counts, before = kept["totals"], kept["counts"], _unpack(kept["ids"])
+    if before == ids:
+        return totals, counts
+    now, was = set(ids), set(before)
+    changed = [(i, 1) for i in now - was] + [(i, -1) for i in was - now]
+    if len(changed) > len(ids) // 10 or not all(isinstance(t, int) for t in totals.values()):
+        return None
+    totals, counts = dict(totals), dict(counts)
+    signs = dict(changed)
+    for start in range(0, len(changed), 500):
+        part = [i for i, _ in changed[start:start + 500]]
+        for sub_id, code, value in store.conn.execute(
+                "SELECT submission_id, substr(field, 5), value_num FROM cell_values WHERE submission_id IN "
+                f"({','.join('?' * len(part))}) AND field LIKE 'ind.%' AND value_num IS NOT NULL", part):
+            if not float(value).is_integer():
+                return None
+            totals[code] = totals.get(code, 0) + signs[sub_id] * int(value)
+            counts[code] = counts.get(code, 0) + signs[sub_id]
+    codes = sorted(code for code, n in counts.items() if n > 0)
+    return {code: totals[code] for code in codes}, {code: counts[code] for code in codes}
+
+
+def _pack(ids: array.array) -> str:
+    """Sorted ids as text, small: the gaps between them, compressed."""
+    gaps = array.array("q", (b - a for a, b in zip(itertools.chain((0,), ids), ids)))
+    return base64.b64encode(zlib.compress(gaps.tobytes(), 6)).decode("ascii")
+
+
+def _unpack(text: str) -> array.array:
+    gaps = array.array("q")
+    gaps.frombytes(zlib.decompress(base64.b64decode(text)))
+    return array.array("q", itertools.accumulate(gaps))
 
 
 def indicator_sources(store: Store, round_code: str) -> dict[str, tuple[str, str]]:
