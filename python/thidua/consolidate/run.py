@@ -370,6 +370,11 @@ class _Run:
                     else:                 # the workers have enough queued: read these here
                         pending.append((rows, [here.read(r[1]) for r in rows]))
                     yield from ready()
+                    if len(pending) > 4 * WINDOW * max(workers, 1):     # a worker slow on one file: wait for it
+                        rows, got = pending.popleft()
+                        yield from zip(rows, got.result() if isinstance(got, Future) else got)
+                        if bar:
+                            bar.update(len(rows))
             while pending:
                 rows, got = pending.popleft()
                 got = got.result() if isinstance(got, Future) else got
