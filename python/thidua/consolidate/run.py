@@ -5,14 +5,14 @@ Receipt time: the file's modification time when the store first sees its bytes, 
 bytes is a `duplicate` sighting and keeps the first time. The latest valid file of a unit for a
 round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
 replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
-the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
+the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it. On a
+server (PostgreSQL) the whole run is one transaction: a lost connection leaves the store as it was before the run.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
-import sqlite3
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,8 +27,8 @@ from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
-from thidua.store.mail import mail_receipt
-from thidua.store.store import Store
+from thidua.store.mail import mail_receipts
+from thidua.store.store import Store, errors as store_errors, now_iso
 from thidua.text.numbers import format_seconds
 from thidua.year.workset import WorkingSet
 
@@ -129,11 +129,14 @@ def walk_inbox(inbox: Path) -> list[Path]:
 _CTX: dict = {}
 
 
-def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int | None = None) -> None:
+def _init_worker(plan, key, units, known: frozenset, archive, lock_fds: tuple[int, ...] | None = None) -> None:
+    """`archive`: the store's archive when workers write it themselves (a folder), else None (the bytes go back to
+    the main process, which writes them in the store's transaction)."""
     _CTX.update(plan=plan, key=key, units=units, known=known, archive=archive)
-    if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
-        with contextlib.suppress(OSError):
-            os.close(lock_fd)
+    if lock_fds is not None:      # a forked worker must not keep the run lock alive if the parent is killed
+        for fd in lock_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         with contextlib.suppress(Exception):      # and dies with its parent (Linux: PR_SET_PDEATHSIG)
             import ctypes
             import signal
@@ -152,7 +155,10 @@ def _read(path: str) -> dict | None:
     item = {"path": path, "sha": sha, "size": len(data), "result": None}
     if sha in _CTX["known"]:
         return item
-    item["archive"] = archive.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
+    if _CTX["archive"] is not None:
+        item["archive"] = _CTX["archive"].write(sha, data, Path(path).suffix)
+    else:
+        item["data"] = data
     try:
         from thidua.intake.validate import validate_bytes
         result = validate_bytes(data, path, _CTX["plan"], _CTX["key"], _CTX["units"])
@@ -166,30 +172,45 @@ def _read(path: str) -> dict | None:
 
 
 # ---------------------------------------------------------------- writing
-def _insert(store: Store, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
-            plan_rounds: set, units: dict) -> tuple[str, str] | None:
-    sha, path = item["sha"], item["path"]
-    rel = Path(item["archive"]).relative_to(archive.archive_root(db_path).parent).as_posix()
-    submissions.add_file(store, sha, rel, item["size"])
-    submissions.add_sightings(store, [(sha, path, item["mtime"], run_id)])
-    status = initial_status(result, plan_rounds, units)
-    sub_id = submissions.add_submission(store, {
-        "sha256": sha, "unit": result.unit, "round": result.round, "template_version": result.template_version,
-        "received_at": item.get("mailed") or item["mtime"], "received_source": "mail" if item.get("mailed") else "file",
-        "file_mtime": item["mtime"], "status": status, "n_errors": result.n_errors,
-        "n_warnings": result.n_warnings, "file_name": Path(path).name, "run_id": run_id})
-    values.add_values(store, sub_id, result.values)
-    store_issues.add_issues(store, sub_id, result.issues)
-    return (result.unit, result.round) if status == "superseded" else None
+def _insert(store: Store, run_id: int, fresh: list[tuple[dict, str]], plan_rounds: set,
+            units: dict) -> set[tuple[str, str]]:
+    """Files whose bytes are new to the store, with their submissions, values and issues, a few writes for the
+    whole chunk (each a round trip to a server). `fresh`: (item, file modification time). Returns the (unit, round)
+    of the valid ones, for resolve()."""
+    if not fresh:
+        return set()
+    mailed = mail_receipts(store, [item["sha"] for item, _ in fresh])     # the mailbox's time wins over the file's
+    pending = [(item["sha"], item["data"], Path(item["path"]).suffix) for item, _ in fresh if "archive" not in item]
+    written = iter(store.archive.write_many(pending))                     # bytes kept in the store (a server)
+    ids = store.next_ids("submissions", len(fresh))
+    files, subs, vals, issues, pairs = [], [], [], [], set()
+    for (item, mtime), sub_id in zip(fresh, ids):
+        sha, path, result = item["sha"], item["path"], item["result"]
+        rel = item["archive"] if "archive" in item else next(written)
+        status = initial_status(result, plan_rounds, units)
+        files.append({"sha256": sha, "archive_path": rel, "size": item["size"], "first_seen": now_iso()})
+        subs.append({"id": sub_id, "sha256": sha, "unit": result.unit, "round": result.round,
+                     "template_version": result.template_version, "received_at": mailed.get(sha) or mtime,
+                     "received_source": "mail" if sha in mailed else "file", "file_mtime": mtime, "status": status,
+                     "n_errors": result.n_errors, "n_warnings": result.n_warnings, "file_name": Path(path).name,
+                     "run_id": run_id})
+        vals += [values.value_row(sub_id, v) for v in result.values]
+        issues += store_issues.issue_rows(sub_id, result.issues)
+        if status == "superseded":
+            pairs.add((result.unit, result.round))
+    submissions.add_files(store, files, subs)
+    values.add_value_rows(store, vals)
+    store_issues.add_issue_rows(store, issues)
+    return pairs
 
 
 # ---------------------------------------------------------------- the run
 class _Run:
     """One consolidation run holding the lock: reads unseen files (in workers when many), stores them in chunks."""
 
-    def __init__(self, store: Store, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
-        self.store, self.db_path, self.run_id = store, db_path, run_id
-        self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
+    def __init__(self, store: Store, run_id: int, plan, units: dict, key: bytes, lock_fds: tuple[int, ...]):
+        self.store, self.run_id = store, run_id
+        self.plan, self.units, self.key, self.lock_fds = plan, units, key, lock_fds
         self.plan_rounds = {r.code for r in plan.rounds}
         self.known = submissions.known_files(store)
         self.cache = submissions.path_cache(store)
@@ -215,7 +236,8 @@ class _Run:
             else:
                 todo.append(spath)
         todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
-        init = (self.plan, self.key, self.units, frozenset(self.known), archive.archive_root(self.db_path))
+        shared = self.store.archive if self.store.archive.in_worker else None
+        init = (self.plan, self.key, self.units, frozenset(self.known), shared)
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
         for path, item in zip(todo, items):
@@ -240,7 +262,7 @@ class _Run:
                 _CTX["parent"] = os.getpid()          # inherited by forked workers (see _init_worker)
                 with ProcessPoolExecutor(min(4, os.cpu_count() or 1), mp_context=mp.get_context("fork") if fork else None,
                                          initializer=_init_worker,
-                                         initargs=init + (self.lock_fd if fork else None,)) as pool:
+                                         initargs=init + (self.lock_fds if fork else None,)) as pool:
                     for item in pool.map(_read, todo, chunksize=8):
                         bar and bar.update(1)
                         yield item
@@ -258,26 +280,23 @@ class _Run:
         if not chunk:
             return
         with self.store.atomic():
-            pairs, n = set(), 0
+            fresh, sighted, cached = [], [], []
             for item, st in chunk:
                 sha, path = item["sha"], item["path"]
                 mtime = archive.local_iso(st.st_mtime)
                 if item["result"] is not None and sha not in self.known:
-                    mailed = mail_receipt(self.store, sha)                # the mailbox's time wins over the file's
-                    pair = _insert(self.store, self.db_path, self.run_id, dict(item, mtime=mtime, mailed=mailed),
-                                   item["result"],
-                                   self.plan_rounds, self.units)
-                    if pair:
-                        pairs.add(pair)
+                    fresh.append((item, mtime))
                     self.known.add(sha)
                     self.new_shas.add(sha)
-                    n += 1
                 if (sha, path) not in self.sighted:
-                    submissions.add_sightings(self.store, [(sha, path, mtime, self.run_id)])
+                    sighted.append((sha, path, mtime, self.run_id))
                     self.sighted.add((sha, path))
-                submissions.cache_path(self.store, path, st.st_size, st.st_mtime_ns, sha)
+                cached.append((path, st.st_size, st.st_mtime_ns, sha))
+            pairs = _insert(self.store, self.run_id, fresh, self.plan_rounds, self.units)
+            submissions.add_sightings(self.store, sighted)
+            submissions.cache_paths(self.store, cached)
             resolve(self.store, pairs)
-            self.n_new += n
+            self.n_new += len(fresh)
             runs.set_progress(self.store, self.run_id, self.n_new)
 
     def flush_sightings(self, seen: list[tuple[str, str]], stats: dict) -> None:
@@ -328,7 +347,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     that receives one `TongHop_<ROUND>.xlsx` per round.
     """
     started = time.perf_counter()
-    inbox, db_path, plan = Path(inbox), ws.db_path, ws.plan
+    inbox, plan = Path(inbox), ws.plan
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
@@ -336,31 +355,29 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.unit_map, ws.key()
-    with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+    with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
         from thidua.consolidate.rejudge import rejudge_if_changed
-        rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
-        store = Store.open(db_path)
         try:
-            register.sync_plan(store, plan, unit_map.values())
-            archive.clean_archive_temps(archive.archive_root(db_path))
-            run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
-            run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)
-            found, skipped = survey_inbox(inbox.resolve())
-            seen = run.run(found, progress)
-            runs.finish_run(store, run_id, len(seen), run.n_new)
-            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
+            with store.run_transaction():
+                rejudged = rejudge_if_changed(ws, store)     # a wrong key stops here, nothing written
+                register.sync_plan(store, plan, unit_map.values())
+                store.archive.clean_temps()
+                run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
+                run = _Run(store, run_id, plan, unit_map, key, lock_fds)
+                found, skipped = survey_inbox(inbox.resolve())
+                seen = run.run(found, progress)
+                runs.finish_run(store, run_id, len(seen), run.n_new)
+            report = ConsolidationReport(str(inbox), str(ws.location), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
             report.totals = values.indicator_totals(store, round_code)
-        except sqlite3.Error as exc:
-            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+        except store_errors() as exc:
+            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {ws.location}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
-            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
+            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {store.archive.name}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
-        finally:
-            store.close()
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started

@@ -50,6 +50,8 @@ class ProposalCheck:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     matched_by: str = "new"
+    decided_by: str | None = None           # who took the last decision (staff name or OS login), and when
+    decided_at: str | None = None
 
     @property
     def eligible(self) -> bool:
@@ -70,7 +72,8 @@ class ProposalCheck:
                 "form": self.form.code if self.form else None, "state": self.state,
                 "decided_form": self.decided_form.code if self.decided_form else None, "note": self.note,
                 "adhoc": self.adhoc, "eligible": self.eligible, "verdict": self.verdict, "problems": self.problems,
-                "warnings": self.warnings, "matched_by": self.matched_by}
+                "warnings": self.warnings, "matched_by": self.matched_by, "decided_by": self.decided_by,
+                "decided_at": self.decided_at}
 
 
 # A year's proposals repeat the same titles, forms, positions and answers: normalise each distinct text once.
@@ -114,7 +117,8 @@ def check_proposal(plan: Plan, row: dict) -> ProposalCheck:
                        title if isinstance(title, Title) else None, form if isinstance(form, AwardForm) else None,
                        row.get("state") or "proposed", decided if isinstance(decided, AwardForm) else None,
                        row.get("decision_note") or "", _nfc(str(row.get("adhoc") or "")).strip() == "Có",
-                       _nfc(str(row.get("summary") or "")).strip(), matched_by=row.get("matched_by") or "new")
+                       _nfc(str(row.get("summary") or "")).strip(), matched_by=row.get("matched_by") or "new",
+                       decided_by=row.get("decided_by"), decided_at=row.get("decided_at"))
     if not subject:
         pc.problems.append(f"đối tượng «{row.get('subject') or ''}» không rõ (Cá nhân hoặc Tập thể)")
     if isinstance(title, str):
@@ -157,7 +161,7 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
     """Every active proposal in the store of `ws` (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
     proposals received after that date are left out (they belong to a later period)."""
     plan = ws.plan
-    with Store.using(store or ws.db_path) as store:
+    with Store.using(store or ws.db) as store:
         rows = stored.active_proposals(store, rounds)
     if until is not None:
         adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
@@ -167,32 +171,47 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
     return checks
 
 
+FINAL_STATES = ("not_met", "raised", "awarded")
+
+
 def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
            when: dt.datetime | None = None, force: bool = False) -> ProposalCheck:
-    """Record the office's decision on one proposal; 'raised' needs a higher form than proposed; leaving
-    'awarded' needs `force` and is logged as forced."""
+    """Record the office's decision on one proposal, with who took it (`ws.who()`) and when; 'raised' needs a
+    higher form than proposed; leaving 'awarded' needs `force` and is logged as forced.
+
+    Several staff work at once: the check and the write are one write transaction, so of two people deciding
+    the same proposal the second sees the first one's decision. A decision someone else took is never
+    overridden silently: the refusal names who and when (a final decision of another person needs `force`)."""
     plan = ws.plan
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with ws.store() as store:
+    chosen = _lookup(plan.forms, form) if form else None
+    if isinstance(chosen, str):
+        raise ThiDuaError(f"Không có hình thức khen thưởng «{form}».",
+                          "Chọn một mã: " + ", ".join(f.code for f in plan.forms) + ".")
+    who = ws.who()
+    with ws.store() as store, store.atomic():
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
+        by_other = row.get("decided_by") and row["decided_by"] != who
+        earlier = _decided_by(row) if by_other else ""
         forced = row["state"] == "awarded" and state != "awarded"
         if forced and not force:
-            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»; "
-                              f"chuyển sang «{STATE_NAMES[state]}» là sửa một quyết định đã ban hành.",
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»"
+                              f"{earlier}; chuyển sang «{STATE_NAMES[state]}» là sửa một quyết định đã ban hành.",
                               "Nếu thật sự cần, thêm --force (việc sửa được ghi vào lịch sử đề nghị).")
+        if by_other and row["state"] in FINAL_STATES and not force:
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã được quyết định trước: "
+                              f"«{STATE_NAMES[row['state']]}»{earlier}. Chưa ghi quyết định «{STATE_NAMES[state]}».",
+                              "Xem lại bằng «thidua proposals list» và trao đổi với người đã quyết định; nếu vẫn cần "
+                              "đổi, thêm --force (việc đổi được ghi vào lịch sử đề nghị, kèm tên người đổi).")
         if not forced and state not in NEXT_STATES[row["state"]]:
             allowed = NEXT_STATES[row["state"]]
-            raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}», "
+            raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}»{earlier}, "
                               f"không chuyển sang «{STATE_NAMES[state]}» được.",
                               ("Được chuyển sang: " + ", ".join(allowed) + ".") if allowed else
                               "Đề nghị đã được khen thưởng; chỉ sửa được với --force.")
-        chosen = _lookup(plan.forms, form) if form else None
-        if isinstance(chosen, str):
-            raise ThiDuaError(f"Không có hình thức khen thưởng «{form}».",
-                              "Chọn một mã: " + ", ".join(f.code for f in plan.forms) + ".")
         if state == "raised":
             before = _lookup(plan.forms, row["form"])
             if chosen is None or (isinstance(before, AwardForm) and chosen.rank <= before.rank):
@@ -201,9 +220,20 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
         decided_form = chosen.code if chosen else row["decided_form"]
         stamp = (when or dt.datetime.now()).isoformat(timespec="seconds")
         note = note if note is not None else row["decision_note"]
-        stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced)
-        row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp)
+        overrode = bool(by_other) and row["state"] in FINAL_STATES           # only with force, logged as forced
+        stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced or overrode, who)
+        row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp, decided_by=who)
     return check_proposal(plan, row)
+
+
+def _decided_by(row: dict) -> str:
+    """« (do X quyết định lúc HH:MM dd/mm/yyyy)» for a refusal that names who decided first."""
+    when = row.get("decided_at") or ""
+    try:
+        when = dt.datetime.fromisoformat(when).strftime("%H:%M ngày %d/%m/%Y")
+    except ValueError:
+        pass
+    return f" (do {row['decided_by']} quyết định" + (f" lúc {when}" if when else "") + ")"
 
 
 def sort_for_list(checks: Sequence[ProposalCheck], plan: Plan) -> list[tuple[AwardForm | None, list[ProposalCheck]]]:
