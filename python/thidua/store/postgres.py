@@ -20,6 +20,8 @@ RUN_LOCK = zlib.crc32(b"thidua:run")          # one consolidation / rejudge / fe
 def _psycopg():
     try:
         import psycopg
+        import logging                           # the driver's own notes (a broken pipeline on a lost server)
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())     # never reach the user as raw text
     except ImportError as exc:                                   # pragma: no cover (pinned in requirements.txt)
         raise ThiDuaError("Chưa cài thư viện psycopg để dùng kho dữ liệu trên máy chủ PostgreSQL.",
                           "Cài lại ThiDua: pip install -r requirements.txt") from exc
@@ -58,10 +60,11 @@ def connect_error(location: StoreLocation, exc: BaseException) -> StoreUnreachab
     text = str(exc)
     low = text.lower()
     where = f"máy chủ cơ sở dữ liệu {host}:{port}"
+    Where = where[0].upper() + where[1:]
     if "password authentication failed" in low or "no password supplied" in low or "fe_sendauth" in low:
-        refused = "sai mật khẩu" if "failed" in low else "chưa có mật khẩu"
+        refused = "sai mật khẩu" if "password authentication failed" in low else "chưa có mật khẩu"
         return StoreUnreachable(
-            f"{where} từ chối đăng nhập của tài khoản {user or '(mặc định)'} vào {name} ({refused}).",
+            f"{Where} từ chối đăng nhập của tài khoản {user or '(mặc định)'} vào {name} ({refused}).",
             f"Lưu đúng mật khẩu vào kho mật khẩu của hệ điều hành: keyring set {KEYRING_SERVICE} {user or 'TÊN'} "
             "— hoặc ghi nó vào một tệp chỉ chủ sở hữu đọc được (chmod 600) và chỉ tới tệp đó bằng password_file "
             "trong mục [store] của thidua.toml.")
@@ -70,10 +73,10 @@ def connect_error(location: StoreLocation, exc: BaseException) -> StoreUnreachab
                                 f"Nhờ người quản trị máy chủ tạo nó (createdb -h {host} -p {port} -O {user or 'TÊN'} "
                                 f"{name}), hoặc sửa tên cơ sở dữ liệu trong địa chỉ kho dữ liệu.")
     if "role" in low and "does not exist" in low:
-        return StoreUnreachable(f"{where} không có tài khoản «{user}».",
+        return StoreUnreachable(f"{Where} không có tài khoản «{user}».",
                                 "Sửa tên đăng nhập trong địa chỉ kho dữ liệu, hoặc nhờ người quản trị tạo tài khoản.")
     if "pg_hba.conf" in low or "permission denied" in low:
-        return StoreUnreachable(f"{where} không cho tài khoản {user or '(mặc định)'} từ máy này vào «{name}».",
+        return StoreUnreachable(f"{Where} không cho tài khoản {user or '(mặc định)'} từ máy này vào «{name}».",
                                 "Nhờ người quản trị máy chủ cấp quyền (pg_hba.conf, GRANT CONNECT) cho máy này.")
     if "resolve host" in low or "translate host name" in low or "name or service not known" in low:
         return StoreUnreachable(f"Không tìm thấy máy chủ cơ sở dữ liệu «{host}».",

@@ -130,6 +130,7 @@ class Store:
         conn = postgres.connect(location)
         store = cls(conn, None, location)
         try:
+            store._check_ours()
             if not create and "migrations" not in store.tables():
                 raise ThiDuaError(f"Chưa có kho dữ liệu ThiDua trong cơ sở dữ liệu {location.name}.",
                                   "Chạy «thidua consolidate THƯ_MỤC_HỘP_THƯ --db …» trước (hoặc chép kho dữ liệu vào "
