@@ -289,7 +289,7 @@ class Bench:
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)
-        db = self.stores.fresh("year")
+        db = self.stores.fresh("yearstore")
         consolidate_year(year / "inbox", db, self.plan, self.units, self.key)
         self.say(f"year store: {self.n} units x {len(sim.REGULAR_ROUNDS)} rounds built in "
                  f"{time.perf_counter() - started:.1f} s (not timed)")
