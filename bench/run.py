@@ -164,9 +164,10 @@ class Stores:
             conn.execute(sql)
 
     def fresh(self, name: str, like: str | None = None) -> str:
-        """A new empty store (or a copy of the store `like`) called `name`."""
+        """A new empty store (or a copy of the store `like`) called `name`; the folder work/name is new too (a
+        SQLite store is in it; the outputs of the stage go there)."""
+        folder = fresh_dir(self.work / name)
         if not self.url:
-            folder = fresh_dir(self.work / name)
             if like:
                 shutil.rmtree(folder)
                 shutil.copytree(Path(like).parent, folder)
@@ -243,7 +244,7 @@ class Bench:
             self.notes["cold_s"] = self.notes["incremental_s"] = MISSING
             return
         self.cold = [self.stores.fresh(f"cold{i}") for i in range(self.repeats)]
-        runs = [run_child(self.work, self.work / "inbox", db, self.round, fresh_dir(self.work / f"book{i}") / "TongHop.xlsx")
+        runs = [run_child(self.work, self.work / "inbox", db, self.round, self.work / f"cold{i}" / "TongHop.xlsx")
                 for i, db in enumerate(self.cold)]
         self.results["cold_s"] = statistics.median(r["seconds"] for r in runs)
         self.results["cold_peak_mb"] = max(r["self_mb"] + r["worker_mb"] for r in runs)
@@ -264,7 +265,7 @@ class Bench:
                     target = self.stores.fresh(name, like=self.cold[0])
                     shutil.rmtree(added, ignore_errors=True)
                     shutil.copytree(self.work / "new", added)
-                    out = fresh_dir(self.work / f"{name}book") / "TongHop.xlsx" if with_book else None
+                    out = self.work / name / "TongHop.xlsx" if with_book else None
                     runs[with_book].append(run_child(self.work, inbox, target, self.round, out))
         finally:
             shutil.rmtree(added, ignore_errors=True)
