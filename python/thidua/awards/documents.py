@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
 from thidua.errors import ThiDuaError
-from thidua.fileio import atomic_path
+from thidua.fileio import atomic_path, scratch_folder
 from thidua.plan.model import OFFICE, AwardForm, Plan
 from thidua.review.commendations import ProposalCheck
 from thidua.text.collate import name_key, text_key
@@ -178,7 +177,7 @@ def render(kind: str, ctx: dict, out: str | Path, layouts: str | Path | None = N
     out = Path(out)
     try:
         tpl = DocxTemplate(str(layout_path(kind, layouts)))
-        with tempfile.TemporaryDirectory(prefix="thidua-docx-") as tmp:
+        with scratch_folder("docx") as tmp:
             draft = Path(tmp) / "draft.docx"
             tpl.render(ctx, autoescape=True)
             tpl.save(str(draft))

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from thidua import faults
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
@@ -221,8 +222,8 @@ class _Run:
         self.n_new = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
 
-    def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
-        """Every file's (path, sha256); new bytes end up archived and stored."""
+    def survey(self, paths: list[Path]) -> tuple[list[tuple[str, str]], list[str], dict]:
+        """Which files need reading (new or changed since the store saw them): (seen, todo, stats)."""
         seen, todo, stats = [], [], {}
         for path in paths:
             try:
@@ -238,19 +239,31 @@ class _Run:
             else:
                 todo.append(spath)
         todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
+        return seen, todo, stats
+
+    def space(self, todo: list[str], stats: dict):
+        """The room the files to read ask for beside the store, checked before anything is written (a server
+        keeps them on its own disk)."""
+        need = store_growth(sum(stats[p].st_size for p in todo))
+        return self.store.room_for(need, what=f"{len(todo)} tệp mới vào kho dữ liệu {self.store.location} và thư mục "
+                                   "lưu trữ bên cạnh")
+
+    def run(self, seen: list, todo: list[str], stats: dict, progress: bool) -> list[tuple[str, str]]:
+        """Every file's (path, sha256); new bytes end up archived and stored."""
         shared = self.store.archive if self.store.archive.in_worker else None
         init = (self.plan, self.key, self.units, frozenset(self.known), shared)
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
-        for path, item in zip(todo, items):
-            if item is None:
-                self.unreadable.append(_unopened(Path(path), None))
-                continue
-            seen.append((item["path"], item["sha"]))
-            chunk.append((item, stats[item["path"]]))
-            if len(chunk) >= CHUNK:
-                self.flush(chunk)
-                chunk = []
+        with contextlib.closing(items):      # a failed write stops the workers here, not later in a collector
+            for path, item in zip(todo, items):
+                if item is None:
+                    self.unreadable.append(_unopened(Path(path), None))
+                    continue
+                seen.append((item["path"], item["sha"]))
+                chunk.append((item, stats[item["path"]]))
+                if len(chunk) >= CHUNK:
+                    self.flush(chunk)
+                    chunk = []
         self.flush(chunk)
         self.flush_sightings(seen, stats)
         return seen
@@ -310,6 +323,12 @@ class _Run:
                 submissions.add_sightings(self.store, rows)
 
 
+def store_growth(new_bytes: int) -> int:
+    """The room a consolidation of `new_bytes` of new files asks for beside the store: the archive copies, the
+    store's rows (about a third of the files' size) and its write-ahead log (checkpointed every ~4 MB)."""
+    return new_bytes * 3 // 2 + min(new_bytes, 4 << 20)
+
+
 def _unopened(path: Path, exc: OSError | None) -> FileRow:
     why = (exc.strerror or str(exc)) if exc else "không mở được (bị khóa, bị xóa hoặc không có quyền đọc)"
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
@@ -361,14 +380,16 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
         from thidua.consolidate.rejudge import rejudge_if_changed
         first_key_check(store, inbox, plan, key)       # the very first run: never record a stranger's key
         try:
-            with store.run_transaction():
+            run = _Run(store, 0, plan, unit_map, key, lock_fds)
+            found, skipped = survey_inbox(inbox.resolve())
+            seen, todo, stats = run.survey(found)
+            # a disk without room: said before anything is written; on a server the run is one transaction
+            with run.space(todo, stats), store.run_transaction():
                 rejudged = rejudge_if_changed(ws, store)     # a wrong key stops here, nothing written
                 register.sync_plan(store, plan, unit_map.values())
                 store.archive.clean_temps()
-                run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
-                run = _Run(store, run_id, plan, unit_map, key, lock_fds)
-                found, skipped = survey_inbox(inbox.resolve())
-                seen = run.run(found, progress)
+                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
+                seen = run.run(seen, todo, stats, progress)
                 runs.finish_run(store, run_id, len(seen), run.n_new)
             report = ConsolidationReport(str(inbox), str(ws.location), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
@@ -377,11 +398,13 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             report.totals = values.indicator_totals(store, round_code)
             report.across = decreases(store, plan, round_code)
         except store_errors() as exc:
-            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {ws.location}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc, store.path) or ThiDuaError(
+                f"Không ghi được vào cơ sở dữ liệu {ws.location}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
-            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {store.archive.name}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc) or ThiDuaError(
+                f"Không lưu được tệp vào kho lưu trữ {store.archive.name}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started

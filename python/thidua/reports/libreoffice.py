@@ -35,25 +35,84 @@ def make_profile(folder: str | Path) -> str:
 
 
 def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 180) -> Path:
-    """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path."""
+    """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path.
+
+    LibreOffice writes into a hidden folder beside the result; the file is checked whole (a PDF ends with
+    %%EOF, a workbook's zip directory reads) before it is renamed into place, because LibreOffice reports
+    success even when a full disk cut its output short."""
+    from thidua import faults
+    from thidua.fileio import remove_stale_temps, scratch_folder
     exe = soffice()
     if exe is None:
         raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
                           "Cài LibreOffice (Debian: apt-get install libreoffice-calc) rồi chạy lại.")
     src, out = Path(path).resolve(), Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
-        writer = src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"
-        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
-               "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir", str(out),
-               str(src)]
-        env = dict(os.environ, HOME=profile)
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise ThiDuaError(f"LibreOffice không chuyển được {src.name} sang {fmt}: {exc}.",
-                              "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
     result = out / (src.stem + "." + fmt)
-    if not result.exists():
-        raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(result)
+    except OSError as exc:
+        raise faults.translate(exc, result) or exc
+    need = OUTPUT_FACTOR * src.stat().st_size
+    with faults.expect_space(out, need, what=f"tệp {result}"), \
+            scratch_folder("lo") as profile:
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=f".{src.stem}.{os.getpid()}.", suffix=f".tmp.{fmt}", dir=out))
+        except OSError as exc:
+            raise faults.translate(exc, result) or exc
+        try:
+            writer = src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"
+            cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
+                   "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir",
+                   str(stage), str(src)]
+            scratch = Path(profile) / "tmp"              # LibreOffice's own temporaries: inside our scratch folder
+            scratch.mkdir()
+            env = dict(os.environ, HOME=str(profile), TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                _out_of_space(result, need)
+                raise ThiDuaError(f"LibreOffice không chuyển được {src.name} sang {fmt}: {exc}.",
+                                  "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
+            made = stage / result.name
+            if not whole(made, fmt):
+                _out_of_space(result, need)
+                raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+            try:
+                os.replace(made, result)
+            except OSError as exc:
+                raise faults.translate(exc, result) or exc
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return result
+
+
+OUTPUT_FACTOR = 4         # a PDF of a workbook is about 3.4 times its size (fonts embedded): room asked for it
+
+
+def whole(path: Path, fmt: str) -> bool:
+    """Whether a file LibreOffice wrote is complete: a PDF ends with %%EOF, an .xlsx/.ods zip opens."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return False
+        if fmt == "pdf":
+            with open(path, "rb") as fh:
+                fh.seek(max(0, size - 1024))
+                return b"%%EOF" in fh.read()
+        if fmt in ("xlsx", "ods"):
+            import zipfile
+            with zipfile.ZipFile(path) as zf:
+                return bool(zf.namelist())
+        return True
+    except (OSError, ValueError, Exception):     # zipfile.BadZipFile and friends: not whole
+        return False
+
+
+def _out_of_space(result: Path, need: int) -> None:
+    """A LibreOffice failure on a disk that is now full is that: say so with the space needed."""
+    from thidua import faults
+    from thidua.volumes import free_bytes
+    free = free_bytes(result.parent)
+    if free is not None and free < faults.MARGIN:
+        raise faults.disk_full(result, need + faults.MARGIN)
