@@ -376,9 +376,9 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.unit_map, ws.key()
+    first_key_check(ws.location, inbox, plan, key)     # the very first run: never record (nor create) with a stranger's key
     with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
         from thidua.consolidate.rejudge import rejudge_if_changed
-        first_key_check(store, inbox, plan, key)       # the very first run: never record a stranger's key
         try:
             run = _Run(store, 0, plan, unit_map, key, lock_fds)
             found, skipped = survey_inbox(inbox.resolve())
@@ -411,15 +411,19 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     return report
 
 
-def first_key_check(store: Store, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+def first_key_check(location, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
     """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
     inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
     from collections import Counter
     from thidua.intake.reader import read_bytes
     from thidua.store import verdicts as V
     from thidua.templates.keys import check_key_ids
-    if V.recorded_fingerprints(store).get("key_fingerprint"):
-        return
+    from thidua.store.store import exists
+    there = exists(location)
+    if there:
+        with Store.open(location, create=False) as store:
+            if V.recorded_fingerprints(store).get("key_fingerprint"):
+                return
     found, _ = survey_inbox(inbox.resolve())
     step = max(1, len(found) // sample)
     named: Counter = Counter()
@@ -430,7 +434,7 @@ def first_key_check(store: Store, inbox: Path, plan, key: bytes, sample: int = 4
             continue
         if reading.result.key_id:
             named[reading.result.key_id] += 1
-    check_key_ids(named, key, store.location, str(inbox))
+    check_key_ids(named, key, location if there else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):
