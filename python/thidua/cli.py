@@ -267,6 +267,12 @@ def cmd_consolidate(args) -> int:
           + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
+    if report.across:
+        units = len({item["unit"] for item in report.across})
+        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+              + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
+        for item in report.across[:10]:
+            print(f"  [Lưu ý {item['code']}] {item['message']}")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
     return 0
@@ -274,7 +280,7 @@ def cmd_consolidate(args) -> int:
 
 def cmd_status(args) -> int:
     import json
-    from thidua.store.tracking import status_label, status_rows
+    from thidua.store.tracking import decided_at, status_label, status_rows
     ws = working_set(args)
     plan = ws.plan
     args.round = _round(plan, args.round)
@@ -284,7 +290,7 @@ def cmd_status(args) -> int:
     else:
         from thidua.store.definitions import receipt_text
         for r in rows:
-            when = receipt_text(r["received_at"], r["received_source"])
+            when = receipt_text(decided_at(r), r["first_valid_source"] or r["received_source"])   # what decided it
             print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):10} {when:36} {r['email']}  {r['name']}"
                   + (f"  ({r['note']})" if r["note"] else ""))
         todo = sum(r["status"] in ("missing", "errors") for r in rows)
@@ -405,7 +411,10 @@ def cmd_received(args) -> int:
 
 def cmd_validate(args) -> int:
     import json
+    from collections import Counter
     from thidua.intake.feedback import write_feedback
+    from thidua.templates.keys import check_key_ids
+    from thidua.templates.signing import fingerprint
     from thidua.intake.validate import validate_file
     ws = working_set(args)
     plan, key = ws.plan, ws.key()                          # never created here: a missing key is Lỗi/Thử
@@ -420,13 +429,16 @@ def cmd_validate(args) -> int:
         else:
             files.append(Path(arg))
     register = ws.unit_map
-    results, failed, written = [], False, {}
-    for path in files:
-        result = validate_file(path, plan, key, register)
-        results.append(result)
+    results = [validate_file(path, plan, key, register) for path in files]
+    # files signed with another key: the office's key decides (the store records it), never a guess
+    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
+    foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
+    foreign_ids = {id(r) for r in foreign}
+    failed, written = False, {}
+    for path, result in zip(files, results):
         lock = [i.code for i in result.issues] == ["F007"]
         failed |= result.status != "ok" and not lock
-        if args.feedback and not lock:
+        if args.feedback and not lock and id(result) not in foreign_ids:     # no unit is told off for a foreign key
             out = Path(args.feedback)
             if len(files) > 1:
                 out = out / feedback_name(path, result)
@@ -436,6 +448,11 @@ def cmd_validate(args) -> int:
             write_feedback(path, result, out)
         if not args.json:
             _print_result(result, lock)
+    if foreign:
+        ids = ", ".join(sorted({r.key_id for r in foreign}))
+        print(f"Lưu ý: {len(foreign)} tệp được ký bằng khóa khác (mã khóa {ids}), không phải khóa của văn phòng "
+              f"({fingerprint(key)}): không phải lỗi của đơn vị nên không tạo tệp phản hồi cho các tệp này.",
+              file=sys.stderr)
     if not args.json:
         for item in skipped:
             print(f"{item['file']}: bỏ qua, {item['reason']}")
@@ -733,6 +750,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON: mỗi tệp một đối tượng")
     p.add_argument("--feedback", metavar="OUT.xlsx", help="ghi bản sao có đánh dấu ô lỗi và ghi chú để gửi lại đơn vị "
                    "(nhiều tệp: OUT là thư mục)")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db): nó ghi khóa nào là của văn phòng khi có tệp "
+                   "ký bằng khóa khác")
     _common(p)
     p.set_defaults(func=cmd_validate)
 
