@@ -336,12 +336,13 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.unit_map, ws.key()
+    ws.check_year()                       # a store of another year: refused before anything is read or written
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
         rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
-            register.sync_plan(store, plan, unit_map.values())
+            register.sync_plan(store, plan, ws.register)
             archive.clean_archive_temps(archive.archive_root(db_path))
             run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
             run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)

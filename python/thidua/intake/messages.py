@@ -92,6 +92,11 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X012", _W, "Dòng {row}: {detail}. Văn phòng sẽ chọn trong số các đề nghị này."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
     Message("X011", _E, "«{label}» ({value}) lớn hơn «{other}» ({bound}). Kiểm tra lại hai số liệu."),
+    # -- years (#20): a file of another year; proposal fields the history of years computes
+    Message("X020", _E, "Tệp là báo cáo năm {found} (biểu mẫu phiên bản {value}), không phải năm {expected}: không được tính vào năm {expected}. Nếu là báo cáo năm {found}, đưa tệp vào hộp thư của năm {found}; nếu là báo cáo năm {expected}, tải biểu mẫu năm {expected}, chép số liệu sang rồi gửi lại."),
+    Message("X021", _W, "«{label}» của {unit} ghi {value} nhưng lịch sử trong kho dữ liệu các năm cho {understood} ({detail}): dùng {understood}. Nếu lịch sử thiếu, văn phòng bổ sung rồi xét lại."),
+    Message("X022", _W, "«{label}» của {unit} = {value} theo số đơn vị tự ghi ({detail})."),
+    Message("X023", _W, "«{label}» của {unit} lấy từ lịch sử trong kho dữ liệu: {understood} ({detail}); đơn vị không cần ghi."),
 )}
 
 

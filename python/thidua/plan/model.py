@@ -1,6 +1,7 @@
 """The year's emulation plan as data: periods, rounds, contents, indicators, criteria, rules, awards."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import operator
 import re
@@ -39,6 +40,12 @@ def to_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value).strip()[:10])
+
+
+def version_year(version: Any) -> int | None:
+    """The year a template version was made for («2020.1» -> 2020; None when it names no year)."""
+    head = str(version or "").strip().split(".")[0]
+    return int(head) if head.isdigit() and len(head) == 4 else None
 
 
 def to_list(value: Any) -> tuple[str, ...]:
@@ -234,6 +241,9 @@ class ProposalField:
     max: float | None = None
     width: float = 10
     help: str = ""
+    # Level codes: for a collective proposing itself, the field can be computed from the history of years:
+    # consecutive years, through the year under review, in which the unit was classified at one of these levels.
+    history: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +303,12 @@ class Plan:
     quotas: tuple[Quota, ...] = ()
 
     # -- look-ups
+    @property
+    def tables(self) -> Mapping[str, Any] | None:
+        """The flat tables the plan was built from (a store keeps them with its year; a new year rolls them over);
+        None for a plan built field by field."""
+        return getattr(self, "_tables", None)
+
     @property
     def year(self) -> int:
         return int(self.meta["year"])
@@ -419,7 +435,7 @@ class Plan:
             proposal_fields=tuple(
                 ProposalField(str(r["code"]), str(r["label"]), str(r["type"]), to_list(r.get("choices")),
                               str(r.get("subject") or "both"), _num(r.get("min")), _num(r.get("max")),
-                              float(r.get("width") or 10), str(r.get("help") or ""))
+                              float(r.get("width") or 10), str(r.get("help") or ""), to_list(r.get("history")))
                 for r in rows("proposal_fields")),
             award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
             quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
@@ -427,6 +443,7 @@ class Plan:
                                str(r.get("source") or "config"))
                          for r in rows("quotas")),
         )
+        object.__setattr__(plan, "_tables", copy.deepcopy(dict(t)))
         plan.check()
         return plan
 
@@ -459,6 +476,12 @@ class Plan:
                 problems.append(f"trường đề nghị {f.code}: kiểu «{f.type}» không có")
             if f.type in ("choice", "level") and not f.choices:
                 problems.append(f"trường đề nghị {f.code}: chưa ghi các lựa chọn")
+            level_codes = {lv.code for rs in self.rule_sets for lv in rs.levels}
+            if f.history and f.type != "int":
+                problems.append(f"trường đề nghị {f.code}: chỉ trường số nguyên (số năm) mới tính được từ lịch sử")
+            for code in f.history:
+                if code not in level_codes:
+                    problems.append(f"trường đề nghị {f.code}: mức xếp loại «{code}» (tính từ lịch sử) không có")
         awards = {x.code for x in (*self.forms, *self.titles)}
         for rule in self.award_conditions:
             if rule.applies not in awards:

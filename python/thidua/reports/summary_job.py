@@ -6,21 +6,28 @@ import gc
 from pathlib import Path
 
 from thidua.plan.model import Plan
-from thidua.reports.summary import YEAR, collect, store_units
+from thidua.reports.summary import YEAR, collect
 from thidua.reports.summary_book import write_workbook
 from thidua.store import submissions
 from thidua.store.store import Store
 
 
 def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
-    """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`."""
+    """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`.
+
+    Last year's figures come from the history of the working set (the store of the previous year, read with that
+    year's plan and register); `previous_db` names another store to compare with instead."""
+    from thidua.year.history import History
     out = Path(out)
+    history = History(ws, previous_db) if previous_db is not None else ws.history
     with _no_cycle_collection():
         current = collect(ws, period)
         previous = None
-        if previous_db is not None:
-            previous = collect(ws.with_db(previous_db), period, store_units_of=True)
-        write_workbook(current, out, previous)
+        last = history.previous()
+        if last is not None and not last.error:
+            with history.working_set(last) as before:
+                previous = collect(before, period)
+        write_workbook(current, out, previous, history)
     if pdf:
         from thidua.reports.libreoffice import convert
         convert(out, "pdf", out.parent)

@@ -157,12 +157,15 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
     """Every active proposal in the store of `ws` (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
     proposals received after that date are left out (they belong to a later period)."""
     plan = ws.plan
-    with Store.using(store or ws.db_path) as store:
+    with Store.using(store or ws.db) as store:
         rows = stored.active_proposals(store, rounds)
     if until is not None:
         adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
         rows = [r for r in rows if r["round"] not in adhoc or (r["received_at"] or "")[:10] <= until.isoformat()]
+    said = ws.history.evidence(rows)      # fields the history of years computes (X021-X023), filled in the rows
     checks = [check_proposal(plan, r) for r in rows]
+    for i, texts in said.items():
+        checks[i].warnings.extend(texts)
     apply_quotas(checks, plan)
     return checks
 
@@ -203,7 +206,10 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
         note = note if note is not None else row["decision_note"]
         stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced)
         row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp)
-    return check_proposal(plan, row)
+    said = ws.history.evidence([row])
+    pc = check_proposal(plan, row)
+    pc.warnings.extend(said.get(0, []))
+    return pc
 
 
 def sort_for_list(checks: Sequence[ProposalCheck], plan: Plan) -> list[tuple[AwardForm | None, list[ProposalCheck]]]:
