@@ -88,10 +88,11 @@ def test_decision_with_its_list(awarded, tmp_path, capsys):
     assert "CÔNG ĐOÀN VIÊN CHỨC TỈNH" in names[0] and dated[0] == "Số: 45/QĐ-CĐN"
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in names[1] and dated[1] == "Quảng Nam, ngày 20 tháng 12 năm 2019"
     text = docx_text(out)
-    for needle in ("QUYẾT ĐỊNH", "Căn cứ Nghị định số 91/2017/NĐ-CP", "Điều 1. Tặng Giấy khen của Công đoàn Viên "
-                   "chức tỉnh cho 2 tập thể và 6 cá nhân (có danh sách kèm theo)",
-                   "mỗi tập thể được thưởng 600.000 đồng, mỗi cá nhân được thưởng 300.000 đồng; tổng cộng "
-                   "3.000.000 đồng", "Điều 3.", "Nơi nhận:", "Trần Quốc Bảo", "I. TẬP THỂ (2)", "II. CÁ NHÂN (6)",
+    for needle in ("QUYẾT ĐỊNH", "Căn cứ Nghị định số 91/2017/NĐ-CP", "Quyết định số 1689/QĐ-TLĐ ngày 12/11/2019",
+                   "Điều 1. Tặng Giấy khen của Ban Chấp hành Công đoàn Viên chức tỉnh Quảng Nam cho 2 tập thể và 6 cá "
+                   "nhân (có danh sách kèm theo)",
+                   "mỗi tập thể được thưởng 900.000 đồng, mỗi cá nhân được thưởng 450.000 đồng; tổng cộng "
+                   "4.500.000 đồng", "Điều 3.", "Nơi nhận:", "Trần Quốc Bảo", "I. TẬP THỂ (2)", "II. CÁ NHÂN (6)",
                    "Tổ Toán & Tin"):
         assert needle in text, needle
     for name in PEOPLE + TEAMS:                          # every recipient exactly once, in the docx and the PDF
@@ -247,7 +248,7 @@ def test_one_ineligible_nominee_never_sinks_the_report(tmp_path, plan, units):
     checks = {c.name: c for c in load_proposals(WorkingSet(plan, (), tmp_path / "t.db"))}
     assert checks["Trần Thị Dung"].eligible
     assert checks["Nguyễn Văn Bình"].verdict.startswith("Không đủ điều kiện: ")
-    assert "cá nhân là nữ" in checks["Nguyễn Văn Bình"].verdict and "QĐ 2106/QĐ-TLĐ, Điều 15" in \
+    assert "cá nhân là nữ" in checks["Nguyễn Văn Bình"].verdict and "QĐ 1689/QĐ-TLĐ (khen thưởng chuyên đề" in \
         checks["Nguyễn Văn Bình"].verdict
     assert "10 tháng" in checks["Lê Thị Cúc"].verdict and "NĐ 91/2017/NĐ-CP" in checks["Lê Thị Cúc"].verdict
 
@@ -345,8 +346,8 @@ def test_money_and_dates_as_the_office_writes_them(awarded, plan, tmp_path):
     assert main(["awards", "decision", "--form", "GK", "--out", str(out), "--db", str(awarded), "--pdf",
                  "--number", "7/QĐ-CĐN", "--date", "05/03/2020"]) == 0
     shown = re.sub(r"\s+", " ", pdf_text(out.with_suffix(".pdf")))
-    for needle in ("Quảng Nam, ngày 05 tháng 3 năm 2020", "mỗi tập thể được thưởng 600.000 đồng",
-                   "mỗi cá nhân được thưởng 300.000 đồng", "tổng cộng 3.000.000 đồng", "ngày 18/01/2019",
+    for needle in ("Quảng Nam, ngày 05 tháng 3 năm 2020", "mỗi tập thể được thưởng 900.000 đồng",
+                   "mỗi cá nhân được thưởng 450.000 đồng", "tổng cộng 4.500.000 đồng", "ngày 18/01/2019",
                    "Quyết định số 7/QĐ-CĐN ngày 05/03/2020"):
         assert needle in shown, needle
     assert main(["awards", "certificates", "--form", "GK", "--out", str(out), "--db", str(awarded),

@@ -35,7 +35,7 @@ def test_individual_title_conditions(plan):
     ok = check_proposal(plan, person("Lê Văn An", "Chiến sĩ thi đua cơ sở"))
     assert ok.eligible and ok.title.code == "CSTDCS" and ok.form.code == "GK" and ok.verdict == "đủ điều kiện"
     no = check_proposal(plan, person("Lê Văn An", "Chiến sĩ thi đua cơ sở", co_sang_kien="Không"))
-    assert not no.eligible and any("sáng kiến" in p and "Luật Thi đua, Khen thưởng, Điều 23" in p for p in no.problems)
+    assert not no.eligible and any("sáng kiến" in p and "Luật Thi đua, Khen thưởng 2003 (sửa đổi 2005, 2013), Điều 23" in p for p in no.problems)
     assert no.verdict.startswith("Không đủ điều kiện: ")
     missing = check_proposal(plan, person("Lê Văn An", "CSTDCS", dat_ldtt=None))
     assert any(p.startswith("thiếu «Đạt Lao động tiên tiến»") for p in missing.problems)
@@ -76,7 +76,7 @@ def test_tap_the_lao_dong_xuat_sac_needs_all_tasks_done_and_one_cstdcs(plan):
 def test_award_forms_have_standards(plan):
     assert check_proposal(plan, person("Lê Văn An", form="BKLDLD", nam_htxs=2)).eligible
     one_year = check_proposal(plan, person("Lê Văn An", form="BKLDLD", nam_htxs=1))
-    assert any("2 năm liên tục" in p and "QĐ 2106/QĐ-TLĐ" in p for p in one_year.problems)
+    assert any("2 năm liên tục" in p and "QĐ 1689/QĐ-TLĐ" in p for p in one_year.problems)
     assert not check_proposal(plan, person("Lê Văn An", form="BKTLD", nam_htxs=2)).eligible
     assert check_proposal(plan, person("Lê Văn An", form="BKTLD", nam_htxs=3)).eligible
     assert check_proposal(plan, team(title=None, form="COTD")).eligible
@@ -90,7 +90,7 @@ def test_gioi_viec_nuoc_dam_viec_nha_is_for_collectives_and_women(plan):
     assert check_proposal(plan, team(title=None, form=GVNDVN)).eligible                   # a collective: yes
     assert check_proposal(plan, person("Trần Thị Ánh", title=None, form=GVNDVN)).eligible
     man = check_proposal(plan, person("Nguyễn Văn Bình", title=None, form=GVNDVN, gioi_tinh="Nam"))
-    assert any("cá nhân là nữ" in p and "QĐ 2106/QĐ-TLĐ, Điều 15" in p for p in man.problems)
+    assert any("cá nhân là nữ" in p and "QĐ 1689/QĐ-TLĐ (khen thưởng chuyên đề" in p for p in man.problems)
 
 
 def test_collective_titles_and_form_subjects(plan):

@@ -130,7 +130,7 @@ def test_print_setup_and_no_external_links(consolidated_year, plan):
     for ws in wb.worksheets:
         assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape"
         assert ws.print_title_rows and ws.freeze_panes and ws.auto_filter.ref
-        assert ws.cell(1, 1).value == plan.meta["issuer_parent"]
+        assert ws.cell(1, 1).value == plan.office_on().issuer_parent
         assert any(c.value == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" for c in ws[1])
     with zipfile.ZipFile(path) as z:
         assert not any("vbaProject" in n or "externalLink" in n for n in z.namelist())

@@ -108,59 +108,63 @@ def recipients(plan: Plan, checks: Sequence[ProposalCheck], form_code: str, kind
 
 def context(plan: Plan, rec: Recipients, kind: str, number: str | None = None,
             date: dt.date | None = None) -> dict:
-    """Everything a layout may use: the plan's issuer and signer, the form, the lists, the money of Điều 2."""
+    """Everything a layout may use: the office's names, legal bases and money in force on the document's date
+    (plan/dated.py), the form, the lists, the money of Điều 2."""
     meta = plan.meta
-    date = date or dt.date.today()
-    suffix = str(meta.get("plan_number") or "-CĐN").rsplit("-", 1)[-1]
+    date = date or plan.reference_date
+    law = plan.in_force(date)
+    office = law.office
     doc_type = "TTr" if kind == "submission" else "QĐ"
-    number = number or f"      /{doc_type}-{suffix}"
+    number = number or f"      /{doc_type}-{office.doc_suffix}"
     form = rec.form
-    issuer = str(meta.get("issuer") or "")
-    issuer_short = issuer.title().replace("Viên Chức", "Viên chức").replace("Công Đoàn", "Công đoàn")
-    if issuer_short.endswith(" Tỉnh"):
-        issuer_short = issuer_short[:-5] + " tỉnh"
+    own = form.decided_by == OFFICE
+    money_ind = law.amount(form.code, "individual") if own else None
+    money_coll = law.amount(form.code, "collective") if own else None
     each = []
     if rec.collectives:
-        each.append(f"mỗi tập thể được thưởng {money(form.money_collective)} đồng")
+        each.append(f"mỗi tập thể được thưởng {money(money_coll)} đồng")
     if rec.individuals:
-        each.append(f"mỗi cá nhân được thưởng {money(form.money_individual)} đồng")
-    total = len(rec.collectives) * (form.money_collective or 0) + len(rec.individuals) * (form.money_individual or 0)
-    article2 = (f"Kèm theo {form.name}, " + ", ".join(each) + f"; tổng cộng {money(total)} đồng, chi từ quỹ "
-                f"khen thưởng của {issuer_short}.")
-    bases = [
-        "Căn cứ Luật Thi đua, Khen thưởng ngày 26/11/2003 và Luật sửa đổi, bổ sung một số điều của Luật Thi đua, "
-        "Khen thưởng ngày 16/11/2013;",
-        "Căn cứ Nghị định số 91/2017/NĐ-CP ngày 31/7/2017 của Chính phủ quy định chi tiết thi hành một số điều "
-        "của Luật Thi đua, khen thưởng;",
-        "Căn cứ Quyết định số 2106/QĐ-TLĐ ngày 26/12/2017 của Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam "
-        "ban hành Quy chế khen thưởng của tổ chức Công đoàn;",
-        f"Căn cứ Kế hoạch số {meta.get('plan_number', '')} ngày "
-        f"{_date_text(meta.get('plan_date'))} của Ban Thường vụ {issuer_short} về tổ chức phong trào thi đua "
-        f"năm {plan.year};",
-        "Xét đề nghị của các công đoàn cơ sở trực thuộc và của Văn phòng," if kind != "submission" else
-        "Căn cứ kết quả phong trào thi đua và đề nghị của các công đoàn cơ sở trực thuộc,",
-    ]
+        each.append(f"mỗi cá nhân được thưởng {money(money_ind)} đồng")
+    total = len(rec.collectives) * (money_coll or 0) + len(rec.individuals) * (money_ind or 0)
+    proper = proper_name(form, office) if own else form.name
+    article2 = (f"Kèm theo {proper}, " + ", ".join(each) + f"; tổng cộng {money(total)} đồng, chi từ quỹ "
+                f"khen thưởng của {office.issuer_name}.")
+    bases = [b + ";" for b in law.citations()]
+    bases.append(f"Căn cứ Kế hoạch số {meta.get('plan_number', '')} ngày {_date_text(meta.get('plan_date'))} của "
+                 f"{office.deciding_body} {office.issuer_name} về tổ chức phong trào thi đua năm {plan.year};")
+    bases.append("Xét đề nghị của các công đoàn cơ sở trực thuộc và của Văn phòng." if kind != "submission" else
+                 "Căn cứ kết quả phong trào thi đua và đề nghị của các công đoàn cơ sở trực thuộc.")
     addressee = DECIDERS.get(form.decided_by, "")
     day, month, year = date_words(date)
     who = " và ".join(([f"{len(rec.collectives)} tập thể"] if rec.collectives else [])
                       + ([f"{len(rec.individuals)} cá nhân"] if rec.individuals else []))
     return {
-        "issuer_parent": balanced_lines(meta.get("issuer_parent", "")), "issuer": issuer, "issuer_short": issuer_short,
-        "place": meta.get("place", ""), "day": day, "month": month, "year": year, "date": _date_text(date),
-        "plan_year": plan.year, "number": number, "form_name": form.name, "form_code": form.code,
-        "heading": form.certificate or form.name.upper(), "bases": bases, "article2": article2,
-        "money_individual": money(form.money_individual), "money_collective": money(form.money_collective),
+        "issuer_parent": balanced_lines(office.issuer_parent), "issuer": office.issuer,
+        "issuer_short": office.issuer_name, "deciding_body": office.deciding_body.upper(),
+        "issuer_name_upper": office.issuer_name.upper(),
+        "place": office.place, "day": day, "month": month, "year": year, "date": _date_text(date),
+        "plan_year": plan.year, "number": number, "form_name": proper, "form_code": form.code,
+        "heading": (form.certificate or form.name).upper(), "awarding_body": office.awarding_body,
+        "bases": bases, "article2": article2,
+        "money_individual": money(money_ind), "money_collective": money(money_coll),
         "money_total": money(total), "collectives": rec.collectives, "individuals": rec.individuals,
         "recipients": rec.everyone, "who": who,
         "part_collectives": "I", "part_individuals": "II" if rec.collectives else "I",
         "list_caption": (f"(Kèm theo {'Tờ trình' if kind == 'submission' else 'Quyết định'} số {number} ngày "
-                         f"{_date_text(date)} của Ban Thường vụ {issuer_short})"),
-        "signer_title": meta.get("signer_title", ""), "signer_name": meta.get("signer_name", ""),
-        "signer_title_line": str(meta.get("signer_title", "")).replace("\n", " - "),
-        "addressee": addressee or "Ban Thường vụ Liên đoàn Lao động tỉnh",
-        "addressee_short": "Ban Thường vụ Liên đoàn Lao động tỉnh",
-        "relay": ", trình Đoàn Chủ tịch Tổng Liên đoàn Lao động Việt Nam" if form.decided_by == "TLD" else "",
+                         f"{_date_text(date)} của {office.deciding_body} {office.issuer_name})"),
+        "signer_title": office.signer_title, "signer_name": office.signer_name,
+        "signer_title_line": office.signer_title_line,
+        "addressee": addressee or DECIDERS["LDLD"],
+        "addressee_short": DECIDERS["LDLD"],
+        "relay": f", trình {DECIDERS['TLD']}" if form.decided_by == "TLD" else "",
     }
+
+
+def proper_name(form: AwardForm, office) -> str:
+    """A form's proper name for a form this office decides: «Giấy khen của Ban Chấp hành Công đoàn Viên chức tỉnh
+    Quảng Nam» (the paper's kind and the awarding body in force on the date)."""
+    kind = form.certificate or form.name
+    return f"{kind} của {office.awarding_body}" if office.awarding_body else kind
 
 
 def _date_text(value) -> str:

@@ -33,7 +33,6 @@ from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
 from thidua.store.tracking import status_label, status_rows
-from thidua.text.normalize import org_name
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
@@ -79,7 +78,7 @@ class Book:
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
             "constant_memory": CONSTANT_MEMORY})
-        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
+        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": plan.office_on(rnd.end).issuer_name,
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
@@ -116,10 +115,6 @@ class Book:
             for rows in self.streamed.values():
                 rows.close()
 
-    @staticmethod
-    def issuer(plan) -> str:
-        return org_name(str(plan.meta.get("issuer", "")))
-
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
         return f"{self.rnd.name}. {due}Số liệu tổng hợp đến {self.as_of.strftime('%H:%M ngày %d/%m/%Y')}.{extra}"
@@ -130,7 +125,7 @@ class Book:
         ws = self.wb.add_worksheet(name)
         ws.widths_ = [width for _, width, _ in columns]
         row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
-                             widths=ws.widths_, default_font=DEFAULT_FONT)
+                             widths=ws.widths_, default_font=DEFAULT_FONT, office_day=self.rnd.end)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -143,7 +138,7 @@ class Book:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
         end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
-                                default_font=DEFAULT_FONT)
+                                default_font=DEFAULT_FONT, office_day=self.rnd.end)
         block.replay()
         return end
 

@@ -13,6 +13,7 @@ from thidua.reports.officialdoc import (DEFAULT_FONT, FONT, official_formats, pa
                                         write_signature)
 from thidua.reports.summary import Summary, period_title
 from thidua.text.collate import text_key
+from thidua.text.normalize import org_name
 from thidua.text.numbers import format_number, format_percent
 from thidua.text.width import column_points, line_height, wrapped_lines
 
@@ -36,8 +37,9 @@ class Book:
                                                   "align": "center", "valign": "vcenter"})
         self.s, self.plan, self.title = summary, plan, title
         self.sheets: list = []
-        self.wb.set_properties({"title": title.replace("\n", " "), "author": plan.meta.get("issuer", ""),
-                                "company": plan.meta.get("issuer_parent", "")})
+        office = plan.office_on()
+        self.wb.set_properties({"title": title.replace("\n", " "), "author": office.issuer_name,
+                                "company": org_name(office.issuer_parent)})
 
     def sheet(self, name: str, caption: str, widths: Sequence[float], landscape: bool = False):
         """A new section: a sheet with column widths, the header and title if it is the first, and its
