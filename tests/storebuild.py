@@ -54,7 +54,7 @@ def _value_row(sid: int, sheet: str, field: str, value: Any) -> dict:
 def plan_of_year(plan, year: int):
     """The plan moved to another year, as `thidua new-year` moves it (year/rollover.py)."""
     from thidua.plan.model import Plan
-    from thidua.year.rollover import roll_plan
+    from thidua.year.rollplan import roll_plan
     return Plan.from_tables(roll_plan(plan.tables, plan.year, year)[0])
 
 

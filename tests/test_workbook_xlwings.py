@@ -234,3 +234,23 @@ def test_award_papers_button_drafts_the_decision_certificates_and_submission(off
     assert all(c.name in submission for c in up)
     actions, data = run(folder, "award_papers", ThiDua_HinhThuc="XYZ")
     assert "XYZ" in status_of(actions, data)
+
+
+def test_new_year_button_makes_next_years_workbook_beside_this_one(office, consolidated):
+    """«Chuyển sang năm mới»: ThiDua2020.xlsm and its store beside the book; this year's book and store unchanged;
+    what was carried and what to check written to the «Năm mới» sheet."""
+    import hashlib
+    folder, plan, units = office
+    store = excel.store_file(folder, 2019)
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    actions, data = run(folder, "new_year")
+    message = status_of(actions, data)
+    assert message.startswith("Đã tạo ThiDua2020.xlsm và kho dữ liệu thidua-2020.sqlite cạnh sổ này"), message
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    rows = table_of(actions, data, "newyear")
+    assert rows[0] == list(L.REPORT_HEADER) and any(r[2] == "Cần kiểm tra" for r in rows[1:])
+    new = load_plan(folder / "ThiDua2020.xlsm")
+    assert new.year == 2020 and excel.store_file(folder, 2020) == folder / "thidua-2020.sqlite"
+    assert [u.code for u in load_units(folder / "ThiDua2020.xlsm")] == [u.code for u in units]
+    actions, data = run(folder, "new_year")          # pressed again: refused, nothing over the new year
+    assert status_of(actions, data).startswith("Lỗi: Năm 2020 đã có bộ làm việc")

@@ -113,8 +113,8 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
     if res.template_version != plan.template_version:
         made_for = version_year(res.template_version)
         if made_for is not None and made_for != plan.year:       # last year's report: never this year's figures
-            reading.add(make_issue("X020", sheet=S.META_SHEET, value=res.template_version, found=made_for,
-                                   expected=plan.year))
+            reading.add(make_issue("X020", sheet=S.META_SHEET, value=res.template_version, found=str(made_for),
+                                   expected=str(plan.year)))
         else:
             reading.add(make_issue("M006", sheet=S.META_SHEET, found=res.template_version,
                                    expected=plan.template_version))

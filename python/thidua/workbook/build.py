@@ -117,10 +117,7 @@ STEPS = (
     "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi-{year}) cho đơn vị có lỗi.",
     "6. Bấm «Theo dõi, nhắc nộp» để biết đơn vị nào chưa nộp, nộp muộn.",
     "7. Cuối đợt: chọn đợt, bấm «Xếp loại, khen thưởng», «Tổng kết năm», «Xuất cho Ban Thường vụ».",
-    "8. Sang năm mới: bấm «Chuyển sang năm mới» — sổ ThiDua{next}.xlsm và kho dữ liệu năm {next} được tạo cạnh sổ này "
-    "(sổ và số liệu năm {year} giữ nguyên); mở sổ mới, xem trang «Năm mới» để biết việc cần kiểm tra.",
-    "Khóa ký biểu mẫu: tệp thidua.key cạnh sổ này (dùng chung cho các năm), tạo ở lần đầu bấm «Tạo biểu mẫu». "
-    "Sao lưu tệp này, không gửi cho ai. Kho dữ liệu năm {year}: tệp thidua-{year}.sqlite cạnh sổ này.",
+    "Khóa ký biểu mẫu: tệp thidua.key cạnh sổ này, tạo ở lần đầu bấm «Tạo biểu mẫu». Sao lưu tệp này, không gửi cho ai.",
     "Hàm dùng trong công thức: =THIDUA_XEPLOAI(điểm) cho mức xếp loại của một số điểm; "
     "=THIDUA_DUNGHAN(\"Q1\") cho tỷ lệ đơn vị nộp đúng hạn của một kỳ.",
 )
@@ -261,7 +258,7 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
         text = button.help.format(**words)
         ws.set_row(row, max(BUTTON_ROW_HEIGHT, row_height([(text, column_points(HOME_WIDTHS[1], "Calibri 11"))])))
         ws.write_string(row, 1, text, fmt["text"])
-        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 380,
+        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 392,
                                   "height": BUTTON_ROW_HEIGHT + 8, "x_offset": 4, "y_offset": 2})
     first = BUTTON_FIRST_ROW + len(BUTTONS) + 1
     for i, line in enumerate(STEPS):

@@ -113,7 +113,7 @@ class History:
                 return Year(year, location, Plan.from_tables(tables))
             except ThiDuaError as exc:
                 return Year(year, location, error=f"kế hoạch năm {year} ghi trong kho không đọc được: {exc.message}")
-        from thidua.year.rollover import roll_plan
+        from thidua.year.rollplan import roll_plan
         if self.ws.plan.tables is None:
             return Year(year, location, error=f"kho năm {year} không ghi kế hoạch của năm đó")
         moved, _ = roll_plan(self.ws.plan.tables, self.ws.year, year)
