@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan
 from thidua.plan.units import Unit, units_from_rows
-from thidua.review.scoring import YEAR, UnitResult
+from thidua.review.scoring import YEAR, UnitResult, review_round
 from thidua.store import history as stored
 from thidua.store.proposals import name_key
 from thidua.store.store import Store
@@ -162,7 +162,7 @@ class History:
                 with self.working_set(year) as ws, ws.store() as store:
                     results = classify_store(store, ws.plan, ws.units, YEAR) if _has_review(ws.plan) else []
                     awarded = stored.awarded(store)
-                    proposed = stored.proposed(store, [r.code for r in ws.plan.rounds if r.kind == "review"])
+                    proposed = stored.proposed(store, [review_round(ws.plan, YEAR).code])   # titles are yearly
                     register = ws.register
             except ThiDuaError as exc:
                 year.error = year.error or exc.message

@@ -29,7 +29,9 @@ class Rollover:
     seconds: float = 0.0
 
     def rows(self) -> list[tuple]:
-        return [n.row(i) for i, n in enumerate(self.notes, start=1)]
+        """The report's rows for the «Năm mới» sheet: what the office must check first, then what was done."""
+        ordered = self.checks() + [n for n in self.notes if n.kind != CHECK]
+        return [n.row(i) for i, n in enumerate(ordered, start=1)]
 
     def checks(self) -> list[Note]:
         return [n for n in self.notes if n.kind == CHECK]
