@@ -132,8 +132,7 @@ def _relative(target: Path, folder: Path) -> str:
         return str(target.resolve())
 
 
-def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence[Unit] | None = None,
-             say=None) -> Rollover:
+def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence[Unit] | None = None) -> Rollover:
     """Make `year`'s working set beside `ws` (the previous year's): checks first, then a new store and a new master
     workbook written under temporary names and renamed into `folder` (default: the folder of `ws`'s store)."""
     from thidua.store import history as stored_history
@@ -201,7 +200,11 @@ def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence
         if place.existing_parts(folder, year):             # made meanwhile by someone else: never over it
             raise ThiDuaError(f"Năm {year} vừa được tạo trong {folder} trong lúc chuyển năm.", "Mở sổ năm mới đó.")
         os.replace(tmp_store, target_store)
-        os.replace(tmp_dir / target_book.name, target_book)
+        try:
+            os.replace(tmp_dir / target_book.name, target_book)
+        except OSError:                                      # both or neither: a lone store would block a retry
+            target_store.unlink()
+            raise
     finally:
         for leftover in tmp_dir.glob("*"):
             with contextlib.suppress(OSError):
