@@ -70,6 +70,7 @@ class History:
     def __init__(self, ws, previous_store: str | Path | None = None):
         self.ws = ws
         self.previous_store = Path(previous_store) if previous_store else None
+        self._period_levels: dict[str, dict[str, UnitResult]] = {}     # this year's sơ kết levels, when asked
 
     # ---------------------------------------------------------------- the years
     @cached_property
@@ -200,13 +201,38 @@ class History:
                 out.append(found)
         return out
 
-    def streak(self, unit: Unit, levels: Sequence[str]) -> Streak | None:
-        """Consecutive years through this year in which `unit` was classified at one of `levels`; None when this
-        year is not classified yet (the year under review decides)."""
+    def period_of(self, round_code: str) -> str:
+        """The period a proposal of `round_code` is judged on this year: a review round before the year's end (sơ
+        kết) by its own period's classification, every other round by the year's (tổng kết)."""
+        try:
+            rnd = self.ws.plan.round(round_code)
+        except ThiDuaError:
+            return YEAR
+        if rnd.kind == "review" and rnd.code != review_round(self.ws.plan, YEAR).code and rnd.period:
+            return rnd.period
+        return YEAR
+
+    def level_now(self, code: str, period: str) -> tuple[str, str] | None:
+        """(level code, level name) of a unit this year for `period`; None when it is not classified yet."""
+        if period == YEAR:
+            rec = self.records.get(self.ws.year, {}).get(code)
+            return (rec.level_code, rec.level_name) if rec and rec.classified else None
+        if period not in self._period_levels:
+            from thidua.review.scoring import classify_units
+            self._period_levels[period] = {r.code: r for r in classify_units(self.ws, period)} \
+                if self._own_store_exists() else {}
+        found = self._period_levels[period].get(code)
+        return (found.level_code, found.level_name) if found and found.classification else None
+
+    def streak(self, unit: Unit, levels: Sequence[str], period: str = YEAR) -> Streak | None:
+        """Consecutive years through this year in which `unit` was classified at one of `levels` (this year: for
+        `period`, its sơ kết or its tổng kết); None when this year is not classified yet (the year under review
+        decides)."""
         by_year = {r.year: r for r in self.unit(unit.code)}
-        now = by_year.get(self.ws.year)
-        if now is None or not now.classified:
+        now = self.level_now(unit.code, period)
+        if now is None:
             return None
+        by_year[self.ws.year] = UnitYear(self.ws.year, unit.code, unit.name, unit.status, now[0], now[1])
         first = min(y.year for y in self.years)
         count, year = 0, self.ws.year
         while True:
@@ -238,7 +264,7 @@ class History:
                 continue
             for f in wanted:
                 typed = _as_int(row.get(f.code))
-                streak = self.streak(unit, f.history)
+                streak = self.streak(unit, f.history, self.period_of(row.get("round") or ""))
                 label, who = f.label, unit.code
                 if streak is None:
                     if typed is not None:
@@ -246,7 +272,8 @@ class History:
                             "X022", value=typed, label=label, unit=who,
                             detail=f"năm {self.ws.year} chưa xếp loại nên kho dữ liệu chưa tính được")))
                     continue
-                levels = "/".join(f.history)
+                levels = "/".join(dict.fromkeys(lv.name for rs in self.ws.plan.rule_sets for lv in rs.levels
+                                                if lv.code in f.history)) or "/".join(f.history)
                 years = f"{streak.count} năm liên tục xếp loại {levels} đến năm {streak.until}; {streak.detail}"
                 if typed is None:
                     row[f.code] = streak.count
