@@ -370,3 +370,17 @@ def test_names_of_the_year_are_renamed_but_legal_numbers_and_spans_are_not():
     assert rename_year("Chỉ thị 22/2012", 2019, 2020) == ("Chỉ thị 22/2012", False)
     assert roll_anniversaries("89 năm thành lập Đảng (03/02/1930-03/02/2019); Tháng Công nhân 1/5", 2019, 2021) == \
         "91 năm thành lập Đảng (03/02/1930-03/02/2021); Tháng Công nhân 1/5"
+
+
+def test_an_older_version_of_this_years_template_is_m006_and_another_years_is_x020(plan, units, key):
+    """The year a template was made for is the head of its version: 2019.0 is this year's older template (M006,
+    fill the new one), 2018.1 last year's report (X020, never stored as this year's)."""
+    from make_fixtures import _meta_edit
+    from thidua.intake.validate import validate_bytes
+    good = (Path(__file__).parent / "data" / "broken" / "valid_sk1.xlsx").read_bytes()
+    codes = {}
+    for version in ("2019.0", "2018.1"):
+        data = _meta_edit(good, plan.template_version, version)
+        codes[version] = {i.code for i in validate_bytes(data, "t.xlsx", plan, key, {u.code: u for u in units}).issues}
+    assert "M006" in codes["2019.0"] and "X020" not in codes["2019.0"]
+    assert "X020" in codes["2018.1"] and "M006" not in codes["2018.1"]
