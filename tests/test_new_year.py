@@ -384,3 +384,11 @@ def test_an_older_version_of_this_years_template_is_m006_and_another_years_is_x0
         codes[version] = {i.code for i in validate_bytes(data, "t.xlsx", plan, key, {u.code: u for u in units}).issues}
     assert "M006" in codes["2019.0"] and "X020" not in codes["2019.0"]
     assert "X020" in codes["2018.1"] and "M006" not in codes["2018.1"]
+
+
+def test_previous_db_of_the_same_year_is_refused(office, year2020):
+    out = office.folder / "tk-sai.xlsx"
+    done = thidua("summary", "--period", "year", "--out", out, "--previous-db", office.folder / "thidua-2020.sqlite",
+                  *year2020.common, cwd=office.folder)
+    assert done.returncode == 2 and "là của năm 2020, không phải của một năm trước năm 2020" in done.stderr
+    assert "Thử:" in done.stderr and not out.exists()

@@ -5,6 +5,7 @@ import contextlib
 import gc
 from pathlib import Path
 
+from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan
 from thidua.reports.summary import YEAR, collect
 from thidua.reports.summary_book import write_workbook
@@ -24,6 +25,10 @@ def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Pa
         current = collect(ws, period)
         previous = None
         last = history.previous()
+        if last is not None and last.error and previous_db is not None:     # the store the office named
+            raise ThiDuaError(f"Không so sánh được với kho {Path(previous_db).name}: {last.error}.",
+                              "Chỉ kho dữ liệu của năm trước bằng --previous-db, hoặc bỏ tùy chọn đó (lịch sử các năm "
+                              "của kho năm nay được dùng).")
         if last is not None and not last.error:
             with history.working_set(last) as before:
                 previous = collect(before, period)
@@ -50,7 +55,6 @@ def _no_cycle_collection():
 
 def demo_summaries(ws, out: Path, say=print, pdf: bool = True) -> list[Path]:
     """The demo's ending: sơ kết Đợt 1 and tổng kết năm workbooks (and PDFs) from its store, if it holds data."""
-    from thidua.errors import ThiDuaError
     db, plan = ws.db_path, ws.plan
     if not db.exists():
         say("Chưa có kho dữ liệu nên bỏ qua báo cáo sơ kết, tổng kết.")

@@ -103,6 +103,9 @@ class History:
                 rows = stored.known_years(store) if store.has_column("years", "year") else []
         except ThiDuaError as exc:
             return {self.ws.year - 1: Year(self.ws.year - 1, str(path), error=exc.message)}
+        if year >= self.ws.year:
+            return {self.ws.year - 1: Year(self.ws.year - 1, str(path), error=(
+                f"kho {path.name} là của năm {year}, không phải của một năm trước năm {self.ws.year}"))}
         own = next((r["plan"] for r in rows if int(r["year"]) == year and r["location"] is None), None)
         return {year: self._year(year, str(path.resolve()), own)}
 
