@@ -392,3 +392,12 @@ def test_previous_db_of_the_same_year_is_refused(office, year2020):
                   *year2020.common, cwd=office.folder)
     assert done.returncode == 2 and "là của năm 2020, không phải của một năm trước năm 2020" in done.stderr
     assert "Thử:" in done.stderr and not out.exists()
+
+
+def test_a_folder_from_before_yearly_stores_keeps_its_store_for_the_year_it_holds(tmp_path, plan, units):
+    from thidua.year.place import store_file
+    new_store(tmp_path / "thidua.sqlite", plan, units[:2]).close()          # the Excel face's store until #20
+    assert store_file(tmp_path, 2019) == tmp_path / "thidua.sqlite"
+    assert store_file(tmp_path, 2020) == tmp_path / "thidua-2020.sqlite"
+    (tmp_path / "thidua-2019.sqlite").write_bytes(b"")                      # a named store wins once it exists
+    assert store_file(tmp_path, 2019) == tmp_path / "thidua-2019.sqlite"
