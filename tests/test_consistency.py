@@ -162,14 +162,15 @@ def test_reporting_discipline_of_the_summaries_equals_status(year, plan, status,
     assert [r[1] for r in body] == [plan.round(rc).name for rc in rounds]
     for r, rc in zip(body, rounds):
         got = [status[(u.code, rc)]["status"] for u in year.units]
-        assert r[4:7] == (got.count("ok"), got.count("late"), got.count("missing") + got.count("errors")), rc
+        # one label per status: a unit whose only files had errors is «Có lỗi» here as in status, never «Chưa nộp»
+        assert r[4:8] == (got.count("ok"), got.count("late"), got.count("errors"), got.count("missing")), rc
     header, body = _table(wb["5b Báo cáo theo đơn vị"])
     sources = {status[(u.code, rc)]["first_valid_source"] for u in year.units for rc in rounds} - {None}
     assert {"file", "office"} <= sources               # mixed: each time known only from the file's date is marked
     for r in body:
         for rc in rounds:
             row = status[(r[1], rc)]
-            want = {"ok": "Đúng hạn", "late": f"Trễ {row['days_late']} ngày"}.get(row["status"], "Chưa nộp")
+            want = label(row["status"]) + (f" {row['days_late']} ngày" if row["status"] == "late" else "")
             dated = row["first_valid_source"] == "file"
             assert r[header.index(rc)] == want + ("*" if dated else ""), (r[1], rc)
     assert status[(year.late_unit, "Q1")]["note"] in " ".join(_texts(wb["5b Báo cáo theo đơn vị"]))

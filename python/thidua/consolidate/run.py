@@ -25,6 +25,7 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
+from thidua.consolidate.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
@@ -65,6 +66,7 @@ class ConsolidationReport:
     workbooks: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)    # files of the inbox not read, each with its reason
     rejudged: dict | None = None                         # set when the archive was judged again first
+    across: list[dict] = field(default_factory=list)     # the plan's checks across rounds (crossround.decreases)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -77,7 +79,7 @@ class ConsolidationReport:
                 "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
                 "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
                 "files": [asdict(r) for r in self.files], "skipped": self.skipped, "rejudged": self.rejudged,
-                "totals": self.totals}
+                "totals": self.totals, "across_rounds": self.across}
 
 
 # ---------------------------------------------------------------- walking the inbox
@@ -339,6 +341,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     ws.check_year()                       # a store of another year: refused before anything is read or written
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
+        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
         rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
@@ -354,6 +357,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
             report.totals = values.indicator_totals(store, round_code)
+            report.across = decreases(store, plan, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
@@ -366,6 +370,30 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+    """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
+    inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
+    from collections import Counter
+    from thidua.intake.reader import read_bytes
+    from thidua.store import verdicts as V
+    from thidua.templates.keys import check_key_ids
+    if db_path.is_file():
+        with Store.open(db_path) as store:
+            if V.recorded_fingerprints(store).get("key_fingerprint"):
+                return
+    found, _ = survey_inbox(inbox.resolve())
+    step = max(1, len(found) // sample)
+    named: Counter = Counter()
+    for path in found[::step][:sample]:
+        try:
+            reading = read_bytes(path.read_bytes(), path.name, plan, None)
+        except OSError:
+            continue
+        if reading.result.key_id:
+            named[reading.result.key_id] += 1
+    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):

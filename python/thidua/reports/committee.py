@@ -32,7 +32,7 @@ from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
-from thidua.store.tracking import status_label, status_rows
+from thidua.store.tracking import decided_at, status_label, status_rows
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
@@ -241,7 +241,7 @@ def _tracking_sheet(book: Book, rows: list[dict]) -> None:
             ("Tệp đang dùng", 26, "small"), ("Ghi chú", 32, "small")]
     data = ([i, s["unit"], s["name"], s["cluster"], s["email"],
              (status_label(s["status"]), "text" if s["status"] == "ok" else "status_bad"),
-             as_datetime(s["received_at"]), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
+             as_datetime(decided_at(s)), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
             for i, s in enumerate(rows, start=1))
     book.table("Theo dõi nộp", "TÌNH HÌNH NỘP BÁO CÁO THI ĐUA CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data,
                signature=True, extra=("status_bad",))

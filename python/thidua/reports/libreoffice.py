@@ -36,24 +36,37 @@ def make_profile(folder: str | Path) -> str:
 
 def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 180) -> Path:
     """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path."""
+    return convert_all([path], fmt, out_dir, timeout)[0]
+
+
+def convert_all(paths: list[str | Path] | tuple, fmt: str, out_dir: str | Path, timeout: float = 180) -> list[Path]:
+    """Convert every file of `paths` to `fmt` in `out_dir`, one LibreOffice start for the Writer documents and one
+    for the others; return the new files' paths in the order of `paths`."""
     exe = soffice()
     if exe is None:
         raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
                           "Cài LibreOffice (Debian: apt-get install libreoffice-calc) rồi chạy lại.")
-    src, out = Path(path).resolve(), Path(out_dir).resolve()
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
-        writer = src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"
-        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
-               "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir", str(out),
-               str(src)]
-        env = dict(os.environ, HOME=profile)
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise ThiDuaError(f"LibreOffice không chuyển được {src.name} sang {fmt}: {exc}.",
-                              "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
-    result = out / (src.stem + "." + fmt)
-    if not result.exists():
-        raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
-    return result
+    sources = [Path(p).resolve() for p in paths]
+    is_writer = lambda src: src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"  # noqa: E731
+    for writer in (True, False):
+        group = [src for src in sources if is_writer(src) == writer]
+        if not group:
+            continue
+        with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
+            cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
+                   "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir", str(out),
+                   *map(str, group)]
+            env = dict(os.environ, HOME=profile)
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=timeout * len(group), env=env)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                names = ", ".join(src.name for src in group)
+                raise ThiDuaError(f"LibreOffice không chuyển được {names} sang {fmt}: {exc}.",
+                                  "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
+    results = [out / (src.stem + "." + fmt) for src in sources]
+    for result in results:
+        if not result.exists():
+            raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+    return results

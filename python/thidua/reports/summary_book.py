@@ -2,16 +2,18 @@
 one «Nơi nhận» and signature at the end; A4 pages laid out here (no page holds only a header or a signature)."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, Sequence
 
 import xlsxwriter
 
-from thidua.review.commendations import STATE_NAMES, write_proposal_list
+from thidua.awards.proposals import STATE_NAMES, write_proposal_list
 from thidua.fileio import atomic_path
 from thidua.reports.officialdoc import (DEFAULT_FONT, FONT, official_formats, page_setup, paginate, write_header,
                                         write_signature)
 from thidua.reports.summary import Summary, period_title
+from thidua.store.vocabulary import REPORT_STATUS
 from thidua.text.collate import text_key
 from thidua.text.normalize import org_name
 from thidua.text.numbers import format_number, format_percent
@@ -372,11 +374,33 @@ def proposal_sheets(b: Book) -> None:
                   ("", "Tổng cộng", "", len(s.proposals), sum(p.eligible for p in s.proposals),
                    *(sum(p.state == st for p in s.proposals) for st in states)))
     adhoc = sum(p.adhoc or p.round == "DX" for p in s.proposals)
-    row = b.note(ws, row, f"Trong đó {adhoc} đề nghị khen thưởng đột xuất. «Đủ điều kiện»: đạt các điều kiện của danh "
-                          "hiệu và đối tượng của hình thức theo kế hoạch; chỉ tiêu tỉnh xem ở Biểu 4b.")
+    row = b.note(ws, row, f"Trong đó {adhoc} đề nghị khen thưởng đột xuất. «Đủ điều kiện»: đạt các điều kiện của "
+                          "hình thức theo kế hoạch (danh hiệu thi đua là danh hiệu đã được cơ quan, đơn vị công nhận); "
+                          "chỉ tiêu tỉnh xem ở Biểu 4b.")
+    row = decision_table(b, ws, row)
     b.finish(ws, row, repeat=False)
 
     proposal_list_sheet(b, "4b Danh sách đề nghị KT", s.proposals, {u.code: u.name for u in s.units})
+
+
+def decision_table(b: Book, ws, row: int) -> int:
+    """The award decisions the office signed in the period (store records): number, date, form, round, recipients,
+    money; each recipient is counted once, under its decision."""
+    s = b.s
+    kinds = {"so_ket": "Sơ kết", "tong_ket": "Tổng kết", "dot_xuat": "Đột xuất"}
+    names = {f.code: f.name for f in b.plan.forms}
+    rows = [(i, d["number_text"], dt.date.fromisoformat(d["date"]).strftime("%d/%m/%Y"), names.get(d["form"], d["form"]),
+             f"{kinds.get(d['kind'], d['kind'])} ({d['round']})", d["n_collectives"], d["n_individuals"], d["total"])
+            for i, d in enumerate(s.decisions, start=1)]
+    row = b.note(ws, row + 1, "Các quyết định khen thưởng đã ban hành" if rows else
+                 "Chưa có quyết định khen thưởng nào được lập (thidua awards decision).")
+    if rows:
+        row = b.table(ws, row, ("STT", "Số quyết định", "Ngày", "Hình thức", "Đợt", "Tập thể", "Cá nhân",
+                                "Tiền thưởng (đồng)"), rows,
+                      ("center", "text", "center", "text", "text", "int", "int", "int"),
+                      ("", "Tổng cộng", "", "", "", sum(r[5] for r in rows), sum(r[6] for r in rows),
+                       sum(r[7] for r in rows)))
+    return row
 
 
 def proposal_list_sheet(b: Book, name: str, checks, unit_names: dict[str, str],
@@ -409,23 +433,23 @@ def write_proposal_document(plan, checks, unit_names: dict[str, str], out: Path)
 def discipline_sheets(b: Book) -> None:
     s = b.s
     ws, row = b.sheet("5 Báo cáo", "Biểu 5. Chấp hành chế độ báo cáo: tỷ lệ nộp đúng hạn theo kỳ",
-                      (6, 34, 12, 10, 10, 10, 10, 11), landscape=False)
+                      (6, 32, 11, 9, 9, 9, 9, 9, 11), landscape=False)
     rows = []
     for i, d in enumerate(s.discipline, start=1):
-        on, late, missing = s.on_time(d)
+        on, late, errors, missing = s.on_time(d)
         n = len(s.units)
-        rows.append((i, d.round.name, f"{d.round.due:%d/%m/%Y}" if d.round.due else "", n, on, late, missing,
+        rows.append((i, d.round.name, f"{d.round.due:%d/%m/%Y}" if d.round.due else "", n, on, late, errors, missing,
                      on / n if n else 0))
     head = row
-    row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", "Đúng hạn", "Trễ hạn", "Chưa nộp",
-                            "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "pct"))
+    row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", *(REPORT_STATUS[k] for k in REPORT_STATUS),
+                            "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "int", "pct"))
     by_file = [d.file_dated(u.code) for d in s.discipline for u in s.units if d.late_days(u.code) is not None]
     dated = "" if not any(by_file) else (" Mọi thời điểm nhận là theo ngày lưu tệp." if all(by_file) else
                                          f" {sum(by_file)} báo cáo có thời điểm nhận theo ngày lưu tệp (*).")
     row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp; CĐCS gửi đúng hạn "
                           "nhưng tệp có lỗi, tệp đúng đến sau hạn là trễ hạn." + dated)
     if rows:
-        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 7),
+        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 8),
                            "Tỷ lệ nộp báo cáo đúng hạn theo kỳ", "Tỷ lệ đúng hạn", "#70AD47")
     b.finish(ws, row, repeat=False)
 
@@ -436,8 +460,7 @@ def discipline_sheets(b: Book) -> None:
     rows = []
     for i, u in enumerate(sorted(s.units, key=lambda u: (s.clusters.index(u.cluster), text_key(u.name))), start=1):
         marks = [d.late_days(u.code) for d in s.discipline]
-        text = [("Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày"))
-                + ("*" if star and d.file_dated(u.code) else "") for m, d in zip(marks, s.discipline)]
+        text = [d.status(u.code).label + ("*" if star and d.file_dated(u.code) else "") for d in s.discipline]
         rows.append((i, u.code, u.name, u.cluster, *text, sum(m == 0 for m in marks) / len(marks) if marks else 0))
     row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", *codes, "Tỷ lệ đúng hạn"), rows,
                   ("center", "center", "text", "text", *(["center"] * len(codes)), "pct"))
