@@ -182,6 +182,21 @@ def test_export_writes_the_committee_workbook(office, consolidated):
     assert "TongHop_Q1.xlsx" in status_of(actions, data)
 
 
+def test_a_full_disk_is_said_in_the_status_cell(office, consolidated):
+    """The buttons go through the same translation as the command line: the backup button with its folder on a
+    full disk (a small tmpfs, filled) says «Lỗi: Ổ đĩa đầy …» with where and how much, and writes nothing."""
+    import faultfs
+    folder, _, _ = office
+    target = folder / "sao-luu"
+    with faultfs.tmpfs(target, 1 << 20):
+        faultfs.fill(target)
+        actions, data = run(folder, "backup_data")
+        message = status_of(actions, data)
+        assert message.startswith("Lỗi: Ổ đĩa đầy") and str(target) in message and "Thử: Giải phóng ít nhất" in message
+        assert [p.name for p in target.iterdir()] == ["lap-day.bin"]
+        print(message)
+
+
 def test_validate_writes_feedback_and_problems(office):
     pytest.importorskip("thidua.intake.validate", reason="thidua.intake.validate not written yet (another helper's module)")
     pytest.importorskip("thidua.intake.feedback", reason="thidua.intake.feedback not written yet (another helper's module)")

@@ -350,8 +350,13 @@ def cmd_restore(args) -> int:
     from thidua.store.backup import restore
     from thidua.templates.signing import key_path
     done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
-    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
+    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ ({done.added} tệp chép vào, "
+          f"{done.n_files - done.added} tệp đã có sẵn, nguyên vẹn)"
           + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
+    for path in done.repaired:
+        print(f"  Đã thay bản lưu trữ bị hỏng: {path}")
+    if done.swept:
+        print(f"Đã xóa {done.swept} tệp tạm do lần sao lưu/khôi phục bị dừng giữa chừng để lại.")
     return 0
 
 
@@ -489,19 +494,20 @@ def cmd_validate(args) -> int:
     foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
     foreign_ids = {id(r) for r in foreign}
     failed, written = False, {}
-    for path, result in zip(files, results):
-        lock = [i.code for i in result.issues] == ["F007"]
-        failed |= result.status != "ok" and not lock
-        if args.feedback and not lock and id(result) not in foreign_ids:     # no unit is told off for a foreign key
-            out = Path(args.feedback)
-            if len(files) > 1:
-                out = out / feedback_name(path, result)
-                if out in written and written[out] != result.sha256:       # never overwrite another file's
-                    out = out.with_name(f"{out.stem}_{len(written)}.xlsx")
-                written[out] = result.sha256
-            write_feedback(path, result, out)
-        if not args.json:
-            _print_result(result, lock)
+    with _feedback_space(args.feedback, files):            # room for the copies, checked before the first
+        for path, result in zip(files, results):
+            lock = [i.code for i in result.issues] == ["F007"]
+            failed |= result.status != "ok" and not lock
+            if args.feedback and not lock and id(result) not in foreign_ids:   # no unit is told off for a foreign key
+                out = Path(args.feedback)
+                if len(files) > 1:
+                    out = out / feedback_name(path, result)
+                    if out in written and written[out] != result.sha256:     # never overwrite another file's
+                        out = out.with_name(f"{out.stem}_{len(written)}.xlsx")
+                    written[out] = result.sha256
+                write_feedback(path, result, out)
+            if not args.json:
+                _print_result(result, lock)
     if foreign:
         ids = ", ".join(sorted({r.key_id for r in foreign}))
         print(f"Lưu ý: {len(foreign)} tệp được ký bằng khóa khác (mã khóa {ids}), không phải khóa của văn phòng "
@@ -516,6 +522,17 @@ def cmd_validate(args) -> int:
         print(json.dumps([r.to_json() for r in results] + [dict(item, status="skipped") for item in skipped],
                          ensure_ascii=False, indent=1))
     return 1 if failed else 0
+
+
+def _feedback_space(feedback, files):
+    """Room for the feedback copies (each about the size of the unit's file): checked before the first is written."""
+    from thidua import faults
+    from thidua.volumes import existing
+    if not feedback:
+        return faults.expect_space(Path.cwd(), 0)
+    sizes = sum(p.stat().st_size for p in files if p.is_file())
+    folder = Path(feedback) if len(files) > 1 else Path(feedback).parent
+    return faults.expect_space(existing(folder), sizes * 3 // 2, what=f"tệp phản hồi vào {folder}")
 
 
 # ---------------------------------------------------------------- the mailbox (thidua/mail/)
@@ -562,12 +579,17 @@ def cmd_mail_send(args) -> int:
     args.round = _round(ws.plan, args.round)
     outgoing, no_address = build(ws, args.what, args.round, sender_of(settings, ws.plan), args.templates)
     report = send_messages(ws, outgoing, settings, args.round, args.what, args.dry_run,
-                           Path(args.out) if args.out else None, progress=not args.json)
+                           Path(args.out) if args.out else None, progress=not args.json,
+                           resend=args.resend, mark_sent=args.mark_sent, note=args.note)
     report.no_address = no_address
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
-        return 0
+        return 2 if report.failed or report.uncertain else 0
     kind = "biểu mẫu" if args.what == "templates" else "thư nhắc"
+    for d in report.decisions:
+        action = "gửi lại" if d["action"] == "resend" else "ghi là đã gửi"
+        print(f"Đã ghi quyết định: {d['unit']} ({d['recipient']}) {action}, do {d['decided_by']} lúc "
+              f"{d['decided_at'].replace('T', ' ')}; lý do: {d['reason']}.")
     if args.dry_run:
         print(f"Chạy thử: đã soạn {len(report.written)} {kind} kỳ {args.round} (.eml, chưa gửi)"
               + (f" trong {Path(report.written[0]).parent}" if report.written else "") + ".")
@@ -575,14 +597,22 @@ def cmd_mail_send(args) -> int:
         print(f"Đã gửi {len(report.sent)} {kind} kỳ {args.round}.")
     if report.already:
         print(f"{len(report.already)} đơn vị đã được gửi từ lần trước, không gửi lại.")
-    if report.uncertain:
-        print(f"Cần xem: lần gửi trước bị dừng giữa chừng khi gửi cho {', '.join(report.uncertain)}; "
-              "không gửi lại tự động (kiểm tra hộp thư đã gửi).")
     if report.no_address:
         print(f"Không có địa chỉ thư điện tử: {', '.join(report.no_address)}.")
     for f in report.failed:
         print(f"Lỗi: máy chủ từ chối thư gửi {f['unit']} ({f['to']}): {f['error']}.", file=sys.stderr)
-    return 2 if report.failed else 0
+    if report.uncertain:
+        units = " ".join(report.uncertain)
+        print(f"Lỗi: lần gửi trước bị dừng giữa chừng (máy tắt, mất điện, bị ngắt) khi đang gửi {kind} kỳ {args.round} "
+              f"cho {len(report.uncertain)} đơn vị; không biết thư đã đến hay chưa nên không gửi lại tự động:",
+              file=sys.stderr)
+        for r in report.uncertain_rows:
+            print(f"  {r['unit']} ({r['recipient']}): «{r['subject']}», bắt đầu gửi lúc "
+                  f"{r['started_at'].replace('T', ' ')}, Message-ID {r['message_id']}", file=sys.stderr)
+        print(f"Thử: xem thư mục «Thư đã gửi» của hộp thư văn phòng (hoặc hỏi đơn vị), rồi chạy lại lệnh này với "
+              f"--resend {units} cho đơn vị chưa nhận được, --mark-sent {units} cho đơn vị đã nhận được "
+              "(thêm --note \"lý do\" nếu cần); mỗi quyết định được ghi lại kèm người, giờ và lý do.", file=sys.stderr)
+    return 2 if report.failed or report.uncertain else 0
 
 
 def _print_result(result, skipped: bool) -> None:
@@ -851,6 +881,11 @@ def build_parser() -> ArgumentParser:
     send.add_argument("--out", help="thư mục ghi .eml khi chạy thử (mặc định: thu-gui/KỲ)")
     send.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
     send.add_argument("--rate", type=float, help="số thư tối đa mỗi phút (mặc định: 20)")
+    send.add_argument("--resend", nargs="+", metavar="UNIT", default=[],
+                      help="gửi lại cho các đơn vị này thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: chưa nhận được)")
+    send.add_argument("--mark-sent", nargs="+", metavar="UNIT", default=[],
+                      help="ghi là đã gửi thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: đã nhận được)")
+    send.add_argument("--note", help="lý do của quyết định --resend / --mark-sent (ghi vào kho dữ liệu)")
     send.set_defaults(func=cmd_mail_send)
     return parser
 
@@ -861,13 +896,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from thidua import faults
+    sys.unraisablehook = faults.quiet_unraisable(sys.unraisablehook)
     try:
         return int(args.func(args) or 0)
-    except ThiDuaError as exc:
-        print(f"Lỗi: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"Thử: {exc.hint}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("Đã dừng theo yêu cầu.", file=sys.stderr)
         return 130
@@ -875,9 +907,12 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:             # a folder or file the command was pointed at: name it, no traceback
-        print(f"Lỗi: không truy cập được {exc.filename or ''}: {exc.strerror or exc}.", file=sys.stderr)
-        print("Thử: kiểm tra đường dẫn, quyền ghi, và đóng tệp nếu đang mở trong Excel.", file=sys.stderr)
+    except Exception as exc:           # domain errors and faults of the machine: Lỗi/Thử, no traceback
+        err = faults.domain_error(exc)
+        if err is None:
+            raise
+        for line in faults.message_lines(err):
+            print(line, file=sys.stderr)
         return 2
 
 

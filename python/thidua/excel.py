@@ -105,8 +105,12 @@ def entry(func: Callable[[Context], str]) -> Callable[[], None]:
         book = xw.Book.caller()
         try:
             message = func(context(book))
-        except ThiDuaError as exc:
-            message = f"Lỗi: {exc.message}" + (f" Thử: {exc.hint}" if exc.hint else "")
+        except Exception as exc:         # the same translation as the command line (thidua.faults)
+            from thidua import faults
+            err = faults.domain_error(exc)
+            if err is None:
+                raise
+            message = " ".join(faults.message_lines(err))
         status(book, message)
     return run
 
@@ -230,6 +234,11 @@ def send_mail(ctx: Context) -> str:
         message += f"; {len(report.already)} đơn vị đã được gửi từ trước, không gửi lại"
     if report.failed or no_address:
         message += f"; chưa gửi được cho {', '.join([f['unit'] for f in report.failed] + no_address)}"
+    if report.uncertain:
+        units = " ".join(report.uncertain)
+        message += (f". Lỗi: lần gửi trước bị dừng giữa chừng khi đang gửi cho {units}, không biết thư đã đến chưa "
+                    f"nên không gửi lại. Thử: xem «Thư đã gửi» của hộp thư văn phòng rồi chạy «thidua mail send "
+                    f"--round {rnd.code} --what {what} --resend {units}» (chưa nhận) hoặc «--mark-sent {units}» (đã nhận)")
     return message + "."
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from thidua.errors import ThiDuaError
-from thidua.fileio import atomic_path
+from thidua.fileio import atomic_path, scratch_folder
 from thidua.plan.dated import Office
 from thidua.plan.model import OFFICE, AwardForm, Plan
 from thidua.text.collate import name_key, text_key
@@ -221,7 +220,7 @@ def render(kind: str, ctx: dict, out: str | Path, layouts: str | Path | None = N
     out = Path(out)
     try:
         tpl = DocxTemplate(str(layout_path(kind, layouts)))
-        with tempfile.TemporaryDirectory(prefix="thidua-docx-") as tmp:
+        with scratch_folder("docx") as tmp:
             draft = Path(tmp) / "draft.docx"
             tpl.render(ctx, autoescape=True)
             tpl.save(str(draft))

@@ -10,6 +10,7 @@ left as it is (see `fingerprint`).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import datetime as dt
 import hashlib
 import itertools
@@ -26,7 +27,6 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
 from thidua.reports import sheetxml
-from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
@@ -75,9 +75,13 @@ class Book:
     def __init__(self, path: Path, plan, rnd, as_of: dt.datetime):
         self.path, self.streamed = Path(path), {}      # sheet name -> its streamed rows (CONSTANT_MEMORY)
         self.package = BytesIO() if CONSTANT_MEMORY else None
+        # XlsxWriter's part files go beside the output, not into /tmp: `<temporary output>-parts` is removed by
+        # close() and, after a killed run, swept with the output's other temporaries (fileio.remove_stale_temps)
+        self.parts = self.path.with_name(self.path.name + "-parts")
+        self.parts.mkdir(exist_ok=True)
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-            "constant_memory": CONSTANT_MEMORY})
+            "constant_memory": CONSTANT_MEMORY, "tmpdir": str(self.parts)})
         self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": plan.office_on(rnd.end).issuer_name,
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
@@ -114,6 +118,7 @@ class Book:
         finally:
             for rows in self.streamed.values():
                 rows.close()
+            shutil.rmtree(self.parts, ignore_errors=True)
 
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
@@ -448,16 +453,6 @@ def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
                empty="Không phát hiện vấn đề nào.")
 
 
-@contextlib.contextmanager
-def writable(out: Path):
-    """Turn a failed write (the file open in Excel, a read-only folder) into a message for the user."""
-    try:
-        yield
-    except OSError as exc:
-        raise ThiDuaError(f"Không ghi được tệp {out}: {exc.strerror or exc}.",
-                          "Đóng tệp nếu đang mở trong Excel và kiểm tra quyền ghi thư mục, rồi chạy lại.") from exc
-
-
 def fingerprint(store: Store, plan, units: list, rnd) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
     register, and the store's submissions (new files, changed statuses) and proposals for the round."""
@@ -507,7 +502,7 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
         order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
         rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
         names = {r["unit"]: r["name"] for r in rows}
-        with writable(out), atomic_path(out) as tmp:
+        with atomic_path(out) as tmp:
             book = Book(tmp, plan, rnd, _now())
             _tracking_sheet(book, rows)
             if plan.indicators_for(round_code):

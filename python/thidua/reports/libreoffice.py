@@ -41,32 +41,99 @@ def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 18
 
 def convert_all(paths: list[str | Path] | tuple, fmt: str, out_dir: str | Path, timeout: float = 180) -> list[Path]:
     """Convert every file of `paths` to `fmt` in `out_dir`, one LibreOffice start for the Writer documents and one
-    for the others; return the new files' paths in the order of `paths`."""
+    for the others; return the new files' paths in the order of `paths`.
+
+    LibreOffice writes into a hidden folder beside the results; each file is checked whole (a PDF ends with
+    %%EOF, a workbook's zip directory reads) before it is renamed into place, because LibreOffice reports
+    success even when a full disk cut its output short."""
+    from thidua import faults
+    from thidua.fileio import remove_stale_temps
     exe = soffice()
     if exe is None:
         raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
                           "Cài LibreOffice (Debian: apt-get install libreoffice-calc) rồi chạy lại.")
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     sources = [Path(p).resolve() for p in paths]
-    is_writer = lambda src: src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"  # noqa: E731
-    for writer in (True, False):
-        group = [src for src in sources if is_writer(src) == writer]
-        if not group:
-            continue
-        with tempfile.TemporaryDirectory(prefix="thidua-lo-") as profile:
-            cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
-                   "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir", str(out),
-                   *map(str, group)]
-            env = dict(os.environ, HOME=profile)
-            try:
-                subprocess.run(cmd, check=True, capture_output=True, timeout=timeout * len(group), env=env)
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-                names = ", ".join(src.name for src in group)
-                raise ThiDuaError(f"LibreOffice không chuyển được {names} sang {fmt}: {exc}.",
-                                  "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
     results = [out / (src.stem + "." + fmt) for src in sources]
-    for result in results:
-        if not result.exists():
-            raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            remove_stale_temps(result)
+    except OSError as exc:
+        raise faults.translate(exc, results[0]) or exc
+    need = OUTPUT_FACTOR * sum(src.stat().st_size for src in sources)
+    is_writer = lambda src: src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"  # noqa: E731
+    what = f"tệp {results[0]}" + (f" và {len(results) - 1} tệp khác" if len(results) > 1 else "")
+    with faults.expect_space(out, need, what=what):
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=f".{sources[0].stem}.{os.getpid()}.", suffix=f".tmp.{fmt}", dir=out))
+        except OSError as exc:
+            raise faults.translate(exc, results[0]) or exc
+        try:
+            for writer in (True, False):
+                group = [src for src in sources if is_writer(src) == writer]
+                if group:
+                    _run(exe, group, writer, fmt, stage, timeout * len(group), results[0], need)
+            for result in results:
+                if not whole(stage / result.name, fmt):
+                    _out_of_space(result, need)
+                    raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
+            for result in results:
+                try:
+                    os.replace(stage / result.name, result)
+                except OSError as exc:
+                    raise faults.translate(exc, result) or exc
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return results
+
+
+def _run(exe: str, group: list[Path], writer: bool, fmt: str, stage: Path, timeout: float, result: Path,
+         need: int) -> None:
+    """One LibreOffice start converting `group` into `stage`, with a private profile and temporary folder."""
+    from thidua.fileio import scratch_folder
+    with scratch_folder("lo") as profile:
+        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
+               "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir",
+               str(stage), *map(str, group)]
+        scratch = Path(profile) / "tmp"              # LibreOffice's own temporaries: inside our scratch folder
+        scratch.mkdir()
+        env = dict(os.environ, HOME=str(profile), TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            _out_of_space(result, need)
+            names = ", ".join(src.name for src in group)
+            raise ThiDuaError(f"LibreOffice không chuyển được {names} sang {fmt}: {exc}.",
+                              "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
+
+
+OUTPUT_FACTOR = 4         # a PDF of a workbook is about 3.4 times its size (fonts embedded): room asked for it
+
+
+def whole(path: Path, fmt: str) -> bool:
+    """Whether a file LibreOffice wrote is complete: a PDF ends with %%EOF, an .xlsx/.ods zip opens."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return False
+        if fmt == "pdf":
+            with open(path, "rb") as fh:
+                fh.seek(max(0, size - 1024))
+                return b"%%EOF" in fh.read()
+        if fmt in ("xlsx", "ods"):
+            import zipfile
+            with zipfile.ZipFile(path) as zf:
+                return bool(zf.namelist())
+        return True
+    except (OSError, ValueError, Exception):     # zipfile.BadZipFile and friends: not whole
+        return False
+
+
+def _out_of_space(result: Path, need: int) -> None:
+    """A LibreOffice failure on a disk that is now full is that: say so with the space needed."""
+    from thidua import faults
+    from thidua.volumes import free_bytes
+    free = free_bytes(result.parent)
+    if free is not None and free < faults.MARGIN:
+        raise faults.disk_full(result, need + faults.MARGIN)

@@ -31,7 +31,8 @@ class Book:
     signature; `close` sizes every row, places the page breaks and writes the print setup."""
 
     def __init__(self, path: Path, plan, title: str, summary: Summary | None = None):
-        self.wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12}})
+        self.wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12},
+                                                  "in_memory": True})     # no part files left in /tmp on a fault
         self.fmt = official_formats(self.wb)
         self.fmt["rate"] = self.wb.add_format({"font_name": FONT, "font_size": 12, "border": 1,
                                                "bold": True, "bg_color": "#E2EFDA", "num_format": "0.0%"})

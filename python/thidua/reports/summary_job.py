@@ -18,10 +18,13 @@ def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Pa
 
     Last year's figures come from the history of the working set (the store of the previous year, read with that
     year's plan and register); `previous_db` names another store to compare with instead."""
+    from thidua import faults
     from thidua.year.history import History
     out = Path(out)
     history = History(ws, previous_db) if previous_db is not None else ws.history
-    with _no_cycle_collection():
+    earlier = out.stat().st_size if out.is_file() else 0            # the last one written: about as large
+    with faults.expect_space(out.parent if out.parent.exists() else Path.cwd(), earlier * 3 // 2,
+                             what=f"báo cáo {out}"), _no_cycle_collection():
         current = collect(ws, period)
         previous = None
         last = history.previous()
