@@ -49,6 +49,19 @@ def test_state_titles_are_facts_the_union_does_not_judge(plan):
     assert not [c for c in plan.award_conditions if c.applies in {t.code for t in plan.titles}]
 
 
+def test_the_office_does_not_review_a_title_alone(tmp_path, plan, units):
+    db = tmp_path / "s.db"
+    con = new_store(db, plan, units)
+    add_submission(con, units[0].code, "TK", "2019-12-10T08:00:00", proposals=[person("Lê Văn An", form=None)])
+    con.close()
+    ws = WorkingSet(plan, (), db)
+    [pc] = load_proposals(ws)
+    with pytest.raises(ThiDuaError) as err:
+        decide(ws, pc.id, "reviewed")
+    assert "danh hiệu «Lao động tiên tiến»" in err.value.message and "Công đoàn không xét" in err.value.message
+    assert decide(ws, pc.id, "reviewed", form="GK").effective_form.code == "GK"     # proposed for a union form
+
+
 def test_a_title_counts_only_with_the_agencys_decision_in_the_year_end_round(plan):
     no_number = check_proposal(plan, person("Lê Văn An", title_decision=None))
     assert not no_number.attested.counts and codes(no_number) == ["X014"] and "số" in no_number.warnings[0]

@@ -255,7 +255,7 @@ def score_units(ctx: Context) -> str:
     checks = load_proposals(ctx.ws)
     write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
                                      "Trạng thái", "Đủ điều kiện", "Ghi chú"),
-                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.title.name if c.title else "",
+                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
                   c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
                   "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
     scored = sum(1 for r in results if r.total is not None)

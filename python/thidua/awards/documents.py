@@ -125,8 +125,8 @@ def _achievement(plan: Plan, round_code: str | None, adhoc: bool) -> tuple[str, 
         return f"đã có thành tích đột xuất trong phong trào thi đua năm {year}", f"có thành tích đột xuất năm {year}"
     year_end = plan.year_end_round
     if rnd is not None and rnd.kind == "review" and year_end is not None and rnd.code != year_end.code:
-        stage = f"Đợt {rnd.period} phong trào thi đua năm {year}"
-        return f"đã có thành tích xuất sắc trong {stage}", f"có thành tích xuất sắc trong {stage}"
+        return (f"đã có thành tích xuất sắc trong Đợt {rnd.period} phong trào thi đua năm {year}",
+                f"có thành tích xuất sắc trong Đợt {rnd.period} thi đua năm {year}")
     return (f"đã có thành tích xuất sắc trong phong trào thi đua năm {year}",
             f"có thành tích xuất sắc trong phong trào thi đua năm {year}")
 

@@ -326,6 +326,14 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
                               ("Được chuyển sang: " + ", ".join(allowed) + ".") if allowed else
                               "Đề nghị đã được khen thưởng; chỉ sửa được với --force.")
         chosen = find_form(plan, form) if form else None
+        if chosen is None and not _lookup(plan.forms, row["decided_form"]) and not isinstance(
+                _lookup(plan.forms, row["form"]), AwardForm):
+            title = _lookup(plan.titles, row["title"])
+            named = f" danh hiệu «{title.name if isinstance(title, Title) else row['title']}»" if row["title"] else ""
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) chỉ ghi{named}, không đề nghị hình thức khen "
+                              "thưởng nào của Công đoàn: danh hiệu thi đua do cơ quan, đơn vị quyết định (số, ngày "
+                              "quyết định là dữ kiện), Công đoàn không xét.",
+                              "Nếu đơn vị đề nghị Công đoàn khen thưởng, ghi thêm --form với mã hình thức, ví dụ GK.")
         if state == "raised":
             before = _lookup(plan.forms, row["form"])
             if chosen is None or (isinstance(before, AwardForm) and chosen.rank <= before.rank):

@@ -35,13 +35,13 @@ def make_profile(folder: str | Path) -> str:
 
 
 def convert(path: str | Path, fmt: str, out_dir: str | Path, timeout: float = 180) -> Path:
-    """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path."""
+    """Convert `path` to `fmt` in `out_dir` with headless LibreOffice; return the new file's path (see convert_all)."""
     return convert_all([path], fmt, out_dir, timeout)[0]
 
 
-def convert_all(paths: list[str | Path] | tuple, fmt: str, out_dir: str | Path, timeout: float = 180) -> list[Path]:
-    """Convert every file of `paths` to `fmt` in `out_dir`, one LibreOffice start for the Writer documents and one
-    for the others; return the new files' paths in the order of `paths`.
+def convert_all(paths, fmt: str, out_dir: str | Path, timeout: float = 180) -> list[Path]:
+    """Convert every file of `paths` to `fmt` in `out_dir` (one LibreOffice start for the Writer documents, one for
+    the others); return the new files' paths in the order of `paths`.
 
     LibreOffice writes into a hidden folder beside the results; each file is checked whole (a PDF ends with
     %%EOF, a workbook's zip directory reads) before it is renamed into place, because LibreOffice reports
@@ -52,8 +52,8 @@ def convert_all(paths: list[str | Path] | tuple, fmt: str, out_dir: str | Path, 
     if exe is None:
         raise ThiDuaError("Chưa cài LibreOffice nên không xuất được tệp PDF.",
                           "Cài LibreOffice (Debian: apt-get install libreoffice-calc) rồi chạy lại.")
-    out = Path(out_dir).resolve()
     sources = [Path(p).resolve() for p in paths]
+    out = Path(out_dir).resolve()
     results = [out / (src.stem + "." + fmt) for src in sources]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -61,51 +61,51 @@ def convert_all(paths: list[str | Path] | tuple, fmt: str, out_dir: str | Path, 
             remove_stale_temps(result)
     except OSError as exc:
         raise faults.translate(exc, results[0]) or exc
-    need = OUTPUT_FACTOR * sum(src.stat().st_size for src in sources)
     is_writer = lambda src: src.suffix.lower() in (".docx", ".doc", ".odt") and fmt == "pdf"  # noqa: E731
-    what = f"tệp {results[0]}" + (f" và {len(results) - 1} tệp khác" if len(results) > 1 else "")
-    with faults.expect_space(out, need, what=what):
+    for writer in (True, False):
+        group = [(src, result) for src, result in zip(sources, results) if is_writer(src) == writer]
+        if group:
+            _convert_group(exe, group, fmt, out, writer, timeout)
+    return results
+
+
+def _convert_group(exe: str, group: list[tuple[Path, Path]], fmt: str, out: Path, writer: bool,
+                   timeout: float) -> None:
+    from thidua import faults
+    from thidua.fileio import scratch_folder
+    first = group[0][1]
+    need = OUTPUT_FACTOR * sum(src.stat().st_size for src, _ in group)
+    with faults.expect_space(out, need, what=f"tệp {first}"), scratch_folder("lo") as profile:
         try:
-            stage = Path(tempfile.mkdtemp(prefix=f".{sources[0].stem}.{os.getpid()}.", suffix=f".tmp.{fmt}", dir=out))
+            stage = Path(tempfile.mkdtemp(prefix=f".{group[0][0].stem}.{os.getpid()}.", suffix=f".tmp.{fmt}",
+                                          dir=out))
         except OSError as exc:
-            raise faults.translate(exc, results[0]) or exc
+            raise faults.translate(exc, first) or exc
         try:
-            for writer in (True, False):
-                group = [src for src in sources if is_writer(src) == writer]
-                if group:
-                    _run(exe, group, writer, fmt, stage, timeout * len(group), results[0], need)
-            for result in results:
-                if not whole(stage / result.name, fmt):
+            cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
+                   "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir",
+                   str(stage), *(str(src) for src, _ in group)]
+            scratch = Path(profile) / "tmp"              # LibreOffice's own temporaries: inside our scratch folder
+            scratch.mkdir()
+            env = dict(os.environ, HOME=str(profile), TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=timeout * len(group), env=env)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                _out_of_space(first, need)
+                names = ", ".join(src.name for src, _ in group)
+                raise ThiDuaError(f"LibreOffice không chuyển được {names} sang {fmt}: {exc}.",
+                                  "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
+            for src, result in group:
+                made = stage / result.name
+                if not whole(made, fmt):
                     _out_of_space(result, need)
                     raise ThiDuaError(f"LibreOffice không tạo ra {result.name}.", "Mở tệp bằng LibreOffice để xem lỗi.")
-            for result in results:
                 try:
-                    os.replace(stage / result.name, result)
+                    os.replace(made, result)
                 except OSError as exc:
                     raise faults.translate(exc, result) or exc
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    return results
-
-
-def _run(exe: str, group: list[Path], writer: bool, fmt: str, stage: Path, timeout: float, result: Path,
-         need: int) -> None:
-    """One LibreOffice start converting `group` into `stage`, with a private profile and temporary folder."""
-    from thidua.fileio import scratch_folder
-    with scratch_folder("lo") as profile:
-        cmd = [exe, "--headless", "--norestore", f"-env:UserInstallation={make_profile(profile)}",
-               "--convert-to", "pdf:writer_pdf_Export" if writer else FILTERS.get(fmt, fmt), "--outdir",
-               str(stage), *map(str, group)]
-        scratch = Path(profile) / "tmp"              # LibreOffice's own temporaries: inside our scratch folder
-        scratch.mkdir()
-        env = dict(os.environ, HOME=str(profile), TMPDIR=str(scratch), TMP=str(scratch), TEMP=str(scratch))
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout, env=env)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            _out_of_space(result, need)
-            names = ", ".join(src.name for src in group)
-            raise ThiDuaError(f"LibreOffice không chuyển được {names} sang {fmt}: {exc}.",
-                              "Đóng các cửa sổ LibreOffice đang mở rồi chạy lại.") from exc
 
 
 OUTPUT_FACTOR = 4         # a PDF of a workbook is about 3.4 times its size (fonts embedded): room asked for it
