@@ -58,7 +58,7 @@ def year(tmp_path_factory, plan, request):
     (folder / excel.KEY_FILE).write_text(TEST_KEY.hex() + "\n", encoding="ascii")
     rates = YearRates(missing=0.08, late=0.15, mistakes=0.2, corrected=0.8, copy=0.05, adhoc=0.0)
     simulate_year(plan, units, TEST_KEY, folder / "hop-thu", rng_seed=5, rounds=ROUNDS, rates=rates)
-    db = store_at(request.param, folder, request, excel.DB_FILE)
+    db = store_at(request.param, folder, request, excel.store_file(folder, 2019).name)
     if request.param != "sqlite":            # the office's setting names the server; the buttons follow it
         (folder / "thidua.toml").write_text(f'[store]\nurl = "{db}"\n', encoding="utf-8")
     consolidate(WorkingSet(plan, units, db, secret=TEST_KEY), folder / "hop-thu")

@@ -12,13 +12,19 @@ import xlwings as xw
 from thidua.errors import ThiDuaError
 from thidua.store.vocabulary import FILE_STATUS, RECEIPT_SOURCE
 from thidua.workbook import layout as L
+from thidua.year import place
 from thidua.year.workset import WorkingSet
 
-KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
-DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
+KEY_FILE = place.KEY_FILE          # the office's signing key, beside the workbook, one for every year
 FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
            "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu", "awards": "khen-thuong",
            "layouts": "mau-van-ban"}
+SHARED_FOLDERS = ("backup", "layouts")   # every other folder is one year's: <name>-<year> (year/place.py)
+
+
+def store_file(folder: Path, year: int) -> Path:
+    """The year's store beside the workbook: thidua-<year>.sqlite (year/place.py)."""
+    return place.store_file(folder, year)
 
 
 @dataclass
@@ -44,7 +50,9 @@ class Context:
         return "" if value is None else str(value).strip()
 
     def path(self, key: str) -> Path:
-        return self.folder / FOLDERS[key]
+        if key in SHARED_FOLDERS:
+            return self.folder / FOLDERS[key]
+        return place.year_folder(self.folder, FOLDERS[key], self.plan.year)
 
     @property
     def db(self):
@@ -65,14 +73,14 @@ def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
     return get_rows
 
 
-def store_settings(folder: Path | None, meta) -> tuple:
+def store_settings(folder: Path | None, plan) -> tuple:
     """(where the store is, who is working): `[store]` of thidua.toml beside the book, else the book's `store_url`
-    row, else the SQLite file beside the book."""
+    row, else the SQLite file of the plan's year beside the book."""
     from thidua.mail.settings import SETTINGS_FILE
     from thidua.store.locator import choose, settings_from, staff_name
     folder = folder or Path.cwd()
-    settings = settings_from(meta, folder / SETTINGS_FILE)
-    return choose(None, settings, default=folder / DB_FILE), staff_name(settings)
+    settings = settings_from(plan.meta, folder / SETTINGS_FILE)
+    return choose(None, settings, default=store_file(folder, plan.year)), staff_name(settings)
 
 
 def context(book) -> Context:
@@ -81,7 +89,7 @@ def context(book) -> Context:
     rows = sheet_rows(book)
     folder = Path(book.fullname).resolve().parent
     plan = Plan.from_tables(L.plan_tables(rows))
-    where, staff = store_settings(folder, plan.meta)
+    where, staff = store_settings(folder, plan)
     return Context(book, folder, WorkingSet(plan, units_from_rows(L.register_rows(rows)), where, folder / KEY_FILE,
                                             staff=staff))
 
@@ -161,7 +169,8 @@ def consolidate_inbox(ctx: Context) -> str:
     from thidua.consolidate.run import consolidate
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     if not inbox.is_dir():
-        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
+        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.",
+                          f"Bấm «Chọn thư mục...» hoặc tạo thư mục {inbox.name} cạnh sổ làm việc.")
     report = consolidate(ctx.ws, inbox)
     labels = {ind.code: (ind.label, ind.unit) for ind in ctx.plan.indicators}
     totals = [(rnd, code, *labels.get(code, ("", "")), total)
@@ -346,6 +355,17 @@ def backup_data(ctx: Context) -> str:
             + f" vào {out}. Chép tệp này sang ổ đĩa khác hoặc USB.")
 
 
+@entry
+def new_year(ctx: Context) -> str:
+    """«Chuyển sang năm mới»: next year's workbook and store beside this book; this book and its store unchanged."""
+    from thidua.year.rollover import new_year as roll
+    done = roll(ctx.ws, ctx.plan.year + 1, ctx.folder)
+    write_table(ctx.book, "newyear", L.REPORT_HEADER, done.rows())
+    return (f"Đã tạo {done.workbook.name} và kho dữ liệu {done.store.name} cạnh sổ này; {len(done.checks())} việc "
+            f"cần kiểm tra (trang {L.RESULT_SHEETS['newyear'][0]}). Mở {done.workbook.name} để làm việc năm "
+            f"{done.year}.")
+
+
 # ---------------------------------------------------------------- worksheet functions
 @functools.lru_cache(maxsize=8)
 def _plan_at(path: str, mtime: float):
@@ -380,7 +400,7 @@ def THIDUA_DUNGHAN(ky, caller=None):
     from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
     try:
-        db, _ = store_settings(folder, plan.meta)
+        db, _ = store_settings(folder, plan)
         from thidua.store.store import exists
         if not exists(db):
             return "Lỗi: chưa có dữ liệu tổng hợp"

@@ -292,7 +292,10 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
     plan = ws.plan
     with Store.using(store or ws.db) as store:
         rows = stored.active_proposals(store)
+    said = ws.history.evidence(rows)      # fields the history of years computes (X021-X023), filled in the rows
     checks = [check_proposal(plan, r) for r in rows]
+    for i, texts in said.items():
+        checks[i].warnings.extend(texts)
     apply_quotas(checks, plan)
     flag_duplicates(checks, plan)
     wanted = None if rounds is None else set(rounds)
@@ -324,6 +327,7 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
         by_other = bool(row.get("decided_by")) and row["decided_by"] != who
         earlier = _decided_by(row) if by_other else ""
+        said = ws.history.evidence([row]).get(0, [])     # judged on the history of years, as in the lists
         forced = row["state"] == "awarded" and state != "awarded"
         if forced and not force:
             raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»"
@@ -374,7 +378,9 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
                                override, by=who)
         row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp,
                    award_override=override, decided_by=who)
-    return check_proposal(plan, row)
+    pc = check_proposal(plan, row)
+    pc.warnings.extend(said)
+    return pc
 
 
 def _decided_by(row: dict) -> str:

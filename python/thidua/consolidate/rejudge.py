@@ -140,6 +140,7 @@ def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -
     plan, unit_map, key = ws.plan, ws.unit_map, ws.key()
     if round_code:
         plan.round(round_code)
+    ws.check_year()                        # another year's store: refused before anything is judged
     with ws.store(create=False) as store, store.run_lock(wait=wait):
         if fingerprint(key) != (store.meta("key_fingerprint") or fingerprint(key)):
             check_key(store, plan, unit_map, key)

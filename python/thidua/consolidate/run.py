@@ -376,6 +376,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.unit_map, ws.key()
+    ws.check_year()                       # a store of another year: refused before anything is read or written
     first_key_check(ws.location, inbox, plan, key)     # the very first run: never record (nor create) with a stranger's key
     with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
         from thidua.consolidate.rejudge import rejudge_if_changed
@@ -386,7 +387,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             # a disk without room: said before anything is written; on a server the run is one transaction
             with run.space(todo, stats), store.run_transaction():
                 rejudged = rejudge_if_changed(ws, store)     # a wrong key stops here, nothing written
-                register.sync_plan(store, plan, unit_map.values())
+                register.sync_plan(store, plan, ws.register)
                 store.archive.clean_temps()
                 run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
                 seen = run.run(seen, todo, stats, progress)

@@ -202,6 +202,40 @@ class Store:
         return store
 
     @classmethod
+    def open_readonly(cls, path: "str | Path | StoreLocation") -> "Store":
+        """An earlier year's store, opened to be read only: no migration is applied, every write is refused
+        (PRAGMA query_only; on a server, read-only transactions), so the history never changes a closed year."""
+        location = locate(path)
+        if not location.is_sqlite:
+            from thidua.store import postgres
+            conn = postgres.connect(location)
+            try:
+                conn.execute("SET default_transaction_read_only = on")
+                store = cls(conn, None, location=location)
+                store._check_ours()
+            except BaseException:
+                conn.close()
+                raise
+            return store
+        db = Path(location.path)
+        if not db.is_file():
+            raise ThiDuaError(f"Không thấy kho dữ liệu {db}.",
+                              "Chép kho dữ liệu của năm đó về đúng chỗ (cạnh kho năm nay), hoặc khôi phục từ bản sao lưu.")
+        try:
+            conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ThiDuaError(f"Không mở được kho dữ liệu {db}: {exc}.",
+                              "Kiểm tra tệp có đúng là kho dữ liệu ThiDua và không bị hỏng.") from exc
+        return cls(conn, db)
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether `table` has `column` (an earlier year's store may predate a migration)."""
+        return column in self.columns(table)
+
+    @classmethod
     @contextlib.contextmanager
     def using(cls, db: "str | Path | StoreLocation | Store", create: bool = False) -> Iterator["Store"]:
         """The given Store, or one opened on a path or locator for the block and closed after it."""

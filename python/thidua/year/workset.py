@@ -32,11 +32,17 @@ class WorkingSet:
     db: StoreLocation | str | Path = DEFAULT_DB
     key_file: str | Path | None = None
     secret: bytes | None = field(default=None, repr=False)
+    register: tuple[Unit, ...] = ()
     staff: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "units", tuple(self.units))
-        if not hasattr(self.db, "atomic"):            # an open Store is kept as it is
+        """`units` keeps the units that report this year; `register` every row, closed, merged and renamed units
+        included (they are kept for their history; see plan/units.py). `db` becomes a locator (an open Store is
+        kept as it is)."""
+        given = tuple(self.units)
+        object.__setattr__(self, "register", tuple(self.register) or given)
+        object.__setattr__(self, "units", tuple(u for u in given if getattr(u, "active", True)))
+        if not hasattr(self.db, "atomic"):
             object.__setattr__(self, "db", locate(self.db))
 
     @classmethod
@@ -45,13 +51,18 @@ class WorkingSet:
              key_file: str | Path | None = None, settings_file: str | Path | None = None) -> "WorkingSet":
         """The plan and register named by a file (.toml/.csv or the master workbook; bundled defaults otherwise);
         the store named by `db`, else by the settings (`[store]` of thidua.toml beside the workbook or in the
-        current folder, or the workbook's `store_url` row), else thidua.db."""
+        current folder, or the workbook's `store_url` row), else a master workbook's store of its year beside it
+        (thidua-<year>.sqlite), else thidua.db."""
         from thidua.plan.load import load_plan, load_units
         from thidua.store.locator import choose, settings_from, staff_name
         from thidua.mail.settings import settings_file_for
-        the_plan = load_plan(plan or workbook)
-        settings = settings_from(the_plan.meta, settings_file_for(workbook, settings_file))
-        return cls(the_plan, tuple(load_units(register or workbook)), choose(db, settings), key_file,
+        chosen = load_plan(plan or workbook)
+        settings = settings_from(chosen.meta, settings_file_for(workbook, settings_file))
+        default: str | Path = DEFAULT_DB
+        if workbook is not None:
+            from thidua.year.place import store_file
+            default = store_file(Path(workbook).resolve().parent, chosen.year)
+        return cls(chosen, tuple(load_units(register or workbook)), choose(db, settings, default), key_file,
                    staff=staff_name(settings))
 
     # ---------------------------------------------------------------- the year and its register
@@ -74,6 +85,13 @@ class WorkingSet:
     def with_db(self, db: "StoreLocation | str | Path") -> "WorkingSet":
         """The same year with another store (an earlier year's, a copy)."""
         return dataclasses.replace(self, db=db)
+
+    # ---------------------------------------------------------------- the years behind this one
+    @cached_property
+    def history(self) -> "History":  # noqa: F821 (imported lazily)
+        """This year and the earlier years its store knows (year/history.py), read when first asked."""
+        from thidua.year.history import History
+        return History(self)
 
     # ---------------------------------------------------------------- what is in force on a date (dated data)
     def in_force(self, day: dt.date) -> InForce:
@@ -112,6 +130,28 @@ class WorkingSet:
     @contextlib.contextmanager
     def store(self, create: bool = False) -> Iterator["Store"]:  # noqa: F821 (store imported lazily)
         """The store opened for a block and closed after it (or the open Store the working set was given)."""
+        from thidua.store.history import check_year
         from thidua.store.store import Store
         with Store.using(self.db, create=create) as store:
+            check_year(store, self.year, store.name)     # never another year's figures
             yield store
+
+    @property
+    def db_path(self) -> Path:
+        """The store's file, for the few jobs that work beside it (a new year's folder): a SQLite store only."""
+        if hasattr(self.db, "atomic") and self.db.path is not None:
+            return Path(self.db.path)
+        if not self.location.is_sqlite:
+            from thidua.errors import ThiDuaError
+            raise ThiDuaError(f"Việc này cần kho dữ liệu là một tệp, còn kho đang dùng ở máy chủ {self.location}.",
+                              "Chép kho về một tệp bằng «thidua store copy --to thidua.db» rồi làm việc đó với --db, "
+                              "hoặc làm trên máy đặt kho dữ liệu dạng tệp.")
+        return Path(self.location.path)
+
+    def check_year(self) -> None:
+        """Refuse, before anything is read or written, a store that holds another year than the plan's."""
+        from thidua.store.store import exists
+        if not hasattr(self.db, "atomic") and not exists(self.location):
+            return
+        with self.store():
+            pass
