@@ -123,7 +123,7 @@ def rejudge_if_changed(ws: WorkingSet, store: Store) -> Rejudged | None:
     """At consolidation (holding the run lock, on its open store): when the key, the plan or the register differs
     from the one recorded at the last run, check the key, then judge every archived file again. Records today's
     fingerprints."""
-    plan, units, key = ws.plan, ws.unit_map, ws.key()
+    plan, units, key = ws.plan, ws.register_map, ws.key()
     now = current_fingerprints(plan, units, key)
     changed = what_changed(V.recorded_fingerprints(store), now)
     if "key_fingerprint" in changed:
@@ -137,7 +137,7 @@ def rejudge_if_changed(ws: WorkingSet, store: Store) -> Rejudged | None:
 
 def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -> Rejudged:
     """`thidua rejudge`: every archived file (or one round's) judged again, under the consolidation lock."""
-    plan, unit_map, key = ws.plan, ws.unit_map, ws.key()
+    plan, unit_map, key = ws.plan, ws.register_map, ws.key()
     if round_code:
         plan.round(round_code)
     ws.check_year()                        # another year's store: refused before anything is judged

@@ -375,7 +375,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
         plan.round(round_code)
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
-    unit_map, key = ws.unit_map, ws.key()
+    unit_map, key = ws.register_map, ws.key()
     ws.check_year()                       # a store of another year: refused before anything is read or written
     first_key_check(ws.location, inbox, plan, key)     # the very first run: never record (nor create) with a stranger's key
     with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
