@@ -17,7 +17,6 @@ import itertools
 import json
 import math
 import operator
-import sqlite3
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
@@ -31,7 +30,7 @@ from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
-from thidua.store.store import Store
+from thidua.store.store import Store, errors as store_errors
 from thidua.store.tracking import decided_at, status_label, status_rows
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
@@ -516,6 +515,6 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
                 _cells_sheet(book)
                 _sources_sheet(book, rows)
             book.close()
-        with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
+        with contextlib.suppress(*store_errors()):   # a read-only store: the workbook is just rewritten next time
             store.set_meta(key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
     return out
