@@ -136,6 +136,15 @@ def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
     if importlib.util.find_spec("thidua.intake.validate"):   # with the validator, most files are read and summed
         assert 0 < len(problems) - 1 < n_files
         assert {row[0] for row in totals[1:]} == {"Q1", "SK1"}
+    # a sơ kết figure below the unit's Q1 figure (V022): listed with the file, both figures in its note
+    from thidua.store.crossround import decreases
+    with WorkingSet(plan, load_units(folder / "ThiDua2019.xlsm"), folder / excel.DB_FILE).store() as store:
+        below = decreases(store, plan)
+    assert below and [row for row in problems[1:] if row[5] in {w["message"] for w in below}] == [
+        [w["file"], w["unit"], "SK1", excel.FILE_STATUS_VI["accepted"], 0, w["message"]] for w in below]
+    assert status_of(actions, data).endswith(f"Lưu ý: {len(below)} số liệu cộng dồn của "
+                                             f"{len({w['unit'] for w in below})} đơn vị nhỏ hơn kỳ trước cùng năm "
+                                             "(xem trang Các lỗi).")
 
 
 def test_tracking_writes_every_unit_with_its_status(office, consolidated):
