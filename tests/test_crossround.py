@@ -80,7 +80,8 @@ def test_the_simulated_reports_of_a_unit_never_fall_unless_the_truth_says_so(pla
                           rates=rates)
     rule = next(r for r in plan.rules if r.kind == "never_decreases")
     files = {(s.unit, s.round): s.figures for s in truth.files}
-    decreased = {(u, code, rc) for rc, rt in truth.rounds.items() for u, typed in rt.decreased.items() for code in typed}
+    decreased = {(u, code, rc) for rc, rt in truth.rounds.items()
+                 for u, typed in rt.decreased.items() for code in typed}
     assert decreased and {c for _, c, _ in decreased} <= set(rule.fields)
     checked = 0
     for u in units[:40]:

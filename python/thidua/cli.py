@@ -105,7 +105,7 @@ def cmd_classify(args) -> int:
 
 def cmd_proposals_list(args) -> int:
     import json
-    from thidua.review.commendations import STATE_NAMES, load_proposals
+    from thidua.awards.proposals import STATE_NAMES, load_proposals
     checks = load_proposals(working_set(args))
     if args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
@@ -119,31 +119,103 @@ def cmd_proposals_list(args) -> int:
 
 
 def cmd_proposals_decide(args) -> int:
-    from thidua.review.commendations import STATE_NAMES, decide
-    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force)
+    from thidua.awards.proposals import STATE_NAMES, decide
+    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force, reason=args.reason)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
-          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
+          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else "")
+          + (f"; khen thưởng dù không đủ điều kiện, lý do: {pc.override}" if pc.override else ""))
     return 0
 
 
-def cmd_awards(args) -> int:
-    """thidua awards decision|certificates|submission: the Word documents of one award form."""
+def _day(text: str | None):
+    """A --date value dd/mm/yyyy as a date (None when not given)."""
     import datetime as dt
-    from thidua.awards.documents import context, parse_margins, recipients, render
-    from thidua.review.commendations import load_proposals
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError as exc:
+        raise ThiDuaError(f"Ngày «{text}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 27/12/2019.") from exc
+
+
+def _written(paths, wanted_pdf: bool) -> None:
+    """Say each paper written, then (--pdf) its PDF beside it."""
+    for path in paths:
+        print(f"Đã ghi {path}")
+    if wanted_pdf and paths:
+        from thidua.reports.libreoffice import convert_all
+        for made in convert_all(paths, "pdf", paths[0].parent):
+            print(f"Đã ghi {made}")
+
+
+def cmd_awards_decision(args) -> int:
+    """thidua awards decision: make the decision record of one round and form, then write its papers."""
+    from thidua.awards.decisions import summary_line, make_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    from thidua.awards.documents import layout_path
+    ws = working_set(args)
+    margins = parse_margins(args.margins)
+    for kind in ("decision", "certificates"):       # a missing edited layout is refused before anything is stored
+        layout_path(kind, args.layouts)
+    made = make_decision(ws, _round(ws.plan, args.round), args.form, _day(args.date), args.number, args.adhoc)
+    print(f"Đã lập quyết định {summary_line(made)}.")
+    for note in made.notes:
+        print(note)
+    _written(write_papers(made, Path(args.out), args.layouts, margins), args.pdf)
+    return 0
+
+
+def cmd_awards_decisions(args) -> int:
+    import json
+    from thidua.awards.decisions import list_decisions, summary_line
+    found = list_decisions(working_set(args))
+    if args.json:
+        print(json.dumps([{"number": d.number_text, "date": d.date.isoformat(), "form": d.form, "round": d.round,
+                           "kind": d.kind, "collectives": d.collectives, "individuals": d.individuals,
+                           "total": d.total, "signer": d.signer_name,
+                           "register_numbers": [r["register_no"] for r in d.recipients]} for d in found],
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print("Chưa có quyết định khen thưởng nào (thidua awards decision --round TK --form GK --out khen-thuong).")
+    for d in found:
+        print(summary_line(d))
+    return 0
+
+
+def cmd_awards_papers(args) -> int:
+    """thidua awards papers|certificates: a stored decision's papers made again (the same documents)."""
+    from thidua.awards.decisions import get_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    decision = get_decision(working_set(args), args.number)
+    margins = parse_margins(args.margins)
+    if args.awards_command == "certificates":
+        from thidua.awards.documents import render
+        paths = [render("certificates", decision.context, Path(args.out), args.layouts, margins)]
+    else:
+        paths = write_papers(decision, Path(args.out), args.layouts, margins)
+    _written(paths, args.pdf)
+    return 0
+
+
+def cmd_awards_submission(args) -> int:
+    """thidua awards submission: the Tờ trình upward for a form decided above the office."""
+    from thidua.awards.decisions import default_date
+    from thidua.awards.documents import context, proposed, render
+    from thidua.awards.proposals import load_proposals
     ws = working_set(args)
     plan = ws.plan
-    when = None
-    if args.date:
-        try:
-            when = dt.datetime.strptime(args.date, "%d/%m/%Y").date()
-        except ValueError as exc:
-            raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
-    margins = parse_margins(getattr(args, "margins", None))
-    checks = load_proposals(ws)
-    rec = recipients(plan, checks, args.form, args.awards_command, ws.unit_names)
-    out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
-                 args.layouts, margins)
+    rounds = [_round(plan, args.round)] if args.round else None
+    checks = load_proposals(ws, rounds)
+    rec = proposed(plan, checks, args.form, ws.unit_names)
+    rnd = plan.round(args.round) if args.round else plan.year_end_round
+    when = _day(args.date)
+    if when is None:
+        chosen = [pc for pc in checks if pc.id in {r["id"] for r in rec.everyone}]
+        when, why = default_date(rnd, chosen)
+        print(f"Ngày tờ trình: {when:%d/%m/%Y} ({why}); ghi --date để chọn ngày khác.")
+    out = render("submission", context(plan, rec, "submission", args.number, when, rnd.code if rnd else None),
+                 Path(args.out), args.layouts)
     print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
     unfit = [r["name"] for r in rec.everyone if not r["eligible"]]
     if unfit:
@@ -155,7 +227,7 @@ def cmd_awards(args) -> int:
 
 
 def cmd_proposals_export(args) -> int:
-    from thidua.review.commendations import load_proposals
+    from thidua.awards.proposals import load_proposals
     from thidua.reports.summary_book import write_proposal_document
     ws = working_set(args)
     out = write_proposal_document(ws.plan, load_proposals(ws), ws.unit_names, Path(args.out))
@@ -533,7 +605,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
     p.set_defaults(func=cmd_bundle_windows)
 
-    # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
+    # scores, classification, proposals and summaries (review/scoring.py, awards/proposals.py, reports/summary.py)
     db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
     p = sub.add_parser("scores", help="điểm thẩm định: xuất bảng để chấm, nhập điểm đã chấm")
     scores = p.add_subparsers(dest="scores_command", metavar="SUBCOMMAND", required=True)
@@ -571,7 +643,9 @@ def build_parser() -> ArgumentParser:
     q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
     q.add_argument("--note", help="ghi chú quyết định")
     q.add_argument("--force", action="store_true",
-                   help="cho phép sửa một đề nghị đã được khen thưởng (ghi vào lịch sử đề nghị)")
+                   help="cho phép sửa một đề nghị đã được khen thưởng, hoặc khen thưởng người chưa đủ điều kiện "
+                        "(cần --reason; ghi vào lịch sử đề nghị)")
+    q.add_argument("--reason", help="lý do khen thưởng người chưa đủ điều kiện (hiện trong danh sách làm việc)")
     _common(q)
     q.set_defaults(func=cmd_proposals_decide)
     q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")
@@ -581,23 +655,50 @@ def build_parser() -> ArgumentParser:
     _common(q)
     q.set_defaults(func=cmd_proposals_export)
 
-    p = sub.add_parser("awards", help="soạn quyết định khen thưởng, giấy khen, tờ trình (Word)")
+    p = sub.add_parser("awards", help="quyết định khen thưởng (lưu trong kho), giấy khen, tờ trình (Word)")
     aw = p.add_subparsers(dest="awards_command", metavar="SUBCOMMAND", required=True)
-    for name, text in (("decision", "Quyết định khen thưởng kèm danh sách (đề nghị đã được khen thưởng)"),
-                       ("certificates", "giấy khen, mỗi người/tập thể một trang A4 ngang"),
-                       ("submission", "Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")):
-        q = aw.add_parser(name, help=text)
-        q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ GK")
-        q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+
+    def paper_options(q, out_help: str) -> None:
+        q.add_argument("--out", required=True, help=out_help)
         q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
         q.add_argument("--db", help=db_help)
-        q.add_argument("--number", help="số văn bản, ví dụ 45/QĐ-CĐN (để trống: chừa chỗ ghi tay)")
-        q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: hôm nay)")
         q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
-        if name == "certificates":
-            q.add_argument("--margins", help="lề trang (mm) trên,phải,dưới,trái cho khớp phôi giấy khen in sẵn")
+        q.add_argument("--margins", help="lề trang giấy khen (mm) trên,phải,dưới,trái cho khớp phôi in sẵn")
         _common(q)
-        q.set_defaults(func=cmd_awards)
+
+    q = aw.add_parser("decision", help="lập quyết định khen thưởng của một kỳ và một hình thức (lưu trong kho), "
+                      "ghi quyết định kèm danh sách, giấy khen và danh sách làm việc")
+    q.add_argument("--round", required=True, help="kỳ của các đề nghị: SK1 (sơ kết), TK (tổng kết), DX (đột xuất)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng do Văn phòng quyết định, ví dụ GK")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ, không phải hôm nay)")
+    q.add_argument("--number", help="số quyết định, ví dụ 5 (in ra 05/QĐ-CĐN); mặc định: số tiếp theo")
+    q.add_argument("--adhoc", action="store_true", help="quyết định khen thưởng đột xuất từ các đề nghị ghi «Đột xuất»")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_decision)
+    q = aw.add_parser("decisions", help="liệt kê các quyết định khen thưởng đã lập")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--json", action="store_true", help="in dạng JSON")
+    _common(q)
+    q.set_defaults(func=cmd_awards_decisions)
+    q = aw.add_parser("papers", help="ghi lại các văn bản của một quyết định đã lập (giống hệt lần trước)")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("certificates", help="giấy khen của một quyết định đã lập, mỗi người/tập thể một trang A4 ngang")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "tệp .docx ghi ra")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("submission", help="Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ BKLDLD")
+    q.add_argument("--round", help="chỉ các đề nghị của kỳ này (mặc định: mọi kỳ)")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ)")
+    q.add_argument("--number", help="số tờ trình, ví dụ 12/TTr-CĐN (để trống: chừa chỗ ghi tay)")
+    q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+    q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
+    _common(q)
+    q.set_defaults(func=cmd_awards_submission)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
     p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")

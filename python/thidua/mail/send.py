@@ -56,8 +56,9 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _signature(plan) -> str:
-    return f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()
+def _signature(plan, day: dt.date | None = None) -> str:
+    """«Văn phòng Công đoàn Viên chức tỉnh Quảng Nam»: the office's name in force on `day` (plan/dated.py)."""
+    return f"Văn phòng {plan.office_on(day).issuer_name}".strip()
 
 
 def what_to_send(rnd, today: dt.date | None = None) -> str:
@@ -83,7 +84,7 @@ def template_messages(plan, units, round_code: str, key: bytes, sender: str) -> 
         msg.set_content(
             f"Kính gửi: {unit.name},\n\nVăn phòng gửi đơn vị biểu mẫu {_lower_first(rnd.name)} (đã ghi sẵn mã và tên "
             f"đơn vị). Đề nghị đơn vị điền đủ các ô, không đổi tên trang, lưu dạng .xlsx và gửi lại qua thư điện tử "
-            f"này{due}.\n\nTrân trọng.\n{_signature(plan)}\n")
+            f"này{due}.\n\nTrân trọng.\n{_signature(plan, rnd.start)}\n")
         name = template_filename(round_code, unit)
         msg.add_attachment(factory.render(unit), maintype=XLSX[0], subtype=XLSX[1], filename=name)
         out.append(Outgoing(unit.code, unit.email, f"{round_code}/templates/{unit.code}", msg, name))

@@ -35,7 +35,6 @@ from thidua.store import submissions, values as store_values
 from thidua.store.crossround import decreases
 from thidua.store.store import Store
 from thidua.store.tracking import decided_at, status_label, status_rows
-from thidua.text.normalize import org_name
 from thidua.text.numbers import format_number
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
@@ -86,7 +85,7 @@ class Book:
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
             "constant_memory": CONSTANT_MEMORY, "tmpdir": str(self.parts)})
-        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
+        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": plan.office_on(rnd.end).issuer_name,
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
@@ -124,10 +123,6 @@ class Book:
                 rows.close()
             shutil.rmtree(self.parts, ignore_errors=True)
 
-    @staticmethod
-    def issuer(plan) -> str:
-        return org_name(str(plan.meta.get("issuer", "")))
-
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
         return f"{self.rnd.name}. {due}Số liệu tổng hợp đến {self.as_of.strftime('%H:%M ngày %d/%m/%Y')}.{extra}"
@@ -138,7 +133,7 @@ class Book:
         ws = self.wb.add_worksheet(name)
         ws.widths_ = [width for _, width, _ in columns]
         row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
-                             widths=ws.widths_, default_font=DEFAULT_FONT)
+                             widths=ws.widths_, default_font=DEFAULT_FONT, office_day=self.rnd.end)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -151,7 +146,7 @@ class Book:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
         end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
-                                default_font=DEFAULT_FONT)
+                                default_font=DEFAULT_FONT, office_day=self.rnd.end)
         block.replay()
         return end
 

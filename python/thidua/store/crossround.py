@@ -48,7 +48,7 @@ def decreases(store: Store, plan: Plan, round_code: str | None = None, later_onl
                                            label=labels[code], unit=unit, round=later.code, earlier=earlier.code,
                                            file=names.get(sid, ""), earlier_file=names.get(current[(unit, earlier.code)], ""))
                         out.append({"unit": unit, "indicator": code, "round": later.code, "value": b,
-                                    "file": names.get(sid), "received_at": subs[sid].received_at if sid in subs else None,
+                                    "file": names.get(sid), "received_at": subs[sid].received_at,
                                     "earlier_round": earlier.code, "earlier_value": a,
                                     "earlier_file": names.get(current[(unit, earlier.code)]), "rule": rule.code,
                                     "code": issue.code, "message": issue.message})
