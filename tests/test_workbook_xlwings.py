@@ -161,6 +161,19 @@ def test_tracking_writes_every_unit_with_its_status(office, consolidated):
     assert 0 < len(drafts) <= len(units) - n_ok
 
 
+def test_the_tracking_sheet_notes_a_figure_below_the_units_earlier_report(office, consolidated):
+    from thidua.store.crossround import decreases
+    folder, plan, units = office
+    actions, data = run(folder, "track_and_remind", ThiDua_Ky="SK1")
+    rows = table_of(actions, data, "tracking")
+    with WorkingSet(plan, units, folder / excel.DB_FILE).store() as store:
+        below = decreases(store, plan, "SK1", later_only=True)
+    noted = {r[0]: r[8] for r in rows[1:] if "cộng dồn" in (r[8] or "")}
+    assert below and set(noted) == {w["unit"] for w in below}
+    label = {i.code: i.label for i in plan.indicators}
+    assert all(f"«{label[w['indicator']]}»" in noted[w["unit"]] for w in below)
+
+
 def test_scoring_writes_a_level_for_every_unit(office, consolidated):
     from thidua.review.scoring import classify_units
     folder, plan, units = office
