@@ -450,9 +450,13 @@ def _problems_sheet(book: Book, store: Store, rnd, names: dict, across: list[dic
             ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"), ("Giá trị đã nhập", 16, "small"),
             ("Nội dung vấn đề", 50, "small")]
     where = store_values.indicator_sources(store, rnd.code) if across else {}
+    order = {code: i for i, code in enumerate(i.code for i in book.plan.indicators)}
+    rounds = [r.code for r in book.plan.rounds]
     below = [(w["unit"], w["file"], w["received_at"], None, "accepted", "warning",
-              *where.get(w["indicator"], ("", "")), format_number(w["value"]), w["message"]) for w in across]
-    cursor = heapq.merge(store_issues.issues_of_round(store, rnd.code), sorted(below, key=_by_unit), key=_by_unit)
+              *where.get(w["indicator"], ("", "")), format_number(w["value"]), w["message"])
+             for w in sorted(across, key=lambda w: (w["unit"], order.get(w["indicator"], 0),
+                                                    rounds.index(w["earlier_round"])))]  # an indicator's rows together
+    cursor = heapq.merge(store_issues.issues_of_round(store, rnd.code), below, key=_by_unit)
     data = ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
              FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
             for i, (unit, name, received, _source, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
