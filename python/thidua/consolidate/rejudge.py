@@ -143,6 +143,7 @@ def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -
     db_path, plan, unit_map, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
     if round_code:
         plan.round(round_code)
+    ws.check_year()                        # another year's store: refused before anything is judged
     with store_db.run_lock(db_path, wait=wait):
         with Store.open(db_path, create=False) as store:
             if fingerprint(key) != (store.meta("key_fingerprint") or fingerprint(key)):
