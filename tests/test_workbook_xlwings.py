@@ -138,7 +138,7 @@ def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
         assert {row[0] for row in totals[1:]} == {"Q1", "SK1"}
     # a sơ kết figure below the unit's Q1 figure (V022): listed with the file, both figures in its note
     from thidua.store.crossround import decreases
-    with WorkingSet(plan, load_units(folder / "ThiDua2019.xlsm"), folder / excel.DB_FILE).store() as store:
+    with WorkingSet(plan, load_units(folder / "ThiDua2019.xlsm"), excel.store_file(folder, 2019)).store() as store:
         below = decreases(store, plan)
     assert below and [row for row in problems[1:] if row[5] in {w["message"] for w in below}] == [
         [w["file"], w["unit"], "SK1", excel.FILE_STATUS_VI["accepted"], 0, w["message"]] for w in below]
@@ -166,7 +166,7 @@ def test_the_tracking_sheet_notes_a_figure_below_the_units_earlier_report(office
     folder, plan, units = office
     actions, data = run(folder, "track_and_remind", ThiDua_Ky="SK1")
     rows = table_of(actions, data, "tracking")
-    with WorkingSet(plan, units, folder / excel.DB_FILE).store() as store:
+    with WorkingSet(plan, units, excel.store_file(folder, 2019)).store() as store:
         below = decreases(store, plan, "SK1", later_only=True)
     noted = {r[0]: r[8] for r in rows[1:] if "cộng dồn" in (r[8] or "")}
     assert below and set(noted) == {w["unit"] for w in below}
