@@ -304,6 +304,18 @@ def test_a_register_row_that_cannot_be_matched_is_refused_and_marked_units_keep_
                                                                              "CD006": "merged"}
     text = thidua("history", "--unit", "CD104", "--years", "--workbook", book, cwd=office.folder).stdout
     assert "mã năm đó: CD004" in text and "2020:" in text
+    # this year's jobs count only the units that report; a file of a marked unit says why it is not counted
+    from thidua.intake.validate import validate_file
+    from thidua.store.tracking import status_rows
+    from thidua.year.workset import WorkingSet
+    ws = WorkingSet.load(workbook=book, key_file=office.key)         # the 2021 store the roll-over made
+    assert [r["unit"] for r in status_rows(ws, "Q1")] == ["CD001", "CD002", "CD003", "CD104"]
+    gone = ws.register_map["CD006"]
+    path = write_templates(ws.plan, "Q1", [gone], tmp_path / "q1", TEST_KEY)[0]
+    result = validate_file(path, ws.plan, TEST_KEY, ws.register_map)
+    meta = [i for i in result.issues if i.code.startswith("M")]          # the blank template's V001s aside
+    assert [i.code for i in meta] == ["M013"] and meta[0].severity == "error" and result.status == "errors"
+    assert "«sáp nhập»" in meta[0].message and "đơn vị kế tục CD001" in meta[0].message
 
 
 def _book_of_year(folder: Path, year: int, offices_end: dt.date | None = None) -> Path:

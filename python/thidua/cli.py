@@ -487,7 +487,7 @@ def cmd_validate(args) -> int:
             skipped += left
         else:
             files.append(Path(arg))
-    register = ws.unit_map
+    register = ws.register_map
     results = [validate_file(path, plan, key, register) for path in files]
     # files signed with another key: the office's key decides (the store records it), never a guess
     check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))

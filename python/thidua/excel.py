@@ -140,7 +140,7 @@ def validate_files(ctx: Context) -> str:
         raise ThiDuaError("Chưa chọn tệp nào để kiểm tra.", "Bấm «Chọn tệp...» rồi bấm lại.")
     key, rows, bad = ctx.key(), [], 0
     for path in paths:
-        result = validate_file(path, ctx.plan, key, units={u.code: u for u in ctx.units})
+        result = validate_file(path, ctx.plan, key, units=ctx.ws.register_map)
         write_feedback(path, result, ctx.path("feedback") / feedback_name(path, result))
         bad += bool(result.issues)
         rows += [(path.name, result.unit, result.round, i.code, i.sheet, i.cell, i.message) for i in result.issues]

@@ -354,7 +354,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
         plan.round(round_code)
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
-    unit_map, key = ws.unit_map, ws.key()
+    unit_map, key = ws.register_map, ws.key()
     ws.check_year()                       # a store of another year: refused before anything is read or written
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed

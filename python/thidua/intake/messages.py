@@ -47,6 +47,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("M009", _E, "Tệp là biểu mẫu của kỳ {round}, không phải kỳ {expected}. Gửi biểu mẫu của kỳ {expected}."),
     Message("M010", _W, "Chưa có khóa của Văn phòng nên chưa kiểm tra được chữ ký của biểu mẫu."),
     Message("M012", _E, "Biểu mẫu được ký bằng một khóa khác (mã khóa {found}), không phải khóa đang dùng để kiểm tra (mã khóa {expected}): tệp không bị sửa nhưng không do Văn phòng này cấp với khóa hiện tại. Văn phòng kiểm tra lại khóa trước khi trả lời đơn vị."),
+    Message("M013", _E, "Đơn vị {unit} đã được đánh dấu «{status}» trong danh sách đơn vị năm nay ({successor}): báo cáo này không được tính. Nếu đơn vị vẫn hoạt động, Văn phòng sửa cột «Tình trạng» trong danh sách đơn vị rồi tổng hợp lại; nếu không, đơn vị kế tục gửi báo cáo bằng biểu mẫu của mình."),
     Message("M011", _E, "Ô mã đơn vị trên trang «{sheet}» ghi «{value}» nhưng biểu mẫu được cấp cho đơn vị {unit}: không sửa thông tin đã ghi sẵn."),
     # -- structure of the workbook
     Message("S001", _E, "Thiếu trang «{sheet}» (đã xóa hoặc đổi tên không nhận ra). Tải lại biểu mẫu gốc, không xóa hay đổi tên trang."),

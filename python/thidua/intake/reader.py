@@ -141,6 +141,10 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M004", sheet=S.META_SHEET, unit=res.unit, round=res.round))
     if units is not None and res.unit not in units:
         reading.add(make_issue("M005", sheet=S.META_SHEET, unit=res.unit))
+    elif units is not None and not getattr(units[res.unit], "active", True):   # kept in the register for its history
+        gone = units[res.unit]
+        reading.add(make_issue("M013", sheet=S.META_SHEET, unit=res.unit, status=gone.status_label.lower(),
+                               successor=f"đơn vị kế tục {gone.successor}" if gone.successor else "không có đơn vị kế tục"))
     if expect_unit and expect_unit != res.unit:
         reading.add(make_issue("M008", sheet=S.META_SHEET, unit=res.unit, expected=expect_unit))
     if expect_round and expect_round != res.round:

@@ -63,6 +63,12 @@ class WorkingSet:
         return {u.code: u for u in self.units}
 
     @cached_property
+    def register_map(self) -> dict[str, Unit]:
+        """Every unit of the register by code, closed, merged and renamed ones included: what a file is read
+        against (a file of a unit that no longer reports is told so, not called unknown)."""
+        return {u.code: u for u in self.register}
+
+    @cached_property
     def unit_names(self) -> dict[str, str]:
         return {u.code: u.name for u in self.units}
 
