@@ -78,7 +78,7 @@ def consolidated_year(tmp_path_factory, plan, units):
 
     root = tmp_path_factory.mktemp("year")
     chosen = units[:60]
-    rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0)
+    rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0, decrease=0.1)
     truth = simulate_year(plan, chosen, TEST_KEY, root / "inbox", rng_seed=7, rounds=["Q1", "SK1"], rates=rates)
     report = consolidate(WorkingSet(plan, chosen, root / "thidua.db", secret=TEST_KEY), root / "inbox", out=root / "bao-cao")
     workbooks = {Path(p).stem.split("_")[-1]: Path(p) for p in report.workbooks}

@@ -269,8 +269,8 @@ def cmd_consolidate(args) -> int:
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
     if report.across:
-        units = len({item["unit"] for item in report.across})
-        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+        from thidua.store.crossround import decreases_sentence
+        print(f"Lưu ý: {decreases_sentence(report.across)}"
               + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
         for item in report.across[:10]:
             print(f"  [Lưu ý {item['code']}] {item['message']}")

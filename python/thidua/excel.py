@@ -179,6 +179,8 @@ def consolidate_inbox(ctx: Context) -> str:
     files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
              for f in report.files if f.status != "accepted"]
     files += [(item["file"], None, None, "bỏ qua", 0, item["reason"]) for item in report.skipped]
+    files += [(item["file"], item["unit"], item["round"], FILE_STATUS_VI["accepted"], 0, item["message"])
+              for item in report.across]                # a figure below the unit's earlier report (a warning)
     write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
     counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
     said = ""
@@ -186,6 +188,9 @@ def consolidate_inbox(ctx: Context) -> str:
         from thidua.consolidate.rejudge import Rejudged
         said = Rejudged(**report.rejudged).sentence() + " "
     skipped = f" Bỏ qua {len(report.skipped)} tệp không phải báo cáo (xem trang Các lỗi)." if report.skipped else ""
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        skipped += f" Lưu ý: {decreases_sentence(report.across)} (xem trang Các lỗi)."
     return f"{said}Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}.{skipped}"
 
 

@@ -26,7 +26,7 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
-from thidua.consolidate.crossround import decreases
+from thidua.store.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipts
@@ -486,6 +486,9 @@ def demo_year(ws: WorkingSet, out: Path, say=print) -> None:
     say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
         f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
         f"sau {format_seconds(report.seconds)} giây -> {ws.db}")
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        say(f"Lưu ý: {decreases_sentence(report.across)} (ghi chú ở trang theo dõi và trang vấn đề của bảng tổng hợp)")
     say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
     for rnd in plan.rounds:
         if not rnd.due:
