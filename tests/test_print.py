@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from conftest import need_libreoffice
-from storebuild import synthetic_store
+from storebuild import plan_of_year, synthetic_store
 
 from thidua.cli import main
 from thidua.reports.officialdoc import MOTTO, NATION, header_split
@@ -20,7 +20,7 @@ FOOTER = re.compile(r"^\s*Trang \d+/\d+\s*$")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, plan, units):
     root = tmp_path_factory.mktemp("print")
-    synthetic_store(root / "prev.db", plan, units, seed=3)
+    synthetic_store(root / "prev.db", plan_of_year(plan, 2018), units, seed=3)
     return synthetic_store(root / "store.db", plan, units)
 
 
@@ -61,12 +61,12 @@ def has_content(page: str) -> bool:
 def check_document(pdf, plan) -> list[str]:
     pages = pages_of(pdf)
     whole = "\n".join(pages)
-    signer = plan.meta["signer_name"]
+    signer = plan.office_on().signer_name
     # one document: the header, the «Nơi nhận» block and the signature once, the header at the top
     assert whole.count(NATION) == 1 and NATION in pages[0]
     assert whole.count("Nơi nhận") == 1 and whole.count(signer) == 1 and signer in pages[-1]
     # every header line whole (its two blocks side by side on one line, nothing cut)
-    for line in (plan.meta["issuer_parent"], plan.meta["issuer"], NATION, MOTTO):
+    for line in (plan.office_on().issuer_parent, plan.office_on().issuer, NATION, MOTTO):
         assert line in pages[0], line
     for recipient in ("Ban Thường vụ CĐVC tỉnh;", "Các CĐCS trực thuộc;", "Lưu: VT."):
         assert recipient in pages[-1]
@@ -81,7 +81,7 @@ def test_year_summary_is_one_document(year_pdf, plan):
     # each section starts a page with its caption
     captions = re.findall(r"^\s*Biểu (\d+[a-z]?)\.", whole, re.M)
     confirm = ["1c"] if "1c" in captions else []      # units that answered «Có» then «Không», when there are any
-    assert captions == ["1", "1b", *confirm, "2", "3", "3b", "3c", "4", "4b", "5", "5b", "6"]
+    assert captions == ["1", "1b", *confirm, "2", "3", "3b", "3c", "4", "4b", "5", "5b", "6", "6b", "7"]
     for page in pages:
         found = re.findall(r"^\s*(Biểu \d+[a-z]?\.)", page, re.M)
         if found:
@@ -108,7 +108,7 @@ def test_header_split_is_measured(plan):
     mid = header_split(plan, widths, len(widths) - 1)
     points = [column_points(w) for w in widths]
     left, right = sum(points[:mid + 1]), sum(points[mid + 1:])
-    assert left >= text_width(plan.meta["issuer_parent"]) and left >= text_width(plan.meta["issuer"], bold=True)
+    assert left >= text_width(plan.office_on().issuer_parent) and left >= text_width(plan.office_on().issuer, bold=True)
     assert right >= text_width(NATION, bold=True) and right >= text_width(MOTTO, bold=True)
 
 

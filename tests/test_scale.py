@@ -11,6 +11,7 @@ from thidua.consolidate.run import FileRow, FileRows, consolidate
 from thidua.plan.units import Unit, iter_csv_rows, read_csv_rows, units_from_rows
 from thidua.store import scan, values
 from thidua.store import verdicts as V
+from thidua.store.db import archive_root
 from thidua.store.store import Store
 from thidua.store.submissions import check_consistency
 from thidua.year.workset import WorkingSet
@@ -98,15 +99,16 @@ def test_the_register_fingerprint_is_the_one_stores_recorded(units):
 def test_consistency_check_covers_what_the_scan_trusts(consolidated_year, tmp_path):
     """An unchanged file is trusted through the path cache: its bytes archived and sighted under its path. A store
     where that does not hold is reported by check_consistency."""
-    db = tmp_path / "copy.db"
+    db = tmp_path / consolidated_year.db.name                   # a copy beside the same archive
     with sqlite3.connect(consolidated_year.db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
+    (tmp_path / archive_root(db).name).symlink_to(archive_root(consolidated_year.db), target_is_directory=True)
     with Store.open(db) as store:
-        assert check_consistency(store, consolidated_year.db) == []
+        assert check_consistency(store) == []
         path, sha = store.conn.execute("SELECT path, sha256 FROM path_cache LIMIT 1").fetchone()
         with store.atomic():
             store.conn.execute("DELETE FROM sightings WHERE sha256 = ? AND path = ?", (sha, path))
             store.insert("path_cache", {"path": "/nowhere/x.xlsx", "size": 1, "mtime_ns": 1, "sha256": "0" * 64})
-        problems = check_consistency(store, consolidated_year.db)
+        problems = check_consistency(store)
     assert f"path {path} cached without its sighting" in problems
     assert "path /nowhere/x.xlsx cached for bytes not in the archive" in problems

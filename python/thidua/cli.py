@@ -19,11 +19,12 @@ def _common(p: ArgumentParser) -> None:
 
 def working_set(args):
     """The year's working set named by the options: --workbook / --plan / --register (bundled defaults
-    otherwise), --db and --key. Built once per command; every job receives it."""
+    otherwise), --db (else `[store] url` of thidua.toml, else the workbook's store_url row, else thidua.db) and
+    --key. Built once per command; every job receives it."""
     from thidua.year.workset import WorkingSet
     return WorkingSet.load(plan=getattr(args, "plan", None), register=getattr(args, "register", None),
                            workbook=getattr(args, "workbook", None), db=getattr(args, "db", None),
-                           key_file=getattr(args, "key", None))
+                           key_file=getattr(args, "key", None), settings_file=getattr(args, "settings", None))
 
 
 def cmd_templates(args) -> int:
@@ -105,7 +106,7 @@ def cmd_classify(args) -> int:
 
 def cmd_proposals_list(args) -> int:
     import json
-    from thidua.review.commendations import STATE_NAMES, load_proposals
+    from thidua.awards.proposals import STATE_NAMES, load_proposals
     checks = load_proposals(working_set(args))
     if args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
@@ -119,31 +120,103 @@ def cmd_proposals_list(args) -> int:
 
 
 def cmd_proposals_decide(args) -> int:
-    from thidua.review.commendations import STATE_NAMES, decide
-    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force)
+    from thidua.awards.proposals import STATE_NAMES, decide
+    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force, reason=args.reason)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
-          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
+          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else "")
+          + (f"; khen thưởng dù không đủ điều kiện, lý do: {pc.override}" if pc.override else ""))
     return 0
 
 
-def cmd_awards(args) -> int:
-    """thidua awards decision|certificates|submission: the Word documents of one award form."""
+def _day(text: str | None):
+    """A --date value dd/mm/yyyy as a date (None when not given)."""
     import datetime as dt
-    from thidua.awards.documents import context, parse_margins, recipients, render
-    from thidua.review.commendations import load_proposals
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError as exc:
+        raise ThiDuaError(f"Ngày «{text}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 27/12/2019.") from exc
+
+
+def _written(paths, wanted_pdf: bool) -> None:
+    """Say each paper written, then (--pdf) its PDF beside it."""
+    for path in paths:
+        print(f"Đã ghi {path}")
+    if wanted_pdf and paths:
+        from thidua.reports.libreoffice import convert_all
+        for made in convert_all(paths, "pdf", paths[0].parent):
+            print(f"Đã ghi {made}")
+
+
+def cmd_awards_decision(args) -> int:
+    """thidua awards decision: make the decision record of one round and form, then write its papers."""
+    from thidua.awards.decisions import summary_line, make_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    from thidua.awards.documents import layout_path
+    ws = working_set(args)
+    margins = parse_margins(args.margins)
+    for kind in ("decision", "certificates"):       # a missing edited layout is refused before anything is stored
+        layout_path(kind, args.layouts)
+    made = make_decision(ws, _round(ws.plan, args.round), args.form, _day(args.date), args.number, args.adhoc)
+    print(f"Đã lập quyết định {summary_line(made)}.")
+    for note in made.notes:
+        print(note)
+    _written(write_papers(made, Path(args.out), args.layouts, margins), args.pdf)
+    return 0
+
+
+def cmd_awards_decisions(args) -> int:
+    import json
+    from thidua.awards.decisions import list_decisions, summary_line
+    found = list_decisions(working_set(args))
+    if args.json:
+        print(json.dumps([{"number": d.number_text, "date": d.date.isoformat(), "form": d.form, "round": d.round,
+                           "kind": d.kind, "collectives": d.collectives, "individuals": d.individuals,
+                           "total": d.total, "signer": d.signer_name,
+                           "register_numbers": [r["register_no"] for r in d.recipients]} for d in found],
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print("Chưa có quyết định khen thưởng nào (thidua awards decision --round TK --form GK --out khen-thuong).")
+    for d in found:
+        print(summary_line(d))
+    return 0
+
+
+def cmd_awards_papers(args) -> int:
+    """thidua awards papers|certificates: a stored decision's papers made again (the same documents)."""
+    from thidua.awards.decisions import get_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    decision = get_decision(working_set(args), args.number)
+    margins = parse_margins(args.margins)
+    if args.awards_command == "certificates":
+        from thidua.awards.documents import render
+        paths = [render("certificates", decision.context, Path(args.out), args.layouts, margins)]
+    else:
+        paths = write_papers(decision, Path(args.out), args.layouts, margins)
+    _written(paths, args.pdf)
+    return 0
+
+
+def cmd_awards_submission(args) -> int:
+    """thidua awards submission: the Tờ trình upward for a form decided above the office."""
+    from thidua.awards.decisions import default_date
+    from thidua.awards.documents import context, proposed, render
+    from thidua.awards.proposals import load_proposals
     ws = working_set(args)
     plan = ws.plan
-    when = None
-    if args.date:
-        try:
-            when = dt.datetime.strptime(args.date, "%d/%m/%Y").date()
-        except ValueError as exc:
-            raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
-    margins = parse_margins(getattr(args, "margins", None))
-    checks = load_proposals(ws)
-    rec = recipients(plan, checks, args.form, args.awards_command, ws.unit_names)
-    out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
-                 args.layouts, margins)
+    rounds = [_round(plan, args.round)] if args.round else None
+    checks = load_proposals(ws, rounds)
+    rec = proposed(plan, checks, args.form, ws.unit_names)
+    rnd = plan.round(args.round) if args.round else plan.year_end_round
+    when = _day(args.date)
+    if when is None:
+        chosen = [pc for pc in checks if pc.id in {r["id"] for r in rec.everyone}]
+        when, why = default_date(rnd, chosen)
+        print(f"Ngày tờ trình: {when:%d/%m/%Y} ({why}); ghi --date để chọn ngày khác.")
+    out = render("submission", context(plan, rec, "submission", args.number, when, rnd.code if rnd else None),
+                 Path(args.out), args.layouts)
     print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
     unfit = [r["name"] for r in rec.everyone if not r["eligible"]]
     if unfit:
@@ -155,7 +228,7 @@ def cmd_awards(args) -> int:
 
 
 def cmd_proposals_export(args) -> int:
-    from thidua.review.commendations import load_proposals
+    from thidua.awards.proposals import load_proposals
     from thidua.reports.summary_book import write_proposal_document
     ws = working_set(args)
     out = write_proposal_document(ws.plan, load_proposals(ws), ws.unit_names, Path(args.out))
@@ -196,8 +269,8 @@ def cmd_consolidate(args) -> int:
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
     if report.across:
-        units = len({item["unit"] for item in report.across})
-        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+        from thidua.store.crossround import decreases_sentence
+        print(f"Lưu ý: {decreases_sentence(report.across)}"
               + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
         for item in report.across[:10]:
             print(f"  [Lưu ý {item['code']}] {item['message']}")
@@ -264,7 +337,7 @@ def cmd_rejudge(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from thidua.store.backup import backup
+    from thidua.store.transfer import backup
     from thidua.templates.signing import key_path
     key = key_path(args.key)
     out = backup(working_set(args).db, key if key.exists() else None, Path(args.out))
@@ -275,7 +348,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from thidua.store.backup import restore
+    from thidua.store.transfer import restore
     from thidua.templates.signing import key_path
     done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
     print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ ({done.added} tệp chép vào, "
@@ -288,14 +361,46 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_store_copy(args) -> int:
+    """Copy a store between files and servers (SQLite <-> PostgreSQL), archive included."""
+    from thidua.store.locator import choose, settings_from
+    from thidua.mail.settings import settings_file_for
+    from thidua.store.transfer import copy_store
+    settings = settings_from({}, settings_file_for(None, args.settings))
+    done = copy_store(choose(args.source, settings), choose(args.target, settings), force=args.force)
+    print(f"Đã chép kho dữ liệu {done.source} sang {done.target}: {len(done.rows)} bảng, "
+          f"{format_number(sum(done.rows.values()))} dòng, {format_number(done.n_files)} tệp lưu trữ "
+          f"({format_number(done.n_bytes / 1e6, 1)} MB), sau {format_seconds(done.seconds)} giây.")
+    return 0
+
+
+def cmd_new_year(args) -> int:
+    """thidua new-year YEAR: the next year's working set beside the previous one (year/rollover.py)."""
+    from thidua.plan.load import load_units
+    from thidua.text.numbers import format_number
+    from thidua.year.rollover import new_year, source_working_set
+    ws = source_working_set(args.year, args.from_year, folder=args.dir, workbook=args.workbook, plan=args.plan,
+                            register=args.register, db=args.db, key_file=args.key)
+    given = load_units(args.new_register) if args.new_register else None
+    done = new_year(ws, args.year, args.out, given)
+    for line in done.lines():
+        print(line)
+    sizes = ", ".join(f"{p.name} {format_number(p.stat().st_size / 1024, 0)} KB" for p in (done.workbook, done.store))
+    print(f"Xong sau {format_seconds(done.seconds)} giây ({sizes}). Làm việc năm {done.year}: mở {done.workbook}, "
+          f"hoặc dùng --workbook {done.workbook}.")
+    return 0
+
+
 def cmd_history(args) -> int:
     import json
     from thidua.plan.units import unknown_unit
     from thidua.store.submissions import submission_history
     from thidua.store.vocabulary import label
     ws = working_set(args)
-    units = list(ws.units)
+    units = list(ws.register)
     unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
+    if args.years:
+        return _unit_years(ws, unit, args.json)
     with ws.store() as store:
         rows = submission_history(store, unit, _round(ws.plan, args.round))
     if unit and not rows and unit not in {u.code for u in units}:
@@ -310,6 +415,41 @@ def cmd_history(args) -> int:
         print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19}{mark} {label(r['status']):18} "
               f"{r['n_errors']} lỗi  {r['file_name']}  {r['sha256'][:12]}  -> {r['archive_path']}")
     print(f"{len(rows)} tệp đã nhận.")
+    return 0
+
+
+def _unit_years(ws, unit: str | None, as_json: bool) -> int:
+    """`thidua history --unit CODE --years`: the unit year by year from the stores of the years."""
+    import dataclasses
+    import json
+    from thidua.plan.units import unknown_unit
+    if not unit:
+        raise ThiDuaError("Cần chọn đơn vị để xem lịch sử các năm.", "Thêm --unit MÃ_ĐƠN_VỊ, ví dụ --unit CD006.")
+    if unit not in {u.code for u in ws.register}:
+        raise unknown_unit([unit], list(ws.register))
+    history = ws.history
+    rows = history.unit(unit)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=1))
+        return 0
+    name = ws.unit_names.get(unit) or next((u.name for u in ws.register if u.code == unit), unit)
+    print(f"{unit} {name}: lịch sử {len(rows)} năm")
+    for r in rows:
+        if not r.known:
+            print(f"  {r.year}: không đọc được ({r.level_name})")
+            continue
+        level = r.level_name or "chưa báo cáo tổng kết"
+        points = f" ({format_number(r.total, 2)} điểm)" if r.total is not None else ""
+        extra = "; ".join(r.titles + [f"được khen: {a}" for a in r.awards]
+                          + ([f"{r.people_awarded} cá nhân được khen"] if r.people_awarded else [])
+                          + ([f"mã năm đó: {r.code}"] if r.code != unit else [])
+                          + ([f"tình trạng: {r.status}"] if r.status not in ("", "active") else []))
+        print(f"  {r.year}: {level}{points}" + (f"; {extra}" if extra else ""))
+    for y in history.years:
+        if y.error:
+            print(f"Lưu ý: năm {y.year}: {y.error}.", file=sys.stderr)
+        elif y.note:
+            print(f"Lưu ý: {y.note}.", file=sys.stderr)
     return 0
 
 
@@ -361,10 +501,10 @@ def cmd_validate(args) -> int:
             skipped += left
         else:
             files.append(Path(arg))
-    register = ws.unit_map
+    register = ws.register_map
     results = [validate_file(path, plan, key, register) for path in files]
     # files signed with another key: the office's key decides (the store records it), never a guess
-    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
+    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.location, ", ".join(args.files))
     foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
     foreign_ids = {id(r) for r in foreign}
     failed, written = False, {}
@@ -499,6 +639,10 @@ def _print_result(result, skipped: bool) -> None:
         print(f"  [{level} {issue.code}]{where}: {issue.message}")
 
 
+DB_HELP = ("kho dữ liệu tổng hợp: tệp (mặc định: thidua.db) hoặc máy chủ postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL "
+           "(mặc định theo [store] url của thidua.toml)")
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="thidua", description="ThiDua: báo cáo, tổng hợp và xếp loại thi đua của CĐVC tỉnh.")
     parser.add_argument("--version", action="version", version=f"thidua {__version__}")
@@ -508,8 +652,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--round", required=True, help="mã kỳ báo cáo: DK, Q1, Q2, SK1, Q3, Q4, TK, DX")
     p.add_argument("--out", required=True, help="thư mục ghi biểu mẫu")
     p.add_argument("--units", help="chỉ các đơn vị này: mã cách nhau bởi dấu phẩy")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db), để không tạo khóa mới khi đã có tệp "
-                   "ký bằng khóa khác")
+    p.add_argument("--db", help=DB_HELP + ", để không tạo khóa mới khi đã có tệp ký bằng khóa khác")
     _common(p)
     p.set_defaults(func=cmd_templates)
 
@@ -533,8 +676,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
     p.set_defaults(func=cmd_bundle_windows)
 
-    # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
-    db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
+    # scores, classification, proposals and summaries (review/scoring.py, awards/proposals.py, reports/summary.py)
+    db_help = DB_HELP
     p = sub.add_parser("scores", help="điểm thẩm định: xuất bảng để chấm, nhập điểm đã chấm")
     scores = p.add_subparsers(dest="scores_command", metavar="SUBCOMMAND", required=True)
     q = scores.add_parser("import", help="nhập điểm thẩm định từ tệp .xlsx/.csv (mã đơn vị, kỳ, mã tiêu chí, điểm)")
@@ -571,7 +714,9 @@ def build_parser() -> ArgumentParser:
     q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
     q.add_argument("--note", help="ghi chú quyết định")
     q.add_argument("--force", action="store_true",
-                   help="cho phép sửa một đề nghị đã được khen thưởng (ghi vào lịch sử đề nghị)")
+                   help="cho phép sửa một đề nghị đã được khen thưởng, hoặc khen thưởng người chưa đủ điều kiện "
+                        "(cần --reason; ghi vào lịch sử đề nghị)")
+    q.add_argument("--reason", help="lý do khen thưởng người chưa đủ điều kiện (hiện trong danh sách làm việc)")
     _common(q)
     q.set_defaults(func=cmd_proposals_decide)
     q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")
@@ -581,23 +726,50 @@ def build_parser() -> ArgumentParser:
     _common(q)
     q.set_defaults(func=cmd_proposals_export)
 
-    p = sub.add_parser("awards", help="soạn quyết định khen thưởng, giấy khen, tờ trình (Word)")
+    p = sub.add_parser("awards", help="quyết định khen thưởng (lưu trong kho), giấy khen, tờ trình (Word)")
     aw = p.add_subparsers(dest="awards_command", metavar="SUBCOMMAND", required=True)
-    for name, text in (("decision", "Quyết định khen thưởng kèm danh sách (đề nghị đã được khen thưởng)"),
-                       ("certificates", "giấy khen, mỗi người/tập thể một trang A4 ngang"),
-                       ("submission", "Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")):
-        q = aw.add_parser(name, help=text)
-        q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ GK")
-        q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+
+    def paper_options(q, out_help: str) -> None:
+        q.add_argument("--out", required=True, help=out_help)
         q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
         q.add_argument("--db", help=db_help)
-        q.add_argument("--number", help="số văn bản, ví dụ 45/QĐ-CĐN (để trống: chừa chỗ ghi tay)")
-        q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: hôm nay)")
         q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
-        if name == "certificates":
-            q.add_argument("--margins", help="lề trang (mm) trên,phải,dưới,trái cho khớp phôi giấy khen in sẵn")
+        q.add_argument("--margins", help="lề trang giấy khen (mm) trên,phải,dưới,trái cho khớp phôi in sẵn")
         _common(q)
-        q.set_defaults(func=cmd_awards)
+
+    q = aw.add_parser("decision", help="lập quyết định khen thưởng của một kỳ và một hình thức (lưu trong kho), "
+                      "ghi quyết định kèm danh sách, giấy khen và danh sách làm việc")
+    q.add_argument("--round", required=True, help="kỳ của các đề nghị: SK1 (sơ kết), TK (tổng kết), DX (đột xuất)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng do Văn phòng quyết định, ví dụ GK")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ, không phải hôm nay)")
+    q.add_argument("--number", help="số quyết định, ví dụ 5 (in ra 05/QĐ-CĐN); mặc định: số tiếp theo")
+    q.add_argument("--adhoc", action="store_true", help="quyết định khen thưởng đột xuất từ các đề nghị ghi «Đột xuất»")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_decision)
+    q = aw.add_parser("decisions", help="liệt kê các quyết định khen thưởng đã lập")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--json", action="store_true", help="in dạng JSON")
+    _common(q)
+    q.set_defaults(func=cmd_awards_decisions)
+    q = aw.add_parser("papers", help="ghi lại các văn bản của một quyết định đã lập (giống hệt lần trước)")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("certificates", help="giấy khen của một quyết định đã lập, mỗi người/tập thể một trang A4 ngang")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "tệp .docx ghi ra")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("submission", help="Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ BKLDLD")
+    q.add_argument("--round", help="chỉ các đề nghị của kỳ này (mặc định: mọi kỳ)")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ)")
+    q.add_argument("--number", help="số tờ trình, ví dụ 12/TTr-CĐN (để trống: chừa chỗ ghi tay)")
+    q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+    q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
+    _common(q)
+    q.set_defaults(func=cmd_awards_submission)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
     p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
@@ -610,7 +782,7 @@ def build_parser() -> ArgumentParser:
     p = sub.add_parser("consolidate", help="tổng hợp các tệp đơn vị gửi về: lưu trữ, kiểm tra, ghi vào kho dữ liệu")
     p.add_argument("inbox", help="thư mục chứa các tệp nhận được (kể cả thư mục con)")
     p.add_argument("--round", help="chỉ báo cáo và bảng tổng hợp của kỳ này (mọi tệp vẫn được lưu)")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db; bản lưu trữ ở thidua-luu-tru/ bên cạnh)")
+    p.add_argument("--db", help=DB_HELP + "; bản lưu trữ ở thidua-luu-tru/ bên cạnh tệp, hoặc trong máy chủ")
     p.add_argument("--out", help="bảng tổng hợp cho Ban Thường vụ: tệp .xlsx (một kỳ) hoặc thư mục (mỗi kỳ một tệp)")
     p.add_argument("--json", action="store_true", help="in kết quả từng tệp và tổng các chỉ tiêu dạng JSON")
     p.add_argument("--wait", type=float, default=30.0, help="số giây chờ khi đang có lần tổng hợp khác (mặc định: 30)")
@@ -626,8 +798,23 @@ def build_parser() -> ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại)")
+    p = sub.add_parser("new-year", help="tạo bộ làm việc năm sau cạnh năm trước: kế hoạch chuyển ngày, danh sách đơn "
+                       "vị, cùng khóa, sổ ThiDua<NĂM>.xlsm và kho dữ liệu mới biết lịch sử các năm trước")
+    p.add_argument("year", type=int, metavar="YEAR", help="năm mới, ví dụ 2020")
+    p.add_argument("--from", dest="from_year", type=int, metavar="PREVIOUS",
+                   help="năm trước để chuyển từ đó (mặc định: YEAR - 1)")
+    p.add_argument("--dir", help="thư mục có sổ ThiDua<PREVIOUS>.xlsm khi không ghi --workbook (mặc định: thư mục hiện tại)")
+    p.add_argument("--db", help="kho dữ liệu năm trước (mặc định: thidua-<PREVIOUS>.sqlite cạnh sổ làm việc)")
+    p.add_argument("--out", help="thư mục ghi năm mới (mặc định: thư mục của kho dữ liệu năm trước)")
+    p.add_argument("--new-register", help="danh sách đơn vị năm mới (.csv hoặc .xlsm) để đối chiếu với năm trước; mặc "
+                   "định: chuyển nguyên danh sách năm trước")
+    _common(p)
+    p.set_defaults(func=cmd_new_year)
+
+    p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại); "
+                       "--years: xếp loại, danh hiệu, khen thưởng của đơn vị qua các năm")
     p.add_argument("--unit", help="mã đơn vị")
+    p.add_argument("--years", action="store_true", help="lịch sử các năm của đơn vị (theo kho dữ liệu của từng năm)")
     p.add_argument("--round", help="mã kỳ báo cáo")
     p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")
@@ -667,6 +854,16 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--force", action="store_true", help="thay kho dữ liệu / khóa đang có")
     p.set_defaults(func=cmd_restore)
 
+
+    p = sub.add_parser("store", help="kho dữ liệu: chép giữa tệp SQLite và máy chủ PostgreSQL")
+    stores = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
+    q = stores.add_parser("copy", help="chép nguyên một kho dữ liệu (kể cả các tệp lưu trữ) sang chỗ khác: "
+                          "tệp .db hoặc postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL")
+    q.add_argument("--from", dest="source", required=True, help="kho dữ liệu nguồn (tệp hoặc địa chỉ máy chủ)")
+    q.add_argument("--to", dest="target", required=True, help="kho dữ liệu đích, trống (tệp mới hoặc CSDL mới tạo)")
+    q.add_argument("--force", action="store_true", help="thay dữ liệu đang có ở đích")
+    q.add_argument("--settings", help="tệp cài đặt (mật khẩu: password_file trong mục [store])")
+    q.set_defaults(func=cmd_store_copy)
 
     p = sub.add_parser("received", help="ghi thời điểm văn phòng nhận một tệp (tính lại đúng hạn/trễ hạn ở mọi báo cáo)")
     p.add_argument("file", metavar="FILE_OR_SHA256", help="tên tệp đã nhận, hoặc mã SHA-256 (ít nhất 8 ký tự đầu)")

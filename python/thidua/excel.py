@@ -12,13 +12,19 @@ import xlwings as xw
 from thidua.errors import ThiDuaError
 from thidua.store.vocabulary import FILE_STATUS, RECEIPT_SOURCE
 from thidua.workbook import layout as L
+from thidua.year import place
 from thidua.year.workset import WorkingSet
 
-KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
-DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
+KEY_FILE = place.KEY_FILE          # the office's signing key, beside the workbook, one for every year
 FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
            "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu", "awards": "khen-thuong",
            "layouts": "mau-van-ban"}
+SHARED_FOLDERS = ("backup", "layouts")   # every other folder is one year's: <name>-<year> (year/place.py)
+
+
+def store_file(folder: Path, year: int) -> Path:
+    """The year's store beside the workbook: thidua-<year>.sqlite (year/place.py)."""
+    return place.store_file(folder, year)
 
 
 @dataclass
@@ -44,11 +50,14 @@ class Context:
         return "" if value is None else str(value).strip()
 
     def path(self, key: str) -> Path:
-        return self.folder / FOLDERS[key]
+        if key in SHARED_FOLDERS:
+            return self.folder / FOLDERS[key]
+        return place.year_folder(self.folder, FOLDERS[key], self.plan.year)
 
     @property
-    def db(self) -> Path:
-        return self.ws.db_path
+    def db(self):
+        """Where the store is (a locator: the file beside the book, or the server named in the settings)."""
+        return self.ws.location
 
     def key(self) -> bytes:
         """The office key beside the workbook; never created here (only the first «Tạo biểu mẫu» creates it)."""
@@ -64,13 +73,25 @@ def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
     return get_rows
 
 
+def store_settings(folder: Path | None, plan) -> tuple:
+    """(where the store is, who is working): `[store]` of thidua.toml beside the book, else the book's `store_url`
+    row, else the SQLite file of the plan's year beside the book."""
+    from thidua.mail.settings import SETTINGS_FILE
+    from thidua.store.locator import choose, settings_from, staff_name
+    folder = folder or Path.cwd()
+    settings = settings_from(plan.meta, folder / SETTINGS_FILE)
+    return choose(None, settings, default=store_file(folder, plan.year)), staff_name(settings)
+
+
 def context(book) -> Context:
     from thidua.plan.model import Plan
     from thidua.plan.units import units_from_rows
     rows = sheet_rows(book)
     folder = Path(book.fullname).resolve().parent
-    return Context(book, folder, WorkingSet(Plan.from_tables(L.plan_tables(rows)), units_from_rows(L.register_rows(rows)),
-                                            folder / DB_FILE, folder / KEY_FILE))
+    plan = Plan.from_tables(L.plan_tables(rows))
+    where, staff = store_settings(folder, plan)
+    return Context(book, folder, WorkingSet(plan, units_from_rows(L.register_rows(rows)), where, folder / KEY_FILE,
+                                            staff=staff))
 
 
 def status(book, message: str) -> None:
@@ -131,7 +152,7 @@ def validate_files(ctx: Context) -> str:
         raise ThiDuaError("Chưa chọn tệp nào để kiểm tra.", "Bấm «Chọn tệp...» rồi bấm lại.")
     key, rows, bad = ctx.key(), [], 0
     for path in paths:
-        result = validate_file(path, ctx.plan, key, units={u.code: u for u in ctx.units})
+        result = validate_file(path, ctx.plan, key, units=ctx.ws.register_map)
         write_feedback(path, result, ctx.path("feedback") / feedback_name(path, result))
         bad += bool(result.issues)
         rows += [(path.name, result.unit, result.round, i.code, i.sheet, i.cell, i.message) for i in result.issues]
@@ -148,7 +169,8 @@ def consolidate_inbox(ctx: Context) -> str:
     from thidua.consolidate.run import consolidate
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     if not inbox.is_dir():
-        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
+        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.",
+                          f"Bấm «Chọn thư mục...» hoặc tạo thư mục {inbox.name} cạnh sổ làm việc.")
     report = consolidate(ctx.ws, inbox)
     labels = {ind.code: (ind.label, ind.unit) for ind in ctx.plan.indicators}
     totals = [(rnd, code, *labels.get(code, ("", "")), total)
@@ -157,6 +179,8 @@ def consolidate_inbox(ctx: Context) -> str:
     files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
              for f in report.files if f.status != "accepted"]
     files += [(item["file"], None, None, "bỏ qua", 0, item["reason"]) for item in report.skipped]
+    files += [(item["file"], item["unit"], item["round"], FILE_STATUS_VI["accepted"], 0, item["message"])
+              for item in report.across]                # a figure below the unit's earlier report (a warning)
     write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
     counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
     said = ""
@@ -164,6 +188,9 @@ def consolidate_inbox(ctx: Context) -> str:
         from thidua.consolidate.rejudge import Rejudged
         said = Rejudged(**report.rejudged).sentence() + " "
     skipped = f" Bỏ qua {len(report.skipped)} tệp không phải báo cáo (xem trang Các lỗi)." if report.skipped else ""
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        skipped += f" Lưu ý: {decreases_sentence(report.across)} (xem trang Các lỗi)."
     return f"{said}Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}.{skipped}"
 
 
@@ -234,7 +261,7 @@ def send_mail(ctx: Context) -> str:
 
 @entry
 def score_units(ctx: Context) -> str:
-    from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
+    from thidua.awards.proposals import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
     period = L.period_code(ctx.control("ThiDua_Dot"))
     results = classify_units(ctx.ws, period)
@@ -245,7 +272,7 @@ def score_units(ctx: Context) -> str:
     checks = load_proposals(ctx.ws)
     write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
                                      "Trạng thái", "Đủ điều kiện", "Ghi chú"),
-                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.title.name if c.title else "",
+                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
                   c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
                   "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
     scored = sum(1 for r in results if r.total is not None)
@@ -256,37 +283,51 @@ def score_units(ctx: Context) -> str:
 
 @entry
 def award_papers(ctx: Context) -> str:
-    """Decision + list + certificates for each form the office decides, a submission for each form decided above;
-    only forms with proposals in the right state; layouts from the folder mau-van-ban beside the book if present."""
-    from thidua.awards.documents import context as doc_context, recipients, render
-    from thidua.errors import ThiDuaError
+    """«Soạn quyết định, giấy khen» for the chosen round: for each form the office decides, a decision record of the
+    round's awarded, eligible proposals not yet in one (its ad-hoc rows in a decision of their own), then the papers
+    of every decision of the round (decision with its list, certificates, working list); for each form decided above,
+    a submission. Layouts from the folder mau-van-ban beside the book if present."""
+    from thidua.awards.decisions import NothingToDecide, list_decisions, make_decision, summary_line, write_papers
+    from thidua.awards.documents import context as doc_context, proposed, render
+    from thidua.awards.proposals import load_proposals
     from thidua.plan.model import OFFICE
-    from thidua.reports.libreoffice import convert, soffice
-    from thidua.review.commendations import load_proposals
-    checks = load_proposals(ctx.ws)
+    from thidua.reports.libreoffice import convert_all, soffice
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
+    if rnd.kind not in ("review", "adhoc"):
+        raise ThiDuaError(f"Kỳ {rnd.code} ({rnd.name}) không có đề nghị khen thưởng.",
+                          "Chọn kỳ sơ kết, tổng kết hoặc đề nghị đột xuất ở ô «Kỳ báo cáo».")
     wanted = ctx.control("ThiDua_HinhThuc")
     forms = [f for f in ctx.plan.forms if not wanted or f.code.lower() == wanted.lower()]
     if not forms:
         raise ThiDuaError(f"Không có hình thức khen thưởng «{wanted}».",
                           "Ghi một mã trong trang Hình thức khen thưởng, hoặc để trống ô đó.")
-    names = ctx.ws.unit_names
     layouts = ctx.path("layouts") if ctx.path("layouts").is_dir() else None
-    out, written = ctx.path("awards"), []
-    for form in forms:
-        kinds = ("decision", "certificates") if form.decided_by == OFFICE else ("submission",)
-        for kind in kinds:
+    out, written, made = ctx.path("awards"), [], []
+    for form in (f for f in forms if f.decided_by == OFFICE):
+        for adhoc in (False, True) if rnd.kind == "review" else (True,):
             try:
-                rec = recipients(ctx.plan, checks, form.code, kind, names)
-            except ThiDuaError:
-                continue            # nothing in the right state for this form
-            prefix = {"decision": "QuyetDinh", "certificates": "GiayKhen", "submission": "ToTrinh"}[kind]
-            path = render(kind, doc_context(ctx.plan, rec, kind), out / f"{prefix}_{form.code}.docx", layouts)
-            written.append(path)
-            if soffice():
-                convert(path, "pdf", out)
+                made.append(make_decision(ctx.ws, rnd.code, form.code, adhoc=adhoc))
+            except NothingToDecide:
+                continue
+        for decision in list_decisions(ctx.ws, [rnd.code]):
+            if decision.form == form.code:
+                written += write_papers(decision, out, layouts)
+    checks = load_proposals(ctx.ws, [rnd.code])
+    for form in (f for f in forms if f.decided_by != OFFICE):
+        try:
+            rec = proposed(ctx.plan, checks, form.code, ctx.ws.unit_names)
+        except ThiDuaError:
+            continue            # nothing reviewed for this form
+        written.append(render("submission", doc_context(ctx.plan, rec, "submission", None, rnd.end, rnd.code),
+                              out / f"ToTrinh_{form.code}_{rnd.code}.docx", layouts))
+    if soffice() and written:
+        convert_all(written, "pdf", out)
     if not written:
-        return "Chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen thưởng)."
-    return f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
+        return (f"Kỳ {rnd.code}: chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen "
+                "thưởng; ghi quyết định cho từng đề nghị trước).")
+    news = "; ".join(f"đã lập quyết định {summary_line(d, ', ')}" for d in made)
+    return ((news + ". ") if news else "") + \
+        f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
 
 
 @entry
@@ -312,11 +353,22 @@ def export_committee(ctx: Context) -> str:
 
 @entry
 def backup_data(ctx: Context) -> str:
-    from thidua.store.backup import backup
+    from thidua.store.transfer import backup
     key = ctx.folder / KEY_FILE
     out = backup(ctx.db, key if key.exists() else None, ctx.path("backup"))
     return (f"Đã sao lưu cơ sở dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else " (chưa có khóa)")
             + f" vào {out}. Chép tệp này sang ổ đĩa khác hoặc USB.")
+
+
+@entry
+def new_year(ctx: Context) -> str:
+    """«Chuyển sang năm mới»: next year's workbook and store beside this book; this book and its store unchanged."""
+    from thidua.year.rollover import new_year as roll
+    done = roll(ctx.ws, ctx.plan.year + 1, ctx.folder)
+    write_table(ctx.book, "newyear", L.REPORT_HEADER, done.rows())
+    return (f"Đã tạo {done.workbook.name} và kho dữ liệu {done.store.name} cạnh sổ này; {len(done.checks())} việc "
+            f"cần kiểm tra (trang {L.RESULT_SHEETS['newyear'][0]}). Mở {done.workbook.name} để làm việc năm "
+            f"{done.year}.")
 
 
 # ---------------------------------------------------------------- worksheet functions
@@ -352,9 +404,13 @@ def THIDUA_DUNGHAN(ky, caller=None):
     from thidua.store.tracking import status_rows
     from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
-    db = (folder or Path.cwd()) / DB_FILE
-    if not db.is_file():
-        return "Lỗi: chưa có dữ liệu tổng hợp"
-    units = load_units(caller.sheet.book.fullname) if folder else load_units()
-    rows = status_rows(WorkingSet(plan, units, db), str(ky))
+    try:
+        db, _ = store_settings(folder, plan)
+        from thidua.store.store import exists
+        if not exists(db):
+            return "Lỗi: chưa có dữ liệu tổng hợp"
+        units = load_units(caller.sheet.book.fullname) if folder else load_units()
+        rows = status_rows(WorkingSet(plan, units, db), str(ky))
+    except ThiDuaError as exc:
+        return f"Lỗi: {exc.message}"
     return sum(r["status"] == "ok" for r in rows) / len(rows) if rows else 0.0

@@ -5,7 +5,8 @@ Receipt time: the file's modification time when the store first sees its bytes, 
 bytes is a `duplicate` sighting and keeps the first time. The latest valid file of a unit for a
 round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
 replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
-the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
+the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it. On a
+server (PostgreSQL) the whole run is one transaction: a lost connection leaves the store as it was before the run.
 
 Memory does not grow with the number of files: the walk of the inbox is a table of the store (store/scan.py),
 files are read by this process and by worker processes a few at a time (a bounded window), each returns rows
@@ -13,20 +14,21 @@ ready to insert, and the report keeps its rows compressed (FileRows).
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import itertools
 import marshal
 import os
-import sqlite3
 import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterable, Iterator, NamedTuple
 
 from thidua import faults, processes
@@ -36,16 +38,17 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, scan, submissions, values
-from thidua.consolidate.crossround import decreases
+from thidua.store.archive import relative_path
+from thidua.store.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
-from thidua.store.mail import mail_receipt
-from thidua.store.store import Store
+from thidua.store.mail import mail_receipts
+from thidua.store.store import Store, errors as store_errors, now_iso
 from thidua.text.numbers import format_seconds
 from thidua.year.workset import WorkingSet
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-CHUNK = int(os.environ.get("THIDUA_CHUNK", "128"))    # new files stored per transaction
+CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))     # new files stored per transaction
 PARALLEL_FROM = 24        # read in worker processes too once a run has this many new files
 MAX_WORKERS = 3           # worker processes beside this one, which reads files too (at most one per spare CPU)
 TASK = 8                  # files a worker reads per request
@@ -237,20 +240,23 @@ class Judged(NamedTuple):
 
 
 class Read(NamedTuple):
-    """One file read: its hash and size, its archive copy and verdict (None when its bytes were known)."""
+    """One file read: its hash and size, its archive copy (or its bytes, when the store writes them itself: a
+    server) and verdict (None when its bytes were known)."""
 
     path: str
     sha256: str
     size: int
     archive_path: str | None
     judged: Judged | None
+    data: bytes | None = None
 
 
 class Reader:
-    """Reads files: hash; new bytes are archived (write-once) and validated. `known` tells bytes already stored."""
+    """Reads files: hash; new bytes are validated and archived (write-once) by `archive` when it is a folder this
+    process may write (else they go back with the verdict). `known` tells bytes already stored."""
 
-    def __init__(self, plan, key: bytes, units, known, root: Path) -> None:
-        self.plan, self.key, self.units, self.known, self.root = plan, key, units, known, root
+    def __init__(self, plan, key: bytes, units, known, archive) -> None:
+        self.plan, self.key, self.units, self.known, self.archive = plan, key, units, known, archive
 
     def read(self, path: str) -> Read | None:
         try:
@@ -260,10 +266,10 @@ class Reader:
         sha = hashlib.sha256(data).hexdigest()
         if self.known(sha):
             return Read(path, sha, len(data), None, None)
-        suffix = os.path.splitext(path)[1]
-        archive.archive_bytes(self.root, sha, data, suffix)
-        return Read(path, sha, len(data), f"{self.root.name}/{archive.archive_name(sha, suffix)}",
-                    judge(data, path, self.plan, self.key, self.units))
+        judged = judge(data, path, self.plan, self.key, self.units)
+        if self.archive is None:
+            return Read(path, sha, len(data), None, judged, data)
+        return Read(path, sha, len(data), self.archive.write(sha, data, os.path.splitext(path)[1]), judged)
 
 
 def judge(data: bytes, path: str, plan, key: bytes, units) -> Judged:
@@ -277,15 +283,43 @@ def judge(data: bytes, path: str, plan, key: bytes, units) -> Judged:
             f"Không đọc được tệp ({type(exc).__name__}: {exc}). Đề nghị đơn vị gửi lại tệp biểu mẫu.")])
     return Judged(result.unit, result.round, result.template_version, result.unreadable, result.n_errors,
                   result.n_warnings, [values.value_row(None, v)[1:] for v in result.values],
-                  [store_issues.issue_row(None, i)[1:] for i in result.issues])
+                  [row[1:] for row in store_issues.issue_rows(None, result.issues)])
 
 
+class Codes(Mapping):
+    """What a worker asks of the register: is a code in it, and of a unit no longer active its status and successor
+    (M013). A set of codes and the few inactive units, not 100,000 Unit objects to copy into every worker."""
+
+    def __init__(self, units: Mapping) -> None:
+        self.codes = frozenset(units)
+        self.inactive = {code: u for code, u in units.items() if not getattr(u, "active", True)}
+
+    def __contains__(self, code) -> bool:
+        return code in self.codes
+
+    def __getitem__(self, code):
+        if code in self.inactive:
+            return self.inactive[code]
+        if code in self.codes:
+            return _ACTIVE
+        raise KeyError(code)
+
+    def __iter__(self):
+        return iter(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+_ACTIVE = SimpleNamespace(active=True)
 _WORKER: list[Reader] = []
 
 
-def _init_worker(plan, key, units, db_path: Path) -> None:
-    store = Store.open(db_path, create=False)     # its own connection: which bytes are already stored
-    _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive.archive_root(db_path))]
+def _init_worker(plan, key, units, location, archive) -> None:
+    # its own connection, to ask which bytes are already stored: read only (no migration, no writer's lock, which
+    # the run's own transaction holds on a server)
+    store = Store.open_readonly(location)
+    _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive)]
 
 
 def _read_task(paths: list[str]) -> list[Read | None]:
@@ -297,9 +331,9 @@ class _Run:
     """One consolidation run holding the lock: walks the inbox into the store, reads the new and changed files (here
     and in workers, a bounded window ahead), stores them in chunks."""
 
-    def __init__(self, store: Store, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
-        self.store, self.db_path, self.run_id = store, db_path, run_id
-        self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
+    def __init__(self, store: Store, run_id: int, plan, units: dict, key: bytes, lock_fds: tuple[int, ...]):
+        self.store, self.run_id = store, run_id
+        self.plan, self.units, self.key, self.lock_fds = plan, units, key, lock_fds
         self.plan_rounds = {r.code for r in plan.rounds}
         self.n_new = self.n_seen = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
@@ -328,30 +362,33 @@ class _Run:
         return n_todo, size
 
     def space(self, n_todo: int, size: int):
-        """The room the files to read ask for beside the store, checked before anything is written."""
-        return faults.expect_space(self.db_path.parent, store_growth(size), what=f"{n_todo} tệp mới vào kho dữ liệu "
-                                   f"{self.db_path} và thư mục lưu trữ bên cạnh")
+        """The room the files to read ask for beside the store, checked before anything is written (a server
+        keeps them on its own disk)."""
+        return self.store.room_for(store_growth(size), what=f"{n_todo} tệp mới vào kho dữ liệu {self.store.location} "
+                                   "và thư mục lưu trữ bên cạnh")
 
     def run(self, n_todo: int, progress: bool) -> None:
         """The files the survey marked are read; new bytes end up archived and stored."""
         chunk: list[tuple[tuple, Read]] = []
-        for row, item in self._items(n_todo, progress):
-            if item is None:
-                self.unreadable.append(_unopened(Path(row[1]), None))
-                continue
-            chunk.append((row, item))
-            if len(chunk) >= CHUNK:
-                self.flush(chunk)
-                chunk = []
+        items = self._items(n_todo, progress)
+        with contextlib.closing(items):      # a failed write stops the workers here, not later in a collector
+            for row, item in items:
+                if item is None:
+                    self.unreadable.append(_unopened(Path(row[1]), None))
+                    continue
+                chunk.append((row, item))
+                if len(chunk) >= CHUNK:
+                    self.flush(chunk)
+                    chunk = []
         self.flush(chunk)
 
     def _items(self, n_todo: int, progress: bool) -> Iterator[tuple[tuple, Read | None]]:
         """(scan row, what was read) of every file to read, in the order of the scan's list."""
         bar = _progress(n_todo, progress)
-        here = Reader(self.plan, self.key, self.units, lambda sha: submissions.is_known(self.store, sha),
-                      archive.archive_root(self.db_path))
+        shared = self.store.archive if self.store.archive.in_worker else None    # a folder: written by readers
+        here = Reader(self.plan, self.key, self.units, lambda sha: submissions.is_known(self.store, sha), shared)
         workers = min(MAX_WORKERS, processes.cpus() - 1) if n_todo >= PARALLEL_FROM else 0
-        pool = self._pool(workers) if workers > 0 else None
+        pool = self._pool(workers, shared) if workers > 0 else None
         pending: deque[tuple[list, Future | list]] = deque()
 
         def ready() -> Iterator[tuple[tuple, Read | None]]:
@@ -388,60 +425,70 @@ class _Run:
             if bar:
                 bar.close()
 
-    def _pool(self, workers: int) -> ProcessPoolExecutor:
+    def _pool(self, workers: int, archive) -> ProcessPoolExecutor:
         """Worker processes (thidua.processes: forked while this process is small, else spawned)."""
-        codes = frozenset(self.units)             # all a worker asks of the register: is this code in it
-        pool, fork = processes.pool(workers, _init_worker, (self.plan, self.key, codes, self.db_path),
-                                    close=(self.lock_fd,) if self.lock_fd is not None else ())
+        pool, fork = processes.pool(workers, _init_worker, (self.plan, self.key, Codes(self.units), self.store.location,
+                                                             archive),
+                                    close=tuple(self.lock_fds or ()))
         if fork:
             gc.freeze()       # objects made so far stay out of the workers' collections: their pages stay shared
         return pool
 
     def flush(self, chunk: list[tuple[tuple, Read]]) -> None:
-        """Store a chunk of read files in one transaction (new bytes: file, submission, values, issues)."""
+        """Store a chunk of read files in one transaction, a few writes for the whole chunk (each a round trip to a
+        server): new bytes' files, submissions, values and issues; every file's sighting and cached stat."""
         if not chunk:
             return
         store = self.store
         with store.atomic():
-            pairs, n = set(), 0
-            value_rows, issue_rows, sightings, cached, found = [], [], [], [], []
+            fresh, sightings, cached, found, fresh_shas = [], [], [], [], set()
             for (pos, path, size, mtime_ns), item in chunk:
                 sha = item.sha256
                 mtime = archive.local_iso_ns(mtime_ns)
-                if item.judged is not None and not submissions.is_known(store, sha):
-                    pair, sub_id = self._insert(item, mtime)
-                    value_rows += [(sub_id, *v) for v in item.judged.values]
-                    issue_rows += [(sub_id, *i) for i in item.judged.issues]
-                    if pair:
-                        pairs.add(pair)
-                    n += 1
+                if item.judged is not None and sha not in fresh_shas and not submissions.is_known(store, sha):
+                    fresh.append((item, mtime))
+                    fresh_shas.add(sha)
                 sightings.append((sha, path, mtime, self.run_id))
                 cached.append((path, size, mtime_ns, sha))
                 self.n_seen += 1
                 found.append((sha, pos))
-            values.add_value_rows(store, value_rows)
-            store_issues.add_issue_rows(store, issue_rows)
+            pairs = self._insert(fresh)
             submissions.add_sightings(store, sightings)
             submissions.cache_paths(store, cached)
             scan.read(store, found)
             resolve(store, pairs)
-            self.n_new += n
+            self.n_new += len(fresh)
             runs.set_progress(store, self.run_id, self.n_new)
 
-    def _insert(self, item: Read, mtime: str) -> tuple[tuple[str, str] | None, int]:
-        """The file and its submission (values and issues follow in the chunk's batch); returns the (unit, round)
-        to resolve when it is valid, and the submission id."""
-        store, judged, sha = self.store, item.judged, item.sha256
-        submissions.add_file(store, sha, item.archive_path, item.size)
-        submissions.add_sightings(store, [(sha, item.path, mtime, self.run_id)])
-        status = initial_status(judged, self.plan_rounds, self.units)
-        mailed = mail_receipt(store, sha)                 # the mailbox's time wins over the file's
-        sub_id = submissions.add_submission(store, {
-            "sha256": sha, "unit": judged.unit, "round": judged.round, "template_version": judged.template_version,
-            "received_at": mailed or mtime, "received_source": "mail" if mailed else "file",
-            "file_mtime": mtime, "status": status, "n_errors": judged.n_errors,
-            "n_warnings": judged.n_warnings, "file_name": os.path.basename(item.path), "run_id": self.run_id})
-        return ((judged.unit, judged.round) if status == "superseded" else None), sub_id
+    def _insert(self, fresh: list[tuple[Read, str]]) -> set[tuple[str, str]]:
+        """Files whose bytes are new to the store, with their submissions, values and issues (`fresh`: (what was
+        read, file modification time)); returns the (unit, round) of the valid ones, for resolve()."""
+        if not fresh:
+            return set()
+        store = self.store
+        mailed = mail_receipts(store, [item.sha256 for item, _ in fresh])    # the mailbox's time wins over the file's
+        pending = [(item.sha256, item.data, os.path.splitext(item.path)[1]) for item, _ in fresh if item.data is not None]
+        written = iter(store.archive.write_many(pending))                     # bytes kept in the store (a server)
+        ids = store.next_ids("submissions", len(fresh))
+        files, subs, value_rows, issue_rows, pairs = [], [], [], [], set()
+        for (item, mtime), sub_id in zip(fresh, ids):
+            sha, judged = item.sha256, item.judged
+            status = initial_status(judged, self.plan_rounds, self.units)
+            files.append({"sha256": sha, "archive_path": item.archive_path if item.data is None else next(written),
+                          "size": item.size, "first_seen": now_iso()})
+            subs.append({"id": sub_id, "sha256": sha, "unit": judged.unit, "round": judged.round,
+                         "template_version": judged.template_version, "received_at": mailed.get(sha) or mtime,
+                         "received_source": "mail" if sha in mailed else "file", "file_mtime": mtime, "status": status,
+                         "n_errors": judged.n_errors, "n_warnings": judged.n_warnings,
+                         "file_name": os.path.basename(item.path), "run_id": self.run_id})
+            value_rows += [(sub_id, *v) for v in judged.values]
+            issue_rows += [(sub_id, *i) for i in judged.issues]
+            if status == "superseded":
+                pairs.add((judged.unit, judged.round))
+        submissions.add_files(store, files, subs)
+        values.add_value_rows(store, value_rows)
+        store_issues.add_issue_rows(store, issue_rows)
+        return pairs
 
 
 def store_growth(new_bytes: int) -> int:
@@ -455,10 +502,10 @@ def _unopened(path: Path, exc: OSError | None) -> FileRow:
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
 
 
-def _sums(db_path: Path, plan, round_code: str | None) -> tuple[dict, list[dict]]:
+def _sums(location, plan, round_code: str | None) -> tuple[dict, list[dict]]:
     """The indicator totals and the cross-round checks, through a connection of their own (run in a thread while
-    the report's rows are made: SQLite works without holding Python's lock)."""
-    with Store.open(db_path, create=False) as store:
+    the report's rows are made: the database works without holding Python's lock)."""
+    with Store.open(location, create=False) as store:
         return values.indicator_totals(store, round_code), decreases(store, plan, round_code)
 
 
@@ -485,64 +532,65 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     that receives one `TongHop_<ROUND>.xlsx` per round.
     """
     started = time.perf_counter()
-    inbox, db_path, plan = Path(inbox), ws.db_path, ws.plan
+    inbox, plan = Path(inbox), ws.plan
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
         plan.round(round_code)
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
-    unit_map, key = ws.unit_map, ws.key()
-    with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+    unit_map, key = ws.register_map, ws.key()
+    ws.check_year()                       # a store of another year: refused before anything is read or written
+    first_key_check(ws.location, inbox, plan, key)     # the very first run: never record (nor create) with a stranger's key
+    with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
         from thidua.consolidate.rejudge import current_fingerprints, rejudge_if_changed
-        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
-        prints = current_fingerprints(plan, unit_map, key)
-        rejudged = rejudge_if_changed(ws, prints)     # a wrong key stops here, nothing written
-        store = Store.open(db_path)
         try:
-            run = _Run(store, db_path, 0, plan, unit_map, key, lock_fd)
+            run = _Run(store, 0, plan, unit_map, key, lock_fds)
             n_todo, size = run.survey(inbox.resolve())
-            with run.space(n_todo, size):                 # a disk without room: said before anything is written
-                register.sync_plan(store, plan, unit_map.values(),
+            prints = current_fingerprints(plan, unit_map, key)
+            # a disk without room: said before anything is written; on a server the run is one transaction
+            with run.space(n_todo, size), store.run_transaction():
+                rejudged = rejudge_if_changed(ws, store, prints)     # a wrong key stops here, nothing written
+                register.sync_plan(store, plan, ws.register,
                                    synced=f"{prints['plan_fingerprint']}:{prints['register_fingerprint']}")
                 if runs.unfinished(store):        # only an unfinished run leaves archive temporaries behind
-                    archive.clean_archive_temps(archive.archive_root(db_path))
-                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
+                    store.archive.clean_temps()
+                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
                 run.run(n_todo, progress)
                 runs.finish_run(store, run_id, run.n_seen, run.n_new)
-            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
+            report = ConsolidationReport(str(inbox), str(ws.location), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             with ThreadPoolExecutor(1, thread_name_prefix="thidua-totals") as beside:   # sums in the store meanwhile
-                sums = beside.submit(_sums, db_path, plan, round_code)
+                sums = beside.submit(_sums, ws.location, plan, round_code)
                 report.files = FileRows(_report_rows(store, run_id, round_code))
                 report.files.extend(run.unreadable)
                 report.skipped = run.skipped
                 report.totals, report.across = sums.result()
-        except sqlite3.Error as exc:
-            raise faults.translate(exc, db_path) or ThiDuaError(
-                f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+        except store_errors() as exc:
+            raise faults.translate(exc, store.path) or ThiDuaError(
+                f"Không ghi được vào cơ sở dữ liệu {ws.location}: {exc}.",
                 "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
             raise faults.translate(exc) or ThiDuaError(
-                f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
+                f"Không lưu được tệp vào kho lưu trữ {store.archive.name}: {exc}.",
                 "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
-        finally:
-            store.close()
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
 
 
-def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+def first_key_check(location, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
     """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
     inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
     from collections import Counter
     from thidua.intake.reader import read_bytes
     from thidua.store import verdicts as V
     from thidua.templates.keys import check_key_ids
-    if db_path.is_file():
-        with Store.open(db_path) as store:
+    from thidua.store.store import exists
+    there = exists(location)
+    if there:
+        with Store.open(location, create=False) as store:
             if V.recorded_fingerprints(store).get("key_fingerprint"):
                 return
     n = sum(1 for _ in walk(inbox.resolve(), []))      # counted, then every step-th taken: no list of the inbox
@@ -555,7 +603,7 @@ def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 
             continue
         if reading.result.key_id:
             named[reading.result.key_id] += 1
-    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
+    check_key_ids(named, key, location if there else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):
@@ -606,6 +654,9 @@ def demo_year(ws: WorkingSet, out: Path, say=print) -> None:
     say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
         f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
         f"sau {format_seconds(report.seconds)} giây -> {ws.db}")
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        say(f"Lưu ý: {decreases_sentence(report.across)} (ghi chú ở trang theo dõi và trang vấn đề của bảng tổng hợp)")
     say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
     for rnd in plan.rounds:
         if not rnd.due:

@@ -47,6 +47,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("M009", _E, "Tệp là biểu mẫu của kỳ {round}, không phải kỳ {expected}. Gửi biểu mẫu của kỳ {expected}."),
     Message("M010", _W, "Chưa có khóa của Văn phòng nên chưa kiểm tra được chữ ký của biểu mẫu."),
     Message("M012", _E, "Biểu mẫu được ký bằng một khóa khác (mã khóa {found}), không phải khóa đang dùng để kiểm tra (mã khóa {expected}): tệp không bị sửa nhưng không do Văn phòng này cấp với khóa hiện tại. Văn phòng kiểm tra lại khóa trước khi trả lời đơn vị."),
+    Message("M013", _E, "Đơn vị {unit} đã được đánh dấu «{status}» trong danh sách đơn vị năm nay ({successor}): báo cáo này không được tính. Nếu đơn vị vẫn hoạt động, Văn phòng sửa cột «Tình trạng» trong danh sách đơn vị rồi tổng hợp lại; nếu không, đơn vị kế tục gửi báo cáo bằng biểu mẫu của mình."),
     Message("M011", _E, "Ô mã đơn vị trên trang «{sheet}» ghi «{value}» nhưng biểu mẫu được cấp cho đơn vị {unit}: không sửa thông tin đã ghi sẵn."),
     # -- structure of the workbook
     Message("S001", _E, "Thiếu trang «{sheet}» (đã xóa hoặc đổi tên không nhận ra). Tải lại biểu mẫu gốc, không xóa hay đổi tên trang."),
@@ -96,6 +97,19 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X012", _W, "Dòng {row}: {detail}. Văn phòng sẽ chọn trong số các đề nghị này."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
     Message("X011", _E, "«{label}» ({value}) lớn hơn «{other}» ({bound}). Kiểm tra lại hai số liệu."),
+    # -- award proposals judged across files and at a decision (awards/): #19 owns X013-X019
+    Message("X013", _W, "«{value}» được đề nghị {form} hơn một lần trong năm {year}: {sources}. Một thành tích chỉ được khen một lần ở một cấp: giữ một đề nghị, ghi «Không đạt» cho đề nghị kia (thidua proposals decide --id N --state not_met)."),
+    Message("X014", _W, "Dòng {row}: danh hiệu «{title}» chưa ghi {missing} quyết định công nhận của cơ quan, đơn vị nên chưa được tính là điều kiện khen thưởng. Ghi số và ngày quyết định công nhận."),
+    Message("X015", _W, "Dòng {row}: «{title}» là danh hiệu năm, chỉ ghi ở kỳ {year_end}; danh hiệu ghi ở kỳ {round} không được tính."),
+    Message("X016", _W, "Dòng {row}: «{value}» là đề nghị khen thưởng đột xuất gửi trong kỳ {round}: không vào quyết định {kind} mà vào quyết định khen thưởng đột xuất (thidua awards decision --round {round} --adhoc)."),
+    Message("X017", _W, "«{value}» không đủ điều kiện ({detail}) nhưng được khen thưởng theo quyết định của Văn phòng, lý do: {reason}."),
+    Message("X018", _W, "Dòng {row}: quyết định công nhận danh hiệu «{title}» ngày {value} sau ngày {bound} của quyết định khen thưởng nên chưa được tính."),
+    Message("X019", _W, "Dòng {row}: {detail}. Tỷ lệ này ràng buộc danh sách công nhận của cơ quan, đơn vị (nơi quyết định danh hiệu), không phải đề nghị của Công đoàn: kiểm tra lại quyết định công nhận."),
+    # -- years (#20): a file of another year; proposal fields the history of years computes
+    Message("X020", _E, "Tệp là báo cáo năm {found} (biểu mẫu phiên bản {value}), không phải năm {expected}: không được tính vào năm {expected}. Nếu là báo cáo năm {found}, đưa tệp vào hộp thư của năm {found}; nếu là báo cáo năm {expected}, tải biểu mẫu năm {expected}, chép số liệu sang rồi gửi lại."),
+    Message("X021", _W, "«{label}» của {unit} ghi {value} nhưng lịch sử trong kho dữ liệu các năm cho {understood} ({detail}): dùng {understood}. Nếu lịch sử thiếu, văn phòng bổ sung rồi xét lại."),
+    Message("X022", _W, "«{label}» của {unit} = {value} theo số đơn vị tự ghi ({detail})."),
+    Message("X023", _W, "«{label}» của {unit} lấy từ lịch sử trong kho dữ liệu: {understood} ({detail}); đơn vị không cần ghi."),
 )}
 
 
@@ -106,6 +120,11 @@ def make_issue(code: str, sheet: str | None = None, cell: str | None = None, fie
     fill = _Blank({"sheet": sheet or "", "cell": cell or "", **params}, value=_show(value))
     text = msg.template.format_map(fill)
     return Issue(code, msg.severity, sheet, cell, field, value, " ".join(text.split()))
+
+
+def message_text(code: str, **params: Any) -> str:
+    """The catalogue's message of `code` filled from `params` (as an Issue's message reads)."""
+    return make_issue(code, value=params.pop("value", None), **params).message
 
 
 def _show(value: Any) -> str:

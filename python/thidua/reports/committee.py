@@ -13,12 +13,12 @@ import contextlib
 import shutil
 import datetime as dt
 import hashlib
+import heapq
 import itertools
 import json
 import math
 import operator
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from io import BytesIO
@@ -34,9 +34,10 @@ from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
-from thidua.store.store import Store
+from thidua.store.crossround import decreases
+from thidua.store.store import Store, errors as store_errors
 from thidua.store.tracking import decided_at, status_label, status_stream
-from thidua.text.normalize import org_name
+from thidua.text.numbers import format_number
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
@@ -86,7 +87,7 @@ class Book:
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
             "constant_memory": CONSTANT_MEMORY, "tmpdir": str(self.parts)})
-        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
+        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": plan.office_on(rnd.end).issuer_name,
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
@@ -124,10 +125,6 @@ class Book:
                 rows.close()
             shutil.rmtree(self.parts, ignore_errors=True)
 
-    @staticmethod
-    def issuer(plan) -> str:
-        return org_name(str(plan.meta.get("issuer", "")))
-
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
         return f"{self.rnd.name}. {due}Số liệu tổng hợp đến {self.as_of.strftime('%H:%M ngày %d/%m/%Y')}.{extra}"
@@ -138,7 +135,7 @@ class Book:
         ws = self.wb.add_worksheet(name)
         ws.widths_ = [width for _, width, _ in columns]
         row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
-                             widths=ws.widths_, default_font=DEFAULT_FONT)
+                             widths=ws.widths_, default_font=DEFAULT_FONT, office_day=self.rnd.end)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -151,7 +148,7 @@ class Book:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
         end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
-                                default_font=DEFAULT_FONT)
+                                default_font=DEFAULT_FONT, office_day=self.rnd.end)
         block.replay()
         return end
 
@@ -467,7 +464,7 @@ def _cells_rows(book: Book) -> Iterable[list]:
     return itertools.chain(data, odd)
 
 
-def _activity_rows(store: Store, rnd, names: dict) -> Iterator[list]:
+def _activity_rows(store: Store, plan, rnd, names: dict, across: list[dict]) -> Iterator[list]:
     cursor = store_values.activity_rows(store, rnd.code)
     for i, ((unit, row), fields) in enumerate(itertools.groupby(cursor, key=operator.itemgetter(0, 1)), start=1):
         first = next(fields)
@@ -478,13 +475,21 @@ def _activity_rows(store: Store, rnd, names: dict) -> Iterator[list]:
                a.get("act.participants"), f"{sheet}, dòng {row}"]
 
 
-def _proposal_rows(store: Store, rnd, names: dict) -> Iterator[list]:
+def _proposal_rows(store: Store, plan, rnd, names: dict, across: list[dict]) -> Iterator[list]:
     cursor = store_proposals.proposals_of_round(store, rnd.code)
     return ([i, r[0], names.get(r[0], r[0]), *r[1:12], f"{r[13]}, dòng {r[12]}"] for i, r in enumerate(cursor, start=1))
 
 
-def _problem_rows(store: Store, rnd, names: dict) -> Iterator[list]:
-    cursor = store_issues.issues_of_round(store, rnd.code)
+def _problem_rows(store: Store, plan, rnd, names: dict, across: list[dict]) -> Iterator[list]:
+    """The issues of the round's files, and after each unit's the round's figures below its earlier report (V022)."""
+    where = store_values.indicator_sources(store, rnd.code) if across else {}
+    order = {code: i for i, code in enumerate(i.code for i in plan.indicators)}
+    rounds = [r.code for r in plan.rounds]
+    below = [(w["unit"], w["file"], w["received_at"], None, "accepted", "warning",
+              *where.get(w["indicator"], ("", "")), format_number(w["value"]), w["message"])
+             for w in sorted(across, key=lambda w: (w["unit"], order.get(w["indicator"], 0),
+                                                    rounds.index(w["earlier_round"])))]  # an indicator's rows together
+    cursor = heapq.merge(store_issues.issues_of_round(store, rnd.code), below, key=_by_unit)
     return ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
              FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
             for i, (unit, name, received, _source, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
@@ -520,17 +525,17 @@ def _lists_of(rnd) -> list[str]:
     return [key for key in LISTS if key == "problems" or key in rnd.sheets]
 
 
-def _fill_lists(db_path, plan, round_code: str, names: dict, where: dict[str, tuple[str, int]]) -> dict:
+def _fill_lists(db, plan, round_code: str, names: dict, across: list[dict], where: dict[str, tuple[str, int]]) -> dict:
     """Write the rows of the lists `where` names ({list: (file, first row)}) into those files, in the process that
     runs it; returns {list: (how many rows, SheetRows state)} for Table.adopt."""
     rnd, done = plan.round(round_code), {}
-    with Store.using(db_path) as store:
+    with Store.open_readonly(db) as store:      # read only: no migration, no writer's lock
         for key, (path, first) in where.items():
             columns = LISTS[key][2]
             with open(path, "w+b") as fh:
                 out = sheetxml.SheetRows(None, [k for _, _, k in columns], None, file=fh)
                 filler = Filler(columns, out, first)
-                for values in LISTS[key][4](store, rnd, names):
+                for values in LISTS[key][4](store, plan, rnd, names, across):
                     filler.add(values)
                 done[key] = (filler.n, out.state())
     return done
@@ -543,9 +548,14 @@ def _lists_apart(n_units: int) -> bool:
     return CONSTANT_MEMORY and n_units >= LISTS_APART_FROM and processes.cpus() > 1 and processes.forking()
 
 
-def fingerprint(store: Store, plan, units: list, rnd) -> str:
+def _by_unit(row: tuple) -> str:
+    return row[0] or ""                   # the store lists the issues of files of no known unit first
+
+
+def fingerprint(store: Store, plan, units: list, rnd, across: list[dict] = ()) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
-    register, and the store's submissions (new files, changed statuses) and proposals for the round."""
+    register, the store's submissions (new files, changed statuses) and proposals for the round, and its figures
+    below an earlier round's (`across`, which a file of that round changes)."""
     digest = hashlib.sha256(repr((LAYOUT, xlsxwriter.__version__, sorted(plan.meta.items(), key=lambda kv: kv[0]),
                                   rnd, plan.indicators_for(rnd.code))).encode())
     for i, u in enumerate(units):              # the register joined by \x1e, fed a unit at a time
@@ -553,6 +563,7 @@ def fingerprint(store: Store, plan, units: list, rnd) -> str:
     for row in submissions.round_signature(store, rnd.code):
         digest.update(repr(row).encode())
     digest.update(repr(store_proposals.round_signature(store, rnd.code)).encode())
+    digest.update(repr(across).encode())
     return digest.hexdigest()
 
 
@@ -585,7 +596,8 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
     rnd = plan.round(round_code)
     out = Path(out)
     with ws.store() as store:
-        inputs = fingerprint(store, plan, unit_list, rnd)
+        across = decreases(store, plan, round_code, later_only=True)
+        inputs = fingerprint(store, plan, unit_list, rnd, across)
         meta_key = META_KEY.format(round=rnd.code, path=out.resolve())
         if not force and _unchanged(store, meta_key, inputs, out):
             return out
@@ -609,10 +621,10 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
                 if _lists_apart(len(unit_list)):
                     where = {key: (os.path.join(apart, f"{key}.xml"), table.header + 1) for key, table in lists.items()}
                     helper, _ = processes.pool(1)
-                    written = helper.submit(_fill_lists, ws.db_path, plan, round_code, names, where)
+                    written = helper.submit(_fill_lists, ws.location, plan, round_code, names, across, where)
                 else:
                     for key, table in lists.items():
-                        for values in LISTS[key][4](store, rnd, names):
+                        for values in LISTS[key][4](store, plan, rnd, names, across):
                             table.add(values)
                 n_sources = 0
                 for pos, s in enumerate(status_stream(store, plan, listed, round_code)):
@@ -639,6 +651,6 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
                 cells.finish()
                 sources.finish()
             book.close()
-        with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
+        with contextlib.suppress(*store_errors()):   # a read-only store: the workbook is just rewritten next time
             store.set_meta(meta_key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
     return out

@@ -14,7 +14,6 @@ from thidua.store.issues import errors_of_file
 from thidua.store.store import Store
 from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
 from thidua.reports.mailheader import Unfolded
-from thidua.text.normalize import org_name
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAX_LISTED_ISSUES = 15
@@ -56,7 +55,7 @@ def _body(plan, rnd, row: dict, issues: list[tuple], attached: bool) -> str:
                      "và gửi lại qua thư điện tử này trong thời gian sớm nhất.")
     else:
         lines.append("Đề nghị đơn vị điền biểu mẫu của kỳ báo cáo và gửi lại trong thời gian sớm nhất.")
-    lines += ["", "Trân trọng.", f"Văn phòng {org_name(plan.meta.get('issuer', ''))} {plan.meta.get('place', '')}".strip()]
+    lines += ["", "Trân trọng.", f"Văn phòng {plan.office_on(rnd.due or rnd.end).issuer_name}".strip()]
     return "\n".join(lines) + "\n"
 
 

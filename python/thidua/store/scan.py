@@ -18,8 +18,8 @@ def begin(store: Store) -> None:
     """An empty scan for this connection (temporary: it ends with the connection)."""
     conn = store.conn
     conn.execute("DROP TABLE IF EXISTS scan")
-    conn.execute("CREATE TEMP TABLE scan (pos INTEGER NOT NULL PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, "
-                 "mtime_ns INTEGER NOT NULL, sha256 TEXT, todo INTEGER NOT NULL DEFAULT 0)")
+    conn.execute(store.ddl("CREATE TEMP TABLE scan (pos INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, "
+                           "mtime_ns INTEGER NOT NULL, sha256 TEXT, todo INTEGER NOT NULL DEFAULT 0)"))
 
 
 def add(store: Store, rows: Iterable[tuple[int, str, int, int]]) -> None:
@@ -37,7 +37,7 @@ def mark_unchanged(store: Store) -> tuple[int, int]:
                  "WHERE c.path = scan.path AND c.size = scan.size AND c.mtime_ns = scan.mtime_ns")
     conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL")
     conn.execute("CREATE INDEX scan_todo ON scan (mtime_ns, path) WHERE todo = 1")
-    n, size = conn.execute("SELECT count(*), total(size) FROM scan WHERE todo = 1").fetchone()
+    n, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM scan WHERE todo = 1").fetchone()
     return n, int(size)
 
 

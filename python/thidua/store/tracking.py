@@ -6,6 +6,7 @@ import operator
 from typing import Iterator
 
 from thidua.store import register, submissions
+from thidua.store.crossround import decrease_notes, decreases
 from thidua.store.definitions import Submission, launch_answers, launch_indicators, launched, receipt_text, report_status
 from thidua.store.values import current_values_in_order
 from thidua.store.store import Store
@@ -28,8 +29,9 @@ def status_rows(ws, round_code: str | None = None, store: Store | None = None) -
     the lateness.
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
-    to the launch question after a «Có», also flagged by launch_to_confirm)."""
-    with Store.using(store or ws.db_path) as store:
+    to the launch question after a «Có», also flagged by launch_to_confirm; a cumulative figure below the unit's
+    earlier report of the year, V022: crossround.py)."""
+    with Store.using(store or ws.db) as store:
         return list(status_stream(store, ws.plan, ws.units, round_code))
 
 
@@ -46,8 +48,9 @@ def status_stream(store: Store, plan, units, round_code: str | None = None) -> I
     last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
     asked = [r for r in asked if position[r.code] <= last]
     codes = [c for c in (launch_code, launch_date) if c]
+    below = decrease_notes(plan, decreases(store, plan, round_code, later_only=True))
     register.order_units(store, [u.code for u in unit_list])
-    return _status_rows(store, plan, unit_list, rounds, asked, codes)
+    return _status_rows(store, plan, unit_list, rounds, asked, codes, below)
 
 
 def _grouped(cursor) -> Iterator[tuple[int, list]]:
@@ -56,7 +59,8 @@ def _grouped(cursor) -> Iterator[tuple[int, list]]:
         yield pos, [row[1:] for row in rows]
 
 
-def _status_rows(store: Store, plan, unit_list: list, rounds: list, asked: list, codes: list) -> Iterator[dict]:
+def _status_rows(store: Store, plan, unit_list: list, rounds: list, asked: list, codes: list,
+                 below: dict) -> Iterator[dict]:
     for rnd in rounds:
         histories = _grouped(submissions.histories_in_order(store, rnd.code))
         answer_rows = _grouped(current_values_in_order(store, codes, [r.code for r in asked])) if codes and asked \
@@ -72,12 +76,12 @@ def _status_rows(store: Store, plan, unit_list: list, rounds: list, asked: list,
                 for rc, code, value in next_answers[1]:
                     answers.setdefault((u.code, rc), {})[code] = value
                 next_answers = next(answer_rows, None)
-            yield _status_row(plan, u, rnd, history, answers, asked)
+            yield _status_row(plan, u, rnd, history, answers, asked, below.get((u.code, rnd.code), ""))
 
 
-def _status_row(plan, u, rnd, history: list[Submission], answers: dict, asked: list) -> dict:
-    """One unit's status row for one round, from its submissions of the round in receipt order and its launch
-    answers ({(unit, round): {indicator: value}} of the rounds `asked`)."""
+def _status_row(plan, u, rnd, history: list[Submission], answers: dict, asked: list, below: str) -> dict:
+    """One unit's status row for one round, from its submissions of the round in receipt order, its launch
+    answers ({(unit, round): {indicator: value}} of the rounds `asked`) and the note on its decreasing figures."""
     row = {"unit": u.code, "name": u.name, "cluster": u.cluster, "email": u.email, "round": rnd.code,
            "status": "missing", "received_at": None, "received_source": None, "n_errors": 0,
            "n_files": len(history), "file_name": None, "sha256": None, "note": "",
@@ -100,6 +104,7 @@ def _status_row(plan, u, rnd, history: list[Submission], answers: dict, asked: l
             row["launch_to_confirm"] = True
             notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {launch.first_yes}, kỳ này trả lời "
                          "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
+        notes.append(below)
         row.update(received_at=current.received_at,
                    received_source=current.source, file_name=current.file_name, sha256=current.sha256,
                    first_valid_at=first.received_at, first_valid_source=first.source,

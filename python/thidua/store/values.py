@@ -7,11 +7,10 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import sqlite3
 import zlib
 from typing import Any, Iterable, Iterator, Sequence
 
-from thidua.store.store import Store
+from thidua.store.store import Store, errors
 
 VALUE_COLUMNS = ("submission_id", "sheet", "cell", "field", "row", "value_num", "value_text", "value_date")
 
@@ -32,9 +31,19 @@ def value_row(submission_id: int, v) -> tuple:
     return submission_id, v.sheet, v.cell, v.field, v.row, num, text, date
 
 
-def add_value_rows(store: Store, rows: Iterable[tuple]) -> None:
-    """Rows in VALUE_COLUMNS order (see value_row): the hot path of consolidation, columns named once."""
-    store.insert_rows("cell_values", VALUE_COLUMNS, rows)
+def add_values(store: Store, submission_id: int, values: Iterable) -> int:
+    """Every value of a file read (the hot path of consolidation: rows as tuples, columns named once)."""
+    return add_value_rows(store, [value_row(submission_id, v) for v in values])
+
+
+def add_value_rows(store: Store, rows: list[tuple]) -> int:
+    """cell_values rows (VALUE_COLUMNS order) of many files at once: one write (COPY on a server)."""
+    return store.insert_rows("cell_values", VALUE_COLUMNS, rows)
+
+
+def _first(num, text, date):
+    """The one value set of a cell_values row (coalesce in Python: a server will not mix a number with text)."""
+    return num if num is not None else (text if text is not None else date)
 
 
 def typed(num, text, date):
@@ -55,10 +64,11 @@ def values_by_submission(store: Store, rounds: Iterable[str], prefix: str) -> di
         return out
     cut = len(prefix) + 1
     rows = store.conn.execute(
-        f"SELECT v.submission_id, substr(v.field, {cut}), coalesce(v.value_num, v.value_text, v.value_date) "
+        f"SELECT v.submission_id, substr(v.field, {cut}), v.value_num, v.value_text, v.value_date "
         "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
         f"WHERE s.round IN ({','.join('?' * len(codes))}) AND v.row IS NULL AND v.field LIKE ?", (*codes, prefix + "%"))
-    for sid, name, value in rows:
+    for sid, name, num, text, date in rows:
+        value = _first(num, text, date)
         try:
             out[sid][name] = value
         except KeyError:
@@ -89,7 +99,7 @@ def indicator_totals(store: Store, round_code: str | None = None) -> dict[str, d
         with contextlib.suppress(ValueError, TypeError, KeyError, zlib.error):
             kept = _carried(store, json.loads(store.meta(key) or "{}"), ids, verdict)
         totals, counts = kept if kept is not None else _summed(store, rnd)
-        with contextlib.suppress(sqlite3.Error):          # a read-only store: summed again next time
+        with contextlib.suppress(*errors()):              # a read-only store: summed again next time
             store.set_meta(key, json.dumps({"ids": _pack(ids), "verdict": verdict, "totals": totals,
                                             "counts": counts}))
         if totals:
@@ -151,19 +161,20 @@ def indicator_sources(store: Store, round_code: str) -> dict[str, tuple[str, str
     where: dict[str, tuple[str, str]] = {}
     for code, sheet, cell, _n in store.conn.execute(
             "SELECT code, sheet, cell, count(*) AS n FROM indicator_values WHERE round=? GROUP BY code, sheet, cell "
-            "ORDER BY n", (round_code,)):
+            "ORDER BY n, code, sheet, cell", (round_code,)):
         where[code] = (sheet, cell)
     return where
 
 
 def indicator_rows_in_order(store: Store, round_code: str) -> Iterator[tuple]:
     """(position, code, num, text, date, sheet, cell) of the current submissions' indicators, streamed in the order
-    of the units of register.order_units (that table is joined first: no sort, no transient index)."""
+    of the units of register.order_units (that table is joined first: no sort, no transient index on SQLite)."""
+    cross = "CROSS JOIN" if store.engine == "sqlite" else "JOIN"     # CROSS JOIN fixes SQLite's join order
     return store.conn.execute(
         "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
-        "FROM unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
-        "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
-        "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (round_code,))
+        f"FROM unit_order o {cross} submissions s ON s.unit = o.unit AND s.round = ? "
+        f"AND s.status = 'accepted' {cross} cell_values v ON v.submission_id = s.id "
+        "WHERE v.field LIKE 'ind.%' ORDER BY o.pos" + ("" if store.engine == "sqlite" else ", v.rowid"), (round_code,))
 
 
 def activity_rows(store: Store, round_code: str) -> Iterator[tuple]:
@@ -180,29 +191,46 @@ def table_rows(store: Store, submission_id: int, prefix: str) -> dict[int, dict[
     for fld, row, num, text, date in store.conn.execute(
             "SELECT field, row, value_num, value_text, value_date FROM cell_values "
             "WHERE submission_id=? AND field LIKE ? AND row IS NOT NULL", (submission_id, prefix + "%")):
-        rows.setdefault(row, {})[fld[len(prefix):]] = num if num is not None else (text if text is not None else date)
+        rows.setdefault(row, {})[fld[len(prefix):]] = _first(num, text, date)
     return rows
+
+
+def current_values_of(store: Store, codes: Sequence[str], rounds: Sequence[str]) -> dict[tuple[str, str], dict]:
+    """{(unit, round): {indicator: value}} of a few indicators in the current submissions of `rounds`."""
+    if not codes or not rounds:
+        return {}
+    out: dict[tuple[str, str], dict] = {}
+    for unit, rnd, code, num, text, date in store.conn.execute(
+            "SELECT s.unit, s.round, substr(v.field, 5), v.value_num, v.value_text, v.value_date "
+            "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
+            f"WHERE s.round IN ({','.join('?' * len(rounds))}) AND v.row IS NULL "
+            f"AND v.field IN ({','.join('?' * len(codes))})", (*rounds, *(f"ind.{c}" for c in codes))):
+        out.setdefault((unit, rnd), {})[code] = _first(num, text, date)
+    return out
 
 
 def current_values_in_order(store: Store, codes: Sequence[str], rounds: Sequence[str]) -> Iterator[tuple]:
     """(position, round, indicator, value) of a few indicators in the current submissions of `rounds`, by the units
     of register.order_units, in that order."""
-    return store.conn.execute(
-        "SELECT o.pos, s.round, substr(v.field, 5), coalesce(v.value_num, v.value_text, v.value_date) "
-        "FROM unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.status = 'accepted' "
-        f"AND s.round IN ({','.join('?' * len(rounds))}) CROSS JOIN cell_values v ON v.submission_id = s.id "
+    cross = "CROSS JOIN" if store.engine == "sqlite" else "JOIN"
+    rows = store.conn.execute(
+        "SELECT o.pos, s.round, substr(v.field, 5), v.value_num, v.value_text, v.value_date "
+        f"FROM unit_order o {cross} submissions s ON s.unit = o.unit AND s.status = 'accepted' "
+        f"AND s.round IN ({','.join('?' * len(rounds))}) {cross} cell_values v ON v.submission_id = s.id "
         f"WHERE v.row IS NULL AND v.field IN ({','.join('?' * len(codes))}) ORDER BY o.pos",
         (*rounds, *(f"ind.{c}" for c in codes)))
+    return ((pos, rnd, code, _first(num, text, date)) for pos, rnd, code, num, text, date in rows)
 
 
 def decreasing_values(store: Store, earlier: str, later: str, codes: Sequence[str]) -> Iterator[tuple]:
-    """(unit, indicator, later figure, earlier figure, later file name, earlier file name) of the indicators `codes`
+    """(unit, indicator, later figure, earlier figure, later file name, earlier file name, when the later file came)
+    of the indicators `codes`
     whose figure in a unit's current report of round `later` is below the one in its current report of `earlier`
     (both numbers), by unit: compared in the store, nothing held per unit."""
     if not codes:
         return iter(())
     return store.conn.execute(
-        "SELECT b.unit, substr(vb.field, 5), vb.value_num, va.value_num, b.file_name, a.file_name "
+        "SELECT b.unit, substr(vb.field, 5), vb.value_num, va.value_num, b.file_name, a.file_name, b.received_at "
         "FROM current_submissions b JOIN current_submissions a ON a.unit = b.unit AND a.round = ? "
         "JOIN cell_values vb ON vb.submission_id = b.id AND vb.row IS NULL "
         f"AND vb.field IN ({','.join('?' * len(codes))}) "

@@ -155,8 +155,9 @@ def build_workbook(plan: Plan, round_code: str, values: dict[str, str] | None = 
     out = BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False,
                                    "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"title": f"Biểu mẫu {spec.round.name}", "author": plan.meta.get("issuer", ""),
-                       "company": plan.meta.get("issuer", ""), "created": FIXED_CREATED,
+    issuer = plan.office_on(spec.round.start).issuer
+    wb.set_properties({"title": f"Biểu mẫu {spec.round.name}", "author": issuer,
+                       "company": issuer, "created": FIXED_CREATED,
                        "comments": f"ThiDua {spec.version}"})
     wb.set_custom_property("ThiDua template version", spec.version)
     fmt = _formats(wb)
