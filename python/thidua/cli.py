@@ -401,7 +401,7 @@ def _mail_settings(args, plan):
     else:       # for sending, the connection options name the SMTP server
         given = {("smtp_" + k if k in ("host", "port", "security", "user") else k): v for k, v in given.items()}
         given |= {"rate_per_minute": args.rate}
-    return load_settings(plan.meta, settings_file_for(args.workbook, args.settings), given)
+    return load_settings(plan.meta, settings_file_for(args.workbook, args.settings, _db(args)), given)
 
 
 def cmd_mail_fetch(args) -> int:
@@ -430,12 +430,14 @@ def cmd_mail_fetch(args) -> int:
 def cmd_mail_send(args) -> int:
     import json
     from thidua.mail.send import build, send_messages, sender_of
+    from thidua.mail.settings import settings_home
     from thidua.templates.signing import load_key
     plan, units = load_context(args)
     settings = _mail_settings(args, plan)
     plan.round(args.round)
     key = load_key(args.key) if args.what == "templates" or not args.templates else None
-    outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender_of(settings, plan),
+    sender = sender_of(settings, plan, settings_home(args.workbook, args.settings, _db(args)))
+    outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender,
                                  args.templates)
     report = send_messages(outgoing, settings, _db(args), args.round, args.what, args.dry_run,
                            Path(args.out) if args.out else None, progress=not args.json)

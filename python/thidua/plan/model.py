@@ -28,6 +28,7 @@ FIGURES = ("period", "latest")
 #   blank_when:    every field in `fields` should be blank when `when` holds;
 #   not_more_than: the first field may not exceed the second.
 RULE_KINDS = ("required_when", "blank_when", "not_more_than")
+ROUND_KINDS = ("registration", "quarter", "review", "adhoc")     # what a round of the plan can be
 
 
 def to_date(value: Any) -> dt.date | None:
@@ -487,7 +488,8 @@ class Plan:
 
     def _check_rules(self) -> list[str]:
         kinds = {i.code: i.type for i in self.indicators}
-        problems = []
+        problems = [f"kỳ {r.code}: loại kỳ «{r.kind}» không có ({', '.join(ROUND_KINDS)})"
+                    for r in self.rounds if r.kind not in ROUND_KINDS]
         for rule in self.rules:
             named = list(rule.fields) + [c.field for c in rule.when]
             for code in named:
