@@ -66,9 +66,11 @@ def _round(plan, code: str | None) -> str | None:
 
 def cmd_bundle_windows(args) -> int:
     from thidua.workbook.bundle import bundle_windows
-    made = bundle_windows(args.out, args.cache)
+    made = bundle_windows(args.out, args.cache, python=args.python_archive)
     size = made.path.stat().st_size / 1e6
     print(f"Đã tạo gói cài đặt cho Windows {made.path} ({format_number(size, 1)} MB, {len(made.wheels)} wheel, {format_seconds(made.seconds)} giây)")
+    print("Gói có sẵn Python: cai-dat.bat cài không cần Internet." if args.python_archive else
+          "cai-dat.bat sẽ tải Python (khoảng 30 MB) khi cài; máy không có Internet: tạo lại gói với --python-archive.")
     return 0
 
 
@@ -505,6 +507,9 @@ def build_parser() -> ArgumentParser:
                        "(sổ làm việc, cai-dat.bat, uv.exe, mọi gói dạng wheel; cần mạng tới PyPI)")
     p.add_argument("--out", required=True, help="thư mục ghi tệp .zip")
     p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
+    p.add_argument("--python-archive", metavar="FILE",
+                   help="bản CPython 3.12 cho Windows 64-bit (python-build-standalone, cpython-3.12.X+NGÀY-x86_64-pc-"
+                        "windows-msvc-install_only.tar.gz) đưa vào gói: cai-dat.bat cài không cần Internet")
     p.set_defaults(func=cmd_bundle_windows)
 
     # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
