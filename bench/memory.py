@@ -185,12 +185,13 @@ def child(mode: str, path: str) -> None:
     with tempfile.TemporaryDirectory(prefix="thidua-mem-") as tmp:
         if mode == "consolidate":
             from thidua.consolidate.run import consolidate
+            from thidua.year.workset import WorkingSet
             inbox = Path(tmp) / "inbox"
             inbox.mkdir()
             os.symlink(path, inbox / Path(path).name)
             for other in Path(os.environ["THIDUA_BENCH_COMPANIONS"]).iterdir():
                 os.symlink(other, inbox / other.name)
-            report = consolidate(inbox, Path(tmp) / "store.db", plan, units, KEY)
+            report = consolidate(WorkingSet(plan, units, Path(tmp) / "store.db", secret=KEY), inbox)
             status = next((f.status for f in report.files if Path(f.file).name == Path(path).name), "not seen")
         else:
             from thidua.intake.validate import validate_file

@@ -126,13 +126,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def consolidate_year(inbox: Path, db: Path, plan, units, key: bytes, **options):
+    """`consolidate` through the year's working set (or, on a checkout older than it, the old signature)."""
+    from thidua.consolidate.run import consolidate
+    if not has_module("year.workset"):
+        return consolidate(inbox, db, plan, units, key, **options)
+    from thidua.year.workset import WorkingSet
+    return consolidate(WorkingSet(plan, units, db, secret=key), inbox, **options)
+
+
 def child_consolidate(args: argparse.Namespace) -> None:
     """Run in a child process: consolidate once, print seconds and peak memory as JSON."""
-    from thidua.consolidate.run import consolidate
     plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key))
     started = time.perf_counter()
-    consolidate(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
-                out=Path(args.out) if args.out else None)
+    consolidate_year(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
+                     out=Path(args.out) if args.out else None)
     seconds = time.perf_counter() - started
     own = peak_rss_mb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -240,17 +248,21 @@ class Bench:
         if not (has_module("reports.summary_job") and has_module("consolidate")):
             self.notes["summary_s"] = MISSING
             return
-        from thidua.consolidate.run import consolidate
         from thidua.reports.summary_job import build_summary
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)
         db = year / "store.db"
-        consolidate(year / "inbox", db, self.plan, self.units, self.key)
+        consolidate_year(year / "inbox", db, self.plan, self.units, self.key)
         self.say(f"year store: {self.n} units x {len(sim.REGULAR_ROUNDS)} rounds built in "
                  f"{time.perf_counter() - started:.1f} s (not timed)")
-        self.results["summary_s"] = median_time(
-            lambda: build_summary(db, self.plan, self.units, "year", year / "TongKet.xlsx"), self.repeats)
+        if has_module("year.workset"):
+            from thidua.year.workset import WorkingSet
+            ws = WorkingSet(self.plan, self.units, db, secret=self.key)
+            summary = lambda: build_summary(ws, "year", year / "TongKet.xlsx")  # noqa: E731
+        else:
+            summary = lambda: build_summary(db, self.plan, self.units, "year", year / "TongKet.xlsx")  # noqa: E731
+        self.results["summary_s"] = median_time(summary, self.repeats)
 
     def run(self, stages: tuple[str, ...]) -> dict:
         self.make_inbox()

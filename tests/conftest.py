@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from thidua.year.workset import WorkingSet
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -79,7 +80,7 @@ def consolidated_year(tmp_path_factory, plan, units):
     chosen = units[:60]
     rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0)
     truth = simulate_year(plan, chosen, TEST_KEY, root / "inbox", rng_seed=7, rounds=["Q1", "SK1"], rates=rates)
-    report = consolidate(root / "inbox", root / "thidua.db", plan, chosen, TEST_KEY, out=root / "bao-cao")
+    report = consolidate(WorkingSet(plan, chosen, root / "thidua.db", secret=TEST_KEY), root / "inbox", out=root / "bao-cao")
     workbooks = {Path(p).stem.split("_")[-1]: Path(p) for p in report.workbooks}
     return SimpleNamespace(root=root, inbox=root / "inbox", db=root / "thidua.db", truth=truth, report=report,
                            workbooks=workbooks, units=chosen)

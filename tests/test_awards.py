@@ -17,6 +17,7 @@ from thidua.review.commendations import decide, load_proposals
 from thidua.store import proposals as stored
 from thidua.store.store import Store
 from thidua.text.collate import sort_names
+from thidua.year.workset import WorkingSet
 
 GK = "Giấy khen của Công đoàn Viên chức tỉnh"
 BKLDLD = "Bằng khen của Liên đoàn Lao động tỉnh"
@@ -49,10 +50,10 @@ def awarded(tmp_path, plan, units):
     add_submission(con, units[1].code, "TK", "2019-12-11T08:00:00",
                    proposals=[person(n) for n in PEOPLE[4:]] + [team(TEAMS[1]), person("Bùi Văn Khải")])
     con.close()
-    for pc in load_proposals(db, plan):
-        decide(db, plan, pc.id, "reviewed")
+    for pc in load_proposals(WorkingSet(plan, (), db)):
+        decide(WorkingSet(plan, (), db), pc.id, "reviewed")
         if pc.form.code == "GK" and pc.name != "Bùi Văn Khải":
-            decide(db, plan, pc.id, "awarded")
+            decide(WorkingSet(plan, (), db), pc.id, "awarded")
     return db
 
 
@@ -182,14 +183,14 @@ def test_a_proposal_keeps_its_id_and_decision_across_resubmissions(tmp_path, pla
     with Store.open(db) as store, store.atomic():
         stored.refresh(store, unit, "TK", _file(store, unit, "v1", [person("Nguyen Van An"), person("Lê Thị Bé"),
                                                                    person("Trần Văn Cư")]))
-    first = {c.name: c.id for c in load_proposals(db, plan)}
-    decide(db, plan, first["Lê Thị Bé"], "reviewed")
-    decide(db, plan, first["Lê Thị Bé"], "awarded")
+    first = {c.name: c.id for c in load_proposals(WorkingSet(plan, (), db))}
+    decide(WorkingSet(plan, (), db), first["Lê Thị Bé"], "reviewed")
+    decide(WorkingSet(plan, (), db), first["Lê Thị Bé"], "awarded")
     with Store.open(db) as store, store.atomic():   # reordered, a name corrected, one renamed at its row, one new
         counts = stored.refresh(store, unit, "TK", _file(store, unit, "v2", [
             person("Lê  thị Bé"), person("Nguyễn Văn An"), person("Trương Văn Cường"), person("Phan Thị Dạ")]))
     assert counts == {"new": 1, "name": 1, "folded": 1, "row": 1, "withdrawn": 0}
-    after = {c.name: c for c in load_proposals(db, plan)}
+    after = {c.name: c for c in load_proposals(WorkingSet(plan, (), db))}
     assert after["Lê  thị Bé"].id == first["Lê Thị Bé"] and after["Lê  thị Bé"].state == "awarded"
     assert after["Nguyễn Văn An"].id == first["Nguyen Van An"]
     assert after["Trương Văn Cường"].id == first["Trần Văn Cư"] and after["Trương Văn Cường"].matched_by == "row"
@@ -199,7 +200,7 @@ def test_a_proposal_keeps_its_id_and_decision_across_resubmissions(tmp_path, pla
         stored.refresh(store, unit, "TK", _file(store, unit, "v3", [person("Lê Thị Bé")]))
         stored.refresh(store, unit, "TK", _file(store, unit, "v4", [person("Lê Thị Bé"), person("Phan Thị Dạ"),
                                                                    person("Võ Văn Em")]))
-    final = {c.name: c.id for c in load_proposals(db, plan)}
+    final = {c.name: c.id for c in load_proposals(WorkingSet(plan, (), db))}
     assert final["Phan Thị Dạ"] == after["Phan Thị Dạ"].id and final["Võ Văn Em"] > max(after[n].id for n in after)
     with Store.open(db) as store:
         events = [h["event"] for h in stored.history(store)]
@@ -207,7 +208,7 @@ def test_a_proposal_keeps_its_id_and_decision_across_resubmissions(tmp_path, pla
 
 
 def test_going_back_from_awarded_needs_force_and_is_logged(awarded, plan, capsys):
-    pid = next(c.id for c in load_proposals(awarded, plan) if c.state == "awarded")
+    pid = next(c.id for c in load_proposals(WorkingSet(plan, (), awarded)) if c.state == "awarded")
     assert main(["proposals", "decide", "--db", str(awarded), "--id", str(pid), "--state", "reviewed"]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["proposals", "decide", "--db", str(awarded), "--id", str(pid), "--state", "reviewed", "--force"]) == 0
@@ -239,11 +240,11 @@ def test_one_ineligible_nominee_never_sinks_the_report(tmp_path, plan, units):
     path = inbox / "tk.xlsx"
     path.write_bytes(fill_workbook(TemplateFactory(plan, "TK", TEST_KEY).render(unit), spec, values))
     os.utime(path, (1576000000, 1576000000))
-    report = consolidate(inbox, tmp_path / "t.db", plan, units, TEST_KEY)
+    report = consolidate(WorkingSet(plan, units, tmp_path / "t.db", secret=TEST_KEY), inbox)
     assert [f.status for f in report.files] == ["accepted"]
-    status = next(r for r in status_rows(tmp_path / "t.db", plan, units, "TK") if r["unit"] == unit.code)
+    status = next(r for r in status_rows(WorkingSet(plan, units, tmp_path / "t.db"), "TK") if r["unit"] == unit.code)
     assert status["status"] in ("ok", "late")
-    checks = {c.name: c for c in load_proposals(tmp_path / "t.db", plan)}
+    checks = {c.name: c for c in load_proposals(WorkingSet(plan, (), tmp_path / "t.db"))}
     assert checks["Trần Thị Dung"].eligible
     assert checks["Nguyễn Văn Bình"].verdict.startswith("Không đủ điều kiện: ")
     assert "cá nhân là nữ" in checks["Nguyễn Văn Bình"].verdict and "QĐ 2106/QĐ-TLĐ, Điều 15" in \

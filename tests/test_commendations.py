@@ -10,6 +10,7 @@ from storebuild import add_submission, new_store
 from thidua.cli import main
 from thidua.review.commendations import check_proposal, decide, load_proposals
 from thidua.errors import ThiDuaError
+from thidua.year.workset import WorkingSet
 
 GK = "Giấy khen của Công đoàn Viên chức tỉnh"
 GVNDVN = "Bằng khen Tổng LĐLĐ VN chuyên đề \"Giỏi việc nước, đảm việc nhà\""
@@ -139,35 +140,35 @@ def store(tmp_path, plan, units):
 
 
 def test_quota_of_a_form_counts_live_proposals(store, plan):
-    checks = load_proposals(store, plan)
+    checks = load_proposals(WorkingSet(plan, (), store))
     assert len(checks) == 8
     topic = [c for c in checks if c.form and c.form.code == "BKGVNDVN"]
     assert len(topic) == 5 and all("vượt chỉ tiêu 4" in " ".join(c.warnings) for c in topic)
-    decide(store, plan, topic[-1].id, "reviewed")
-    decide(store, plan, topic[-1].id, "not_met", note="Không đủ chỉ tiêu")
-    topic = [c for c in load_proposals(store, plan) if c.form and c.form.code == "BKGVNDVN"]
+    decide(WorkingSet(plan, (), store), topic[-1].id, "reviewed")
+    decide(WorkingSet(plan, (), store), topic[-1].id, "not_met", note="Không đủ chỉ tiêu")
+    topic = [c for c in load_proposals(WorkingSet(plan, (), store)) if c.form and c.form.code == "BKGVNDVN"]
     assert not any(c.warnings for c in topic)
 
 
 def test_decisions_and_their_order(store, plan):
-    first = load_proposals(store, plan)[5]                    # Võ Văn Ơn, Giấy khen
+    first = load_proposals(WorkingSet(plan, (), store))[5]                    # Võ Văn Ơn, Giấy khen
     with pytest.raises(ThiDuaError):
-        decide(store, plan, first.id, "awarded")               # proposed → reviewed first
-    decide(store, plan, first.id, "reviewed")
-    raised = decide(store, plan, first.id, "raised", form="BKLDLD", note="Thành tích nổi bật")
+        decide(WorkingSet(plan, (), store), first.id, "awarded")               # proposed → reviewed first
+    decide(WorkingSet(plan, (), store), first.id, "reviewed")
+    raised = decide(WorkingSet(plan, (), store), first.id, "raised", form="BKLDLD", note="Thành tích nổi bật")
     assert raised.state == "raised" and raised.effective_form.code == "BKLDLD"
     with pytest.raises(ThiDuaError):
-        decide(store, plan, first.id, "raised", form="GK")     # not higher than proposed
-    awarded = decide(store, plan, first.id, "awarded")
+        decide(WorkingSet(plan, (), store), first.id, "raised", form="GK")     # not higher than proposed
+    awarded = decide(WorkingSet(plan, (), store), first.id, "awarded")
     assert awarded.effective_form.code == "BKLDLD"            # keeps the raised form
     with pytest.raises(ThiDuaError) as err:
-        decide(store, plan, first.id, "not_met")
+        decide(WorkingSet(plan, (), store), first.id, "not_met")
     assert "Được khen thưởng" in err.value.message and "--force" in err.value.hint
     with pytest.raises(ThiDuaError):
-        decide(store, plan, 999, "reviewed")
+        decide(WorkingSet(plan, (), store), 999, "reviewed")
     with pytest.raises(ThiDuaError):
-        decide(store, plan, first.id, "reviewed", form="XYZ")
-    again = {c.id: c for c in load_proposals(store, plan)}[first.id]
+        decide(WorkingSet(plan, (), store), first.id, "reviewed", form="XYZ")
+    again = {c.id: c for c in load_proposals(WorkingSet(plan, (), store))}[first.id]
     assert again.state == "awarded" and again.note == "Thành tích nổi bật"
 
 
@@ -193,6 +194,6 @@ def test_cli_list_decide_and_official_list(store, plan, tmp_path, capsys):
 
 def test_adhoc_proposals_belong_to_the_period_they_were_received_in(store, plan):
     import datetime as dt
-    assert len(load_proposals(store, plan, until=dt.date(2019, 5, 9))) == 5       # the DX file came on 10/05
-    assert len(load_proposals(store, plan, until=dt.date(2019, 5, 10))) == 8
-    assert len(load_proposals(store, plan, rounds=["DX"])) == 3
+    assert len(load_proposals(WorkingSet(plan, (), store), until=dt.date(2019, 5, 9))) == 5       # the DX file came on 10/05
+    assert len(load_proposals(WorkingSet(plan, (), store), until=dt.date(2019, 5, 10))) == 8
+    assert len(load_proposals(WorkingSet(plan, (), store), rounds=["DX"])) == 3

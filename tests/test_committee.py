@@ -15,6 +15,7 @@ from thidua.store import db as store
 from thidua.reports.committee import write_committee_workbook
 from thidua.store.tracking import status_label, status_rows
 from thidua.intake.validate import validate_bytes
+from thidua.year.workset import WorkingSet
 
 def header_row(ws) -> int:
     return next(r for r in range(1, 15) if ws.cell(r, 1).value == "STT" or ws.cell(r, 1).value == "Mã đơn vị")
@@ -37,7 +38,7 @@ def test_sheets_and_tracking(consolidated_year, plan, q1):
     ws = q1["Theo dõi nộp"]
     h = header_row(ws)
     shown = {ws.cell(r, 2).value: ws.cell(r, 6).value for r in range(h + 1, ws.max_row + 1) if ws.cell(r, 2).value}
-    want = {r["unit"]: status_label(r["status"]) for r in status_rows(consolidated_year.db, plan, consolidated_year.units, "Q1")}
+    want = {r["unit"]: status_label(r["status"]) for r in status_rows(WorkingSet(plan, consolidated_year.units, consolidated_year.db), "Q1")}
     assert {k: v for k, v in shown.items() if k in want} == want
 
 
@@ -156,7 +157,7 @@ def test_renders_to_pdf_pages(consolidated_year, tmp_path):
 def test_unknown_round_is_a_clear_error(consolidated_year, plan, tmp_path):
     from thidua.errors import ThiDuaError
     with pytest.raises(ThiDuaError):
-        write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, "Q9", tmp_path / "x.xlsx")
+        write_committee_workbook(WorkingSet(plan, consolidated_year.units, consolidated_year.db), "Q9", tmp_path / "x.xlsx")
 
 
 def _cells(path) -> dict:
@@ -186,12 +187,10 @@ def test_constant_memory_rows_match_in_memory_mode(consolidated_year, plan, tmp_
     import thidua.reports.committee as C
     monkeypatch.setattr(C, "_now", lambda: dt.datetime(2019, 4, 12, 9, 30))
     for rc in ("Q1", "SK1"):
-        fast = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
-                                        tmp_path / f"fast_{rc}.xlsx", force=True)
+        fast = write_committee_workbook(WorkingSet(plan, consolidated_year.units, consolidated_year.db), rc, tmp_path / f"fast_{rc}.xlsx", force=True)
         with monkeypatch.context() as m:
             m.setattr(C, "CONSTANT_MEMORY", False)
-            slow = write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, rc,
-                                            tmp_path / f"slow_{rc}.xlsx", force=True)
+            slow = write_committee_workbook(WorkingSet(plan, consolidated_year.units, consolidated_year.db), rc, tmp_path / f"slow_{rc}.xlsx", force=True)
         with zipfile.ZipFile(fast) as z:
             assert "xl/sharedStrings.xml" not in z.namelist()          # inline strings: constant_memory mode
         assert _cells(fast) == _cells(slow)
@@ -231,23 +230,23 @@ def test_unchanged_inputs_leave_the_workbook_alone(consolidated_year, plan, tmp_
     def written() -> tuple[int, int]:
         return out.stat().st_ino, out.stat().st_mtime_ns
 
-    write_committee_workbook(db, plan, units, "Q1", out)
+    write_committee_workbook(WorkingSet(plan, units, db), "Q1", out)
     first = written()
-    write_committee_workbook(db, plan, units, "Q1", out)
+    write_committee_workbook(WorkingSet(plan, units, db), "Q1", out)
     assert written() == first
-    write_committee_workbook(db, plan, units, "Q1", out, force=True)
+    write_committee_workbook(WorkingSet(plan, units, db), "Q1", out, force=True)
     assert written() != first
     second = written()
     with sqlite3.connect(db) as conn:                  # a resubmission replaced a unit's file
         sub = conn.execute("SELECT id FROM submissions WHERE round='Q1' AND status='accepted' LIMIT 1").fetchone()[0]
         conn.execute("UPDATE submissions SET status='superseded' WHERE id=?", (sub,))
-    write_committee_workbook(db, plan, units, "Q1", out)
+    write_committee_workbook(WorkingSet(plan, units, db), "Q1", out)
     assert written() != second
     third = written()
     with open(out, "ab") as fh:                          # the file changed on disk since it was written
         fh.write(b"\0")
-    write_committee_workbook(db, plan, units, "Q1", out)
+    write_committee_workbook(WorkingSet(plan, units, db), "Q1", out)
     assert written() != third and openpyxl.load_workbook(out, read_only=True).sheetnames[0] == "Theo dõi nộp"
     fourth = written()
-    write_committee_workbook(db, plan, units[:-1], "Q1", out)   # the register changed
+    write_committee_workbook(WorkingSet(plan, units[:-1], db), "Q1", out)   # the register changed
     assert written() != fourth

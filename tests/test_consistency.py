@@ -22,6 +22,7 @@ from test_workbook_xlwings import run, status_of, table_of
 from thidua import excel
 from thidua.cli import main
 from thidua.store.vocabulary import label
+from thidua.year.workset import WorkingSet
 
 ROUNDS = ("DK", "Q1", "Q2", "SK1", "Q3", "Q4", "TK")
 N_UNITS = 40
@@ -57,7 +58,7 @@ def year(tmp_path_factory, plan):
     rates = YearRates(missing=0.08, late=0.15, mistakes=0.2, corrected=0.8, copy=0.05, adhoc=0.0)
     simulate_year(plan, units, TEST_KEY, folder / "hop-thu", rng_seed=5, rounds=ROUNDS, rates=rates)
     db = folder / excel.DB_FILE
-    consolidate(folder / "hop-thu", db, plan, units, TEST_KEY)
+    consolidate(WorkingSet(plan, units, db, secret=TEST_KEY), folder / "hop-thu")
 
     # Case 1: a unit's first file (with errors) came on the due day, its valid file two days later.
     due = plan.round("Q1").due
@@ -83,7 +84,7 @@ def year(tmp_path_factory, plan):
 
     reports = folder / "bao-cao"
     from thidua.consolidate.run import write_workbooks
-    committee = dict(zip(ROUNDS, write_workbooks(db, plan, units, list(ROUNDS), reports)))
+    committee = dict(zip(ROUNDS, write_workbooks(WorkingSet(plan, units, db), list(ROUNDS), reports)))
     for period, name in (("1", "so-ket.xlsx"), ("year", "tong-ket.xlsx")):
         assert main(["summary", "--workbook", str(book), "--db", str(db), "--period", period,
                      "--out", str(reports / name)]) == 0
@@ -161,14 +162,15 @@ def test_reporting_discipline_of_the_summaries_equals_status(year, plan, status,
     assert [r[1] for r in body] == [plan.round(rc).name for rc in rounds]
     for r, rc in zip(body, rounds):
         got = [status[(u.code, rc)]["status"] for u in year.units]
-        assert r[4:7] == (got.count("ok"), got.count("late"), got.count("missing") + got.count("errors")), rc
+        # one label per status: a unit whose only files had errors is «Có lỗi» here as in status, never «Chưa nộp»
+        assert r[4:8] == (got.count("ok"), got.count("late"), got.count("errors"), got.count("missing")), rc
     header, body = _table(wb["5b Báo cáo theo đơn vị"])
     sources = {status[(u.code, rc)]["first_valid_source"] for u in year.units for rc in rounds} - {None}
     assert {"file", "office"} <= sources               # mixed: each time known only from the file's date is marked
     for r in body:
         for rc in rounds:
             row = status[(r[1], rc)]
-            want = {"ok": "Đúng hạn", "late": f"Trễ {row['days_late']} ngày"}.get(row["status"], "Chưa nộp")
+            want = label(row["status"]) + (f" {row['days_late']} ngày" if row["status"] == "late" else "")
             dated = row["first_valid_source"] == "file"
             assert r[header.index(rc)] == want + ("*" if dated else ""), (r[1], rc)
     assert status[(year.late_unit, "Q1")]["note"] in " ".join(_texts(wb["5b Báo cáo theo đơn vị"]))

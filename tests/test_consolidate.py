@@ -16,6 +16,7 @@ from thidua.store.store import Store
 from thidua.store.submissions import check_consistency, submission_history
 from thidua.consolidate.run import consolidate, is_candidate
 from thidua.intake.validate import validate_bytes
+from thidua.year.workset import WorkingSet
 
 
 def expected_fates(year, plan) -> dict[str, str]:
@@ -68,7 +69,7 @@ def test_invalid_resubmission_never_replaces_a_valid_one(tmp_path, plan, units):
     os.utime(inbox / "a.xlsx", (1554000000, 1554000000))
     (inbox / "b (sua).xlsx").write_bytes(bad)
     os.utime(inbox / "b (sua).xlsx", (1554100000, 1554100000))
-    report = consolidate(inbox, tmp_path / "t.db", plan, units, TEST_KEY)
+    report = consolidate(WorkingSet(plan, units, tmp_path / "t.db", secret=TEST_KEY), inbox)
     rows = {Path(r.file).name: r for r in report.files}
     assert rows["a.xlsx"].status == "accepted"
     assert rows["b (sua).xlsx"].status == "rejected" and "không thay bản hợp lệ" in rows["b (sua).xlsx"].note
@@ -114,7 +115,7 @@ def test_rerun_changes_nothing(consolidated_year, plan):
                 for t in ("files", "sightings", "submissions", "cell_values", "issues", "proposals", "path_cache")}
     before = snapshot()
     archive = sorted((p.name, p.stat().st_mtime_ns) for p in store.archive_root(year.db).rglob("*.xlsx"))
-    again = consolidate(year.inbox, year.db, plan, year.units, TEST_KEY)
+    again = consolidate(WorkingSet(plan, year.units, year.db, secret=TEST_KEY), year.inbox)
     assert again.n_new == 0
     assert snapshot() == before
     assert sorted((p.name, p.stat().st_mtime_ns) for p in store.archive_root(year.db).rglob("*.xlsx")) == archive
@@ -139,7 +140,7 @@ def test_cli_consolidate_json(consolidated_year, tmp_path, key_file):
 def test_missing_inbox_is_a_clear_error(tmp_path, plan, units):
     from thidua.errors import ThiDuaError
     with pytest.raises(ThiDuaError, match="hộp thư"):
-        consolidate(tmp_path / "nowhere", tmp_path / "t.db", plan, units, TEST_KEY)
+        consolidate(WorkingSet(plan, units, tmp_path / "t.db", secret=TEST_KEY), tmp_path / "nowhere")
 
 
 def test_junk_and_broken_files(tmp_path, plan, units, consolidated_year):
@@ -151,7 +152,7 @@ def test_junk_and_broken_files(tmp_path, plan, units, consolidated_year):
     (inbox / "~$bao cao.xlsx").write_bytes(b"lock")
     (inbox / ".~lock.bao cao.xlsx#").write_bytes(b"lock")
     (inbox / "ghi chu.txt").write_text("x", encoding="utf-8")
-    report = consolidate(inbox, tmp_path / "t.db", plan, units, TEST_KEY)
+    report = consolidate(WorkingSet(plan, units, tmp_path / "t.db", secret=TEST_KEY), inbox)
     assert {Path(r.file).name: r.status for r in report.files} == {"bao cao.xlsx": "accepted", "hong.xlsx": "unreadable"}
     assert next(r for r in report.files if r.status == "unreadable").n_issues >= 1
 
@@ -162,4 +163,4 @@ def test_unwritable_output_is_a_clear_error(tmp_path, plan, units, consolidated_
     blocked = tmp_path / "ro"
     blocked.write_text("a file where a folder should be", encoding="utf-8")
     with pytest.raises(ThiDuaError, match="Không ghi được"):
-        write_committee_workbook(consolidated_year.db, plan, consolidated_year.units, "Q1", blocked / "x.xlsx")
+        write_committee_workbook(WorkingSet(plan, consolidated_year.units, consolidated_year.db), "Q1", blocked / "x.xlsx")

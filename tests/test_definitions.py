@@ -64,3 +64,23 @@ def test_the_plan_names_its_launch_and_stock_indicators(plan):
     codes = {i.code for i in plan.indicators}
     assert plan.meta["launch_indicator"] in codes and plan.meta["launch_date_indicator"] in codes
     assert set(stock_indicators(plan)) <= codes
+
+
+def test_one_status_with_the_file_that_decided_it(plan):
+    """«Có lỗi» when every file had errors, «Chưa nộp» only when nothing came; on time is decided by the first
+    valid file, and a later replacement's time is named beside it, never shown as the deciding time."""
+    from thidua.store.definitions import Submission, report_status
+    from thidua.store.tracking import decided_at
+    rnd = plan.round("Q1")
+    bad = Submission(1, "a" * 64, "CD001", "Q1", "rejected", "2019-04-08T09:00:00", "office", 2, "a.xlsx")
+    assert report_status(rnd, []).label == "Chưa nộp"
+    assert report_status(rnd, [bad]).label == "Có lỗi"
+    first = Submission(2, "b" * 64, "CD001", "Q1", "superseded", "2019-04-09T10:00:00", "office", 0, "b.xlsx")
+    later = Submission(3, "c" * 64, "CD001", "Q1", "accepted", "2019-04-20T15:30:00", "office", 0, "c.xlsx")
+    verdict = report_status(rnd, [bad, first, later])
+    assert verdict.label == "Đúng hạn" and verdict.decided_by == first and verdict.current == later
+    assert "10:00 09/04/2019" in verdict.note and "15:30 20/04/2019" in verdict.note
+    row = {"first_valid_at": verdict.decided_by.received_at, "received_at": later.received_at}
+    assert decided_at(row) == "2019-04-09T10:00:00"
+    late = report_status(rnd, [Submission(4, "d" * 64, "CD001", "Q1", "accepted", "2019-04-13T08:00:00", "mail")])
+    assert late.status == "late" and late.label == "Trễ hạn 3 ngày"

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import resource
+import re
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import pytest
 
 from conftest import ROOT, TEST_KEY
 from mailservers import PASSWORD, USER, Dovecot, password_file, remove, start_smtp, temp_root
+from thidua.year.workset import WorkingSet
 
 OFFICE = "vanphong@cdvc.test"
 CODES = [f"CD00{i}" for i in range(1, 9)]
@@ -534,10 +536,10 @@ def test_password_from_the_os_keyring(dovecot, office, filled, tmp_path):
         settings = load_settings({}, None, {"host": "127.0.0.1", "port": dovecot.port, "security": "none", "user": USER})
         from thidua.errors import ThiDuaError
         with pytest.raises(ThiDuaError, match="keyring set thidua-mail"):
-            fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+            fetch_mail(WorkingSet.load(db=tmp_path / "k.db"), settings, tmp_path / "in")
         keyring.set_password(KEYRING_SERVICE, USER, PASSWORD)
         dovecot.append(bytes(gmail(unit_addr("CD002"), "Báo cáo", [("CD002.xlsx", filled("CD002"))])), "09-Apr-2019 08:00:00 +0700")
-        report = fetch_mail(settings, tmp_path / "in", tmp_path / "k.db")
+        report = fetch_mail(WorkingSet.load(db=tmp_path / "k.db"), settings, tmp_path / "in")
         assert [t.file for t in report.saved] == ["CD002.xlsx"]
     finally:
         keyring.set_keyring(before)
@@ -555,6 +557,45 @@ def test_sending_is_rate_limited(smtp, office, tmp_path):
     settings = load_settings({}, None, {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_security": "none",
                                         "rate_per_minute": 60})
     started = time.monotonic()
-    report = send_messages(outgoing, settings, tmp_path / "s.db", "Q2", "templates")
+    report = send_messages(WorkingSet(load_plan(), units, tmp_path / "s.db"), outgoing, settings, "Q2", "templates")
     assert report.sent == [u.code for u in units] and len(capture.messages) == 3
     assert time.monotonic() - started >= 2.0
+
+
+def _raw_message(frm: str, subject: str, disposition: str, body: str) -> bytes:
+    enc = "=?utf-8?B?" + base64.b64encode(subject.encode()).decode() + "?="
+    raw = (f"From: {frm}\r\nTo: {OFFICE}\r\nSubject: {enc}\r\nDate: Fri, 12 Apr 2019 09:05:00 +0000\r\n"
+           f"Message-ID: <{abs(hash(subject))}@example.org>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Bao cao\r\n--B\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n"
+           f"Content-Disposition: attachment;\r\n {disposition}\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n--B--\r\n")
+    return raw.encode("ascii")
+
+
+def test_a_malformed_message_is_reported_and_nothing_misdecoded_is_saved(dovecot, office, filled):
+    """Bad base64 and a bad RFC 2231 name: the library would decode what it can (a 30-byte «Báo%ZZ.xlsx»);
+    instead the message is reported by number, sender and subject, nothing of it is saved, and the next fetch
+    tries it again. A good RFC 2231 name (continued over two lines) is taken as the unit wrote it."""
+    good = base64.encodebytes(filled("CD005")).decode()
+    bad_b64 = good[:400] + "!!!*" + good[404:]
+    dovecot.append(_raw_message(unit_addr("CD005"), "Báo cáo CĐCS 5", "filename*=utf-8''B%C3%A1o%ZZ.xlsx", good),
+                   "11-Apr-2019 08:00:00 +0700")
+    dovecot.append(_raw_message(unit_addr("CD006"), "Báo cáo CĐCS 6", "filename=\"CD006.xlsx\"", bad_b64),
+                   "11-Apr-2019 08:05:00 +0700")
+    dovecot.append(_raw_message(unit_addr("CD007"), "Báo cáo CĐCS 7",
+                                "filename*0*=utf-8''B%C3%A1o%20c%C3;\r\n filename*1*=%A1o%20CD007.xlsx",
+                                base64.encodebytes(filled("CD007")).decode()), "11-Apr-2019 08:10:00 +0700")
+    before = set(office["inbox"].iterdir()) if office["inbox"].exists() else set()
+    res = fetch(office, dovecot)
+    err = _error(res)
+    for who, subject, what in ((unit_addr("CD005"), "Báo cáo CĐCS 5", "RFC 2231"),
+                               (unit_addr("CD006"), "Báo cáo CĐCS 6", "base64")):
+        line = next(x for x in err.splitlines() if subject in x)
+        assert who in line and what in line and re.search(r"thư số \d+", line), line
+    added = {p.name for p in set(office["inbox"].iterdir()) - before}
+    assert added == {"Báo cáo CD007.xlsx"}, added
+    assert not any("%" in p.name for p in office["inbox"].iterdir())
+    assert (office["inbox"] / "Báo cáo CD007.xlsx").read_bytes() == filled("CD007")
+    again = _error(fetch(office, dovecot))                    # retried, still reported, still nothing saved
+    assert "Báo cáo CĐCS 5" in again and "Báo cáo CĐCS 6" in again
+    assert {p.name for p in set(office["inbox"].iterdir()) - before} == {"Báo cáo CD007.xlsx"}

@@ -10,6 +10,7 @@ from mailservers import USER, Dovecot, password_file, remove, start_smtp, temp_r
 from test_mail import gmail, unit_addr
 from test_workbook_xlwings import consolidated, office, run, status_of  # noqa: F401  (fixtures)
 from thidua import excel
+from thidua.year.workset import WorkingSet
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_send_button_sends_reminders_after_the_due_date_once(office, consolidate
     from thidua.store.tracking import NEEDS_REMINDER, status_rows
     folder, plan, units = office
     _, capture = servers
-    expected = {r["email"] for r in status_rows(folder / excel.DB_FILE, plan, units, "Q1") if r["status"] in NEEDS_REMINDER}
+    expected = {r["email"] for r in status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1") if r["status"] in NEEDS_REMINDER}
     actions, data = run(folder, "send_mail", ThiDua_Ky="Q1")
     assert status_of(actions, data) == f"Kỳ Q1: đã gửi {len(expected)} thư nhắc."
     assert {rcpt[0] for _, rcpt, _ in capture.messages} == expected and len(capture.messages) == len(expected)

@@ -119,6 +119,71 @@ def test_key_new_and_show(tmp_path, office, inbox):
 
 
 # ---------------------------------------------------------------- re-judging
+def without_key_ids(inbox: Path, out: Path) -> Path:
+    """A copy of the inbox as templates made before key ids: the «key» row of `_meta` left blank."""
+    import re
+    import shutil
+    shutil.copytree(inbox, out)
+    for path in out.rglob("*.xlsx"):
+        try:
+            with zipfile.ZipFile(path) as zin:
+                parts = [(i, zin.read(i)) for i in zin.infolist()]
+        except zipfile.BadZipFile:           # the inbox's broken files stay as they are
+            continue
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info, body in parts:
+                if info.filename == "xl/sharedStrings.xml":
+                    body = re.sub(rb"<t>" + fp(TEST_KEY).encode() + rb"</t>", b"<t></t>", body)
+                zout.writestr(info, body)
+    return out
+
+
+def run_clean(inbox: Path, db: Path, key: Path, home: Path) -> Path:
+    assert run("consolidate", inbox, "--db", db, "--key", key, home=home).returncode == 0
+    return db
+
+
+def test_another_key_is_told_apart_from_a_modified_file(tmp_path, office, inbox, plan, units):
+    """Templates carry their key's id: a file signed with another key is M012 («ký bằng khóa khác»), never M004
+    («đã bị sửa»); `validate` without a store refuses to guess which key is the office's; with a store that
+    records the office's key, one message for the run and no feedback file accusing a unit."""
+    from thidua.intake.validate import validate_file
+    home, right = office
+    other = tmp_path / "other.key"
+    assert run("key", "new", "--key", other, home=home).returncode == 0
+    files = sorted(inbox.rglob("*.xlsx"))
+    register = {u.code: u for u in units}
+    codes = {i.code for p in files for i in validate_file(p, plan, bytes.fromhex(other.read_text()), register).issues}
+    assert "M012" in codes and "M004" not in codes
+    # a leftover key and no store: refused, nothing written
+    feedback = tmp_path / "phan-hoi"
+    done = run("validate", inbox, "--feedback", feedback, "--db", tmp_path / "none.db", "--key", other, home=home)
+    assert done.returncode == 2 and "Lỗi:" in done.stderr and "Thử:" in done.stderr and fp(TEST_KEY) in done.stderr
+    assert "không biết khóa nào đúng" in done.stderr and not feedback.exists()
+    # the store says the other key is the office's: the files are foreign, one message, no feedback for them
+    db = tmp_path / "thidua.db"
+    with Store.open(db) as store:
+        store.set_meta("key_fingerprint", fp(bytes.fromhex(other.read_text())))
+    done = run("validate", inbox, "--feedback", feedback, "--db", db, "--key", other, home=home)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("khóa khác") == 1 and "đơn vị" in done.stderr
+    assert not list(feedback.glob("*.xlsx")) if feedback.exists() else True
+    assert "M012" in done.stdout and "M004" not in done.stdout
+    # the right key with that store: it is not the office's recorded key
+    done = run("validate", inbox, "--db", db, "--key", right, home=home)
+    assert done.returncode == 2 and "không phải khóa của văn phòng" in done.stderr
+
+
+def test_templates_without_a_key_id_still_verify(tmp_path, office, inbox, plan, units):
+    from thidua.intake.validate import validate_file
+    old = without_key_ids(inbox, tmp_path / "old")
+    register = {u.code: u for u in units}
+    for path in sorted(old.rglob("*.xlsx")):
+        result = validate_file(path, plan, TEST_KEY, register)
+        assert result.key_id is None and not {"M004", "M012"} & {i.code for i in result.issues}, path
+        wrong = validate_file(path, plan, b"another-key-0123456789", register)
+        if result.unit:
+            assert "M004" in {i.code for i in wrong.issues}
 def test_a_wrong_key_then_the_right_one_rejudges_with_history(tmp_path, office, inbox):
     home, right = office
     wrong = tmp_path / "wrong.key"
@@ -130,6 +195,12 @@ def test_a_wrong_key_then_the_right_one_rejudges_with_history(tmp_path, office, 
     assert {"accepted", "rejected"} <= {r["status"] for r in want}
 
     db = tmp_path / "thidua.db"
+    # templates that name their key: a first run with another key is refused, nothing recorded
+    refused = run("consolidate", inbox, "--db", db, "--key", wrong, "--json", home=home)
+    assert refused.returncode == 2 and "khóa khác" in refused.stderr and not db.exists(), refused.stderr
+    # templates made before key ids (none named): the old way, every file «tampered», then re-judged
+    inbox = without_key_ids(inbox, tmp_path / "old")
+    want = None
     first = run("consolidate", inbox, "--db", db, "--key", wrong, "--json", home=home)
     assert first.returncode == 0, first.stderr
     got = history(db, home)
@@ -143,6 +214,7 @@ def test_a_wrong_key_then_the_right_one_rejudges_with_history(tmp_path, office, 
     second = run("consolidate", inbox, "--db", db, "--key", right, home=home)
     assert second.returncode == 0, second.stderr
     assert "Đã kiểm tra lại" in second.stdout and "khóa" in second.stdout       # it says so
+    want = history(run_clean(inbox, tmp_path / "clean-old" / "thidua.db", right, home), home)
     assert history(db, home) == want                                      # statuses right
     with Store.open(db, create=False) as store:                            # history kept
         rows = verdict_history(store)

@@ -18,6 +18,7 @@ from thidua.reports.committee import write_committee_workbook
 from thidua.reports.reminders import write_reminders
 from thidua.reports.summary_job import build_summary
 from thidua.templates.build import write_templates
+from thidua.year.workset import WorkingSet
 
 # Findings that are not invalid OOXML, by finding id, with the reason. Anything else fails the test.
 ACCEPTED = {
@@ -51,10 +52,10 @@ def written(tmp_path_factory, plan, units) -> dict[str, Path]:
         "blank template": ROOT / "templates" / "Q1.xlsx",
         "template": write_templates(plan, "Q1", units[:1], out / "bieu-mau", TEST_KEY)[0],
         "feedback": write_feedback(src, validate_file(src, plan, TEST_KEY), out / "phan-hoi.xlsx"),
-        "committee": write_committee_workbook(db, plan, units, "Q1", out / "ban-thuong-vu.xlsx", force=True),
-        "reminders": write_reminders(db, plan, units, "Q1", out / "nhac", key=TEST_KEY)[0],
+        "committee": write_committee_workbook(WorkingSet(plan, units, db), "Q1", out / "ban-thuong-vu.xlsx", force=True),
+        "reminders": write_reminders(WorkingSet(plan, units, db, secret=TEST_KEY), "Q1", out / "nhac")[0],
     }
-    build_summary(db, plan, units, "year", out / "tong-ket.xlsx")
+    build_summary(WorkingSet(plan, units, db), "year", out / "tong-ket.xlsx")
     files["summary"] = out / "tong-ket.xlsx"
     # The award paperwork (issue 14), from the shipped layouts: decision and certificates of the office's own
     # form, the submission of a form the provincial federation decides; certificates with office margins.

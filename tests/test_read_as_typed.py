@@ -1,6 +1,7 @@
 """Text and numbers read as units typed them, on real files: templates filled with openpyxl or LibreOffice."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import random
 
@@ -225,3 +226,75 @@ def test_no_message_of_the_broken_files_has_an_empty_name(plan, units, key):
     messages = [i.message for p in broken for i in validate_file(p, plan, key, register).issues]
     assert len(messages) > 20
     assert not [m for m in messages if "«»" in m or "Ô  " in m or "trang «»" in m], messages
+
+
+# ------------------------------------------------------------------ percentages the plan declares, dates with a time
+def test_the_plan_declares_the_percentages(filled, plan, key):
+    """«92,5%» typed in «Tỷ lệ thành viên hoàn thành nhiệm vụ (%)» (Excel keeps 0,925 with a % format) is 92,5;
+    the field is a percentage because the plan says so (column `percent`), never because of its label."""
+    from thidua.plan.model import Plan, read_toml_tables
+    data, spec, register = filled
+    where = ("proposals", "prop.ty_le_htnv", 0)
+    typed = _edit(data, spec, {where: 0.925}, {where: "0.0%"})
+    result, values, _ = _check(typed, plan, key, register)
+    assert values[("prop.ty_le_htnv", 1)] == 92.5
+    assert not [i for i in result.issues if i.field == "prop.ty_le_htnv"], result.issues
+    tables = read_toml_tables()
+    for row in tables["proposal_fields"]:
+        row.pop("percent", None)
+    undeclared = Plan.from_tables(tables)
+    assert not any(f.percent for f in undeclared.proposal_fields)
+    result = validate_bytes(typed, "x.xlsx", undeclared, key, register)
+    assert {(v.field, v.row): v.value for v in result.values}[("prop.ty_le_htnv", 1)] == 0.925
+
+
+def _without_styles(data: bytes) -> bytes:
+    """The workbook as a writer that keeps no styles part leaves it (no xl/styles.xml, no reference to it)."""
+    import re
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            body = zin.read(item)
+            if item.filename == "xl/styles.xml":
+                continue
+            if item.filename in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+                body = re.sub(rb"<(Override|Relationship)\b[^>]*styles[^>]*/>", b"", body)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                body = re.sub(rb' s="\d+"', b"", body)
+            zout.writestr(item, body)
+    return out.getvalue()
+
+
+def test_a_bare_one_without_number_formats_is_flagged(filled, plan, key):
+    """In a file without styles 100% and 1 look the same: a 1 in a percentage field is read as 100% and both
+    readings are named (V018); with styles, a 1 that is not shown as a percentage is 1."""
+    data, spec, register = filled
+    where = ("proposals", "prop.ty_le_ldtt", 0)
+    typed = _edit(data, spec, {where: 1})
+    result, values, _ = _check(typed, plan, key, register)
+    assert values[("prop.ty_le_ldtt", 1)] == 1
+    assert "V018" not in {i.code for i in result.issues if i.field == "prop.ty_le_ldtt"}
+    result, values, _ = _check(_without_styles(typed), plan, key, register)
+    assert values[("prop.ty_le_ldtt", 1)] == 100
+    issue = next(i for i in result.issues if i.field == "prop.ty_le_ldtt")
+    assert issue.code == "V018" and "1 là 100%" in issue.message and "đúng là 1%" in issue.message
+    assert values[("ind.ND5_CBCCVC", None)] == next(v for a, v in realistic_values(
+        plan, ROUND, next(iter(register.values())), random.Random(3)).items() if a.field == "ind.ND5_CBCCVC")
+
+
+@pytest.mark.parametrize("moment, code, stored", [
+    (dt.datetime(2019, 4, 4, 17, 0), "V020", dt.date(2019, 4, 5)),       # local midnight written in UTC (UTC+7)
+    (dt.datetime(2019, 4, 5, 8, 30), "V021", dt.date(2019, 4, 5)),       # a time typed with the date
+    (dt.datetime(2019, 4, 5, 0, 0, 30), None, dt.date(2019, 4, 5)),      # a writer's rounding, not a time
+])
+def test_a_date_with_a_time_part(filled, plan, key, moment, code, stored):
+    data, spec, register = filled
+    where = ("indicators", "ind.PD_NGAY")
+    result, values, _ = _check(_edit(data, spec, {where: moment}, {where: "dd/mm/yyyy"}), plan, key, register)
+    assert values[("ind.PD_NGAY", None)] == stored
+    found = [i for i in result.issues if i.field == "ind.PD_NGAY"]
+    assert [i.code for i in found] == ([code] if code else [])
+    if code == "V020":
+        assert "04/04/2019 17:00" in found[0].message and "05/04/2019" in found[0].message \
+            and "ngày 04/04/2019 thì sửa lại" in found[0].message

@@ -13,6 +13,7 @@ from thidua.cli import main
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan, read_toml_tables
 from thidua.review.scoring import classify_score, classify_units, export_scores, import_scores
+from thidua.year.workset import WorkingSet
 
 FULL = {"TC1": 20, "TC2": 15, "TC3": 20, "TC4": 15, "TC5": 15, "TC6": 15}
 
@@ -97,7 +98,7 @@ def store(tmp_path, plan, units):
 
 
 def test_classify_units_reviewed_wins_and_unreported_units_are_listed(store, plan, units):
-    res = {r.code: r for r in classify_units(store, plan, units[:5], "year")}
+    res = {r.code: r for r in classify_units(WorkingSet(plan, units[:5], store), "year")}
     a, b, c, d, e = (res[u.code] for u in units[:5])
     assert a.total == pytest.approx(97) and a.level_code == "VM" and not a.differences
     assert c.final["TC2"] == 9 and c.differences == [("TC2", pytest.approx(6), 9.0)]
@@ -112,12 +113,12 @@ def test_changing_the_rule_set_in_the_plan_data_changes_results(store, plan, uni
     tables = copy.deepcopy(read_toml_tables())
     tables["meta"]["rule_set"] = "HUYEN2010"
     huyen = Plan.from_tables(tables)
-    before = {r.code: r.level_code for r in classify_units(store, plan, units[:4], "year")}
-    after = {r.code: r.level_code for r in classify_units(store, huyen, units[:4], "year")}
+    before = {r.code: r.level_code for r in classify_units(WorkingSet(plan, units[:4], store), "year")}
+    after = {r.code: r.level_code for r in classify_units(WorkingSet(huyen, units[:4], store), "year")}
     codes = [u.code for u in units[:4]]
     assert [before[c] for c in codes] == ["VM", "VM", "VM", "TB"]
     assert [after[c] for c in codes] == ["VMXS", "VM", "KHA", "TB"]     # ND2_KYLUAT = 1 keeps the 2nd from VMXS
-    assert after == {r.code: r.level_code for r in classify_units(store, plan, units[:4], "year", "HUYEN2010")}
+    assert after == {r.code: r.level_code for r in classify_units(WorkingSet(plan, units[:4], store), "year", "HUYEN2010")}
 
 
 def test_rank_within_cluster(tmp_path, plan, units):
@@ -130,7 +131,7 @@ def test_rank_within_cluster(tmp_path, plan, units):
     for i, u in enumerate(chosen):
         add_submission(con, u.code, "SK1", "2019-08-01T08:00:00", {}, scores_for(60 + i))
     con.close()
-    res = [r for r in classify_units(db, plan, units, "1") if r.reported]
+    res = [r for r in classify_units(WorkingSet(plan, units, db), "1") if r.reported]
     assert len(res) == len(chosen)
     for members in by_cluster.values():
         mine = sorted((r for r in res if r.cluster == members[0].cluster), key=lambda r: -r.total)
@@ -139,7 +140,7 @@ def test_rank_within_cluster(tmp_path, plan, units):
 
 
 def test_scores_export_then_import_round_trip(store, plan, units, tmp_path):
-    out = export_scores(store, plan, units, tmp_path / "diem.xlsx")
+    out = export_scores(WorkingSet(plan, units, store), tmp_path / "diem.xlsx")
     wb = openpyxl.load_workbook(out)
     ws = wb.active
     header = [c.value for c in ws[1]]
@@ -149,7 +150,7 @@ def test_scores_export_then_import_round_trip(store, plan, units, tmp_path):
     first = next(i for i, r in enumerate(rows, start=2) if r[0] == units[0].code and r[3] == "TC5")
     ws.cell(first, 8).value = 11.5
     wb.save(out)
-    assert import_scores(store, plan, out) == 3             # the two entered before, read back, plus one new
+    assert import_scores(WorkingSet(plan, (), store), out) == 3             # the two entered before, read back, plus one new
     with sqlite3.connect(store) as con:
         got = dict(((u, c), s) for u, c, s in con.execute("SELECT unit, criterion, score FROM reviewed_scores"))
     assert got[(units[0].code, "TC5")] == 11.5 and got[(units[2].code, "TC2")] == 9
@@ -165,7 +166,7 @@ def test_scores_import_rejects_bad_rows_and_writes_nothing(store, plan, units, t
                    f"{units[0].code};Q1;TC2;10\n"
                    f"{units[0].code};TK;TC3;mười\n", encoding="utf-8")
     with pytest.raises(ThiDuaError) as err:
-        import_scores(store, plan, bad)
+        import_scores(WorkingSet(plan, (), store), bad)
     msg = err.value.message
     assert "5 lỗi" in msg and "XX999" in msg and "TC9" in msg and "0 – 15" in msg and "«Q1»" in msg and "mười" in msg
     with sqlite3.connect(store) as con:

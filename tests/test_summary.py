@@ -15,6 +15,7 @@ from thidua.cli import main
 from thidua.reports.summary import collect
 from thidua.reports.summary_job import build_summary
 from thidua.store.definitions import stock_indicators
+from thidua.year.workset import WorkingSet
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def independent_latest(db, code: str, rounds: tuple[str, ...]) -> float:
     ("1", "SK1", ("Q1", "Q2"), ("DK", "Q1", "Q2", "SK1")),
     ("year", "TK", ("Q1", "Q2", "Q3", "Q4"), ("DK", "Q1", "Q2", "SK1", "Q3", "Q4", "TK"))])
 def test_totals_equal_independent_sums(store, plan, units, period, review, quarters, rounds):
-    s = collect(store, plan, units, period)
+    s = collect(WorkingSet(plan, units, store), period)
     for code in ("ND1_SANGKIEN", "ND5_KETNAP", "ND6_TIENTHAMHOI"):
         assert s.total(code) == pytest.approx(independent_total(store, code, review, quarters)), code
     for code in stock_indicators(plan):
@@ -84,8 +85,8 @@ def test_totals_equal_independent_sums(store, plan, units, period, review, quart
 
 def test_year_workbook_tables_charts_and_print_setup(store, plan, units, tmp_path):
     prev = synthetic_store(tmp_path / "prev.db", plan, units, seed=3)
-    out = build_summary(store, plan, units, "year", tmp_path / "tk.xlsx", previous_db=prev)
-    s = collect(store, plan, units, "year")
+    out = build_summary(WorkingSet(plan, units, store), "year", tmp_path / "tk.xlsx", previous_db=prev)
+    s = collect(WorkingSet(plan, units, store), "year")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "1 Phát động" and wb.sheetnames[-1] == "6 So sánh năm trước"
     ws = wb["2 Nội dung"]
@@ -140,6 +141,6 @@ def test_year_end_summary_of_1000_units(plan, tmp_path):
     """A province-sized store works end to end (its speed is measured by bench/run.py, not here)."""
     big = synthetic_units(1000)
     db = synthetic_store(tmp_path / "big.db", plan, big, proposals_every=10)
-    build_summary(db, plan, big, "year", tmp_path / "big.xlsx")
+    build_summary(WorkingSet(plan, big, db), "year", tmp_path / "big.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True)["5b Báo cáo theo đơn vị"]
     assert sum(1 for r in ws.iter_rows(values_only=True) if isinstance(r[0], int)) == 1000

@@ -4,11 +4,12 @@ from __future__ import annotations
 from python_calamine import CalamineWorkbook
 
 from thidua.reports.summary_job import build_summary
+from thidua.year.workset import WorkingSet
 
 
 def test_commendation_rows_add_up_to_the_total(consolidated_year, plan, tmp_path):
     year = consolidated_year
-    out = build_summary(year.db, plan, year.units, "1", tmp_path / "so-ket.xlsx")
+    out = build_summary(WorkingSet(plan, year.units, year.db), "1", tmp_path / "so-ket.xlsx")
     wb = CalamineWorkbook.from_path(str(out))
     sheet = next(n for n in wb.sheet_names if n.startswith("4 "))
     rows = wb.get_sheet_by_name(sheet).to_python()

@@ -14,6 +14,7 @@ from thidua.reports.reminders import write_reminders
 from thidua.templates.build import template_filename
 from thidua.store.tracking import status_rows
 from thidua.intake.validate import validate_bytes
+from thidua.year.workset import WorkingSet
 
 
 def expected_status(year, plan) -> dict[tuple[str, str], str]:
@@ -37,7 +38,7 @@ def expected_status(year, plan) -> dict[tuple[str, str], str]:
 
 def test_status_says_exactly_who_is_missing_late_or_wrong(consolidated_year, plan):
     year = consolidated_year
-    rows = status_rows(year.db, plan, year.units)
+    rows = status_rows(WorkingSet(plan, year.units, year.db))
     assert {r["round"] for r in rows} == {r.code for r in plan.rounds if r.due}
     got = {(r["unit"], r["round"]): r["status"] for r in rows if r["round"] in year.truth.rounds}
     assert got == expected_status(year, plan)
@@ -58,8 +59,8 @@ def test_status_says_exactly_who_is_missing_late_or_wrong(consolidated_year, pla
 
 def test_reminders_list_and_drafts(consolidated_year, plan, tmp_path):
     year = consolidated_year
-    rows = [r for r in status_rows(year.db, plan, year.units, "Q1") if r["status"] in ("missing", "errors")]
-    paths = write_reminders(year.db, plan, year.units, "Q1", tmp_path / "nhac", key=TEST_KEY)
+    rows = [r for r in status_rows(WorkingSet(plan, year.units, year.db), "Q1") if r["status"] in ("missing", "errors")]
+    paths = write_reminders(WorkingSet(plan, year.units, year.db, secret=TEST_KEY), "Q1", tmp_path / "nhac")
     assert paths[0].suffix == ".xlsx" and len(paths) == len(rows) + 1
     by_unit = {r["unit"]: r for r in rows}
     for path in paths[1:]:

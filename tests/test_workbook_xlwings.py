@@ -21,6 +21,7 @@ from thidua.workbook import layout as L
 from thidua.plan.load import load_plan
 from thidua.plan.load import load_units
 from thidua.workbook.build import BUTTONS, build_bytes
+from thidua.year.workset import WorkingSet
 
 
 def _cell(value):
@@ -142,7 +143,7 @@ def test_tracking_writes_every_unit_with_its_status(office, consolidated):
     folder, plan, units = office
     actions, data = run(folder, "track_and_remind", ThiDua_Ky="Q1")
     rows = table_of(actions, data, "tracking")
-    expected = status_rows(folder / excel.DB_FILE, plan, units, "Q1")
+    expected = status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1")
     assert [r[0] for r in rows[1:]] == [u.code for u in units]
     assert [r[5] for r in rows[1:]] == [status_label(r["status"]) for r in expected]
     n_ok = sum(r["status"] == "ok" for r in expected)
@@ -156,10 +157,10 @@ def test_scoring_writes_a_level_for_every_unit(office, consolidated):
     folder, plan, units = office
     actions, data = run(folder, "score_units", ThiDua_Dot="1")
     rows = table_of(actions, data, "scores")
-    expected = classify_units(folder / excel.DB_FILE, plan, units, "1")
+    expected = classify_units(WorkingSet(plan, units, folder / excel.DB_FILE), "1")
     assert [(r[0], r[4]) for r in rows[1:]] == [(r.code, r.level_name) for r in expected]
     from thidua.review.commendations import load_proposals
-    checks = load_proposals(folder / excel.DB_FILE, plan)
+    checks = load_proposals(WorkingSet(plan, (), folder / excel.DB_FILE))
     awards = table_of(actions, data, "awards")
     assert [(r[0], r[3]) for r in awards[1:]] == [(c.unit, c.name) for c in checks] and checks
     assert [r[7] for r in awards[1:]] == ["Có" if c.eligible else "Không" for c in checks]
@@ -202,7 +203,7 @@ def test_on_time_udf_matches_tracking(office, consolidated):
     folder, plan, units = office
     book = type("B", (), {"fullname": str(folder / "ThiDua2019.xlsm")})
     caller = type("Caller", (), {"sheet": type("S", (), {"book": book})})
-    rows = status_rows(folder / excel.DB_FILE, plan, units, "Q1")
+    rows = status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1")
     assert excel.THIDUA_DUNGHAN("Q1", caller) == sum(r["status"] == "ok" for r in rows) / len(units)
 
 
@@ -212,14 +213,14 @@ def test_award_papers_button_drafts_the_decision_certificates_and_submission(off
     from thidua.review.commendations import decide, load_proposals
     folder, plan, _ = office
     db = folder / excel.DB_FILE
-    checks = load_proposals(db, plan)
+    checks = load_proposals(WorkingSet(plan, (), db))
     gk = [c for c in checks if c.effective_form and c.effective_form.code == "GK"][:3]
     up = [c for c in checks if c.effective_form and c.effective_form.code == "BKLDLD"][:2]
     assert gk and up
     for c in gk + up:
-        decide(db, plan, c.id, "reviewed")
+        decide(WorkingSet(plan, (), db), c.id, "reviewed")
     for c in gk:
-        decide(db, plan, c.id, "awarded")
+        decide(WorkingSet(plan, (), db), c.id, "awarded")
     actions, data = run(folder, "award_papers", ThiDua_HinhThuc="")
     out = folder / "khen-thuong"
     assert status_of(actions, data).startswith("Đã soạn 3 văn bản")

@@ -17,32 +17,31 @@ def _common(p: ArgumentParser) -> None:
     p.add_argument("--key", help="tệp khóa bí mật của văn phòng (mặc định: $THIDUA_KEY_FILE hoặc ~/.thidua/office.key)")
 
 
-def load_context(args):
-    """The plan and register named by --workbook / --plan / --register (bundled defaults otherwise)."""
-    from thidua.plan.load import load_plan
-    from thidua.plan.load import load_units
-    plan = load_plan(args.plan or args.workbook)
-    units = load_units(args.register or args.workbook)
-    return plan, units
+def working_set(args):
+    """The year's working set named by the options: --workbook / --plan / --register (bundled defaults
+    otherwise), --db and --key. Built once per command; every job receives it."""
+    from thidua.year.workset import WorkingSet
+    return WorkingSet.load(plan=getattr(args, "plan", None), register=getattr(args, "register", None),
+                           workbook=getattr(args, "workbook", None), db=getattr(args, "db", None),
+                           key_file=getattr(args, "key", None))
 
 
 def cmd_templates(args) -> int:
     from thidua.templates.keys import key_for_templates
     from thidua.templates.build import write_templates
     from thidua.plan.units import select_units
-    plan, units = load_context(args)
-    chosen = select_units(units, args.units)
-    rnd = _round(plan, args.round)
-    key = key_for_templates(args.key, _db(args), Path(args.out), say=lambda m: print(m, file=sys.stderr))
-    paths = write_templates(plan, rnd, chosen, args.out, key)
+    ws = working_set(args)
+    chosen = select_units(list(ws.units), args.units)
+    rnd = _round(ws.plan, args.round)
+    key = key_for_templates(args.key, ws.db, Path(args.out), say=lambda m: print(m, file=sys.stderr))
+    paths = write_templates(ws.plan, rnd, chosen, args.out, key)
     print(f"Đã tạo {len(paths)} biểu mẫu kỳ {rnd} trong {args.out}")
     return 0
 
 
 def cmd_blank_templates(args) -> int:
     from thidua.templates.build import write_blank_templates
-    plan, _ = load_context(args)
-    paths = write_blank_templates(plan, args.out)
+    paths = write_blank_templates(working_set(args).plan, args.out)
     print(f"Đã tạo {len(paths)} biểu mẫu trống trong {args.out}")
     return 0
 
@@ -75,24 +74,18 @@ def cmd_bundle_windows(args) -> int:
 
 
 # ---------------------------------------------------------------- scores, proposals, summaries (scoring.py, ...)
-def _db(args) -> Path:
-    from thidua.store.db import DEFAULT_DB
-    return Path(args.db or DEFAULT_DB)
-
-
 def cmd_scores_import(args) -> int:
     from thidua.review.scoring import import_scores
-    plan, _ = load_context(args)
-    n = import_scores(_db(args), plan, Path(args.file))
+    n = import_scores(working_set(args), Path(args.file))
     print(f"Đã nhập {n} điểm thẩm định từ {args.file}")
     return 0
 
 
 def cmd_scores_export(args) -> int:
     from thidua.review.scoring import export_scores
-    plan, units = load_context(args)
-    rounds = [_round(plan, r.strip()) for r in args.round.split(",")] if args.round else None
-    out = export_scores(_db(args), plan, units, Path(args.out), rounds)
+    ws = working_set(args)
+    rounds = [_round(ws.plan, r.strip()) for r in args.round.split(",")] if args.round else None
+    out = export_scores(ws, Path(args.out), rounds)
     print(f"Đã ghi bảng điểm để thẩm định: {out}")
     return 0
 
@@ -100,8 +93,7 @@ def cmd_scores_export(args) -> int:
 def cmd_classify(args) -> int:
     import json
     from thidua.review.scoring import classify_units
-    plan, units = load_context(args)
-    results = classify_units(_db(args), plan, units, args.period, args.rule_set)
+    results = classify_units(working_set(args), args.period, args.rule_set)
     if args.json:
         print(json.dumps([{"unit": r.code, "total": r.total, "level": r.level_code, "level_name": r.level_name,
                            "rule": r.rule, "rank_cluster": r.rank_cluster, "rank_province": r.rank_province,
@@ -116,8 +108,7 @@ def cmd_classify(args) -> int:
 def cmd_proposals_list(args) -> int:
     import json
     from thidua.review.commendations import STATE_NAMES, load_proposals
-    plan, _ = load_context(args)
-    checks = load_proposals(_db(args), plan)
+    checks = load_proposals(working_set(args))
     if args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
         return 0
@@ -131,8 +122,7 @@ def cmd_proposals_list(args) -> int:
 
 def cmd_proposals_decide(args) -> int:
     from thidua.review.commendations import STATE_NAMES, decide
-    plan, _ = load_context(args)
-    pc = decide(_db(args), plan, args.id, args.state, args.form, args.note, force=args.force)
+    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
           + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
     return 0
@@ -143,7 +133,8 @@ def cmd_awards(args) -> int:
     import datetime as dt
     from thidua.awards.documents import context, parse_margins, recipients, render
     from thidua.review.commendations import load_proposals
-    plan, units = load_context(args)
+    ws = working_set(args)
+    plan = ws.plan
     when = None
     if args.date:
         try:
@@ -151,8 +142,8 @@ def cmd_awards(args) -> int:
         except ValueError as exc:
             raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
     margins = parse_margins(getattr(args, "margins", None))
-    checks = load_proposals(_db(args), plan)
-    rec = recipients(plan, checks, args.form, args.awards_command, {u.code: u.name for u in units})
+    checks = load_proposals(ws)
+    rec = recipients(plan, checks, args.form, args.awards_command, ws.unit_names)
     out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
                  args.layouts, margins)
     print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
@@ -168,9 +159,8 @@ def cmd_awards(args) -> int:
 def cmd_proposals_export(args) -> int:
     from thidua.review.commendations import load_proposals
     from thidua.reports.summary_book import write_proposal_document
-    plan, units = load_context(args)
-    out = write_proposal_document(plan, load_proposals(_db(args), plan), {u.code: u.name for u in units},
-                                  Path(args.out))
+    ws = working_set(args)
+    out = write_proposal_document(ws.plan, load_proposals(ws), ws.unit_names, Path(args.out))
     if args.pdf:
         from thidua.reports.libreoffice import convert
         convert(out, "pdf", out.parent)
@@ -180,9 +170,8 @@ def cmd_proposals_export(args) -> int:
 
 def cmd_summary(args) -> int:
     from thidua.reports.summary_job import build_summary
-    plan, units = load_context(args)
     previous = Path(args.previous_db) if args.previous_db else None
-    out = build_summary(_db(args), plan, units, args.period, Path(args.out), args.pdf, previous)
+    out = build_summary(working_set(args), args.period, Path(args.out), args.pdf, previous)
     print(f"Đã ghi báo cáo {'tổng kết năm' if args.period == 'year' else 'sơ kết đợt ' + args.period}: {out}"
           + (f" và {out.with_suffix('.pdf')}" if args.pdf else ""))
     return 0
@@ -191,9 +180,8 @@ def cmd_summary(args) -> int:
 def cmd_consolidate(args) -> int:
     import json
     from thidua.consolidate.run import consolidate
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    report = consolidate(Path(args.inbox), _db(args), plan, units, load_key(args.key), _round(plan, args.round),
+    ws = working_set(args)
+    report = consolidate(ws, Path(args.inbox), _round(ws.plan, args.round),
                          Path(args.out) if args.out else None, progress=not args.json, wait=args.wait,
                          on_wait=lambda: print("Đang chờ một lần tổng hợp khác chạy xong...", file=sys.stderr))
     if args.json:
@@ -209,6 +197,12 @@ def cmd_consolidate(args) -> int:
           + ", ".join(f"{counts[k]} {v}" for k, v in names.items() if counts.get(k)) + ".")
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
+    if report.across:
+        units = len({item["unit"] for item in report.across})
+        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+              + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
+        for item in report.across[:10]:
+            print(f"  [Lưu ý {item['code']}] {item['message']}")
     for path in report.workbooks:
         print(f"Bảng tổng hợp cho Ban Thường vụ: {path}")
     return 0
@@ -216,27 +210,26 @@ def cmd_consolidate(args) -> int:
 
 def cmd_status(args) -> int:
     import json
-    from thidua.store.tracking import status_label, status_rows
-    plan, units = load_context(args)
+    from thidua.store.tracking import decided_at, status_label, status_rows
+    ws = working_set(args)
+    plan = ws.plan
     args.round = _round(plan, args.round)
-    rows = status_rows(_db(args), plan, units, args.round)
+    rows = status_rows(ws, args.round)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
         from thidua.store.definitions import receipt_text
         for r in rows:
-            when = receipt_text(r["received_at"], r["received_source"])
+            when = receipt_text(decided_at(r), r["first_valid_source"] or r["received_source"])   # what decided it
             print(f"{r['round']:4} {r['unit']:8} {status_label(r['status']):10} {when:36} {r['email']}  {r['name']}"
                   + (f"  ({r['note']})" if r["note"] else ""))
         todo = sum(r["status"] in ("missing", "errors") for r in rows)
         print(f"{len(rows)} dòng; {todo} đơn vị cần đôn đốc.")
     if args.reminders:
         from thidua.reports.reminders import write_reminders
-        from thidua.templates.signing import load_key
-        key = load_key(args.key) if not args.templates else None
         rounds = [args.round] if args.round else sorted({r["round"] for r in rows}, key=[x.code for x in plan.rounds].index)
         for rc in rounds:
-            paths = write_reminders(_db(args), plan, units, rc, Path(args.reminders) / rc, args.templates, key)
+            paths = write_reminders(ws, rc, Path(args.reminders) / rc, args.templates)
             print(f"Kỳ {rc}: danh sách nhắc nhở {paths[0]} và {len(paths) - 1} thư nhắc (.eml)", file=sys.stderr)
     return 0
 
@@ -244,7 +237,7 @@ def cmd_status(args) -> int:
 def cmd_key_new(args) -> int:
     from thidua.templates.keys import create_office_key
     from thidua.templates.signing import fingerprint, key_path
-    key = create_office_key(args.key, _db(args), [Path(t) for t in args.templates or ()])
+    key = create_office_key(args.key, working_set(args).db, [Path(t) for t in args.templates or ()])
     print(f"Đã tạo khóa mới của văn phòng {key_path(args.key)} (dấu vân tay {fingerprint(key)}).")
     print("Hãy sao lưu tệp này (thidua backup) và không gửi cho ai.")
     return 0
@@ -252,7 +245,7 @@ def cmd_key_new(args) -> int:
 
 def cmd_key_show(args) -> int:
     from thidua.templates.keys import describe
-    for line in describe(args.key, _db(args)):
+    for line in describe(args.key, working_set(args).db):
         print(line)
     return 0
 
@@ -260,9 +253,8 @@ def cmd_key_show(args) -> int:
 def cmd_rejudge(args) -> int:
     import json
     from thidua.consolidate.rejudge import rejudge
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    done = rejudge(_db(args), plan, units, load_key(args.key), args.round, wait=args.wait)
+    ws = working_set(args)
+    done = rejudge(ws, _round(ws.plan, args.round), wait=args.wait)
     if args.json:
         print(json.dumps(done.to_json(), ensure_ascii=False, indent=1))
         return 0
@@ -277,7 +269,7 @@ def cmd_backup(args) -> int:
     from thidua.store.backup import backup
     from thidua.templates.signing import key_path
     key = key_path(args.key)
-    out = backup(_db(args), key if key.exists() else None, Path(args.out))
+    out = backup(working_set(args).db, key if key.exists() else None, Path(args.out))
     print(f"Đã sao lưu kho dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else "") + f": {out}")
     if not key.exists():
         print(f"Lưu ý: không thấy tệp khóa {key} nên bản sao lưu không có khóa.", file=sys.stderr)
@@ -287,7 +279,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from thidua.store.backup import restore
     from thidua.templates.signing import key_path
-    done = restore(Path(args.file), _db(args), key_path(args.key), force=args.force)
+    done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
     print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
           + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
     return 0
@@ -296,13 +288,13 @@ def cmd_restore(args) -> int:
 def cmd_history(args) -> int:
     import json
     from thidua.plan.units import unknown_unit
-    from thidua.store.store import Store
     from thidua.store.submissions import submission_history
     from thidua.store.vocabulary import label
-    plan, units = load_context(args)
+    ws = working_set(args)
+    units = list(ws.units)
     unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
-    with Store.using(_db(args)) as store:
-        rows = submission_history(store, unit, _round(plan, args.round))
+    with ws.store() as store:
+        rows = submission_history(store, unit, _round(ws.plan, args.round))
     if unit and not rows and unit not in {u.code for u in units}:
         raise unknown_unit([unit], units)
     rows.sort(key=lambda r: _receipt_order(r["received_at"]))        # oldest first by receipt time
@@ -334,13 +326,12 @@ def cmd_received(args) -> int:
     """Set the office's receipt time of a file: late status follows everywhere (it is computed, not stored)."""
     from thidua.intake.parse import parse_moment
     from thidua.store.definitions import receipt_text
-    from thidua.store.store import Store
     from thidua.store.submissions import set_receipt
     when = parse_moment(args.at)
     if when is None:
         raise ThiDuaError(f"Không đọc được thời điểm «{args.at}».", "Ghi dạng ngày/tháng/năm giờ:phút, ví dụ "
                           "--at \"15/04/2019 08:30\".")
-    with Store.using(_db(args)) as store:
+    with working_set(args).store() as store:
         sub = set_receipt(store, args.file, when.isoformat(timespec="seconds"), "office")
     print(f"Tệp {sub.file_name} ({sub.sha256[:12]}), đơn vị {sub.unit or '?'}, kỳ {sub.round or '?'}: "
           f"nhận lúc {receipt_text(sub.received_at, sub.source)}"
@@ -350,11 +341,13 @@ def cmd_received(args) -> int:
 
 def cmd_validate(args) -> int:
     import json
+    from collections import Counter
     from thidua.intake.feedback import write_feedback
-    from thidua.templates.signing import load_key
+    from thidua.templates.keys import check_key_ids
+    from thidua.templates.signing import fingerprint
     from thidua.intake.validate import validate_file
-    plan, units = load_context(args)
-    key = load_key(args.key)                               # never created here: a missing key is Lỗi/Thử
+    ws = working_set(args)
+    plan, key = ws.plan, ws.key()                          # never created here: a missing key is Lỗi/Thử
     from thidua.consolidate.run import survey_inbox        # a folder is walked the way consolidation walks an inbox
     from thidua.intake.feedback import feedback_name
     files, skipped = [], []
@@ -365,14 +358,17 @@ def cmd_validate(args) -> int:
             skipped += left
         else:
             files.append(Path(arg))
-    register = {u.code: u for u in units}
-    results, failed, written = [], False, {}
-    for path in files:
-        result = validate_file(path, plan, key, register)
-        results.append(result)
+    register = ws.unit_map
+    results = [validate_file(path, plan, key, register) for path in files]
+    # files signed with another key: the office's key decides (the store records it), never a guess
+    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
+    foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
+    foreign_ids = {id(r) for r in foreign}
+    failed, written = False, {}
+    for path, result in zip(files, results):
         lock = [i.code for i in result.issues] == ["F007"]
         failed |= result.status != "ok" and not lock
-        if args.feedback and not lock:
+        if args.feedback and not lock and id(result) not in foreign_ids:     # no unit is told off for a foreign key
             out = Path(args.feedback)
             if len(files) > 1:
                 out = out / feedback_name(path, result)
@@ -382,6 +378,11 @@ def cmd_validate(args) -> int:
             write_feedback(path, result, out)
         if not args.json:
             _print_result(result, lock)
+    if foreign:
+        ids = ", ".join(sorted({r.key_id for r in foreign}))
+        print(f"Lưu ý: {len(foreign)} tệp được ký bằng khóa khác (mã khóa {ids}), không phải khóa của văn phòng "
+              f"({fingerprint(key)}): không phải lỗi của đơn vị nên không tạo tệp phản hồi cho các tệp này.",
+              file=sys.stderr)
     if not args.json:
         for item in skipped:
             print(f"{item['file']}: bỏ qua, {item['reason']}")
@@ -394,7 +395,7 @@ def cmd_validate(args) -> int:
 
 
 # ---------------------------------------------------------------- the mailbox (thidua/mail/)
-def _mail_settings(args, plan):
+def _mail_settings(args, ws):
     from thidua.mail.settings import load_settings, settings_file_for
     given = {"host": args.host, "port": args.port, "security": args.security, "user": args.user,
              "password_file": args.password_file, "ca_file": args.ca_file}
@@ -403,14 +404,14 @@ def _mail_settings(args, plan):
     else:       # for sending, the connection options name the SMTP server
         given = {("smtp_" + k if k in ("host", "port", "security", "user") else k): v for k, v in given.items()}
         given |= {"rate_per_minute": args.rate}
-    return load_settings(plan.meta, settings_file_for(args.workbook, args.settings, _db(args)), given)
+    return load_settings(ws.plan.meta, settings_file_for(args.workbook, args.settings, ws.db_path), given)
 
 
 def cmd_mail_fetch(args) -> int:
     import json
     from thidua.mail.fetch import fetch_mail
-    plan, units = load_context(args)
-    report = fetch_mail(_mail_settings(args, plan), Path(args.out), _db(args), plan, units, progress=not args.json)
+    ws = working_set(args)
+    report = fetch_mail(ws, _mail_settings(args, ws), Path(args.out), progress=not args.json)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -433,15 +434,12 @@ def cmd_mail_send(args) -> int:
     import json
     from thidua.mail.send import build, send_messages, sender_of
     from thidua.mail.settings import settings_home
-    from thidua.templates.signing import load_key
-    plan, units = load_context(args)
-    settings = _mail_settings(args, plan)
-    plan.round(args.round)
-    key = load_key(args.key) if args.what == "templates" or not args.templates else None
-    sender = sender_of(settings, plan, settings_home(args.workbook, args.settings, _db(args)))
-    outgoing, no_address = build(args.what, _db(args), plan, units, args.round, key, sender,
-                                 args.templates)
-    report = send_messages(outgoing, settings, _db(args), args.round, args.what, args.dry_run,
+    ws = working_set(args)
+    settings = _mail_settings(args, ws)
+    args.round = _round(ws.plan, args.round)
+    sender = sender_of(settings, ws.plan, settings_home(args.workbook, args.settings, ws.db_path))
+    outgoing, no_address = build(ws, args.what, args.round, sender, args.templates)
+    report = send_messages(ws, outgoing, settings, args.round, args.what, args.dry_run,
                            Path(args.out) if args.out else None, progress=not args.json)
     report.no_address = no_address
     if args.json:
@@ -658,6 +656,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="in kết quả dạng JSON: mỗi tệp một đối tượng")
     p.add_argument("--feedback", metavar="OUT.xlsx", help="ghi bản sao có đánh dấu ô lỗi và ghi chú để gửi lại đơn vị "
                    "(nhiều tệp: OUT là thư mục)")
+    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db): nó ghi khóa nào là của văn phòng khi có tệp "
+                   "ký bằng khóa khác")
     _common(p)
     p.set_defaults(func=cmd_validate)
 

@@ -12,6 +12,7 @@ import xlwings as xw
 from thidua.errors import ThiDuaError
 from thidua.store.vocabulary import FILE_STATUS, RECEIPT_SOURCE
 from thidua.workbook import layout as L
+from thidua.year.workset import WorkingSet
 
 KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
 DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
@@ -22,12 +23,20 @@ FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", 
 
 @dataclass
 class Context:
-    """What every button needs: the calling book, its folder, the plan and register read from its sheets."""
+    """What every button needs: the calling book, its folder, and the year's working set read from its sheets
+    (the store and the office key beside the book)."""
 
     book: Any
     folder: Path
-    plan: Any
-    units: list
+    ws: WorkingSet
+
+    @property
+    def plan(self):
+        return self.ws.plan
+
+    @property
+    def units(self) -> list:
+        return list(self.ws.units)
 
     def control(self, name: str) -> str:
         c = L.CONTROL[name]
@@ -39,12 +48,11 @@ class Context:
 
     @property
     def db(self) -> Path:
-        return self.folder / DB_FILE
+        return self.ws.db_path
 
     def key(self) -> bytes:
         """The office key beside the workbook; never created here (only the first «Tạo biểu mẫu» creates it)."""
-        from thidua.templates.signing import load_key
-        return load_key(self.folder / KEY_FILE)
+        return self.ws.key()
 
 
 def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
@@ -60,8 +68,9 @@ def context(book) -> Context:
     from thidua.plan.model import Plan
     from thidua.plan.units import units_from_rows
     rows = sheet_rows(book)
-    return Context(book, Path(book.fullname).resolve().parent, Plan.from_tables(L.plan_tables(rows)),
-                   units_from_rows(L.register_rows(rows)))
+    folder = Path(book.fullname).resolve().parent
+    return Context(book, folder, WorkingSet(Plan.from_tables(L.plan_tables(rows)), units_from_rows(L.register_rows(rows)),
+                                            folder / DB_FILE, folder / KEY_FILE))
 
 
 def status(book, message: str) -> None:
@@ -136,7 +145,7 @@ def consolidate_inbox(ctx: Context) -> str:
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
-    report = consolidate(inbox, ctx.db, ctx.plan, ctx.units, ctx.key())
+    report = consolidate(ctx.ws, inbox)
     labels = {ind.code: (ind.label, ind.unit) for ind in ctx.plan.indicators}
     totals = [(rnd, code, *labels.get(code, ("", "")), total)
               for rnd, by_code in sorted(report.totals.items()) for code, total in by_code.items()]
@@ -159,7 +168,7 @@ def track_and_remind(ctx: Context) -> str:
     from thidua.reports.reminders import write_reminders
     from thidua.store.tracking import status_label, status_rows
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
-    rows = status_rows(ctx.db, ctx.plan, ctx.units, rnd)
+    rows = status_rows(ctx.ws, rnd)
     write_table(ctx.book, "tracking", ("Mã đơn vị", "Tên đơn vị", "Khối", "Thư điện tử", "Kỳ", "Tình trạng",
                                        "Thời điểm nhận", "Số lỗi", "Ghi chú", "Nguồn thời điểm nhận",
                                        "Tệp hợp lệ đầu tiên", "Số ngày trễ"),
@@ -168,7 +177,7 @@ def track_and_remind(ctx: Context) -> str:
                   r["first_valid_at"], r["days_late"]) for r in rows])
     chase = [r for r in rows if r["status"] != "ok"]
     out = ctx.path("reminders") / rnd
-    write_reminders(ctx.db, ctx.plan, ctx.units, rnd, out, templates_dir=ctx.path("templates") / rnd, key=ctx.key())
+    write_reminders(ctx.ws, rnd, out, templates_dir=ctx.path("templates") / rnd)
     return (f"Kỳ {rnd}: {len(rows) - len(chase)} đơn vị đã nộp đúng hạn, {len(chase)} đơn vị cần nhắc; "
             f"danh sách và thư nhắc trong thư mục {out}.")
 
@@ -179,7 +188,7 @@ def fetch_mail(ctx: Context) -> str:
     from thidua.mail.fetch import fetch_mail as fetch
     from thidua.mail.settings import SETTINGS_FILE, load_settings
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
-    report = fetch(load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE), inbox, ctx.db, ctx.plan, ctx.units)
+    report = fetch(ctx.ws, load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE), inbox)
     rows = [(t.file, t.content_unit, "", "cần xem", 0, t.flag) for t in report.flagged]
     rows += [(f"thư số {p['uid']}: {p.get('subject') or ''}", "", "", "chưa nhận", 0, f"{p['reason']}; {p['hint']}")
              for p in report.problems]
@@ -202,9 +211,9 @@ def send_mail(ctx: Context) -> str:
     what = what_to_send(rnd)
     settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)
     templates = ctx.path("templates") / rnd.code
-    outgoing, no_address = build(what, ctx.db, ctx.plan, ctx.units, rnd.code, ctx.key(), sender_of(settings, ctx.plan),
+    outgoing, no_address = build(ctx.ws, what, rnd.code, sender_of(settings, ctx.plan),
                                  templates if templates.is_dir() else None)
-    report = send_messages(outgoing, settings, ctx.db, rnd.code, what)
+    report = send_messages(ctx.ws, outgoing, settings, rnd.code, what)
     kind = "thư nhắc" if what == "reminders" else "biểu mẫu"
     message = f"Kỳ {rnd.code}: đã gửi {len(report.sent)} {kind}"
     if report.already:
@@ -219,12 +228,12 @@ def score_units(ctx: Context) -> str:
     from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
     period = L.period_code(ctx.control("ThiDua_Dot"))
-    results = classify_units(ctx.db, ctx.plan, ctx.units, period)
+    results = classify_units(ctx.ws, period)
     write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
                                      "Hạng trong khối", "Hạng toàn tỉnh"),
                 [(r.code, r.name, r.cluster, r.total, r.level_name, r.rule, r.rank_cluster, r.rank_province)
                  for r in results])
-    checks = load_proposals(ctx.db, ctx.plan)
+    checks = load_proposals(ctx.ws)
     write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
                                      "Trạng thái", "Đủ điều kiện", "Ghi chú"),
                 [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.title.name if c.title else "",
@@ -245,13 +254,13 @@ def award_papers(ctx: Context) -> str:
     from thidua.plan.model import OFFICE
     from thidua.reports.libreoffice import convert, soffice
     from thidua.review.commendations import load_proposals
-    checks = load_proposals(ctx.db, ctx.plan)
+    checks = load_proposals(ctx.ws)
     wanted = ctx.control("ThiDua_HinhThuc")
     forms = [f for f in ctx.plan.forms if not wanted or f.code.lower() == wanted.lower()]
     if not forms:
         raise ThiDuaError(f"Không có hình thức khen thưởng «{wanted}».",
                           "Ghi một mã trong trang Hình thức khen thưởng, hoặc để trống ô đó.")
-    names = {u.code: u.name for u in ctx.units}
+    names = ctx.ws.unit_names
     layouts = ctx.path("layouts") if ctx.path("layouts").is_dir() else None
     out, written = ctx.path("awards"), []
     for form in forms:
@@ -276,8 +285,8 @@ def year_summary(ctx: Context) -> str:
     from thidua.reports.summary import collect
     from thidua.reports.summary_job import build_summary
     period = L.period_code(ctx.control("ThiDua_Dot"))
-    out = build_summary(ctx.db, ctx.plan, ctx.units, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
-    data = collect(ctx.db, ctx.plan, ctx.units, period)
+    out = build_summary(ctx.ws, period, ctx.path("summary") / f"TongKet_{period}.xlsx")
+    data = collect(ctx.ws, period)
     write_table(ctx.book, "summary", ("Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh"),
                 [(ind.code, ind.label, ind.unit, data.total(ind.code)) for ind in ctx.plan.indicators
                  if ind.type in ("int", "money")])
@@ -288,7 +297,7 @@ def year_summary(ctx: Context) -> str:
 def export_committee(ctx: Context) -> str:
     from thidua.consolidate.run import write_workbooks
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky")).code
-    paths = write_workbooks(ctx.db, ctx.plan, ctx.units, [rnd], ctx.path("export"))
+    paths = write_workbooks(ctx.ws, [rnd], ctx.path("export"))
     return f"Đã xuất {len(paths)} sổ tổng hợp kỳ {rnd} cho Ban Thường vụ: {', '.join(p.name for p in paths)}."
 
 
@@ -338,5 +347,5 @@ def THIDUA_DUNGHAN(ky, caller=None):
     if not db.is_file():
         return "Lỗi: chưa có dữ liệu tổng hợp"
     units = load_units(caller.sheet.book.fullname) if folder else load_units()
-    rows = status_rows(db, plan, units, str(ky))
+    rows = status_rows(WorkingSet(plan, units, db), str(ky))
     return sum(r["status"] == "ok" for r in rows) / len(rows) if rows else 0.0

@@ -12,6 +12,7 @@ from thidua.store import verdicts as V
 from thidua.store.store import Store
 from thidua.store.vocabulary import VALID
 from thidua.templates.signing import fingerprint
+from thidua.year.workset import WorkingSet
 
 WHAT = {"key_fingerprint": "khóa của văn phòng", "plan_fingerprint": "kế hoạch thi đua",
         "register_fingerprint": "danh sách đơn vị"}
@@ -62,7 +63,7 @@ def check_key(store: Store, db_path: Path, plan, units: dict, key: bytes) -> Non
             continue
         tried += 1
         result = validate_bytes(path.read_bytes(), row["file_name"] or path.name, plan, key, units)
-        verified += not any(i.code == "M004" for i in result.issues)
+        verified += not any(i.code in ("M004", "M012") for i in result.issues)
     if tried and not verified:
         recorded = store.meta("key_fingerprint") or "?"
         raise ThiDuaError(
@@ -121,9 +122,10 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
     return done
 
 
-def rejudge_if_changed(db_path: Path, plan, units: dict, key: bytes) -> Rejudged | None:
+def rejudge_if_changed(ws: WorkingSet) -> Rejudged | None:
     """At consolidation (holding the run lock): when the key, the plan or the register differs from the one
     recorded at the last run, check the key, then judge every archived file again. Records today's fingerprints."""
+    db_path, plan, units, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
     now = current_fingerprints(plan, units, key)
     with Store.open(db_path) as store:
         changed = what_changed(V.recorded_fingerprints(store), now)
@@ -136,10 +138,9 @@ def rejudge_if_changed(db_path: Path, plan, units: dict, key: bytes) -> Rejudged
         return rejudge_store(store, Path(db_path), plan, units, key, reason)
 
 
-def rejudge(db_path: Path, plan, units, key: bytes, round_code: str | None = None, wait: float = 30.0) -> Rejudged:
+def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -> Rejudged:
     """`thidua rejudge`: every archived file (or one round's) judged again, under the consolidation lock."""
-    db_path = Path(db_path)
-    unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
+    db_path, plan, unit_map, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
     if round_code:
         plan.round(round_code)
     with store_db.run_lock(db_path, wait=wait):

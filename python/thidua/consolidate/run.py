@@ -25,11 +25,13 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
+from thidua.consolidate.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
 from thidua.store.mail import mail_receipt
 from thidua.store.store import Store
 from thidua.text.numbers import format_seconds
+from thidua.year.workset import WorkingSet
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))
@@ -64,6 +66,7 @@ class ConsolidationReport:
     workbooks: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)    # files of the inbox not read, each with its reason
     rejudged: dict | None = None                         # set when the archive was judged again first
+    across: list[dict] = field(default_factory=list)     # the plan's checks across rounds (crossround.decreases)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -76,7 +79,7 @@ class ConsolidationReport:
                 "n_files": len(self.files), "n_new": self.n_new, "counts": self.counts(),
                 "seconds": round(self.seconds, 3), "workbooks": self.workbooks,
                 "files": [asdict(r) for r in self.files], "skipped": self.skipped, "rejudged": self.rejudged,
-                "totals": self.totals}
+                "totals": self.totals, "across_rounds": self.across}
 
 
 # ---------------------------------------------------------------- walking the inbox
@@ -319,26 +322,26 @@ def _report_rows(store: Store, seen: list[tuple[str, str]], new_shas: set, round
     return rows
 
 
-def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code: str | None = None,
-                out: Path | None = None, progress: bool = False, wait: float = 30.0,
-                on_wait=None) -> ConsolidationReport:
-    """Walk `inbox`, store every new file, resolve resubmissions; write committee workbook(s) to `out`.
+def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out: Path | None = None,
+                progress: bool = False, wait: float = 30.0, on_wait=None) -> ConsolidationReport:
+    """Walk `inbox`, store every new file of the year `ws`, resolve resubmissions; write committee workbook(s) to `out`.
 
     `out`: a .xlsx path for one round (with several rounds: `<stem>_<ROUND>.xlsx` beside it), or a folder
     that receives one `TongHop_<ROUND>.xlsx` per round.
     """
     started = time.perf_counter()
-    inbox, db_path = Path(inbox), Path(db_path)
+    inbox, db_path, plan = Path(inbox), ws.db_path, ws.plan
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
         plan.round(round_code)
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
-    unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
+    unit_map, key = ws.unit_map, ws.key()
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
-        rejudged = rejudge_if_changed(db_path, plan, unit_map, key)     # a wrong key stops here, nothing written
+        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
+        rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
             register.sync_plan(store, plan, unit_map.values())
@@ -353,6 +356,7 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
             report.totals = values.indicator_totals(store, round_code)
+            report.across = decreases(store, plan, round_code)
         except sqlite3.Error as exc:
             raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
                               "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
@@ -362,10 +366,33 @@ def consolidate(inbox: Path, db_path: Path, plan, units, key: bytes, round_code:
         finally:
             store.close()
         if out is not None:
-            report.workbooks = [str(p) for p in write_workbooks(db_path, plan, list(unit_map.values()),
-                                                                 _rounds_in_scope(db_path, plan, round_code), Path(out))]
+            report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
+
+
+def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+    """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
+    inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
+    from collections import Counter
+    from thidua.intake.reader import read_bytes
+    from thidua.store import verdicts as V
+    from thidua.templates.keys import check_key_ids
+    if db_path.is_file():
+        with Store.open(db_path) as store:
+            if V.recorded_fingerprints(store).get("key_fingerprint"):
+                return
+    found, _ = survey_inbox(inbox.resolve())
+    step = max(1, len(found) // sample)
+    named: Counter = Counter()
+    for path in found[::step][:sample]:
+        try:
+            reading = read_bytes(path.read_bytes(), path.name, plan, None)
+        except OSError:
+            continue
+        if reading.result.key_id:
+            named[reading.result.key_id] += 1
+    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):
@@ -376,19 +403,19 @@ def _progress(total: int, wanted: bool):
     return None
 
 
-def _rounds_in_scope(db_path: Path, plan, round_code: str | None) -> list[str]:
+def _rounds_in_scope(ws: WorkingSet, round_code: str | None) -> list[str]:
     if round_code:
         return [round_code]
-    with Store.using(db_path, create=True) as store:
+    with ws.store(create=True) as store:
         present = submissions.rounds_present(store)
-    return [r.code for r in plan.rounds if r.code in present]
+    return [r.code for r in ws.plan.rounds if r.code in present]
 
 
 def committee_filename(round_code: str) -> str:
     return f"TongHop_{round_code}.xlsx"
 
 
-def write_workbooks(db_path: Path, plan, units, rounds: list[str], out: Path) -> list[Path]:
+def write_workbooks(ws: WorkingSet, rounds: list[str], out: Path) -> list[Path]:
     """The committee workbook of each round (see `consolidate` for how `out` is read)."""
     from thidua.reports.committee import write_committee_workbook
     paths = []
@@ -398,31 +425,30 @@ def write_workbooks(db_path: Path, plan, units, rounds: list[str], out: Path) ->
         else:
             target = out / committee_filename(rc)
         remove_stale_temps(target)        # left by a killed run, even when the workbook itself is up to date
-        paths.append(write_committee_workbook(db_path, plan, units, rc, target))
+        paths.append(write_committee_workbook(ws, rc, target))
     return paths
 
 
-def demo_year(plan, units, key: bytes, out: Path, say=print) -> None:
+def demo_year(ws: WorkingSet, out: Path, say=print) -> None:
     """The demo's year: simulate an inbox, consolidate every round, committee workbooks, status, reminders."""
     from thidua.reports.reminders import write_reminders
     from thidua.demo.simulate import simulate_year
     from thidua.store.tracking import status_rows
-    inbox = out / "hop-thu"
+    inbox, plan = out / "hop-thu", ws.plan
     if not inbox.exists():
-        truth = simulate_year(plan, units, key, inbox)
+        truth = simulate_year(plan, list(ws.units), ws.key(), inbox)
         say(f"Hộp thư mô phỏng: {len(truth.files)} tệp các đơn vị gửi về -> {inbox}")
-    report = consolidate(inbox, out / "thidua.db", plan, units, key, out=out / "bao-cao")
+    report = consolidate(ws, inbox, out=out / "bao-cao")
     counts = report.counts()
     say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
         f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
-        f"sau {format_seconds(report.seconds)} giây -> {out / 'thidua.db'}")
+        f"sau {format_seconds(report.seconds)} giây -> {ws.db}")
     say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
     for rnd in plan.rounds:
         if not rnd.due:
             continue
-        rows = status_rows(out / "thidua.db", plan, units, rnd.code)
-        paths = write_reminders(out / "thidua.db", plan, units, rnd.code, out / "nhac-nho" / rnd.code,
-                                templates_dir=out / "templates" / rnd.code, key=key)
+        rows = status_rows(ws, rnd.code)
+        paths = write_reminders(ws, rnd.code, out / "nhac-nho" / rnd.code, templates_dir=out / "templates" / rnd.code)
         n = {s: sum(r["status"] == s for r in rows) for s in ("ok", "late", "errors", "missing")}
         say(f"Kỳ {rnd.code}: {n['ok']} đúng hạn, {n['late']} trễ hạn, {n['errors']} có lỗi, {n['missing']} chưa nộp; "
             f"{len(paths) - 1} thư nhắc -> {out / 'nhac-nho' / rnd.code}")

@@ -8,7 +8,6 @@ import math
 import re
 
 from thidua.intake.safety import Book, filled, open_book
-from thidua.intake.shown import _is_percent_code as is_percent_code
 
 # Filled cells above which the copy is not rebuilt: a filled template has ~500, the most a real template
 # holds (both tables at the reader's 2,000 rows, every text at its longest) 42,379, and its feedback peaks
@@ -90,52 +89,23 @@ def _put(cell, value: object, percent: bool) -> None:
         cell.number_format = PERCENT
 
 
-_PERCENT_IDS = {9, 10}                    # Excel's built-in 0% and 0.00%
-_XF_AT_4 = {0x0203, 0x027E, 0x00FD, 0x0006, 0x0204, 0x0205}   # NUMBER, RK, LABELSST, FORMULA, LABEL, BOOLERR
-
-
 def _xls_looks(data: bytes) -> dict[str, tuple[dict[int, float], set]]:
-    """Per sheet: the column widths (characters, COLINFO) and the cells shown as a percentage (the FORMAT
-    and XF records), in one pass over the BIFF8 records (memory: the stream, never a cell table)."""
+    """Per sheet: the column widths (characters, COLINFO records of the BIFF stream; memory: the stream, never a
+    cell table). The percentage cells come from the reader (Grid.shown, the same walk as its size checks)."""
     import struct
     import olefile
+    from thidua.intake.shown import XlsShown, biff_records
     with olefile.OleFileIO(data) as ole:
         stream = ole.openstream(next(n for n in ("Workbook", "Book") if ole.exists(n))).read()
-    formats: dict[int, str] = {}
-    xf_formats: list[int] = []
-    names: dict[int, str] = {}              # offset of a sheet's BOF -> its name (BOUNDSHEET)
+    sheets = XlsShown()                     # knows which sheet the records belong to
     out: dict[str, tuple[dict[int, float], set]] = {}
-    pos, current = 0, None
-    while pos + 4 <= len(stream):
-        kind, size = struct.unpack_from("<HH", stream, pos)
-        body = stream[pos + 4:pos + 4 + size]
-        if kind == 0x041E and len(body) >= 5:                                   # FORMAT
-            n, flags = struct.unpack_from("<HB", body, 2)
-            raw = body[5:5 + (2 * n if flags & 1 else n)]
-            formats[struct.unpack_from("<H", body, 0)[0]] = raw.decode("utf-16-le" if flags & 1 else "latin-1")
-        elif kind == 0x00E0 and len(body) >= 4:                                 # XF
-            xf_formats.append(struct.unpack_from("<H", body, 2)[0])
-        elif kind == 0x0085 and len(body) >= 8:                                 # BOUNDSHEET
-            n, flags = body[6], body[7]
-            raw = body[8:8 + (2 * n if flags & 1 else n)]
-            names[struct.unpack_from("<I", body, 0)[0]] = raw.decode("utf-16-le" if flags & 1 else "latin-1")
-        elif kind == 0x0809:                                                    # BOF
-            current = names.get(pos)
-            if current is not None:
-                out[current] = ({}, set())
-        elif current is not None and kind == 0x007D and len(body) >= 6:         # COLINFO
+    for pos, kind, body in biff_records(stream):
+        sheets.feed(pos, kind, body)
+        if sheets.sheet is not None and kind == 0x007D and len(body) >= 6:     # COLINFO
             first, last, width = struct.unpack_from("<HHH", body, 0)
+            widths = out.setdefault(sheets.sheet, ({}, set()))[0]
             for c in range(first, min(last, 1023) + 1):
-                out[current][0][c] = width / 256
-        elif current is not None and (kind in _XF_AT_4 or kind == 0x00BD) and len(body) >= 6:
-            r, c = struct.unpack_from("<HH", body, 0)
-            xfs = [struct.unpack_from("<H", body, 4 + 6 * k)[0] for k in range((len(body) - 6) // 6)] \
-                if kind == 0x00BD else [struct.unpack_from("<H", body, 4)[0]]  # MULRK: (xf, rk) pairs
-            for k, xf in enumerate(xfs):
-                fmt = xf_formats[xf] if xf < len(xf_formats) else 0
-                if fmt in _PERCENT_IDS or (fmt in formats and is_percent_code(formats[fmt])):
-                    out[current][1].add((r, c + k))
-        pos += 4 + size
+                widths[c] = width / 256
     return out
 
 

@@ -91,7 +91,7 @@ _STOPS_NASALS = {"c", "m", "n", "ng", "p", "t"}
 _FINALS_OF = {"a": set(_FINALS) - {""}, "oa": set(_FINALS) - {""}, "ê": {"ch", "m", "n", "nh", "p", "t"},
               "i": {"ch", "m", "n", "nh", "p", "t"}, "ơ": {"m", "n", "p", "t"}, "ư": {"c", "m", "n", "ng", "t"},
               "oă": {"c", "m", "n", "ng", "t"}, "oe": {"n", "t"}, "uâ": {"n", "ng", "t"}, "uê": {"ch", "n", "nh", "t"},
-              "uy": {"ch", "n", "nh", "p", "t"}, "uô": {"c", "m", "n", "ng", "t"}, "uyê": {"n", "t"},
+              "uy": {"ch", "nh", "p", "t"}, "uô": {"c", "m", "n", "ng", "t"}, "uyê": {"n", "t"},
               "oo": {"c", "ng"}}
 # After "qu" the u is the medial: "quan" spells the rhyme of "hoan", "quên" that of "huên".
 _AFTER_QU = {"a": "oa", "e": "oe", "ê": "uê", "y": "uy", "i": "uy", "yê": "uyê", "ă": "oă", "â": "uâ", "ô": "uô"}
@@ -154,6 +154,8 @@ def _rules_ok(onset: str, nucleus: str, final: str, tone: str) -> bool:
         return False
     if nucleus.startswith("iê") and not onset or nucleus.startswith("yê") and onset not in ("", "qu"):
         return False
+    if onset == "qu" and first in "oơuư":       # the u of qu is the medial already: no "quoác", "quư"
+        return False
     if onset == "qu" and nucleus in _AFTER_QU:
         nucleus = _AFTER_QU[nucleus]
     elif nucleus == "uê" and onset not in ("", "h", "kh", "th", "t", "x", "ng"):
@@ -213,7 +215,21 @@ def _strong_evidence(text: str) -> bool:
             if ch == "»" and "«" in text[:i] and not (i + 1 < len(text) and text[i + 1].isalpha()):
                 continue
             return True
-    return any(pair in text for pair in _VNI_EVIDENCE) or bool(_VNI_D.search(text))
+    return _vni_evidence(text) >= 2 or (_vni_evidence(text) == 1 and not _foreign_letters(text))
+
+
+def _vni_evidence(text: str) -> int:
+    """VNI marks after a vowel ("aø", "öù") and a VNI «đ» starting a word ("ñoaøn")."""
+    return sum(text.count(pair) for pair in _VNI_EVIDENCE) + len(_VNI_D.findall(text))
+
+
+_FOREIGN_WORD = re.compile(r"[^\W\d_]*[ïëüöäñÿÏËÜÖÄÑ][^\W\d_]*")
+
+
+def _foreign_letters(text: str) -> bool:
+    """A word of a European language spelled as one (naïve, Ñandú, Müller: the mark on a letter of its own): one
+    VNI-looking pair in it proves nothing; VNI text has a mark after nearly every syllable."""
+    return any(len(w) > 2 for w in _FOREIGN_WORD.findall(text))
 
 
 def _punct_evidence(text: str) -> bool:

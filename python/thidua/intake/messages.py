@@ -46,6 +46,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("M008", _E, "Tệp là biểu mẫu của đơn vị {unit}, không phải của đơn vị {expected}. Mỗi đơn vị gửi đúng biểu mẫu mang tên mình."),
     Message("M009", _E, "Tệp là biểu mẫu của kỳ {round}, không phải kỳ {expected}. Gửi biểu mẫu của kỳ {expected}."),
     Message("M010", _W, "Chưa có khóa của Văn phòng nên chưa kiểm tra được chữ ký của biểu mẫu."),
+    Message("M012", _E, "Biểu mẫu được ký bằng một khóa khác (mã khóa {found}), không phải khóa đang dùng để kiểm tra (mã khóa {expected}): tệp không bị sửa nhưng không do Văn phòng này cấp với khóa hiện tại. Văn phòng kiểm tra lại khóa trước khi trả lời đơn vị."),
     Message("M011", _E, "Ô mã đơn vị trên trang «{sheet}» ghi «{value}» nhưng biểu mẫu được cấp cho đơn vị {unit}: không sửa thông tin đã ghi sẵn."),
     # -- structure of the workbook
     Message("S001", _E, "Thiếu trang «{sheet}» (đã xóa hoặc đổi tên không nhận ra). Tải lại biểu mẫu gốc, không xóa hay đổi tên trang."),
@@ -79,6 +80,9 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("V017", _E, "«{label}»: ô đang hiển thị lỗi {value} ({meaning}) thay cho số liệu. Sửa công thức hoặc gõ trực tiếp số liệu vào ô."),
     Message("V018", _W, "«{label}»: đã hiểu {value} là {understood}% (ô nhập tỷ lệ phần trăm từ 0 đến 100). Nếu đúng là {value}%, sửa lại; lần sau gõ số phần trăm, ví dụ 85."),
     Message("V019", _W, "«{label}» có {detail} (thường do chép từ nơi khác): đã bỏ đi, dùng «{value}». Kiểm tra lại nội dung."),
+    Message("V020", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày (thường do chương trình xuất tệp lệch múi giờ): đã hiểu là ngày {understood}; nếu đúng là ngày {other} thì sửa lại. Gõ lại ngày, không kèm giờ."),
+    Message("V022", _W, "«{label}» của đơn vị {unit} kỳ {round} là {value}, nhỏ hơn {bound} đã báo cáo kỳ {earlier} (tệp «{earlier_file}») dù số liệu cộng dồn từ đầu năm (tệp kỳ {round}: «{file}»). Kiểm tra lại hai số liệu với đơn vị."),
+    Message("V021", _W, "«{label}»: ô ghi «{value}», có cả giờ, trong khi chỉ cần ngày: đã dùng ngày {understood}, bỏ phần giờ. Kiểm tra lại; gõ ngày, không kèm giờ."),
     # -- rules across fields
     Message("X001", _E, "Số đoàn viên ({value}) lớn hơn tổng số CBCCVC-LĐ ({bound}). Kiểm tra lại hai số liệu."),
     Message("X002", _E, "Số đoàn viên kết nạp mới ({value}) lớn hơn tổng số đoàn viên ({bound}). Kiểm tra lại hai số liệu."),

@@ -14,7 +14,7 @@ from thidua.plan.model import Plan
 from thidua.intake.result import Issue, SubmissionResult
 from thidua.intake.shown import ERROR_VALUES
 from thidua.intake.safety import Book, Grid, Unreadable, a1 as xl_rowcol_to_cell, filled, open_book, sniff
-from thidua.templates.signing import verify
+from thidua.templates.signing import fingerprint, verify
 
 HEADER_SEARCH_ROWS = 60
 MAX_TABLE_ROWS = 2000
@@ -31,6 +31,7 @@ class RawInput:
     value: object
     row: int | None = None
     percent: bool = False       # the cell shows its number as a percentage (Excel stores 85% as 0.85)
+    styled: bool = True         # the file says how its numbers are shown (else a bare 1 may have been 100%)
 
 
 @dataclass
@@ -79,6 +80,16 @@ def read_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dic
     return reading
 
 
+def iso_moment(text: str) -> object:
+    """An .xlsx date cell (t="d", ISO 8601 text, as SheetJS writes dates) as the wall-clock moment it names
+    (its zone dropped: a date-only field then judges the time part); the text itself when it is no date."""
+    import datetime as dt
+    try:
+        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=None)
+    except ValueError:
+        return text
+
+
 # ------------------------------------------------------------------ identity
 def _meta_values(grid: Grid) -> dict[str, str]:
     out = {}
@@ -100,7 +111,7 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M001", sheet=S.META_SHEET))
         return False
     meta = _meta_values(book.grid(S.META_SHEET))
-    missing = [k for k in S.META_KEYS if k != "signature" and not meta.get(k)]
+    missing = [k for k in S.META_KEYS if k not in S.OPTIONAL_META and not meta.get(k)]
     if meta.get("app") != S.APP_MARK or missing:
         reading.add(make_issue("M002", sheet=S.META_SHEET, detail=", ".join(missing) or "dấu ứng dụng"))
         return False
@@ -114,10 +125,13 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M006", sheet=S.META_SHEET, found=res.template_version,
                                expected=plan.template_version))
     signature = meta.get("signature", "")
+    res.key_id = meta.get("key") or None
     if key is None:
         reading.add(make_issue("M010", sheet=S.META_SHEET))
     elif not signature:
         reading.add(make_issue("M003", sheet=S.META_SHEET))
+    elif res.key_id and res.key_id != fingerprint(key):       # another key signed it: not «modified»
+        reading.add(make_issue("M012", sheet=S.META_SHEET, found=res.key_id, expected=fingerprint(key)))
     elif not verify(key, res.unit, res.round, res.template_version, signature):
         reading.add(make_issue("M004", sheet=S.META_SHEET, unit=res.unit, round=res.round))
     if units is not None and res.unit not in units:
@@ -325,5 +339,8 @@ def _take(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, r: int, c: in
         reading.blocked.add((f.key, row))
         return
     value = grid.get(r, c)
+    if isinstance(value, str) and (r, c) in grid.shown.dates:
+        value = iso_moment(value)
     if filled(value):
-        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent))
+        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent,
+                                       grid.shown.styled))

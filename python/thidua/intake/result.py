@@ -40,6 +40,7 @@ class SubmissionResult:
     unit: str | None = None
     round: str | None = None
     template_version: str | None = None
+    key_id: str | None = None          # the id (fingerprint) of the key that signed the template, when it says
     issues: list[Issue] = field(default_factory=list)
     values: list[Value] = field(default_factory=list)
     unreadable: bool = False
@@ -95,7 +96,7 @@ class SubmissionResult:
             return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
         return {
             "file": self.file, "sha256": self.sha256, "unit": self.unit, "round": self.round,
-            "template_version": self.template_version, "status": self.status,
+            "template_version": self.template_version, "key_id": self.key_id, "status": self.status,
             "issues": [{k: plain(v) for k, v in asdict(i).items()} for i in self.issues],
             "values": [{"sheet": v.sheet, "cell": v.cell, "field": v.field, "value": plain(v.value)}
                        for v in self.values],

@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.intake.messages import make_issue
 from thidua.intake.result import Issue
-from thidua.intake.shown import Shown, ods_shown, percent_styles, xlsx_shown
+from thidua.intake.shown import Shown, XlsShown, biff_records, ods_shown, ods_styled, percent_styles, xlsx_shown
 
 MAX_FILE = 20 * 1024 * 1024          # a filled template is ~100 KB
 MAX_UNZIPPED = 100 * 1024 * 1024     # zip bomb guard: total uncompressed size
@@ -247,6 +247,8 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     paths = _sheet_paths(zf, data, base) if fmt == "xlsx" else {}
     budget = Budget(base)
     prefer_second = False
+    shown: dict[str, Shown] = {}       # error values and %-formatted cells, by sheet
+    styled = True                      # the file says how its numbers are shown (see Shown.styled)
     if fmt == "xlsx":                  # sizes first: python-calamine copies the whole file when it opens it
         for name in _shared_parts(zf):
             _check_part(zf, name, base)
@@ -255,13 +257,19 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     elif fmt == "ods":
         _check_ods(zf, base, budget)
     else:
-        prefer_second = _check_xls(data, base, budget)
+        xls = XlsShown()
+        prefer_second = _check_xls(data, base, budget, xls)
+        shown.update(xls.sheets)
     scans: dict[str, SheetScan] = {}
-    shown: dict[str, Shown] = {}       # error values and %-formatted cells, by sheet
     percent = _percent_styles(zf, data, base) if fmt == "xlsx" else frozenset()
+    if fmt == "xlsx":
+        styled = any(n.endswith("styles.xml") for n in zf.namelist())
     if fmt == "ods":
         try:
-            shown.update(ods_shown(_safe_xml(_inflate(zf, data, "content.xml"), base)))
+            content = _safe_xml(_inflate(zf, data, "content.xml"), base)
+            styled = ods_styled(content) or ("styles.xml" in zf.namelist()
+                                             and ods_styled(_inflate(zf, data, "styles.xml")))
+            shown.update(ods_shown(content, styled))
         except KeyError:
             pass
     second: list = []
@@ -283,7 +291,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
             except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise _broken(data, fmt, base, paths, exc, sheet=name) from None
             found = scans[name] = sheet_scan(_safe_xml(xml, base), base, paths[name])
-            shown[name] = xlsx_shown(_safe_xml(xml, base), percent)
+            shown[name] = xlsx_shown(_safe_xml(xml, base), percent, styled)
             budget.take_cells(found.rows, found.cols, f"trang «{name}»")
             budget.take(found.inline_chars + _shared_chars(found, xml, shared_lengths), f"trang «{name}»")
         return scans[name]
@@ -326,9 +334,10 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
                 rows, merged = book.rows(name)
             except Exception as exc:
                 raise _broken(data, fmt, base, paths, exc, sheet=name) from None
+        seen = shown.get(name) or Shown(styled=styled)
         if found is not None:
-            return Grid(rows, found.formulas, found.merged, knows_formulas=True, shown=shown.get(name))
-        return Grid(rows, {}, merged, shown=shown.get(name))
+            return Grid(rows, found.formulas, found.merged, knows_formulas=True, shown=seen)
+        return Grid(rows, {}, merged, shown=seen)
 
     members = set(zf.namelist()) if fmt == "xlsx" else set()
     ext_links = sum(1 for n in members if "/externalLinks/" in "/" + n and n.endswith(".xml"))
@@ -825,10 +834,10 @@ _XLS_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x00BD, 0x
 CALAMINE_DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
 
 
-def _check_xls(data: bytes, base: str, budget: Budget | None = None) -> bool:
-    """Every sheet's extent from the cell records of the Workbook stream (BIFF8). True when the file
-    redefines a format id python-calamine reads as a date (its numbers would turn into dates: xlrd, which
-    honours the FORMAT records, reads the file instead)."""
+def _check_xls(data: bytes, base: str, budget: Budget | None = None, shown: XlsShown | None = None) -> bool:
+    """Every sheet's extent from the cell records of the Workbook stream (BIFF5 to BIFF8), and in the same
+    walk the cells `shown` as a percentage. True when the file redefines a format id python-calamine reads as
+    a date (its numbers would turn into dates: xlrd, which honours the FORMAT records, reads the file instead)."""
     try:
         import olefile
         with olefile.OleFileIO(data) as ole:
@@ -838,10 +847,8 @@ def _check_xls(data: bytes, base: str, budget: Budget | None = None) -> bool:
             stream = ole.openstream(name).read()
     except Exception:     # not readable here: the readers will say why
         return False
-    pos, sheet, rows, cols, redefined = 0, 0, 0, 0, False
-    while pos + 4 <= len(stream):
-        kind, size = struct.unpack_from("<HH", stream, pos)
-        body = stream[pos + 4:pos + 4 + size]
+    sheet, rows, cols, redefined = 0, 0, 0, False
+    for pos, kind, body in biff_records(stream):
         if kind == 0x0809 and len(body) >= 4 and struct.unpack_from("<H", body, 2)[0] == 0x0010:   # BOF of a sheet
             sheet, rows, cols = sheet + 1, 0, 0
         elif kind == 0x000A and sheet:                                                          # EOF
@@ -855,5 +862,6 @@ def _check_xls(data: bytes, base: str, budget: Budget | None = None) -> bool:
                 last = struct.unpack_from("<H", body, len(body) - 2)[0]
             if kind not in (0x0201, 0x00BE):                            # blanks carry only formatting
                 rows, cols = max(rows, r + 1), max(cols, last + 1)
-        pos += 4 + size
+        if shown is not None:
+            shown.feed(pos, kind, body)
     return redefined

@@ -12,7 +12,7 @@ from thidua.intake.legacy import convert_legacy, file_encoding, plain_ascii
 from thidua.errors import ThiDuaError
 from thidua.intake.messages import CATALOGUE, format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
-from thidua.plan.model import Plan
+from thidua.plan.model import CROSS_ROUND, Plan
 from thidua.review.eligibility import Nomination, judge, quota_warnings
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
@@ -20,7 +20,6 @@ from thidua.intake.safety import MAX_FILE
 from thidua.intake.shown import ERROR_VALUES
 from thidua.text.normalize import strip_invisible
 
-PERCENT_FIELDS = ("prop.ty_le_ldtt",)     # 0-100; a %-formatted cell holds the fraction (0.85 for 85%)
 _OP_TEXT = {"=": "phải là «{v}»", "!=": "không được là «{v}»", ">": "phải lớn hơn {v}", ">=": "phải từ {v} trở lên",
             "<": "phải nhỏ hơn {v}", "<=": "không được quá {v}"}
 
@@ -56,7 +55,7 @@ def _check(reading: Reading, plan: Plan) -> None:
     typed: dict[tuple[str, int | None], object] = {}
     prefer = file_encoding([raw.value for raw in reading.inputs if isinstance(raw.value, str)])
     for raw in reading.inputs:
-        value, issues = normalise(raw.field, raw.value, prefer=prefer, percent_shown=raw.percent)
+        value, issues = normalise(raw.field, raw.value, prefer=prefer, percent_shown=raw.percent, styled=raw.styled)
         res.issues += [_at(i, raw) for i in issues]
         if value is not None:
             typed[(raw.field.key, raw.row)] = value
@@ -74,11 +73,13 @@ def _at(issue: Issue, raw: RawInput) -> Issue:
 
 # ------------------------------------------------------------------ one value
 def normalise(f: S.Field, value: object, prefer: str | None = None,
-              percent_shown: bool = False) -> tuple[object, list[Issue]]:
+              percent_shown: bool = False, styled: bool = True) -> tuple[object, list[Issue]]:
     """The typed value of one input (None when unusable) and the issues it raises.
 
     `prefer`: the encoding the file's unambiguous texts use (settles ambiguous legacy text);
-    `percent_shown`: the cell is formatted as a percentage (Excel stores 85% as 0.85)."""
+    `percent_shown`: the cell is formatted as a percentage (Excel stores 85% as 0.85);
+    `styled`: the file says how its numbers are shown (without that, a bare 1 in a percentage field may
+    have been 100%)."""
     issues: list[Issue] = []
     if isinstance(value, str) and value.strip() in ERROR_VALUES:
         issues.append(make_issue("V017", value=value.strip(), label=f.label, meaning=ERROR_VALUES[value.strip()]))
@@ -98,17 +99,27 @@ def normalise(f: S.Field, value: object, prefer: str | None = None,
         value = value.strip()
         if not value:
             return None, issues
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if percent_shown and f.key in PERCENT_FIELDS and number:
-        value = _tidy(value * 100)                    # what the cell shows: 0.85 formatted as 85%
+    if f.percent and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = _percent(f, value, percent_shown, styled, issues)
     typed = _TYPERS[f.type](f, value, issues)
-    if f.key in PERCENT_FIELDS and not percent_shown and isinstance(typed, (int, float)) and 0 < typed < 1 \
-            and not (isinstance(value, str) and value.rstrip().endswith("%")):
-        issues.append(make_issue("V018", value=typed, label=f.label, understood=format_number(_tidy(typed * 100))))
-        typed = _tidy(typed * 100)                    # 0,85 in a 0-100 percentage field: 85%, flagged
+    if f.percent and isinstance(value, str) and isinstance(typed, (int, float)) and 0 < typed < 1 \
+            and not value.rstrip().endswith("%"):
+        typed = _percent(f, typed, False, True, issues)      # «0,85» typed as text: 85%, flagged
     if typed is not None:
         _bounds(f, typed, issues)
     return typed, issues
+
+
+def _percent(f: S.Field, number: float, shown: bool, styled: bool, issues: list) -> float:
+    """A number in a field the plan declares a percentage (0-100), as the cell shows it: 0,925 shown as 92,5%
+    is 92,5. A bare fraction (0,85; or 1 in a file that keeps no number formats, where 100% and 1 look the
+    same) is read as that many per cent and flagged with both readings (V018): never silently."""
+    if shown:
+        return _tidy(number * 100)
+    if 0 < number < 1 or (number == 1 and not styled):
+        issues.append(make_issue("V018", value=number, label=f.label, understood=format_number(_tidy(number * 100))))
+        return _tidy(number * 100)
+    return number
 
 
 def _text_as_typed(f: S.Field, value: str, prefer: str | None, issues: list) -> str:
@@ -140,7 +151,7 @@ def _number(f: S.Field, value: object, issues: list) -> object:
         issues.append(make_issue("V002", value=value, label=f.label, help=f.help))
         return None
     if isinstance(value, str):
-        parsed = parse_number(value, money=f.type == "money", percent=f.key in PERCENT_FIELDS,
+        parsed = parse_number(value, money=f.type == "money", percent=f.percent,
                               integer=f.type in ("int", "money"))
         if parsed.status == INVALID:
             issues.append(make_issue("V002", value=value, label=f.label, help=f.help))
@@ -161,7 +172,7 @@ def _number(f: S.Field, value: object, issues: list) -> object:
 
 def _date(f: S.Field, value: object, issues: list) -> object:
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _date_of_moment(f, value, issues)
     if isinstance(value, dt.date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -175,6 +186,28 @@ def _date(f: S.Field, value: object, issues: list) -> object:
         return None
     issues.append(make_issue("V009", value=value, label=f.label, understood=parsed.value.strftime("%d/%m/%Y")))
     return parsed.value
+
+
+# Seconds off midnight that are a writer's arithmetic, not a time anyone typed (SheetJS's .xls dates in
+# Asia/Ho_Chi_Minh are 30 s off: its 1899 epoch in local mean time, +7:06:40).
+NOISE = dt.timedelta(minutes=2)
+
+
+def _date_of_moment(f: S.Field, moment: dt.datetime, issues: list) -> dt.date:
+    """A date-only field whose cell holds a time too. A web export library in Vietnam (UTC+7) writes a date
+    typed as 05/04/2019 as «04/04/2019 17:00» (local midnight in UTC): the nearest midnight undoes any such
+    shift, and both readings are named (V020). A time before noon leaves the day as it is (V021)."""
+    moment = moment.replace(tzinfo=None)        # an .ods date-value in UTC ("…Z"): its wall clock, as written
+    nearest = (moment + dt.timedelta(hours=12)).date()
+    if abs(moment - dt.datetime.combine(nearest, dt.time())) <= NOISE:
+        return nearest
+    shown = moment.strftime("%d/%m/%Y %H:%M")
+    if nearest != moment.date():
+        issues.append(make_issue("V020", value=shown, label=f.label, understood=nearest.strftime("%d/%m/%Y"),
+                                 other=moment.strftime("%d/%m/%Y")))
+    else:
+        issues.append(make_issue("V021", value=shown, label=f.label, understood=nearest.strftime("%d/%m/%Y")))
+    return nearest
 
 
 def _choice(f: S.Field, value: object, issues: list) -> object:
@@ -264,6 +297,8 @@ def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
     check_rules(plan)
     for rule in plan.rules:
         keys = ["ind." + code for code in rule.fields]
+        if rule.kind in CROSS_ROUND:          # across files: consolidate/crossround.py
+            continue
         if rule.kind == "not_more_than":
             a, b = values.get(rule.fields[0]), values.get(rule.fields[1])
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:

@@ -88,11 +88,40 @@ def _from_zip(name: str, data: bytes, origin: str) -> list[Found]:
         raise Malformed(f"tệp nén {name} bị hỏng hoặc có mật khẩu ({exc})") from exc
 
 
+# An RFC 2231 extended parameter: filename*=utf-8''B%C3%A1o.xlsx, or a continuation filename*0*=...
+_EXTENDED = re.compile(r"""(?:^|;)\s*(?:file)?name\*(\d+\*|\*)?\s*=\s*("[^"]*"|[^;]*)""", re.I)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _check_extended(part: Message) -> None:
+    """Refuse a file name written as an RFC 2231 extended value that does not decode: a % not followed by two hex
+    digits, an unknown charset, bytes invalid in it. (The e-mail library keeps such a name half-decoded, e.g.
+    «Báo%ZZ.xlsx»: nothing is saved under a name that is not the one the unit gave.)"""
+    raws = [str(v) for k, v in part.raw_items() if k.lower() in ("content-disposition", "content-type")]
+    for raw in raws:                   # as written in the message, before the library's lenient decoding
+        for piece, value in _EXTENDED.findall(" ".join(raw.split())):
+            value = value.strip().strip('"')
+            charset, quote, rest = value.partition("'")
+            text = rest.partition("'")[2] if quote else value
+            if _BAD_ESCAPE.search(text):
+                raise Malformed(f"tên tệp đính kèm mã hóa sai (RFC 2231): «{value[:60]}»")
+            if quote and charset and not piece[:1].isdigit():     # a continuation is decoded whole, below
+                try:
+                    from urllib.parse import unquote_to_bytes
+                    unquote_to_bytes(text).decode(charset)
+                except (LookupError, UnicodeDecodeError):
+                    raise Malformed(f"tên tệp đính kèm mã hóa sai (RFC 2231, bảng mã «{charset}»): "
+                                    f"«{value[:60]}»") from None
+
+
 def _filename(part: Message) -> str:
+    _check_extended(part)
     name = part.get_filename() or part.get_param("name", header="content-type") or ""
     if isinstance(name, tuple):          # an RFC 2231 triple left undecoded by an old-style policy
         from email.utils import collapse_rfc2231_value
         name = collapse_rfc2231_value(name)
+    if "\ufffd" in name:
+        raise Malformed(f"tên tệp đính kèm không giải mã được: «{name[:60]}»")
     return decoded(name)
 
 
@@ -115,6 +144,10 @@ def _walk(part: Message, origin: str):
         data = part.get_payload(decode=True)
         if data is None:
             raise Malformed(f"không giải mã được tệp đính kèm {name}")
+        bad = [d for d in part.defects if "Base64" in type(d).__name__]
+        if bad:                        # the library decoded what it could: those bytes are not the unit's file
+            raise Malformed(f"tệp đính kèm {name} mã hóa base64 sai ({type(bad[0]).__name__}); không lưu phần "
+                            "giải mã dở")
         if low.endswith(".zip"):
             yield from _from_zip(name, data, origin)
         else:

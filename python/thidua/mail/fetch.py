@@ -120,18 +120,17 @@ class _UnitCheck:
         return unit, owner, ""
 
 
-def fetch_mail(settings: MailSettings, out_dir: Path, db_path: Path, plan=None, units=None,
-               progress: bool = False) -> FetchReport:
+def fetch_mail(ws, settings: MailSettings, out_dir: Path, progress: bool = False) -> FetchReport:
     """Fetch messages new since the last run; save every spreadsheet attachment; record provenance in the store."""
     started = time.perf_counter()
-    out_dir, db_path = Path(out_dir), Path(db_path)
+    out_dir, db_path = Path(out_dir), ws.db_path
     report = FetchReport(settings.account, settings.folder)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ThiDuaError(f"Không tạo được thư mục hộp thư {out_dir}: {exc.strerror or exc}.",
                           "Chỉ một thư mục cho phép ghi (--out).") from exc
-    check = _UnitCheck(plan, units)
+    check = _UnitCheck(ws.plan, list(ws.units))
     with run_lock(db_path):
         clean_temps(out_dir)
         with Store.open(db_path) as store:

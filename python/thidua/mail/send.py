@@ -19,7 +19,6 @@ from thidua.mail.connect import open_smtp
 from thidua.mail.settings import MailSettings
 from thidua.mail.wire import WIRE
 from thidua.store import mail as M
-from thidua.store.store import Store
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 WHAT = ("templates", "reminders")
@@ -90,8 +89,7 @@ def template_messages(plan, units, round_code: str, key: bytes, sender: str) -> 
     return out, missing
 
 
-def reminder_messages(db_path: Path, plan, units, round_code: str, key: bytes | None, sender: str,
-                      templates_dir=None) -> tuple[list[Outgoing], list[str]]:
+def reminder_messages(ws, round_code: str, sender: str, templates_dir=None) -> tuple[list[Outgoing], list[str]]:
     """The reminder drafts of `thidua status --reminders` (reports/reminders.py), ready to send.
 
     A unit whose file has errors gets its own file back with the bad cells marked (intake/feedback.py)
@@ -99,11 +97,11 @@ def reminder_messages(db_path: Path, plan, units, round_code: str, key: bytes | 
     """
     from thidua.reports.reminders import reminder_filename, write_reminders
     from thidua.store.tracking import NEEDS_REMINDER, status_rows
-    unit_map = {u.code: u for u in units}
-    rows = [r for r in status_rows(db_path, plan, units, round_code) if r["status"] in NEEDS_REMINDER]
+    key = None if templates_dir else ws.key()        # the templates written by the office, else the key
+    rows = [r for r in status_rows(ws, round_code) if r["status"] in NEEDS_REMINDER]
     out, missing = [], []
     with tempfile.TemporaryDirectory(prefix="thidua-mail-") as tmp:
-        write_reminders(db_path, plan, units, round_code, Path(tmp), templates_dir=templates_dir, key=key)
+        write_reminders(ws, round_code, Path(tmp), templates_dir=templates_dir)
         for row in rows:
             eml = Path(tmp) / reminder_filename(round_code, row["unit"])
             if not row["email"]:
@@ -117,24 +115,24 @@ def reminder_messages(db_path: Path, plan, units, round_code: str, key: bytes | 
             msg["From"] = sender
             attachment = next((p.get_filename() for p in msg.iter_attachments()), "") or ""
             if row["status"] == "errors" and row["sha256"]:
-                msg, attachment = _with_feedback(msg, db_path, plan, key, unit_map, row, Path(tmp))
+                msg, attachment = _with_feedback(msg, ws, key, row, Path(tmp))
             reason = f"{row['status']}/{(row['sha256'] or '-')[:16]}"
             out.append(Outgoing(row["unit"], row["email"], f"{round_code}/reminders/{row['unit']}/{reason}", msg,
                                 attachment))
     return out, missing
 
 
-def _with_feedback(msg: EmailMessage, db_path: Path, plan, key, unit_map: dict, row: dict, tmp: Path):
+def _with_feedback(msg: EmailMessage, ws, key, row: dict, tmp: Path):
     """The reminder with the unit's own file, marked up, attached instead of the blank template."""
     from thidua.intake.feedback import write_feedback
     from thidua.intake.validate import validate_file
     from thidua.store.db import archive_root
-    with Store.open(db_path, create=False) as store:
+    with ws.store() as store:
         rel = M.archived_path(store, row["sha256"])
     if not rel:
         return msg, next((p.get_filename() for p in msg.iter_attachments()), "") or ""
-    src = archive_root(db_path).parent / rel
-    result = validate_file(src, plan, key, unit_map)
+    src = archive_root(ws.db_path).parent / rel
+    result = validate_file(src, ws.plan, key, ws.unit_map)
     name = f"{Path(row['file_name'] or src.name).stem}_phan-hoi.xlsx"
     fb = write_feedback(src, result, tmp / f"{row['unit']}_{name}")
     body = msg.get_body(("plain",)).get_content()
@@ -150,11 +148,11 @@ def _with_feedback(msg: EmailMessage, db_path: Path, plan, key, unit_map: dict, 
     return new, name
 
 
-def send_messages(outgoing: list[Outgoing], settings: MailSettings, db_path: Path, round_code: str, what: str,
+def send_messages(ws, outgoing: list[Outgoing], settings: MailSettings, round_code: str, what: str,
                   dry_run: bool = False, out_dir: Path | None = None, progress: bool = False) -> SendReport:
     """Send each message not sent before (the sent log in the store); a dry run writes .eml files only."""
     report = SendReport(round_code, what, dry_run)
-    with Store.open(db_path) as store:
+    with ws.store(create=True) as store:
         todo = []
         for o in outgoing:
             done = M.sent_entry(store, o.send_key)
@@ -237,26 +235,23 @@ def sender_of(settings: MailSettings, plan, settings_file: Path | None = None) -
     return str(sender)
 
 
-def build(what: str, db_path: Path, plan, units, round_code: str, key: bytes | None, sender: str,
-          templates_dir=None) -> tuple[list[Outgoing], list[str]]:
+def build(ws, what: str, round_code: str, sender: str, templates_dir=None) -> tuple[list[Outgoing], list[str]]:
+    """The messages of one round: each unit its template (with the office key), or the reminders."""
     if what == "templates":
-        if key is None:
-            raise ThiDuaError("Cần khóa của văn phòng để tạo biểu mẫu.", "Chỉ đúng tệp khóa bằng --key.")
-        return template_messages(plan, units, round_code, key, sender)
-    if not Path(db_path).exists():
-        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db_path}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
-    return reminder_messages(Path(db_path), plan, units, round_code, key, sender, templates_dir)
+        return template_messages(ws.plan, list(ws.units), round_code, ws.key(), sender)
+    if not ws.db_path.exists():
+        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {ws.db}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
+    return reminder_messages(ws, round_code, sender, templates_dir)
 
 
-def demo_dry_run(plan, units, key: bytes, out: Path, round_code: str = "Q1", say=print) -> SendReport:
+def demo_dry_run(ws, out: Path, round_code: str = "Q1", say=print) -> SendReport:
     """The demo's view of `thidua mail send --dry-run`: the reminders of a round as .eml files; its folder gets a
     thidua.toml with the (fictional) sender, where `thidua mail send --db DIR/thidua.db` looks."""
     from thidua.mail.settings import write_demo_settings
-    db = out / "thidua.db"
-    sender = str(plan.meta.get("office_email") or DEMO_SENDER)
+    sender = str(ws.plan.meta.get("office_email") or DEMO_SENDER)
     write_demo_settings(out, sender)
-    outgoing, _ = build("reminders", db, plan, units, round_code, key, sender, out / "templates" / round_code)
-    report = send_messages(outgoing, MailSettings(), db, round_code, "reminders", dry_run=True,
+    outgoing, _ = build(ws, "reminders", round_code, sender, out / "templates" / round_code)
+    report = send_messages(ws, outgoing, MailSettings(), round_code, "reminders", dry_run=True,
                            out_dir=out / "thu-gui" / round_code)
     say(f"Thư điện tử (chạy thử «thidua mail send»): {len(report.written)} thư nhắc kỳ {round_code}, đơn vị có lỗi "
         f"nhận lại tệp của mình có đánh dấu -> {out / 'thu-gui' / round_code}")

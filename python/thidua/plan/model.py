@@ -26,8 +26,12 @@ FIGURES = ("period", "latest")
 # Cross-field rules a submission must meet (table `rules`): one check and one issue code a row.
 #   required_when: every field in `fields` must be filled when the condition `when` holds;
 #   blank_when:    every field in `fields` should be blank when `when` holds;
-#   not_more_than: the first field may not exceed the second.
-RULE_KINDS = ("required_when", "blank_when", "not_more_than")
+#   not_more_than: the first field may not exceed the second;
+#   never_decreases: across rounds (checked at consolidation, intake... not per file): a cumulative indicator's
+#                    figure in a round never falls below the same unit's figure in an earlier round of the same
+#                    year that starts on the same day (SK1 01/01-31/07 within TK 01/01-31/12).
+RULE_KINDS = ("required_when", "blank_when", "not_more_than", "never_decreases")
+CROSS_ROUND = ("never_decreases",)
 ROUND_KINDS = ("registration", "quarter", "review", "adhoc")     # what a round of the plan can be
 
 
@@ -158,6 +162,7 @@ class Indicator:
     max: Any = None
     summary: bool = True        # a row of the summaries' indicator table (Biểu 2)
     figure: str = "period"      # see FIGURES
+    percent: bool = False       # a percentage (0-100): a cell shown as 85% holds 0.85 and is read as 85
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,7 @@ class ProposalField:
     max: float | None = None
     width: float = 10
     help: str = ""
+    percent: bool = False              # a percentage (0-100): a cell shown as 85% holds 0.85 and is read as 85
 
 
 @dataclass(frozen=True)
@@ -400,7 +406,7 @@ class Plan:
                                        _bound(r.get("min"), r["type"]), _bound(r.get("max"), r["type"]),
                                        _bool(r["summary"]) if r.get("summary") not in (None, "")
                                        else r["type"] != "date",
-                                       str(r.get("figure") or "period"))
+                                       str(r.get("figure") or "period"), _bool(r.get("percent") or False))
                              for r in rows("indicators")),
             rules=tuple(Rule(str(r["code"]), str(r["kind"]), to_list(r["fields"]), parse_conditions(r.get("when")),
                              str(r["message"]), str(r.get("note") or ""))
@@ -420,7 +426,8 @@ class Plan:
             proposal_fields=tuple(
                 ProposalField(str(r["code"]), str(r["label"]), str(r["type"]), to_list(r.get("choices")),
                               str(r.get("subject") or "both"), _num(r.get("min")), _num(r.get("max")),
-                              float(r.get("width") or 10), str(r.get("help") or ""))
+                              float(r.get("width") or 10), str(r.get("help") or ""),
+                              _bool(r.get("percent") or False))
                 for r in rows("proposal_fields")),
             award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
             quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
@@ -451,6 +458,8 @@ class Plan:
                     problems.append(f"chỉ tiêu {ind.code}: kỳ «{rc}» không có")
             if ind.figure not in FIGURES:
                 problems.append(f"chỉ tiêu {ind.code}: cách lấy số «{ind.figure}» không có ({', '.join(FIGURES)})")
+            if ind.percent and ind.type != "int":
+                problems.append(f"chỉ tiêu {ind.code}: chỉ chỉ tiêu số mới là tỷ lệ phần trăm")
             if ind.summary and ind.type == "date":
                 problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu ngày không cộng được trong bảng tổng hợp")
         problems += self._check_rules()
@@ -458,6 +467,8 @@ class Plan:
         for f in self.proposal_fields:
             if f.type not in PROPOSAL_FIELD_TYPES:
                 problems.append(f"trường đề nghị {f.code}: kiểu «{f.type}» không có")
+            if f.percent and f.type not in ("int", "decimal"):
+                problems.append(f"trường đề nghị {f.code}: chỉ trường số mới là tỷ lệ phần trăm")
             if f.type in ("choice", "level") and not f.choices:
                 problems.append(f"trường đề nghị {f.code}: chưa ghi các lựa chọn")
         awards = {x.code for x in (*self.forms, *self.titles)}
@@ -500,7 +511,10 @@ class Plan:
             elif rule.kind == "not_more_than" and (len(rule.fields) != 2 or any(
                     kinds.get(c) not in ("int", "money") for c in rule.fields)):
                 problems.append(f"quy tắc {rule.code}: «not_more_than» cần đúng hai chỉ tiêu số")
-            elif rule.kind != "not_more_than" and not rule.when:
+            elif rule.kind == "never_decreases" and (not rule.fields or any(
+                    kinds.get(c) not in ("int", "money") for c in rule.fields)):
+                problems.append(f"quy tắc {rule.code}: «never_decreases» cần các chỉ tiêu số")
+            elif rule.kind in ("required_when", "blank_when") and not rule.when:
                 problems.append(f"quy tắc {rule.code}: «{rule.kind}» cần điều kiện «khi»")
         for chart in self.charts:
             for code in chart.indicators:

@@ -32,7 +32,7 @@ from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
-from thidua.store.tracking import status_label, status_rows
+from thidua.store.tracking import decided_at, status_label, status_rows
 from thidua.text.normalize import org_name
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
@@ -246,7 +246,7 @@ def _tracking_sheet(book: Book, rows: list[dict]) -> None:
             ("Tệp đang dùng", 26, "small"), ("Ghi chú", 32, "small")]
     data = ([i, s["unit"], s["name"], s["cluster"], s["email"],
              (status_label(s["status"]), "text" if s["status"] == "ok" else "status_bad"),
-             as_datetime(s["received_at"]), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
+             as_datetime(decided_at(s)), s["n_errors"], s["n_files"], s["file_name"], s["note"]]
             for i, s in enumerate(rows, start=1))
     book.table("Theo dõi nộp", "TÌNH HÌNH NỘP BÁO CÁO THI ĐUA CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data,
                signature=True, extra=("status_bad",))
@@ -495,20 +495,20 @@ def _unchanged(store: Store, key: str, inputs: str, out: Path) -> bool:
     return stored.get("inputs") == inputs and stored.get("sha256") == _file_sha256(out)
 
 
-def write_committee_workbook(db_path, plan, units, round_code: str, out: Path, force: bool = False) -> Path:
+def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False) -> Path:
     """Write the committee's print-ready workbook for one round to `out` (atomically); return its path.
 
     Unless `force`, a workbook that the store says was written from the same inputs (and is unchanged on
     disk) is left as it is."""
+    plan, unit_list = ws.plan, list(ws.units)
     rnd = plan.round(round_code)
-    unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     out = Path(out)
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         inputs = fingerprint(store, plan, unit_list, rnd)
         key = META_KEY.format(round=rnd.code, path=out.resolve())
         if not force and _unchanged(store, key, inputs, out):
             return out
-        rows = status_rows(store, plan, unit_list, round_code)
+        rows = status_rows(ws, round_code, store)
         order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
         rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
         names = {r["unit"]: r["name"] for r in rows}

@@ -24,10 +24,10 @@ def reminder_filename(round_code: str, unit_code: str) -> str:
     return f"{round_code}_{unit_code}_nhac-nho.eml"
 
 
-def _issues(db_path, sha: str | None) -> list[tuple]:
+def _issues(ws, sha: str | None) -> list[tuple]:
     if not sha:
         return []
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         return errors_of_file(store, sha)
 
 
@@ -73,15 +73,17 @@ def _attachment(plan, round_code: str, unit, templates_dir, key, factories: dict
     return factories[round_code].render(unit)
 
 
-def write_reminders(db_path, plan, units, round_code: str, out_dir, templates_dir=None, key=None) -> list[Path]:
+def write_reminders(ws, round_code: str, out_dir, templates_dir=None) -> list[Path]:
     """The reminder list of a round (.xlsx) and one .eml draft per unit still missing or with errors.
 
-    The template is taken from `templates_dir` (as written by `thidua templates`) or, with the office
-    `key`, rendered afresh; without either the draft goes without attachment and says so.
+    The template is taken from `templates_dir` (as written by `thidua templates`); without it, it is rendered
+    afresh with the office key. A template missing from `templates_dir` leaves the draft without attachment,
+    and the draft says so.
     """
+    plan, unit_map = ws.plan, ws.unit_map
+    key = None if templates_dir else ws.key()        # the templates written by the office, else the key
     rnd = plan.round(round_code)
-    unit_map = units if isinstance(units, dict) else {u.code: u for u in units}
-    rows = [r for r in status_rows(db_path, plan, units, round_code)
+    rows = [r for r in status_rows(ws, round_code)
             if r["status"] != "ok" and (rnd.due or r["status"] == "errors")]   # ad-hoc: only files with errors
     out_dir = Path(out_dir)
     factories: dict = {}
@@ -99,7 +101,7 @@ def write_reminders(db_path, plan, units, round_code: str, out_dir, templates_di
             msg["Date"] = format_datetime(dt.datetime.now().astimezone())
             msg["Message-ID"] = make_msgid("thidua")
             msg["X-Unsent"] = "1"           # Outlook and Thunderbird open it as a draft ready to send
-            msg.set_content(_body(plan, rnd, row, _issues(db_path, row["sha256"]), data is not None))
+            msg.set_content(_body(plan, rnd, row, _issues(ws, row["sha256"]), data is not None))
             if data is not None:
                 msg.add_attachment(data, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1],
                                    filename=template_filename(round_code, unit_map[row["unit"]]))

@@ -3,7 +3,8 @@
 How indicator figures of a period are aggregated: `thidua.store.definitions.period_figure` (head-count
 indicators, plan column `figure` = latest, take the latest figure; flow indicators the review round's figure, else
 the quarters' sum; yes/no the latest answer); "launched": `definitions.launched` (any «Có» with a date in
-the period; a later «Không» is listed for the office to confirm); on time: `definitions.timeliness`.
+the period; a later «Không» is listed for the office to confirm); a unit's report status (on time, late, with
+errors, missing): `definitions.report_status`.
 The workbook is written by summary_book.py (build_summary in summary_job.py).
 """
 from __future__ import annotations
@@ -15,32 +16,38 @@ from thidua.plan.model import Indicator, Plan, Round
 from thidua.review.commendations import ProposalCheck, load_proposals
 from thidua.review.scoring import YEAR, UnitResult, classify_store, review_round
 from thidua.store import submissions
-from thidua.store.definitions import (Launch, Timeliness, launch_indicators, launched, period_figure,
-                                      stock_indicators, timeliness)
+from thidua.store.definitions import (FILE_SOURCE, Launch, ReportStatus, launch_indicators, launched, period_figure,
+                                      receipt_note, report_status, stock_indicators)
 from thidua.store.store import Store
 from thidua.store.values import values_by_submission
 
 
 @dataclass
 class Discipline:
-    """Reporting discipline of one round: each unit's timeliness (by its first valid report)."""
+    """Reporting discipline of one round: each unit's report status (definitions.report_status: timeliness by
+    its first valid report, «Có lỗi» when all it sent had errors)."""
 
     round: Round
-    marks: dict[str, Timeliness]      # unit -> timeliness (units that sent nothing valid are absent)
+    marks: dict[str, ReportStatus]    # unit -> its report status (units that sent nothing are absent)
+
+    def status(self, unit: str) -> ReportStatus:
+        return self.marks.get(unit) or ReportStatus("missing")
 
     def late_days(self, unit: str) -> int | None:
-        """None when missing, 0 when on time (received by the end of the due day), else days late."""
-        mark = self.marks.get(unit)
-        return None if mark is None else mark.days_late
+        """None when nothing valid came (missing or errors), 0 when on time, else days late."""
+        return self.status(unit).days_late
 
     def note(self, unit: str) -> str:
+        """What the report's status rests on, beside a file's date (marked by its own star in Biểu 5b)."""
         mark = self.marks.get(unit)
-        return mark.note if mark else ""
+        if mark is None or mark.status not in ("ok", "late"):
+            return ""
+        return "; ".join(n for n in mark.note.split("; ") if n and n != receipt_note(FILE_SOURCE))
 
     def file_dated(self, unit: str) -> bool:
         """Whether the unit's lateness rests on a file's date rather than a real receipt time."""
         mark = self.marks.get(unit)
-        return bool(mark and mark.first_valid and mark.first_valid.source == "file")
+        return bool(mark and mark.decided_by and mark.status in ("ok", "late") and mark.decided_by.source == "file")
 
 
 @dataclass
@@ -76,10 +83,10 @@ class Summary:
         """Units counted as launched whose later answer was «Không»: the office confirms them."""
         return [(u, self.launch[u.code]) for u in self.units if u.code in self.launch and self.launch[u.code].to_confirm]
 
-    def on_time(self, disc: Discipline) -> tuple[int, int, int]:
-        """(on time, late, missing) units of a round."""
-        days = [disc.late_days(u.code) for u in self.units]
-        return sum(d == 0 for d in days), sum(bool(d) for d in days), sum(d is None for d in days)
+    def on_time(self, disc: Discipline) -> tuple[int, int, int, int]:
+        """(on time, late, with errors, missing) units of a round."""
+        marks = [disc.status(u.code).status for u in self.units]
+        return tuple(marks.count(s) for s in ("ok", "late", "errors", "missing"))
 
     def level_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -94,11 +101,14 @@ def period_rounds(plan: Plan, period: str) -> list[Round]:
     return sorted(chosen, key=lambda r: (r.end, plan.rounds.index(r)))
 
 
-def collect(db_path, plan: Plan, units, period: str) -> Summary:
+def collect(ws, period: str, store_units_of: bool = False) -> Summary:
     """All figures of the summary for `period` ('1' = sơ kết Đợt 1, 'year' = tổng kết năm).
 
     The store is read with a few set-based queries over the whole period (no per-unit or per-round query);
-    the figures are then computed in memory."""
+    the figures are then computed in memory. With `store_units_of`, the units are the register kept in the
+    store (a previous year's units may differ from this year's)."""
+    plan = ws.plan
+    units = (store_units(ws) or list(ws.units)) if store_units_of else list(ws.units)
     rounds = period_rounds(plan, period)
     review = review_round(plan, period)
     clusters = list(dict.fromkeys(u.cluster for u in units))
@@ -106,12 +116,12 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
     codes = [r.code for r in rounds]
     launch_code, launch_date = launch_indicators(plan)
     stock = stock_indicators(plan)
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         latest = submissions.current_ids(store, codes)       # (unit, round) -> the submission that counts
         by_id = values_by_submission(store, codes, "ind.")    # submission -> {indicator: value}
         history = submissions.histories(store, codes)
-        s.discipline = [Discipline(rnd, {u.code: t for u in units
-                                         if (t := timeliness(rnd, history.get((u.code, rnd.code), ()))).first_valid})
+        s.discipline = [Discipline(rnd, {u.code: report_status(rnd, history[(u.code, rnd.code)]) for u in units
+                                         if history.get((u.code, rnd.code))})
                         for rnd in rounds]
         # the review round is one of the period's rounds: its indicator values are already read
         s.results = classify_store(store, plan, units, period, indicators=by_id if review.code in codes else None)
@@ -143,15 +153,15 @@ def collect(db_path, plan: Plan, units, period: str) -> Summary:
                 s.values.setdefault(code, {})[unit.code] = figure
     # Ad-hoc proposals count in the period in which they were received.
     until = None if str(period) == YEAR else plan.period(str(period)).end
-    s.proposals = load_proposals(db_path, plan, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)
+    s.proposals = load_proposals(ws, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)
     return s
 
 
-def store_units(db_path) -> list:
-    """The register as kept in a store (a previous year's units may differ from this year's)."""
+def store_units(ws) -> list:
+    """The register as kept in the store of `ws` (a previous year's units may differ from this year's)."""
     from thidua.plan.units import units_from_rows
     from thidua.store.register import stored_units
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         return units_from_rows(stored_units(store))
 
 

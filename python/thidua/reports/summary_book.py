@@ -12,6 +12,7 @@ from thidua.fileio import atomic_path
 from thidua.reports.officialdoc import (DEFAULT_FONT, FONT, official_formats, page_setup, paginate, write_header,
                                         write_signature)
 from thidua.reports.summary import Summary, period_title
+from thidua.store.vocabulary import REPORT_STATUS
 from thidua.text.collate import text_key
 from thidua.text.numbers import format_percent
 from thidua.text.width import column_points, line_height, wrapped_lines
@@ -407,23 +408,23 @@ def write_proposal_document(plan, checks, unit_names: dict[str, str], out: Path)
 def discipline_sheets(b: Book) -> None:
     s = b.s
     ws, row = b.sheet("5 Báo cáo", "Biểu 5. Chấp hành chế độ báo cáo: tỷ lệ nộp đúng hạn theo kỳ",
-                      (6, 34, 12, 10, 10, 10, 10, 11), landscape=False)
+                      (6, 32, 11, 9, 9, 9, 9, 9, 11), landscape=False)
     rows = []
     for i, d in enumerate(s.discipline, start=1):
-        on, late, missing = s.on_time(d)
+        on, late, errors, missing = s.on_time(d)
         n = len(s.units)
-        rows.append((i, d.round.name, f"{d.round.due:%d/%m/%Y}" if d.round.due else "", n, on, late, missing,
+        rows.append((i, d.round.name, f"{d.round.due:%d/%m/%Y}" if d.round.due else "", n, on, late, errors, missing,
                      on / n if n else 0))
     head = row
-    row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", "Đúng hạn", "Trễ hạn", "Chưa nộp",
-                            "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "pct"))
+    row = b.table(ws, row, ("STT", "Kỳ báo cáo", "Hạn nộp", "Số CĐCS", *(REPORT_STATUS[k] for k in REPORT_STATUS),
+                            "Tỷ lệ đúng hạn"), rows, ("center", "text", "center", "int", "int", "int", "int", "int", "pct"))
     by_file = [d.file_dated(u.code) for d in s.discipline for u in s.units if d.late_days(u.code) is not None]
     dated = "" if not any(by_file) else (" Mọi thời điểm nhận là theo ngày lưu tệp." if all(by_file) else
                                          f" {sum(by_file)} báo cáo có thời điểm nhận theo ngày lưu tệp (*).")
     row = b.note(ws, row, "Đúng hạn: báo cáo hợp lệ đầu tiên nhận được trước hết ngày hạn nộp; CĐCS gửi đúng hạn "
                           "nhưng tệp có lỗi, tệp đúng đến sau hạn là trễ hạn." + dated)
     if rows:
-        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 7),
+        row = b.rate_chart(ws, row, (head + 1, head + len(rows)), (1, 8),
                            "Tỷ lệ nộp báo cáo đúng hạn theo kỳ", "Tỷ lệ đúng hạn", "#70AD47")
     b.finish(ws, row, repeat=False)
 
@@ -434,8 +435,7 @@ def discipline_sheets(b: Book) -> None:
     rows = []
     for i, u in enumerate(sorted(s.units, key=lambda u: (s.clusters.index(u.cluster), text_key(u.name))), start=1):
         marks = [d.late_days(u.code) for d in s.discipline]
-        text = [("Chưa nộp" if m is None else ("Đúng hạn" if m == 0 else f"Trễ {m} ngày"))
-                + ("*" if star and d.file_dated(u.code) else "") for m, d in zip(marks, s.discipline)]
+        text = [d.status(u.code).label + ("*" if star and d.file_dated(u.code) else "") for d in s.discipline]
         rows.append((i, u.code, u.name, u.cluster, *text, sum(m == 0 for m in marks) / len(marks) if marks else 0))
     row = b.table(ws, row, ("STT", "Mã", "Tên công đoàn cơ sở", "Khối thi đua", *codes, "Tỷ lệ đúng hạn"), rows,
                   ("center", "center", "text", "text", *(["center"] * len(codes)), "pct"))

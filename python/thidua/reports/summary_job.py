@@ -12,15 +12,14 @@ from thidua.store import submissions
 from thidua.store.store import Store
 
 
-def build_summary(db_path, plan: Plan, units, period: str, out: Path, pdf: bool = False,
-                  previous_db: Path | None = None) -> Path:
+def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
     """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`."""
     out = Path(out)
     with _no_cycle_collection():
-        current = collect(db_path, plan, units, period)
+        current = collect(ws, period)
         previous = None
         if previous_db is not None:
-            previous = collect(previous_db, plan, store_units(previous_db) or units, period)
+            previous = collect(ws.with_db(previous_db), period, store_units_of=True)
         write_workbook(current, out, previous)
     if pdf:
         from thidua.reports.libreoffice import convert
@@ -42,10 +41,10 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def demo_summaries(plan: Plan, units, out: Path, say=print, pdf: bool = True) -> list[Path]:
-    """The demo's ending: sơ kết Đợt 1 and tổng kết năm workbooks (and PDFs) from out/thidua.db, if it holds data."""
+def demo_summaries(ws, out: Path, say=print, pdf: bool = True) -> list[Path]:
+    """The demo's ending: sơ kết Đợt 1 and tổng kết năm workbooks (and PDFs) from its store, if it holds data."""
     from thidua.errors import ThiDuaError
-    db = out / "thidua.db"
+    db, plan = ws.db_path, ws.plan
     if not db.exists():
         say("Chưa có kho dữ liệu nên bỏ qua báo cáo sơ kết, tổng kết.")
         return []
@@ -57,9 +56,9 @@ def demo_summaries(plan: Plan, units, out: Path, say=print, pdf: bool = True) ->
     for period, name in (("1", "so-ket-dot-1"), (YEAR, "tong-ket-nam")):
         target = out / "bao-cao" / f"{name}-{plan.year}.xlsx"
         try:
-            made.append(build_summary(db, plan, units, period, target, pdf=pdf))
+            made.append(build_summary(ws, period, target, pdf=pdf))
         except ThiDuaError as exc:   # e.g. LibreOffice missing: keep the workbook, say why there is no PDF
-            made.append(build_summary(db, plan, units, period, target))
+            made.append(build_summary(ws, period, target))
             say(f"Không xuất được PDF: {exc}")
         say(f"Báo cáo {'tổng kết năm' if period == YEAR else 'sơ kết Đợt 1'}: {target}"
             + (" (kèm PDF)" if target.with_suffix(".pdf").exists() else ""))

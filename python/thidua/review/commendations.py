@@ -152,11 +152,12 @@ def apply_quotas(checks: list[ProposalCheck], plan: Plan) -> None:
         checks[i].warnings.extend(texts)
 
 
-def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
-                   until: dt.date | None = None) -> list[ProposalCheck]:
-    """Every active proposal in the store (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
+def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | None = None,
+                   store: Store | None = None) -> list[ProposalCheck]:
+    """Every active proposal in the store of `ws` (all rounds unless `rounds`), checked, by id; with `until`, ad-hoc
     proposals received after that date are left out (they belong to a later period)."""
-    with Store.using(db_path) as store:
+    plan = ws.plan
+    with Store.using(store or ws.db_path) as store:
         rows = stored.active_proposals(store, rounds)
     if until is not None:
         adhoc = {r.code for r in plan.rounds if r.kind == "adhoc"}
@@ -166,13 +167,14 @@ def load_proposals(db_path, plan: Plan, rounds: Sequence[str] | None = None,
     return checks
 
 
-def decide(db_path, plan: Plan, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
+def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
            when: dt.datetime | None = None, force: bool = False) -> ProposalCheck:
     """Record the office's decision on one proposal; 'raised' needs a higher form than proposed; leaving
     'awarded' needs `force` and is logged as forced."""
+    plan = ws.plan
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")

@@ -164,10 +164,10 @@ class UnitResult:
         return self.classification.rule if self.classification else "Không có báo cáo của kỳ xét"
 
 
-def classify_units(db_path, plan: Plan, units, period: str, rule_set: str | None = None) -> list[UnitResult]:
+def classify_units(ws, period: str, rule_set: str | None = None) -> list[UnitResult]:
     """Resolve scores (reviewed wins over self-score), classify and rank every unit of the register."""
-    with Store.using(db_path) as store:
-        return classify_store(store, plan, units, period, rule_set)
+    with ws.store() as store:
+        return classify_store(store, ws.plan, ws.units, period, rule_set)
 
 
 def classify_store(store: Store, plan: Plan, units, period: str, rule_set: str | None = None,
@@ -230,13 +230,14 @@ _KEYS = {"unit": ("mã đơn vị", "ma don vi", "unit"), "round": ("kỳ", "ky"
          "score": ("điểm thẩm định", "diem tham dinh", "score", "điểm")}
 
 
-def export_scores(db_path, plan: Plan, units, out: str | Path, rounds: Sequence[str] | None = None) -> Path:
+def export_scores(ws, out: str | Path, rounds: Sequence[str] | None = None) -> Path:
     """Write the sheet the office fills with reviewed scores: one row per unit and criterion, self-score shown."""
+    plan, units = ws.plan, ws.units
     import xlsxwriter
 
     from thidua.fileio import atomic_path
     codes = list(rounds or [r.code for r in plan.rounds if "selfscore" in r.sheets])
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         subs = submissions.current_ids(store, codes)
         scores = values_by_submission(store, codes, "score.")
         reviewed = store_scores.all_reviewed(store)
@@ -307,10 +308,10 @@ def _columns(header: list[Any]) -> dict[str, int]:
     return {"unit": 0, "round": 1, "criterion": 2, "score": 3}
 
 
-def import_scores(db_path, plan: Plan, path: str | Path, source: str | None = None) -> int:
+def import_scores(ws, path: str | Path, source: str | None = None) -> int:
     """Import reviewed scores (unit, round, criterion, score); all rows are checked first, nothing is
     written when any row is wrong. Blank scores are skipped. Returns the number of scores written."""
-    path = Path(path)
+    path, plan = Path(path), ws.plan
     if not path.exists():
         raise ThiDuaError(f"Không tìm thấy tệp điểm {path}.", "Kiểm tra đường dẫn tệp.")
     rows = _read_rows(path)
@@ -321,7 +322,7 @@ def import_scores(db_path, plan: Plan, path: str | Path, source: str | None = No
     start = 1 if has_header else 0
     criteria = {c.code: c for c in plan.criteria}
     rounds = {r.code for r in plan.rounds if "selfscore" in r.sheets}
-    with Store.using(db_path) as store:
+    with ws.store() as store:
         known_units = register.unit_codes(store)
         problems, good = [], []
         for number, row in enumerate(rows[start:], start=start + 1):

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from thidua.store.vocabulary import RECEIPT_SOURCE, VALID
+from thidua.store.vocabulary import RECEIPT_SOURCE, REPORT_STATUS, VALID
 
 YES = "Có"
 FILE_SOURCE = "file"
@@ -114,6 +114,47 @@ def current_submission(history: Iterable[Submission]) -> Submission | None:
     """The submission that counts for a unit and round: its latest valid file by receipt time."""
     valid = [s for s in history if s.valid]
     return max(valid, key=lambda s: (s.received_at, s.id)) if valid else None
+
+
+# ---------------------------------------------------------------- a unit's report for a round: one status
+@dataclass(frozen=True)
+class ReportStatus:
+    """ok / late / errors / missing of one unit for one round, the file that decided it and what to say beside it.
+    Every output (status, committee workbook, sơ kết, tổng kết, the master workbook, reminders) shows this."""
+
+    status: str
+    decided_by: Submission | None = None     # the first valid file (ok, late) or the latest file (errors)
+    current: Submission | None = None        # the file whose values count (the latest valid one)
+    days_late: int | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """The one Vietnamese label of the status; a late report says by how many days."""
+        if self.status == "late" and self.days_late:
+            return f"{REPORT_STATUS['late']} {self.days_late} ngày"
+        return REPORT_STATUS[self.status]
+
+
+def report_status(rnd, history: Sequence[Submission]) -> ReportStatus:
+    """The status of one unit's report for one round from its submissions in receipt order: «Có lỗi» when every
+    file it sent has errors (never «Chưa nộp»: it did send), «Chưa nộp» only when nothing came. On time or late is
+    decided by the first valid file; when a later file replaced it, the note gives both times."""
+    current = current_submission(history)
+    if current is None:
+        if not history:
+            return ReportStatus("missing")
+        last = history[-1]
+        return ReportStatus("errors", last, note="Tệp không đọc được" if last.status == "unreadable" else "")
+    when = timeliness(rnd, history)
+    first = when.first_valid
+    notes = [when.note or receipt_note(first.source)]
+    if current.id != first.id:
+        verdict = REPORT_STATUS["late" if when.late else "ok"].lower()
+        notes.append(f"{verdict} theo tệp hợp lệ đầu tiên nhận lúc {receipt_text(first.received_at, first.source)}; "
+                     f"tệp đang dùng là bản gửi lại lúc {receipt_text(current.received_at, current.source)}")
+    return ReportStatus("late" if when.late else "ok", first, current, when.days_late,
+                        "; ".join(n for n in notes if n))
 
 
 # ---------------------------------------------------------------- "launched" (plan §I.2)

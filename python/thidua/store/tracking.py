@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from thidua.store import submissions
-from thidua.store.definitions import (current_submission, launch_answers, launch_indicators, launched, receipt_note,
-                                      receipt_text, timeliness)
+from thidua.store.definitions import launch_answers, launch_indicators, launched, receipt_text, report_status
 from thidua.store.values import current_values_of
 from thidua.store.store import Store
 from thidua.store.vocabulary import INVALID, NEEDS_REMINDER, label  # noqa: F401  (NEEDS_REMINDER re-exported)
@@ -16,8 +15,8 @@ def rounds_in_scope(plan, round_code: str | None) -> list:
     return [r for r in plan.rounds if r.due]
 
 
-def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
-    """One row per unit and round: unit, name, cluster, email, round, status, received_at, n_errors, ...
+def status_rows(ws, round_code: str | None = None, store: Store | None = None) -> list[dict]:
+    """One row per unit of the working set `ws` and round (`store`: an open store of it): unit, name, cluster, email, round, status, received_at, n_errors, ...
 
     status: ok (a valid report whose first valid file came by the end of the due day), late (it came after),
     errors (only files with errors so far), missing (nothing received). received_at is the current file's
@@ -26,15 +25,15 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
     to the launch question after a «Có», also flagged by launch_to_confirm)."""
+    plan, unit_list = ws.plan, list(ws.units)
     rounds = rounds_in_scope(plan, round_code)
-    unit_list = list(units.values()) if isinstance(units, dict) else list(units)
     launch_code, launch_date = launch_indicators(plan)
     in_order = sorted((r for r in plan.rounds if r.period), key=lambda r: (r.end, plan.rounds.index(r)))
     position = {r.code: i for i, r in enumerate(in_order)}
     asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
     last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
     asked = [r for r in asked if position[r.code] <= last]
-    with Store.using(db) as store:
+    with Store.using(store or ws.db_path) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
         answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
     # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
@@ -50,11 +49,11 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                    "first_received_at": history[0].received_at if history else None,
                    "first_valid_at": None, "first_valid_source": None, "days_late": None,
                    "launch_to_confirm": False}
-            current = current_submission(history)
+            verdict = report_status(rnd, history)
+            current, first = verdict.current, verdict.decided_by
+            row["status"] = verdict.status
             if current:
-                when = timeliness(rnd, history)
-                first = when.first_valid
-                notes = [when.note or receipt_note(first.source)]       # the note marks its times itself
+                notes = [verdict.note]                  # the note marks its times itself
                 later_bad = [h for h in history if h.status in INVALID and h.received_at > current.received_at]
                 if later_bad:
                     notes.append(f"Bản gửi lại lúc {receipt_text(later_bad[-1].received_at, later_bad[-1].source)} "
@@ -65,19 +64,23 @@ def status_rows(db, plan, units, round_code: str | None = None) -> list[dict]:
                     row["launch_to_confirm"] = True
                     notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {first_yes}, kỳ này trả lời "
                                  "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
-                row.update(status="late" if when.late else "ok", received_at=current.received_at,
+                row.update(received_at=current.received_at,
                            received_source=current.source, file_name=current.file_name, sha256=current.sha256,
                            first_valid_at=first.received_at, first_valid_source=first.source,
-                           days_late=when.days_late,
+                           days_late=verdict.days_late,
                            note="; ".join(n for n in notes if n))
-            elif history:
-                last = history[-1]
-                row.update(status="errors", received_at=last.received_at, received_source=last.source,
-                           n_errors=max(last.n_errors, 1), file_name=last.file_name, sha256=last.sha256)
-                if last.status == "unreadable":
-                    row["note"] = "Tệp không đọc được"
+            elif first:
+                row.update(received_at=first.received_at, received_source=first.source,
+                           n_errors=max(first.n_errors, 1), file_name=first.file_name, sha256=first.sha256,
+                           note=verdict.note)
             rows.append(row)
     return rows
+
+
+def decided_at(row: dict) -> str | None:
+    """The receipt time of the file that decided a row's status: the first valid file for on time / late (not a
+    later replacement's), the latest file for errors."""
+    return row["first_valid_at"] or row["received_at"]
 
 
 def status_label(status: str) -> str:

@@ -12,7 +12,7 @@ import xlsxwriter
 from thidua.templates import spec as S
 from thidua.fileio import atomic_write_bytes, remove_stale_temps_in
 from thidua.plan.model import Plan
-from thidua.templates.signing import sign
+from thidua.templates.signing import fingerprint, sign
 from thidua.text.normalize import ascii_slug
 from thidua.text.width import RowHeights
 from thidua.plan.units import Unit
@@ -22,7 +22,7 @@ FONT = "Times New Roman"
 INPUT_FILL = "#FFF2CC"
 HEADER_FILL = "#D9E1F2"
 FIXED_CREATED = dt.datetime(2019, 1, 18)   # reproducible files: same input, same bytes
-STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature")
+STAMP_KEYS = ("unit.code", "unit.name", "unit.cluster", "subtitle", "meta.unit", "meta.signature", "meta.key")
 INPUT_TITLE = "Nhập liệu"
 ERROR_TITLE = "Giá trị không hợp lệ"
 Heights = RowHeights
@@ -220,7 +220,8 @@ def stamp_values(plan: Plan, round_code: str, key: bytes | None, unit: Unit | No
     subtitle = f"Đơn vị: {unit.name} ({unit.code}) - {rnd.name}" if unit else f"{rnd.name} - Mẫu trống"
     return {"unit.code": ident["unit.code"], "unit.name": ident["unit.name"], "unit.cluster": ident["unit.cluster"],
             "subtitle": subtitle, "meta.unit": unit.code if unit else "",
-            "meta.signature": sign(key, unit.code, rnd.code, plan.template_version) if unit and key else ""}
+            "meta.signature": sign(key, unit.code, rnd.code, plan.template_version) if unit and key else "",
+            "meta.key": fingerprint(key) if unit and key else ""}
 
 
 @dataclass

@@ -73,3 +73,32 @@ def describe(path: str | Path | None = None, db: Path | None = None) -> list[str
         verdict = "khớp" if recorded == fingerprint(key) else "KHÁC khóa này"
         lines.append(f"Kho dữ liệu {db} ghi dấu vân tay {recorded} ({verdict}).")
     return lines
+
+
+def check_key_ids(named: dict[str, int], key: bytes, db: Path | None, where: str) -> None:
+    """Before anything is written: refuse to guess which key is the office's.
+
+    `named`: key id -> how many files of `where` name it (templates before key ids name none). When files name a
+    key other than the one in use, the store's recorded fingerprint says which is the office's: without one, or
+    when the key in use is not the recorded one, stop with Lỗi/Thử; when the key in use is the office's, those
+    files were signed by someone else's key (reported per file, M012)."""
+    mine = fingerprint(key)
+    others = {k: n for k, n in named.items() if k and k != mine}
+    _, recorded = _store_fingerprint(db)
+    if recorded and recorded != mine:
+        raise ThiDuaError(f"Khóa đang dùng (dấu vân tay {mine}) không phải khóa của văn phòng mà kho dữ liệu {db} "
+                          f"ghi ({recorded}). Chưa ghi gì.",
+                          "Dùng đúng tệp khóa của văn phòng bằng --key hoặc $THIDUA_KEY_FILE (xem «thidua key show»); "
+                          "khôi phục khóa từ bản sao lưu nếu máy mới.")
+    if others and not recorded:
+        ids = ", ".join(f"{k} ({n} tệp)" for k, n in sorted(others.items(), key=lambda kv: -kv[1]))
+        raise ThiDuaError(f"{sum(others.values())} tệp trong {where} được ký bằng khóa khác: {ids}; khóa đang dùng "
+                          f"({key_path_hint()}) có dấu vân tay {mine}. Chưa có kho dữ liệu ghi khóa của văn phòng nên "
+                          "không biết khóa nào đúng; chưa ghi gì, không tệp phản hồi nào được tạo.",
+                          "Chỉ đúng tệp khóa của văn phòng bằng --key hoặc $THIDUA_KEY_FILE («thidua key show» cho biết "
+                          "dấu vân tay), hoặc chỉ kho dữ liệu tổng hợp bằng --db.")
+
+
+def key_path_hint() -> str:
+    """Where the key in use was read from, for a message."""
+    return str(key_path(None))

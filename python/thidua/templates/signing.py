@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 from thidua.errors import ThiDuaError
@@ -38,8 +39,10 @@ def load_key(path: str | Path | None = None) -> bytes:
     return key
 
 
+@lru_cache(maxsize=16)
 def fingerprint(key: bytes) -> str:
-    """A short public name of a key (first 16 hex digits of its SHA-256): safe to print and store."""
+    """A short public name of a key (first 16 hex digits of its SHA-256): safe to print and store; the key id
+    every template carries in its hidden metadata (row «key»), beside its signature."""
     return hashlib.sha256(key).hexdigest()[:16]
 
 

@@ -22,7 +22,8 @@ SUBJECT_CODES = {INDIVIDUAL: "individual", COLLECTIVE: "collective"}
 
 META_SHEET = "_meta"
 LISTS_SHEET = "_lists"
-META_KEYS = ("app", "unit", "round", "version", "signature")
+META_KEYS = ("app", "unit", "round", "version", "signature", "key")    # key: the signing key's id (fingerprint);
+OPTIONAL_META = ("signature", "key")          # absent from blank templates (both) and from templates before key ids
 APP_MARK = "ThiDua"
 
 TITLE_ROW = 0          # sheet title
@@ -51,6 +52,7 @@ class Field:
     max_len: int | None = None
     help: str = ""
     width: float = 14
+    percent: bool = False     # the plan says this number is a percentage (0-100): a cell shown as 85% is 85
 
     def __post_init__(self) -> None:
         assert self.type in TYPES, self.type
@@ -210,7 +212,7 @@ def _indicator_field(plan: Plan, ind, rnd: Round) -> Field:
     lo = ind.min if ind.min is not None else 0
     text = f"Số nguyên từ {int(lo)}" + (f" đến {format_number(int(ind.max))}" if ind.max is not None else "")
     return Field(f"ind.{ind.code}", ind.label, kind, ind.required, min=lo, max=ind.max,
-                 help=text + f" ({ind.unit}), chỉ nhập chữ số.")
+                 help=text + f" ({ind.unit}), chỉ nhập chữ số.", percent=ind.percent)
 
 
 def _indicator_sheet(plan: Plan, rnd: Round) -> Sheet:
@@ -284,7 +286,7 @@ def _proposals_sheet(plan: Plan, rnd: Round) -> Sheet:
     for pf in plan.proposal_fields:      # the fields the plan's conditions need, in the plan's order
         kind = {"level": "choice", "choice": "choice", "int": "int", "decimal": "decimal"}[pf.type]
         cols += (Column(Field(f"prop.{pf.code}", pf.label, kind, False, min=pf.min, max=pf.max, choices=pf.choices,
-                              width=pf.width, help=pf.help), n),)
+                              width=pf.width, help=pf.help, percent=pf.percent), n),)
         n += 1
     cols += (
         Column(Field("prop.summary", "Tóm tắt thành tích", "text", True, max_len=1000, width=40), n),

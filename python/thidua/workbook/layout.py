@@ -29,6 +29,7 @@ class Col:
     width: float = 14
     choices: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()   # the Vietnamese word shown for each choice (the codes stay internal)
+    optional: bool = False         # a column added later: a workbook built before it still reads (blank)
 
     def shown(self, value: Any) -> Any:
         """The label the office sees for a stored code (anything else unchanged); a "codes" column holds
@@ -90,6 +91,9 @@ TYPE_LABELS = ("Số nguyên", "Tiền (đồng)", "Có/Không", "Ngày")
 TEMPLATE_SHEETS = ("info", "activities", "indicators", "selfscore", "proposals")
 TEMPLATE_SHEET_LABELS = ("Thông tin đơn vị", "Hoạt động", "Chỉ tiêu", "Tự chấm điểm", "Đề nghị khen thưởng")
 SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "law", "config"), ("Kế hoạch", "Văn bản pháp luật", "Văn phòng đặt"))
+# The plan declares which numbers are percentages (0-100): a cell shown as 92,5% (stored as 0,925) is read as
+# 92,5 in every spreadsheet format; the program never guesses it from a label.
+PERCENT = Col("percent", "Tỷ lệ phần trăm (%)", "bool", 10, optional=True)
 DECIDERS = ("CDVC", "LDLD", "TLD")
 DECIDER_LABELS = ("CĐVC tỉnh", "LĐLĐ tỉnh", "Tổng LĐLĐ Việt Nam")
 YEAR, YEAR_LABEL = "year", "Cả năm"      # the period «whole year»: code inside, label in the workbook
@@ -143,11 +147,12 @@ PLAN_SHEETS = (
         Col("type", "Kiểu", "list", 12, TYPES, TYPE_LABELS), Col("rounds", "Các kỳ", "text", 24),
         Col("required", "Bắt buộc", "bool", 9), Col("min", "Tối thiểu", "any", 10),
         Col("max", "Tối đa", "any", 12), Col("summary", "Vào bảng tổng hợp", "bool", 10),
-        Col("figure", "Cách lấy số của đợt", "list", 14, FIGURES, ("Số của đợt", "Số mới nhất")), SOURCE)),
+        Col("figure", "Cách lấy số của đợt", "list", 14, FIGURES, ("Số của đợt", "Số mới nhất")), PERCENT, SOURCE)),
     TableSheet("rules", "Quy tắc kiểm tra", "CÁC QUY TẮC KIỂM TRA CHÉO GIỮA CÁC CHỈ TIÊU",
                "Loại: required_when (phải nhập khi điều kiện đúng), blank_when (để trống khi điều kiện đúng), "
                "not_more_than (chỉ tiêu thứ nhất không quá chỉ tiêu thứ hai). Mã lỗi: xem docs/CODES.md.", (
-        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS, ("Bắt buộc khi", "Để trống khi", "Không lớn hơn")),
+        Col("code", "Mã quy tắc", "code", 10), Col("kind", "Loại quy tắc", "list", 15, RULE_KINDS, ("Bắt buộc khi", "Để trống khi", "Không lớn hơn",
+                                                               "Không giảm so với kỳ trước")),
         Col("fields", "Các chỉ tiêu", "text", 30), Col("when", "Khi (điều kiện)", "text", 28),
         Col("message", "Mã lỗi", "code", 9), Col("note", "Ghi chú", "text", 44), SOURCE)),
     TableSheet("charts", "Biểu đồ tổng hợp", "CÁC BIỂU ĐỒ CỦA BÁO CÁO SƠ KẾT, TỔNG KẾT",
@@ -186,7 +191,7 @@ PLAN_SHEETS = (
         Col("choices", "Các lựa chọn (cách nhau bởi dấu phẩy)", "text", 40),
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("min", "Tối thiểu", "num", 9),
         Col("max", "Tối đa", "num", 9), Col("width", "Độ rộng cột", "num", 8), Col("help", "Hướng dẫn", "text", 40),
-        SOURCE)),
+        PERCENT, SOURCE)),
     TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA DANH HIỆU VÀ HÌNH THỨC KHEN THƯỞNG",
                "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc), "
                "kèm lời giải thích và căn cứ pháp lý.", (
@@ -273,7 +278,7 @@ def table_rows(get_rows: RowsGetter, sheet: TableSheet) -> list[dict]:
         raise ThiDuaError(f"Sổ làm việc thiếu trang «{sheet.name}».",
                           "Dùng sổ làm việc ThiDua gốc hoặc tạo lại bằng «thidua build-workbook».") from exc
     keys = [str(k).strip() if k not in (None, "") else "" for k in (values[KEY_ROW] if len(values) > KEY_ROW else [])]
-    missing = [c.key for c in sheet.columns if c.key not in keys and c is not SOURCE]
+    missing = [c.key for c in sheet.columns if c.key not in keys and c is not SOURCE and not c.optional]
     if missing:
         raise ThiDuaError(f"Trang «{sheet.name}» thiếu cột {', '.join(missing)} (dòng mã cột ẩn số {KEY_ROW + 1}).",
                           "Không xóa cột hay dòng ẩn; tạo lại sổ làm việc nếu cần.")
