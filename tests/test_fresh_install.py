@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,22 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 STOCK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"     # root's PATH on stock Debian
 # Each follow-up command's exit code when it does what the README says (validate: 1 = some files have errors).
 EXPECTED_CODE = {"validate": 1}
-# What debootstrap makes: (suite, mirror, extra arguments). Debian has no keyring for Ubuntu's archive.
+# What debootstrap makes: (suite, mirror, extra arguments, the stock system's apt sources). Debian has no
+# keyring for Ubuntu's archive (the root it makes has Ubuntu's own, which apt then uses).
 SYSTEMS = {
-    "debian12": ("bookworm", "http://deb.debian.org/debian", []),
+    "debian12": ("bookworm", "http://deb.debian.org/debian", [],
+                 "deb http://deb.debian.org/debian bookworm main\n"
+                 "deb http://deb.debian.org/debian bookworm-updates main\n"
+                 "deb http://deb.debian.org/debian-security bookworm-security main\n"),
     "ubuntu2404": ("noble", "http://archive.ubuntu.com/ubuntu",
-                   ["--no-check-gpg", "/usr/share/debootstrap/scripts/gutsy"]),
+                   ["--no-check-gpg", "/usr/share/debootstrap/scripts/gutsy"],
+                   "deb http://archive.ubuntu.com/ubuntu noble main restricted universe multiverse\n"
+                   "deb http://archive.ubuntu.com/ubuntu noble-updates main restricted universe multiverse\n"
+                   "deb http://security.ubuntu.com/ubuntu noble-security main restricted universe multiverse\n"),
 }
+# This machine's own trust for HTTPS (its network may inspect TLS with a local authority): carried into the
+# root as it is here, so that pip there reaches PyPI as pip here does. A user's machine needs none of it.
+NETWORK_TRUST = ("/etc/pip.conf", "/etc/ssl/certs/ca-certificates.crt", "/usr/local/share/ca-certificates")
 
 
 def fenced_blocks() -> list[str]:
@@ -66,11 +77,18 @@ def fresh_copy(dest: Path) -> Path:
 
 def script() -> str:
     """Command 1, then each follow-up in the same shell (the activated venv carries over), marked for parsing."""
-    out = ["cd \"$(dirname \"$0\")\"", first_command() + " || exit 101",
+    out = ["cd \"$(dirname \"$0\")\"", "echo \"@@t start $(date +%s.%N)\"", first_command() + " || exit 101",
+           "echo \"@@t first $(date +%s.%N)\"",
            "python -c 'import sys; print(\"@@python\", sys.version.split()[0], sys.prefix, sys.base_prefix)'"]
     for i, line in enumerate(follow_up_commands()):
         out += [f"echo '@@cmd {i}'", line, f"echo \"@@rc {i} $?\""]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + ["echo \"@@t end $(date +%s.%N)\""]) + "\n"
+
+
+def timings(out: str) -> str:
+    """Seconds taken by the first command and by the follow-ups (printed with -s; the report quotes them)."""
+    t = {k: float(v) for k, v in re.findall(r"^@@t (\w+) ([\d.]+)$", out, re.M)}
+    return f"first command {t['first'] - t['start']:.0f} s, the follow-ups {t['end'] - t['first']:.0f} s"
 
 
 def stock_env(home: str) -> dict[str, str]:
@@ -124,6 +142,7 @@ def test_readme_first_command_with_the_system_python_then_every_command_shown(tm
     version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     check_run(run.stdout + run.stderr, run.returncode, tree, version)
+    print("system Python:", timings(run.stdout))
     bare = subprocess.run(["/usr/bin/python3", "-m", "pip", "install", "--dry-run", "-r", "requirements.txt"],
                           cwd=tree, env=stock_env("/root"), capture_output=True, text=True)
     if Path("/usr/lib/python3.11/EXTERNALLY-MANAGED").exists():       # why the README needs the venv
@@ -136,13 +155,23 @@ def test_readme_first_command_in_a_fresh_root(system, tmp_path):
     as root (mount, /proc and /dev/shm in a mount namespace of their own: nothing outlives the run)."""
     _need("root (debootstrap, chroot)", os.geteuid() == 0)
     _need("debootstrap (apt-get install debootstrap)", bool(shutil.which("debootstrap")))
-    suite, mirror, extra = SYSTEMS[system]
+    suite, mirror, extra, sources = SYSTEMS[system]
     root = tmp_path / system
+    started = time.monotonic()
     made = subprocess.run(["debootstrap", "--variant=minbase", *extra[:1], suite, str(root), mirror, *extra[1:]],
                           capture_output=True, text=True, timeout=1200)
     assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    made_in = round(time.monotonic() - started)
     assert not (root / "usr" / "bin" / "python3").exists()        # stock minimal system: no Python yet
     shutil.copy2("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    (root / "etc" / "apt" / "sources.list").write_text(sources)           # as the stock system has them
+    for name in NETWORK_TRUST:
+        src, dest = Path(name), root / name.lstrip("/")
+        if src.is_dir():
+            shutil.copytree(src, dest, dirs_exist_ok=True)
+        elif src.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
     tree = fresh_copy(root / "root" / "thidua")
     (tree / "run.sh").write_text(script(), encoding="utf-8")
     # Downloads already made on this machine are reused (pip's and the bundle's caches): same files, less traffic.
@@ -162,5 +191,23 @@ def test_readme_first_command_in_a_fresh_root(system, tmp_path):
         version = re.search(r"^@@python (\S+)", out, re.M)
         check_run(out, run.returncode, tree, version.group(1) if version else "?")
         assert version.group(1).startswith({"debian12": "3.11.", "ubuntu2404": "3.12."}[system])
+        print(system, ": debootstrap", made_in, "s,", timings(run.stdout))
     finally:
         subprocess.run(["rm", "-rf", "--one-file-system", str(root)], capture_output=True)
+
+
+def test_without_a_sender_the_hint_names_the_settings_file_where_it_is_looked_for(tmp_path, capsys, monkeypatch):
+    """`mail send --db DIR/thidua.db` reads DIR/thidua.toml; without a sender the hint names that very file, and
+    once it is written there (as the demo writes it) the command finds it."""
+    from thidua import cli
+    from thidua.mail.settings import write_demo_settings
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "van-phong" / "thidua.db"
+    args = ["mail", "send", "--db", str(db), "--round", "Q1", "--what", "reminders", "--dry-run", "--out", "o"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "Chưa có địa chỉ gửi thư" in err and f"vào tệp {db.parent / 'thidua.toml'}" in err, err
+    write_demo_settings(db.parent, "vanphong@congdoan.example.org")
+    assert cli.main(args) == 2                                    # now past the sender: no store yet
+    err = capsys.readouterr().err
+    assert "Chưa có địa chỉ gửi thư" not in err and "Chưa có cơ sở dữ liệu tổng hợp" in err, err
