@@ -397,7 +397,9 @@ def test_without_internet_the_real_uv_fails_and_the_message_says_what_to_do(wine
     user = _user(wine, "khong-mang")
     here = _folder(tmp_path)
     shutil.copy2(real_uv, here / bundle.SUPPORT_DIR / "uv.exe")
-    code, out, _ = _run(wine, here, user)
+    # a user's own environment variables (an active venv, conda) do not lead uv astray
+    active = {"VIRTUAL_ENV": r"C:\Users\x\.venv", "CONDA_PREFIX": r"C:\Miniconda3", "UV_PYTHON": "3.9"}
+    code, out, _ = _run(wine, here, user, flags=active)
     assert code == 1 and "XONG" not in out, out
     message = out.split(shown(wine, "LỖI: không tải được Python")[0], 1)[1]
     for needle in shown(wine, "HTTPS_PROXY", "--python-archive", "Python 3.12 bản 64-bit", "cai-dat.log"):

@@ -82,6 +82,12 @@ set "XLTEMP=%ENVROOT%\tmp"
 set "UV_PYTHON_INSTALL_DIR=%ENVROOT%\python"
 set "UV_CACHE_DIR=%ENVROOT%\uv-cache"
 set "UV_NO_CONFIG=1"
+rem A Python environment of the user's own (an active venv, conda, PYTHONHOME) is no part of ThiDua's.
+set "VIRTUAL_ENV="
+set "CONDA_PREFIX="
+set "PYTHONHOME="
+set "PYTHONPATH="
+set "UV_PYTHON="
 set "UV_PYTHON_DOWNLOADS=manual"
 rem Trust the certificates Windows trusts (offices often inspect HTTPS through their antivirus or proxy).
 set "UV_SYSTEM_CERTS=1"
