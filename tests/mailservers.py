@@ -210,19 +210,32 @@ def remove(root: Path) -> None:
 
 # ---------------------------------------------------------------- SMTP
 class Capture:
-    """aiosmtpd handler keeping every message received."""
+    """aiosmtpd handler keeping every message received. A slow server with `delay`: it takes delay/2 to accept a
+    recipient (a sender killed then never delivered), and waits delay/2 after keeping a message before it answers
+    250 (a sender killed then does not know that its message arrived)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.delay = delay
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay:
+            import asyncio
+            await asyncio.sleep(self.delay / 2)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        if self.delay:
+            import asyncio
+            await asyncio.sleep(self.delay / 2)
         return "250 Message accepted for delivery"
 
 
-def start_smtp():
+def start_smtp(delay: float = 0.0):
     from aiosmtpd.controller import Controller
-    capture = Capture()
+    capture = Capture(delay)
     controller = Controller(capture, hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller, capture

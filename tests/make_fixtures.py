@@ -216,7 +216,9 @@ def build() -> dict:
     ]
     for i, row in enumerate(rows):
         v.update({Addr("proposals", k, i): x for k, x in row.items()})
-    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X006", "X012", "X008", "X005", "X010"])
+    # A yearly state title in the sơ kết (X015: it counts only at year end, as the agency's fact), a title for
+    # individuals on a collective (X008), a duplicate row (X005), a row with neither title nor form (X010).
+    add("proposals_rules.xlsx", fill_workbook(template, spec, v), ["X015", "X008", "X005", "X010"])
 
     manifest = {}
     OUT.mkdir(parents=True, exist_ok=True)
@@ -230,7 +232,7 @@ def build() -> dict:
                              "X003": w("indicators", "ind.PD_NGAY"), "X001": w("indicators", "ind.ND5_DOANVIEN"),
                              "V014": w("info", "info.reporter"), "V010": w("activities", "act.date", 0),
                              "V001": w("activities", "act.description", 1), "V007": w("selfscore", "score.TC1")},
-        "proposals_rules.xlsx": {"X006": w("proposals", "prop.title", 0), "X012": w("proposals", "prop.title", 0), "X008": w("proposals", "prop.title", 1),
+        "proposals_rules.xlsx": {"X015": w("proposals", "prop.title", 0), "X008": w("proposals", "prop.title", 1),
                                  "X005": w("proposals", "prop.name", 3), "X010": w("proposals", "prop.title", 4)},
         "formula_in_input.xlsx": {"S010": w("indicators", "ind.ND5_CBCCVC")},
         "merged_input.xlsx": {"S008": w("indicators", "ind.ND5_CBCCVC")},

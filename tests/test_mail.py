@@ -476,6 +476,98 @@ def test_send_templates_and_reminders_exactly_once(smtp, office, filled):
     assert sorted(log) == [("reminders", 7, "sent", "sent"), ("templates", 8, "sent", "sent")]
 
 
+def _sent_log(db: Path) -> list[tuple]:
+    """The sent log (empty while the store is still being created)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        return conn.execute("SELECT send_key, unit, recipient, subject, state FROM mail_sent ORDER BY send_key").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def test_a_killed_send_is_listed_then_resent_or_marked_sent(office, filled):
+    """SIGKILL `thidua mail send` at random moments against a real (slow) SMTP server, three times: the next run
+    names the units left «sending» with Lỗi/Thử and sends none of them again; after checking (here: what the
+    server received), --resend and --mark-sent settle them, logged with who, when and why. In the end every unit
+    has its template exactly once and the sent log equals an uninterrupted run's."""
+    import faultfs
+    from collections import Counter
+    reference_server, reference_capture = start_smtp()
+    try:
+        ref_db = office["tmp"] / "ref.db"
+        res = run(office, "mail", "send", "--round", "Q1", "--what", "templates", "--db", str(ref_db), "--register",
+                  str(office["register"]), "--settings", str(_settings(office, reference_server)))
+        assert res.returncode == 0, res.stderr
+        reference = _sent_log(ref_db)
+        assert len(reference) == len(CODES) == len(reference_capture.messages)
+    finally:
+        reference_server.stop()
+    delay = 0.3
+    controller, capture = start_smtp(delay)
+    try:
+        settings = _settings(office, controller)
+        args = [sys.executable, "-m", "thidua", "mail", "send", "--round", "Q1", "--what", "templates", "--db",
+                str(office["db"]), "--register", str(office["register"]), "--settings", str(settings)]
+        rng = random.Random(15)
+        half = delay / 2          # a message: half waiting to be accepted, then kept and half waiting for 250
+        moments = [rng.uniform(0.1 * half, 0.8 * half), rng.uniform(1.2 * half, 1.8 * half), rng.uniform(0, 3 * half)]
+        for moment in moments:    # each run killed that long after its first message began
+            before = len(_sent_log(office["db"]))
+            proc = subprocess.Popen(args, env=office["env"], cwd=office["tmp"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+            began = []
+
+            def started() -> bool:
+                if len(_sent_log(office["db"])) > before:
+                    began.append(began[0] if began else time.monotonic())
+                return bool(began) and time.monotonic() - began[0] >= moment
+            assert faultfs.kill_at(proc, 0, started), proc.communicate()
+            time.sleep(delay + 0.2)           # the server finishes what it was given
+        log = _sent_log(office["db"])
+        uncertain = sorted(unit for _, unit, _, _, state in log if state == "sending")
+        print(f"after 3 kills: {len(log)} messages begun, left «sending»: {uncertain}; "
+              f"the server received {len(capture.messages)}")
+        assert len(uncertain) >= 2
+
+        res = send(office, settings, "templates")       # the next run sends the rest, never the uncertain ones
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.startswith("Lỗi: lần gửi trước bị dừng giữa chừng") and "Thử:" in res.stderr
+        assert all(unit in res.stderr for unit in uncertain) and "--resend" in res.stderr and "--mark-sent" in res.stderr
+        print(res.stderr.strip())
+
+        with sqlite3.connect(office["db"]) as conn:
+            ids = dict(conn.execute("SELECT unit, message_id FROM mail_sent WHERE state = 'sending'").fetchall())
+        got = {BytesParser(policy=policy.default).parsebytes(raw)["Message-ID"] for _, _, raw in capture.messages}
+        arrived = sorted(u for u in uncertain if ids[u] in got)
+        missing = sorted(u for u in uncertain if ids[u] not in got)
+        assert missing and arrived, (missing, arrived)        # both cases met: never arrived, arrived unconfirmed
+        extra = (["--resend", *missing] if missing else []) + (["--mark-sent", *arrived] if arrived else [])
+        res = send(office, settings, "templates", *extra, "--note", "đã xem hộp thư đã gửi")
+        assert res.returncode == 0, res.stderr
+        print(res.stdout.strip())
+        for unit in uncertain:
+            assert f"Đã ghi quyết định: {unit} (" in res.stdout
+        assert res.stdout.count("đã xem hộp thư đã gửi") == len(uncertain)
+
+        recipients = Counter(rcpt[0] for _, rcpt, _ in capture.messages)
+        assert recipients == Counter({unit_addr(c): 1 for c in CODES})          # every unit once, none twice
+        assert _sent_log(office["db"]) == reference
+        with sqlite3.connect(office["db"]) as conn:
+            decisions = conn.execute("SELECT unit, action, decided_by, reason, message_id FROM mail_decisions "
+                                     "ORDER BY unit").fetchall()
+        assert [(u, a) for u, a, *_ in decisions] == sorted([(u, "resend") for u in missing]
+                                                            + [(u, "mark_sent") for u in arrived])
+        assert all("@" in who and why == "đã xem hộp thư đã gửi" and mid == ids[u] for u, _, who, why, mid in decisions)
+        res = send(office, settings, "templates", "--resend", uncertain[0])      # nothing uncertain any more
+        assert res.returncode == 2 and "không có thư" in res.stderr and "Traceback" not in res.stderr
+    finally:
+        controller.stop()
+
+
 def test_password_never_in_the_settings_file(office, smtp):
     controller, _ = smtp
     settings = _settings(office, controller)

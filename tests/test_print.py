@@ -61,12 +61,12 @@ def has_content(page: str) -> bool:
 def check_document(pdf, plan) -> list[str]:
     pages = pages_of(pdf)
     whole = "\n".join(pages)
-    signer = plan.meta["signer_name"]
+    signer = plan.office_on().signer_name
     # one document: the header, the «Nơi nhận» block and the signature once, the header at the top
     assert whole.count(NATION) == 1 and NATION in pages[0]
     assert whole.count("Nơi nhận") == 1 and whole.count(signer) == 1 and signer in pages[-1]
     # every header line whole (its two blocks side by side on one line, nothing cut)
-    for line in (plan.meta["issuer_parent"], plan.meta["issuer"], NATION, MOTTO):
+    for line in (plan.office_on().issuer_parent, plan.office_on().issuer, NATION, MOTTO):
         assert line in pages[0], line
     for recipient in ("Ban Thường vụ CĐVC tỉnh;", "Các CĐCS trực thuộc;", "Lưu: VT."):
         assert recipient in pages[-1]
@@ -108,7 +108,7 @@ def test_header_split_is_measured(plan):
     mid = header_split(plan, widths, len(widths) - 1)
     points = [column_points(w) for w in widths]
     left, right = sum(points[:mid + 1]), sum(points[mid + 1:])
-    assert left >= text_width(plan.meta["issuer_parent"]) and left >= text_width(plan.meta["issuer"], bold=True)
+    assert left >= text_width(plan.office_on().issuer_parent) and left >= text_width(plan.office_on().issuer, bold=True)
     assert right >= text_width(NATION, bold=True) and right >= text_width(MOTTO, bold=True)
 
 

@@ -58,7 +58,8 @@ def test_overwritten_total_is_recomputed(plan, key):
     buf = io.BytesIO()
     wb.save(buf)
     result = validate_bytes(buf.getvalue(), "x.xlsx", plan, key)
-    assert [i.code for i in result.issues] == ["X009"]
+    # (X015: this sơ kết fixture was filled when yearly titles were still typed in the sơ kết; see expected.json)
+    assert [i.code for i in result.issues if i.code != "X015"] == ["X009"]
 
 
 def test_reads_only_what_it_needs(plan, key):

@@ -159,7 +159,7 @@ def test_scoring_writes_a_level_for_every_unit(office, consolidated):
     rows = table_of(actions, data, "scores")
     expected = classify_units(WorkingSet(plan, units, folder / excel.DB_FILE), "1")
     assert [(r[0], r[4]) for r in rows[1:]] == [(r.code, r.level_name) for r in expected]
-    from thidua.review.commendations import load_proposals
+    from thidua.awards.proposals import load_proposals
     checks = load_proposals(WorkingSet(plan, (), folder / excel.DB_FILE))
     awards = table_of(actions, data, "awards")
     assert [(r[0], r[3]) for r in awards[1:]] == [(c.unit, c.name) for c in checks] and checks
@@ -180,6 +180,21 @@ def test_export_writes_the_committee_workbook(office, consolidated):
     actions, data = run(folder, "export_committee", ThiDua_Ky="Q1")
     assert (folder / "xuat-ban" / "TongHop_Q1.xlsx").is_file()
     assert "TongHop_Q1.xlsx" in status_of(actions, data)
+
+
+def test_a_full_disk_is_said_in_the_status_cell(office, consolidated):
+    """The buttons go through the same translation as the command line: the backup button with its folder on a
+    full disk (a small tmpfs, filled) says «Lỗi: Ổ đĩa đầy …» with where and how much, and writes nothing."""
+    import faultfs
+    folder, _, _ = office
+    target = folder / "sao-luu"
+    with faultfs.tmpfs(target, 1 << 20):
+        faultfs.fill(target)
+        actions, data = run(folder, "backup_data")
+        message = status_of(actions, data)
+        assert message.startswith("Lỗi: Ổ đĩa đầy") and str(target) in message and "Thử: Giải phóng ít nhất" in message
+        assert [p.name for p in target.iterdir()] == ["lap-day.bin"]
+        print(message)
 
 
 def test_validate_writes_feedback_and_problems(office):
@@ -208,29 +223,40 @@ def test_on_time_udf_matches_tracking(office, consolidated):
 
 
 def test_award_papers_button_drafts_the_decision_certificates_and_submission(office, consolidated):
-    """«Soạn quyết định, giấy khen»: the office's decisions become Word documents beside the workbook."""
+    """«Soạn quyết định, giấy khen» for the sơ kết: the office's decisions become a decision record and Word
+    documents beside the workbook; pressed again, nothing is decided twice and the papers come back the same."""
     from docx import Document
-    from thidua.review.commendations import decide, load_proposals
+    from thidua.awards.decisions import list_decisions
+    from thidua.awards.proposals import decide, load_proposals
     folder, plan, _ = office
     db = folder / excel.DB_FILE
-    checks = load_proposals(WorkingSet(plan, (), db))
-    gk = [c for c in checks if c.effective_form and c.effective_form.code == "GK"][:3]
-    up = [c for c in checks if c.effective_form and c.effective_form.code == "BKLDLD"][:2]
+    checks = load_proposals(WorkingSet(plan, (), db), ["SK1"])
+    clean = [c for c in checks if c.eligible and not c.issues]
+    gk = [c for c in clean if c.effective_form and c.effective_form.code == "GK"][:3]
+    up = [c for c in clean if c.effective_form and c.effective_form.code == "BKLDLD"][:2]
     assert gk and up
     for c in gk + up:
         decide(WorkingSet(plan, (), db), c.id, "reviewed")
     for c in gk:
         decide(WorkingSet(plan, (), db), c.id, "awarded")
-    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="")
+    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="", ThiDua_Ky="SK1")
     out = folder / "khen-thuong"
-    assert status_of(actions, data).startswith("Đã soạn 3 văn bản")
-    decision = "\n".join(p.text for t in Document(str(out / "QuyetDinh_GK.docx")).tables for r in t.rows
+    said = status_of(actions, data)
+    assert said.startswith("đã lập quyết định 01/QĐ-CĐN") and "Đã soạn 4 văn bản" in said, said
+    [made] = list_decisions(WorkingSet(plan, (), db))
+    assert (made.round, made.kind, len(made.recipients)) == ("SK1", "so_ket", len(gk))
+    decision = "\n".join(p.text for t in Document(str(out / "QuyetDinh_01_GK_SK1.docx")).tables for r in t.rows
                          for p in r.cells[1].paragraphs)
     assert all(decision.count(c.name) >= 1 for c in gk)
-    certificates = Document(str(out / "GiayKhen_GK.docx"))
+    certificates = Document(str(out / "GiayKhen_01_GK_SK1.docx"))
     assert sum(p.text == "GIẤY KHEN" for p in certificates.paragraphs) == len(gk)
-    submission = "\n".join(p.text for t in Document(str(out / "ToTrinh_BKLDLD.docx")).tables for r in t.rows
+    assert (out / "DanhSachLamViec_01_GK_SK1.xlsx").exists()
+    submission = "\n".join(p.text for t in Document(str(out / "ToTrinh_BKLDLD_SK1.docx")).tables for r in t.rows
                            for p in r.cells[1].paragraphs)
     assert all(c.name in submission for c in up)
-    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="XYZ")
+    before = (out / "QuyetDinh_01_GK_SK1.docx").read_bytes()
+    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="GK", ThiDua_Ky="SK1")
+    assert status_of(actions, data).startswith("Đã soạn 3 văn bản") and len(list_decisions(WorkingSet(plan, (), db))) == 1
+    assert (out / "QuyetDinh_01_GK_SK1.docx").read_bytes() == before
+    actions, data = run(folder, "award_papers", ThiDua_HinhThuc="XYZ", ThiDua_Ky="SK1")
     assert "XYZ" in status_of(actions, data)

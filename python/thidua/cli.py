@@ -107,7 +107,7 @@ def cmd_classify(args) -> int:
 
 def cmd_proposals_list(args) -> int:
     import json
-    from thidua.review.commendations import STATE_NAMES, load_proposals
+    from thidua.awards.proposals import STATE_NAMES, load_proposals
     checks = load_proposals(working_set(args))
     if args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
@@ -121,31 +121,103 @@ def cmd_proposals_list(args) -> int:
 
 
 def cmd_proposals_decide(args) -> int:
-    from thidua.review.commendations import STATE_NAMES, decide
-    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force)
+    from thidua.awards.proposals import STATE_NAMES, decide
+    pc = decide(working_set(args), args.id, args.state, args.form, args.note, force=args.force, reason=args.reason)
     print(f"Đề nghị số {pc.id} ({pc.name}): {STATE_NAMES[pc.state]}"
-          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else ""))
+          + (f", hình thức {pc.effective_form.name}" if pc.effective_form else "")
+          + (f"; khen thưởng dù không đủ điều kiện, lý do: {pc.override}" if pc.override else ""))
     return 0
 
 
-def cmd_awards(args) -> int:
-    """thidua awards decision|certificates|submission: the Word documents of one award form."""
+def _day(text: str | None):
+    """A --date value dd/mm/yyyy as a date (None when not given)."""
     import datetime as dt
-    from thidua.awards.documents import context, parse_margins, recipients, render
-    from thidua.review.commendations import load_proposals
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError as exc:
+        raise ThiDuaError(f"Ngày «{text}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 27/12/2019.") from exc
+
+
+def _written(paths, wanted_pdf: bool) -> None:
+    """Say each paper written, then (--pdf) its PDF beside it."""
+    for path in paths:
+        print(f"Đã ghi {path}")
+    if wanted_pdf and paths:
+        from thidua.reports.libreoffice import convert_all
+        for made in convert_all(paths, "pdf", paths[0].parent):
+            print(f"Đã ghi {made}")
+
+
+def cmd_awards_decision(args) -> int:
+    """thidua awards decision: make the decision record of one round and form, then write its papers."""
+    from thidua.awards.decisions import summary_line, make_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    from thidua.awards.documents import layout_path
+    ws = working_set(args)
+    margins = parse_margins(args.margins)
+    for kind in ("decision", "certificates"):       # a missing edited layout is refused before anything is stored
+        layout_path(kind, args.layouts)
+    made = make_decision(ws, _round(ws.plan, args.round), args.form, _day(args.date), args.number, args.adhoc)
+    print(f"Đã lập quyết định {summary_line(made)}.")
+    for note in made.notes:
+        print(note)
+    _written(write_papers(made, Path(args.out), args.layouts, margins), args.pdf)
+    return 0
+
+
+def cmd_awards_decisions(args) -> int:
+    import json
+    from thidua.awards.decisions import list_decisions, summary_line
+    found = list_decisions(working_set(args))
+    if args.json:
+        print(json.dumps([{"number": d.number_text, "date": d.date.isoformat(), "form": d.form, "round": d.round,
+                           "kind": d.kind, "collectives": d.collectives, "individuals": d.individuals,
+                           "total": d.total, "signer": d.signer_name,
+                           "register_numbers": [r["register_no"] for r in d.recipients]} for d in found],
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print("Chưa có quyết định khen thưởng nào (thidua awards decision --round TK --form GK --out khen-thuong).")
+    for d in found:
+        print(summary_line(d))
+    return 0
+
+
+def cmd_awards_papers(args) -> int:
+    """thidua awards papers|certificates: a stored decision's papers made again (the same documents)."""
+    from thidua.awards.decisions import get_decision, write_papers
+    from thidua.awards.documents import parse_margins
+    decision = get_decision(working_set(args), args.number)
+    margins = parse_margins(args.margins)
+    if args.awards_command == "certificates":
+        from thidua.awards.documents import render
+        paths = [render("certificates", decision.context, Path(args.out), args.layouts, margins)]
+    else:
+        paths = write_papers(decision, Path(args.out), args.layouts, margins)
+    _written(paths, args.pdf)
+    return 0
+
+
+def cmd_awards_submission(args) -> int:
+    """thidua awards submission: the Tờ trình upward for a form decided above the office."""
+    from thidua.awards.decisions import default_date
+    from thidua.awards.documents import context, proposed, render
+    from thidua.awards.proposals import load_proposals
     ws = working_set(args)
     plan = ws.plan
-    when = None
-    if args.date:
-        try:
-            when = dt.datetime.strptime(args.date, "%d/%m/%Y").date()
-        except ValueError as exc:
-            raise ThiDuaError(f"Ngày «{args.date}» không hiểu được.", "Ghi ngày/tháng/năm, ví dụ 20/12/2019.") from exc
-    margins = parse_margins(getattr(args, "margins", None))
-    checks = load_proposals(ws)
-    rec = recipients(plan, checks, args.form, args.awards_command, ws.unit_names)
-    out = render(args.awards_command, context(plan, rec, args.awards_command, args.number, when), Path(args.out),
-                 args.layouts, margins)
+    rounds = [_round(plan, args.round)] if args.round else None
+    checks = load_proposals(ws, rounds)
+    rec = proposed(plan, checks, args.form, ws.unit_names)
+    rnd = plan.round(args.round) if args.round else plan.year_end_round
+    when = _day(args.date)
+    if when is None:
+        chosen = [pc for pc in checks if pc.id in {r["id"] for r in rec.everyone}]
+        when, why = default_date(rnd, chosen)
+        print(f"Ngày tờ trình: {when:%d/%m/%Y} ({why}); ghi --date để chọn ngày khác.")
+    out = render("submission", context(plan, rec, "submission", args.number, when, rnd.code if rnd else None),
+                 Path(args.out), args.layouts)
     print(f"Đã ghi {out}: {len(rec.collectives)} tập thể, {len(rec.individuals)} cá nhân ({rec.form.name}).")
     unfit = [r["name"] for r in rec.everyone if not r["eligible"]]
     if unfit:
@@ -157,7 +229,7 @@ def cmd_awards(args) -> int:
 
 
 def cmd_proposals_export(args) -> int:
-    from thidua.review.commendations import load_proposals
+    from thidua.awards.proposals import load_proposals
     from thidua.reports.summary_book import write_proposal_document
     ws = working_set(args)
     out = write_proposal_document(ws.plan, load_proposals(ws), ws.unit_names, Path(args.out))
@@ -280,8 +352,13 @@ def cmd_restore(args) -> int:
     from thidua.store.backup import restore
     from thidua.templates.signing import key_path
     done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
-    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ"
+    print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ ({done.added} tệp chép vào, "
+          f"{done.n_files - done.added} tệp đã có sẵn, nguyên vẹn)"
           + (f", khóa {done.key} (dấu vân tay {done.key_fingerprint})" if done.key else "") + ".")
+    for path in done.repaired:
+        print(f"  Đã thay bản lưu trữ bị hỏng: {path}")
+    if done.swept:
+        print(f"Đã xóa {done.swept} tệp tạm do lần sao lưu/khôi phục bị dừng giữa chừng để lại.")
     return 0
 
 
@@ -365,19 +442,20 @@ def cmd_validate(args) -> int:
     foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
     foreign_ids = {id(r) for r in foreign}
     failed, written = False, {}
-    for path, result in zip(files, results):
-        lock = [i.code for i in result.issues] == ["F007"]
-        failed |= result.status != "ok" and not lock
-        if args.feedback and not lock and id(result) not in foreign_ids:     # no unit is told off for a foreign key
-            out = Path(args.feedback)
-            if len(files) > 1:
-                out = out / feedback_name(path, result)
-                if out in written and written[out] != result.sha256:       # never overwrite another file's
-                    out = out.with_name(f"{out.stem}_{len(written)}.xlsx")
-                written[out] = result.sha256
-            write_feedback(path, result, out)
-        if not args.json:
-            _print_result(result, lock)
+    with _feedback_space(args.feedback, files):            # room for the copies, checked before the first
+        for path, result in zip(files, results):
+            lock = [i.code for i in result.issues] == ["F007"]
+            failed |= result.status != "ok" and not lock
+            if args.feedback and not lock and id(result) not in foreign_ids:   # no unit is told off for a foreign key
+                out = Path(args.feedback)
+                if len(files) > 1:
+                    out = out / feedback_name(path, result)
+                    if out in written and written[out] != result.sha256:     # never overwrite another file's
+                        out = out.with_name(f"{out.stem}_{len(written)}.xlsx")
+                    written[out] = result.sha256
+                write_feedback(path, result, out)
+            if not args.json:
+                _print_result(result, lock)
     if foreign:
         ids = ", ".join(sorted({r.key_id for r in foreign}))
         print(f"Lưu ý: {len(foreign)} tệp được ký bằng khóa khác (mã khóa {ids}), không phải khóa của văn phòng "
@@ -392,6 +470,17 @@ def cmd_validate(args) -> int:
         print(json.dumps([r.to_json() for r in results] + [dict(item, status="skipped") for item in skipped],
                          ensure_ascii=False, indent=1))
     return 1 if failed else 0
+
+
+def _feedback_space(feedback, files):
+    """Room for the feedback copies (each about the size of the unit's file): checked before the first is written."""
+    from thidua import faults
+    from thidua.volumes import existing
+    if not feedback:
+        return faults.expect_space(Path.cwd(), 0)
+    sizes = sum(p.stat().st_size for p in files if p.is_file())
+    folder = Path(feedback) if len(files) > 1 else Path(feedback).parent
+    return faults.expect_space(existing(folder), sizes * 3 // 2, what=f"tệp phản hồi vào {folder}")
 
 
 # ---------------------------------------------------------------- the mailbox (thidua/mail/)
@@ -440,12 +529,17 @@ def cmd_mail_send(args) -> int:
     sender = sender_of(settings, ws.plan, settings_home(args.workbook, args.settings, ws.db_path))
     outgoing, no_address = build(ws, args.what, args.round, sender, args.templates)
     report = send_messages(ws, outgoing, settings, args.round, args.what, args.dry_run,
-                           Path(args.out) if args.out else None, progress=not args.json)
+                           Path(args.out) if args.out else None, progress=not args.json,
+                           resend=args.resend, mark_sent=args.mark_sent, note=args.note)
     report.no_address = no_address
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
-        return 0
+        return 2 if report.failed or report.uncertain else 0
     kind = "biểu mẫu" if args.what == "templates" else "thư nhắc"
+    for d in report.decisions:
+        action = "gửi lại" if d["action"] == "resend" else "ghi là đã gửi"
+        print(f"Đã ghi quyết định: {d['unit']} ({d['recipient']}) {action}, do {d['decided_by']} lúc "
+              f"{d['decided_at'].replace('T', ' ')}; lý do: {d['reason']}.")
     if args.dry_run:
         print(f"Chạy thử: đã soạn {len(report.written)} {kind} kỳ {args.round} (.eml, chưa gửi)"
               + (f" trong {Path(report.written[0]).parent}" if report.written else "") + ".")
@@ -453,14 +547,22 @@ def cmd_mail_send(args) -> int:
         print(f"Đã gửi {len(report.sent)} {kind} kỳ {args.round}.")
     if report.already:
         print(f"{len(report.already)} đơn vị đã được gửi từ lần trước, không gửi lại.")
-    if report.uncertain:
-        print(f"Cần xem: lần gửi trước bị dừng giữa chừng khi gửi cho {', '.join(report.uncertain)}; "
-              "không gửi lại tự động (kiểm tra hộp thư đã gửi).")
     if report.no_address:
         print(f"Không có địa chỉ thư điện tử: {', '.join(report.no_address)}.")
     for f in report.failed:
         print(f"Lỗi: máy chủ từ chối thư gửi {f['unit']} ({f['to']}): {f['error']}.", file=sys.stderr)
-    return 2 if report.failed else 0
+    if report.uncertain:
+        units = " ".join(report.uncertain)
+        print(f"Lỗi: lần gửi trước bị dừng giữa chừng (máy tắt, mất điện, bị ngắt) khi đang gửi {kind} kỳ {args.round} "
+              f"cho {len(report.uncertain)} đơn vị; không biết thư đã đến hay chưa nên không gửi lại tự động:",
+              file=sys.stderr)
+        for r in report.uncertain_rows:
+            print(f"  {r['unit']} ({r['recipient']}): «{r['subject']}», bắt đầu gửi lúc "
+                  f"{r['started_at'].replace('T', ' ')}, Message-ID {r['message_id']}", file=sys.stderr)
+        print(f"Thử: xem thư mục «Thư đã gửi» của hộp thư văn phòng (hoặc hỏi đơn vị), rồi chạy lại lệnh này với "
+              f"--resend {units} cho đơn vị chưa nhận được, --mark-sent {units} cho đơn vị đã nhận được "
+              "(thêm --note \"lý do\" nếu cần); mỗi quyết định được ghi lại kèm người, giờ và lý do.", file=sys.stderr)
+    return 2 if report.failed or report.uncertain else 0
 
 
 def _print_result(result, skipped: bool) -> None:
@@ -510,7 +612,7 @@ def build_parser() -> ArgumentParser:
                         "windows-msvc-install_only.tar.gz) đưa vào gói: cai-dat.bat cài không cần Internet")
     p.set_defaults(func=cmd_bundle_windows)
 
-    # scores, classification, proposals and summaries (scoring.py, commendations.py, summary.py)
+    # scores, classification, proposals and summaries (review/scoring.py, awards/proposals.py, reports/summary.py)
     db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
     p = sub.add_parser("scores", help="điểm thẩm định: xuất bảng để chấm, nhập điểm đã chấm")
     scores = p.add_subparsers(dest="scores_command", metavar="SUBCOMMAND", required=True)
@@ -548,7 +650,9 @@ def build_parser() -> ArgumentParser:
     q.add_argument("--form", help="mã hình thức khen thưởng (bắt buộc khi nâng hình thức)")
     q.add_argument("--note", help="ghi chú quyết định")
     q.add_argument("--force", action="store_true",
-                   help="cho phép sửa một đề nghị đã được khen thưởng (ghi vào lịch sử đề nghị)")
+                   help="cho phép sửa một đề nghị đã được khen thưởng, hoặc khen thưởng người chưa đủ điều kiện "
+                        "(cần --reason; ghi vào lịch sử đề nghị)")
+    q.add_argument("--reason", help="lý do khen thưởng người chưa đủ điều kiện (hiện trong danh sách làm việc)")
     _common(q)
     q.set_defaults(func=cmd_proposals_decide)
     q = props.add_parser("export", help="xuất Danh sách đề nghị khen thưởng theo mẫu văn bản")
@@ -558,23 +662,50 @@ def build_parser() -> ArgumentParser:
     _common(q)
     q.set_defaults(func=cmd_proposals_export)
 
-    p = sub.add_parser("awards", help="soạn quyết định khen thưởng, giấy khen, tờ trình (Word)")
+    p = sub.add_parser("awards", help="quyết định khen thưởng (lưu trong kho), giấy khen, tờ trình (Word)")
     aw = p.add_subparsers(dest="awards_command", metavar="SUBCOMMAND", required=True)
-    for name, text in (("decision", "Quyết định khen thưởng kèm danh sách (đề nghị đã được khen thưởng)"),
-                       ("certificates", "giấy khen, mỗi người/tập thể một trang A4 ngang"),
-                       ("submission", "Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")):
-        q = aw.add_parser(name, help=text)
-        q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ GK")
-        q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+
+    def paper_options(q, out_help: str) -> None:
+        q.add_argument("--out", required=True, help=out_help)
         q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
         q.add_argument("--db", help=db_help)
-        q.add_argument("--number", help="số văn bản, ví dụ 45/QĐ-CĐN (để trống: chừa chỗ ghi tay)")
-        q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: hôm nay)")
         q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
-        if name == "certificates":
-            q.add_argument("--margins", help="lề trang (mm) trên,phải,dưới,trái cho khớp phôi giấy khen in sẵn")
+        q.add_argument("--margins", help="lề trang giấy khen (mm) trên,phải,dưới,trái cho khớp phôi in sẵn")
         _common(q)
-        q.set_defaults(func=cmd_awards)
+
+    q = aw.add_parser("decision", help="lập quyết định khen thưởng của một kỳ và một hình thức (lưu trong kho), "
+                      "ghi quyết định kèm danh sách, giấy khen và danh sách làm việc")
+    q.add_argument("--round", required=True, help="kỳ của các đề nghị: SK1 (sơ kết), TK (tổng kết), DX (đột xuất)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng do Văn phòng quyết định, ví dụ GK")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ, không phải hôm nay)")
+    q.add_argument("--number", help="số quyết định, ví dụ 5 (in ra 05/QĐ-CĐN); mặc định: số tiếp theo")
+    q.add_argument("--adhoc", action="store_true", help="quyết định khen thưởng đột xuất từ các đề nghị ghi «Đột xuất»")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_decision)
+    q = aw.add_parser("decisions", help="liệt kê các quyết định khen thưởng đã lập")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--json", action="store_true", help="in dạng JSON")
+    _common(q)
+    q.set_defaults(func=cmd_awards_decisions)
+    q = aw.add_parser("papers", help="ghi lại các văn bản của một quyết định đã lập (giống hệt lần trước)")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "thư mục ghi các văn bản")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("certificates", help="giấy khen của một quyết định đã lập, mỗi người/tập thể một trang A4 ngang")
+    q.add_argument("--number", required=True, help="số quyết định, ví dụ 5 hoặc 05/QĐ-CĐN")
+    paper_options(q, "tệp .docx ghi ra")
+    q.set_defaults(func=cmd_awards_papers)
+    q = aw.add_parser("submission", help="Tờ trình lên LĐLĐ tỉnh kèm danh sách (hình thức do cấp trên quyết định)")
+    q.add_argument("--form", required=True, help="mã hình thức khen thưởng, ví dụ BKLDLD")
+    q.add_argument("--round", help="chỉ các đề nghị của kỳ này (mặc định: mọi kỳ)")
+    q.add_argument("--date", help="ngày ký, ngày/tháng/năm (mặc định: theo kỳ)")
+    q.add_argument("--number", help="số tờ trình, ví dụ 12/TTr-CĐN (để trống: chừa chỗ ghi tay)")
+    q.add_argument("--out", required=True, help="tệp .docx ghi ra")
+    q.add_argument("--pdf", action="store_true", help="ghi thêm tệp PDF bên cạnh (LibreOffice)")
+    q.add_argument("--db", help=db_help)
+    q.add_argument("--layouts", help="thư mục chứa mẫu .docx đã sửa (mặc định: mẫu kèm theo ThiDua)")
+    _common(q)
+    q.set_defaults(func=cmd_awards_submission)
 
     p = sub.add_parser("summary", help="báo cáo sơ kết Đợt 1 hoặc tổng kết năm (.xlsx, có thể kèm PDF)")
     p.add_argument("--period", required=True, choices=("1", "2", "year"), type=str.lower, help="1 = sơ kết Đợt 1, year = tổng kết năm")
@@ -688,6 +819,11 @@ def build_parser() -> ArgumentParser:
     send.add_argument("--out", help="thư mục ghi .eml khi chạy thử (mặc định: thu-gui/KỲ)")
     send.add_argument("--templates", help="thư mục biểu mẫu đã tạo (mặc định: tạo lại bằng khóa của văn phòng)")
     send.add_argument("--rate", type=float, help="số thư tối đa mỗi phút (mặc định: 20)")
+    send.add_argument("--resend", nargs="+", metavar="UNIT", default=[],
+                      help="gửi lại cho các đơn vị này thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: chưa nhận được)")
+    send.add_argument("--mark-sent", nargs="+", metavar="UNIT", default=[],
+                      help="ghi là đã gửi thư mà lần gửi trước bị dừng giữa chừng (đã kiểm tra: đã nhận được)")
+    send.add_argument("--note", help="lý do của quyết định --resend / --mark-sent (ghi vào kho dữ liệu)")
     send.set_defaults(func=cmd_mail_send)
     return parser
 
@@ -698,13 +834,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from thidua import faults
+    sys.unraisablehook = faults.quiet_unraisable(sys.unraisablehook)
     try:
         return int(args.func(args) or 0)
-    except ThiDuaError as exc:
-        print(f"Lỗi: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"Thử: {exc.hint}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("Đã dừng theo yêu cầu.", file=sys.stderr)
         return 130
@@ -712,9 +845,12 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:             # a folder or file the command was pointed at: name it, no traceback
-        print(f"Lỗi: không truy cập được {exc.filename or ''}: {exc.strerror or exc}.", file=sys.stderr)
-        print("Thử: kiểm tra đường dẫn, quyền ghi, và đóng tệp nếu đang mở trong Excel.", file=sys.stderr)
+    except Exception as exc:           # domain errors and faults of the machine: Lỗi/Thử, no traceback
+        err = faults.domain_error(exc)
+        if err is None:
+            raise
+        for line in faults.message_lines(err):
+            print(line, file=sys.stderr)
         return 2
 
 

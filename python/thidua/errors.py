@@ -10,5 +10,8 @@ class ThiDuaError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self):                  # whole across a worker process (pickled): message and hint
+        return (type(self), (self.message, self.hint))
+
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()

@@ -96,8 +96,12 @@ def entry(func: Callable[[Context], str]) -> Callable[[], None]:
         book = xw.Book.caller()
         try:
             message = func(context(book))
-        except ThiDuaError as exc:
-            message = f"Lỗi: {exc.message}" + (f" Thử: {exc.hint}" if exc.hint else "")
+        except Exception as exc:         # the same translation as the command line (thidua.faults)
+            from thidua import faults
+            err = faults.domain_error(exc)
+            if err is None:
+                raise
+            message = " ".join(faults.message_lines(err))
         status(book, message)
     return run
 
@@ -220,12 +224,17 @@ def send_mail(ctx: Context) -> str:
         message += f"; {len(report.already)} đơn vị đã được gửi từ trước, không gửi lại"
     if report.failed or no_address:
         message += f"; chưa gửi được cho {', '.join([f['unit'] for f in report.failed] + no_address)}"
+    if report.uncertain:
+        units = " ".join(report.uncertain)
+        message += (f". Lỗi: lần gửi trước bị dừng giữa chừng khi đang gửi cho {units}, không biết thư đã đến chưa "
+                    f"nên không gửi lại. Thử: xem «Thư đã gửi» của hộp thư văn phòng rồi chạy «thidua mail send "
+                    f"--round {rnd.code} --what {what} --resend {units}» (chưa nhận) hoặc «--mark-sent {units}» (đã nhận)")
     return message + "."
 
 
 @entry
 def score_units(ctx: Context) -> str:
-    from thidua.review.commendations import STATE_NAMES, SUBJECT_NAMES, load_proposals
+    from thidua.awards.proposals import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
     period = L.period_code(ctx.control("ThiDua_Dot"))
     results = classify_units(ctx.ws, period)
@@ -236,7 +245,7 @@ def score_units(ctx: Context) -> str:
     checks = load_proposals(ctx.ws)
     write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
                                      "Trạng thái", "Đủ điều kiện", "Ghi chú"),
-                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.title.name if c.title else "",
+                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
                   c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
                   "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
     scored = sum(1 for r in results if r.total is not None)
@@ -247,37 +256,51 @@ def score_units(ctx: Context) -> str:
 
 @entry
 def award_papers(ctx: Context) -> str:
-    """Decision + list + certificates for each form the office decides, a submission for each form decided above;
-    only forms with proposals in the right state; layouts from the folder mau-van-ban beside the book if present."""
-    from thidua.awards.documents import context as doc_context, recipients, render
-    from thidua.errors import ThiDuaError
+    """«Soạn quyết định, giấy khen» for the chosen round: for each form the office decides, a decision record of the
+    round's awarded, eligible proposals not yet in one (its ad-hoc rows in a decision of their own), then the papers
+    of every decision of the round (decision with its list, certificates, working list); for each form decided above,
+    a submission. Layouts from the folder mau-van-ban beside the book if present."""
+    from thidua.awards.decisions import NothingToDecide, list_decisions, make_decision, summary_line, write_papers
+    from thidua.awards.documents import context as doc_context, proposed, render
+    from thidua.awards.proposals import load_proposals
     from thidua.plan.model import OFFICE
-    from thidua.reports.libreoffice import convert, soffice
-    from thidua.review.commendations import load_proposals
-    checks = load_proposals(ctx.ws)
+    from thidua.reports.libreoffice import convert_all, soffice
+    rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
+    if rnd.kind not in ("review", "adhoc"):
+        raise ThiDuaError(f"Kỳ {rnd.code} ({rnd.name}) không có đề nghị khen thưởng.",
+                          "Chọn kỳ sơ kết, tổng kết hoặc đề nghị đột xuất ở ô «Kỳ báo cáo».")
     wanted = ctx.control("ThiDua_HinhThuc")
     forms = [f for f in ctx.plan.forms if not wanted or f.code.lower() == wanted.lower()]
     if not forms:
         raise ThiDuaError(f"Không có hình thức khen thưởng «{wanted}».",
                           "Ghi một mã trong trang Hình thức khen thưởng, hoặc để trống ô đó.")
-    names = ctx.ws.unit_names
     layouts = ctx.path("layouts") if ctx.path("layouts").is_dir() else None
-    out, written = ctx.path("awards"), []
-    for form in forms:
-        kinds = ("decision", "certificates") if form.decided_by == OFFICE else ("submission",)
-        for kind in kinds:
+    out, written, made = ctx.path("awards"), [], []
+    for form in (f for f in forms if f.decided_by == OFFICE):
+        for adhoc in (False, True) if rnd.kind == "review" else (True,):
             try:
-                rec = recipients(ctx.plan, checks, form.code, kind, names)
-            except ThiDuaError:
-                continue            # nothing in the right state for this form
-            prefix = {"decision": "QuyetDinh", "certificates": "GiayKhen", "submission": "ToTrinh"}[kind]
-            path = render(kind, doc_context(ctx.plan, rec, kind), out / f"{prefix}_{form.code}.docx", layouts)
-            written.append(path)
-            if soffice():
-                convert(path, "pdf", out)
+                made.append(make_decision(ctx.ws, rnd.code, form.code, adhoc=adhoc))
+            except NothingToDecide:
+                continue
+        for decision in list_decisions(ctx.ws, [rnd.code]):
+            if decision.form == form.code:
+                written += write_papers(decision, out, layouts)
+    checks = load_proposals(ctx.ws, [rnd.code])
+    for form in (f for f in forms if f.decided_by != OFFICE):
+        try:
+            rec = proposed(ctx.plan, checks, form.code, ctx.ws.unit_names)
+        except ThiDuaError:
+            continue            # nothing reviewed for this form
+        written.append(render("submission", doc_context(ctx.plan, rec, "submission", None, rnd.end, rnd.code),
+                              out / f"ToTrinh_{form.code}_{rnd.code}.docx", layouts))
+    if soffice() and written:
+        convert_all(written, "pdf", out)
     if not written:
-        return "Chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen thưởng)."
-    return f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
+        return (f"Kỳ {rnd.code}: chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen "
+                "thưởng; ghi quyết định cho từng đề nghị trước).")
+    news = "; ".join(f"đã lập quyết định {summary_line(d, ', ')}" for d in made)
+    return ((news + ". ") if news else "") + \
+        f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
 
 
 @entry

@@ -9,6 +9,7 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 FONT = "Times New Roman"
@@ -50,6 +51,31 @@ def _p(where, text: str = "", align=L, bold=False, italic=False, size: float | N
             if size:
                 run.font.size = Pt(size)
     return par
+
+
+def _page_numbers(doc) -> None:
+    """Nghị định 30/2020 (Phụ lục I): the page number, Arabic numerals, centred in the top margin, from the second
+    page on: a PAGE field in the header and a different (empty) first-page header («w:titlePg»)."""
+    sec = doc.sections[0]
+    sec.header_distance = Mm(10)
+    sec.different_first_page_header_footer = True
+    sec.first_page_header.is_linked_to_previous = False          # an empty header of its own on page 1
+    par = sec.header.paragraphs[0]
+    par.alignment = C
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
+        run = par.add_run()
+        run.font.size = Pt(13)
+        if kind:
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), kind)
+            run._r.append(fld)
+        elif text == " PAGE ":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            run.text = text          # the value shown until the field is updated (Word and LibreOffice update it)
 
 
 def _row_flags(row, *flags: str) -> None:
@@ -106,9 +132,9 @@ def _footer(doc, recipients: tuple[str, ...]) -> None:
     _widths(table, (80, 85))
     _row_flags(table.rows[0], "w:cantSplit")
     left, right = table.rows[0].cells
-    _cell(left, [("Nơi nhận:", dict(bold=True, italic=True, size=12, before=12))]
+    _cell(left, [("Nơi nhận:", dict(bold=True, italic=True, size=12, before=6))]
           + [(f"- {r}", dict(size=11)) for r in recipients])
-    _cell(right, [("{{ signer_title }}", dict(align=C, bold=True, before=12))]
+    _cell(right, [("{{ signer_title }}", dict(align=C, bold=True, before=6))]
           + [("", {})] * 4 + [("{{ signer_name }}", dict(align=C, bold=True))])
 
 
@@ -149,24 +175,28 @@ def _appendix(doc, heading: str, extra: bool = False) -> None:
     _p(doc, "(Danh sách có {{ who }})", C, italic=True, before=6)
 
 
+# Nghị định 30/2020: paragraphs of the body at least 6 pt apart.
+BODY_SPACING = 6
+
+
 def decision() -> Document:
     doc = _doc()
+    _page_numbers(doc)
     _header(doc, "Số: {{ number }}")
-    _p(doc, "QUYẾT ĐỊNH", C, bold=True, size=14, before=18)
-    _p(doc, "Về việc tặng {{ form_name }}", C, bold=True)
-    _p(doc, "năm {{ plan_year }}", C, bold=True)
-    _p(doc, "─" * 10, C, size=8, after=10)
-    _p(doc, "BAN THƯỜNG VỤ {{ issuer }}", C, bold=True, after=8)
+    _p(doc, "QUYẾT ĐỊNH", C, bold=True, size=14, before=12)
+    _p(doc, "{{ title_line }}", C, bold=True)
+    _p(doc, "{{ subtitle }}", C, bold=True)
+    _p(doc, "─" * 10, C, size=8, after=6)
+    _p(doc, "{{ body_line }}", C, bold=True, after=BODY_SPACING)
     _p(doc, "{%p for b in bases %}")
-    _p(doc, "{{ b }}", J, italic=True, indent=True, after=3)
+    _p(doc, "{{ b }}", J, italic=True, indent=True, after=BODY_SPACING)
     _p(doc, "{%p endfor %}")
-    _p(doc, "QUYẾT ĐỊNH:", C, bold=True, before=8, after=8)
-    _p(doc, "Điều 1. Tặng {{ form_name }} cho {{ who }} (có danh sách kèm theo) đã có thành tích xuất sắc trong "
-            "phong trào thi đua năm {{ plan_year }}.", J, indent=True, after=4)
-    _p(doc, "Điều 2. {{ article2 }}", J, indent=True, after=4)
+    _p(doc, "QUYẾT ĐỊNH:", C, bold=True, after=BODY_SPACING)
+    _p(doc, "Điều 1. {{ article1 }}", J, indent=True, after=BODY_SPACING)
+    _p(doc, "Điều 2. {{ article2 }}", J, indent=True, after=BODY_SPACING)
     _p(doc, "Điều 3. Văn phòng, các ban của {{ issuer_short }}, các công đoàn cơ sở trực thuộc và các tập thể, "
             "cá nhân có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này. Quyết định có hiệu lực kể từ "
-            "ngày ký.", J, indent=True, keep=True)
+            "ngày ký.", J, indent=True, after=BODY_SPACING, keep=True)
     _footer(doc, ("Như Điều 3;", "LĐLĐ tỉnh (b/c);", "Lưu: VT, Ban CS-PL."))
     _appendix(doc, "{{ form_name|upper }}")
     return doc
@@ -174,37 +204,38 @@ def decision() -> Document:
 
 def submission() -> Document:
     doc = _doc()
+    _page_numbers(doc)
     _header(doc, "Số: {{ number }}")
     _p(doc, "TỜ TRÌNH", C, bold=True, size=14, before=18)
     _p(doc, "Về việc đề nghị tặng {{ form_name }} năm {{ plan_year }}", C, bold=True)
     _p(doc, "─" * 10, C, size=8, after=10)
     _p(doc, "Kính gửi: {{ addressee }}", C, after=10)
     _p(doc, "{%p for b in bases %}")
-    _p(doc, "{{ b }}", J, indent=True, after=3)
+    _p(doc, "{{ b }}", J, indent=True, after=BODY_SPACING)
     _p(doc, "{%p endfor %}")
     _p(doc, "Qua xét đề nghị của các công đoàn cơ sở trực thuộc, Ban Thường vụ {{ issuer_short }} kính trình "
             "{{ addressee_short }} xem xét{{ relay }} tặng {{ form_name }} cho {{ who }} (có danh sách và tóm tắt "
-            "thành tích kèm theo) đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}.", J, indent=True, after=4)
-    _p(doc, "Kính trình {{ addressee_short }} xem xét, quyết định./.", J, indent=True, keep=True)
+            "thành tích kèm theo) {{ achievement }}.", J, indent=True, after=BODY_SPACING)
+    _p(doc, "Kính trình {{ addressee_short }} xem xét, quyết định./.", J, indent=True, after=BODY_SPACING, keep=True)
     _footer(doc, ("Như trên;", "Lưu: VT, Ban CS-PL."))
     _appendix(doc, "ĐỀ NGHỊ TẶNG {{ form_name|upper }}", extra=True)
     return doc
 
 
 def certificates() -> Document:
-    """One page per recipient (A4 landscape): each certificate starts on a new page."""
+    """One page per recipient (A4 landscape): each certificate starts on a new page; no page numbers."""
     doc = _doc(landscape=True)
     sec = doc.sections[0]
     sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin = Mm(25), Mm(20), Mm(25), Mm(25)
     _p(doc, "{%p for r in recipients %}")
     _p(doc, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", C, bold=True, size=13, page_break=True)
     _p(doc, "Độc lập - Tự do - Hạnh phúc", C, bold=True, size=13, after=14)
-    _p(doc, "BAN THƯỜNG VỤ {{ issuer }}", C, bold=True, size=14)
+    _p(doc, "{{ awarding_body_upper }}", C, bold=True, size=14)
     _p(doc, "TẶNG", C, bold=True, size=14, before=8)
     _p(doc, "{{ heading }}", C, bold=True, size=40, before=4, after=10)
     _p(doc, "{{ r.name }}", C, bold=True, size=24)
     _p(doc, "{{ r.position }}", C, italic=True, size=14, after=8)
-    _p(doc, "Đã có thành tích xuất sắc trong phong trào thi đua năm {{ plan_year }}", C, size=15, after=14)
+    _p(doc, "{{ achievement_line }}", C, size=15, after=14)
     # The signature block: place and date, the signer's title and name centred over each other on the right;
     # the decision's number and date and the register number on the left, level with the signer's name.
     table = doc.add_table(rows=1, cols=2)

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from thidua import faults
 from thidua.errors import ThiDuaError
 from thidua.fileio import remove_stale_temps
 from thidua.intake.result import ERROR, Issue, SubmissionResult
@@ -200,8 +201,8 @@ class _Run:
         self.n_new = 0
         self.unreadable: list[FileRow] = []      # files that could not even be opened, with the reason
 
-    def run(self, paths: list[Path], progress: bool) -> list[tuple[str, str]]:
-        """Every file's (path, sha256); new bytes end up archived and stored."""
+    def survey(self, paths: list[Path]) -> tuple[list[tuple[str, str]], list[str], dict]:
+        """Which files need reading (new or changed since the store saw them): (seen, todo, stats)."""
         seen, todo, stats = [], [], {}
         for path in paths:
             try:
@@ -217,6 +218,16 @@ class _Run:
             else:
                 todo.append(spath)
         todo.sort(key=lambda p: (stats[p].st_mtime_ns, p))     # the earliest of identical copies is the original
+        return seen, todo, stats
+
+    def space(self, todo: list[str], stats: dict):
+        """The room the files to read ask for beside the store, checked before anything is written."""
+        need = store_growth(sum(stats[p].st_size for p in todo))
+        return faults.expect_space(self.db_path.parent, need, what=f"{len(todo)} tệp mới vào kho dữ liệu "
+                                   f"{self.db_path} và thư mục lưu trữ bên cạnh")
+
+    def run(self, seen: list, todo: list[str], stats: dict, progress: bool) -> list[tuple[str, str]]:
+        """Every file's (path, sha256); new bytes end up archived and stored."""
         init = (self.plan, self.key, self.units, frozenset(self.known), archive.archive_root(self.db_path))
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
@@ -291,6 +302,12 @@ class _Run:
                 submissions.add_sightings(self.store, rows)
 
 
+def store_growth(new_bytes: int) -> int:
+    """The room a consolidation of `new_bytes` of new files asks for beside the store: the archive copies, the
+    store's rows (about a third of the files' size) and its write-ahead log (checkpointed every ~4 MB)."""
+    return new_bytes * 3 // 2 + min(new_bytes, 4 << 20)
+
+
 def _unopened(path: Path, exc: OSError | None) -> FileRow:
     why = (exc.strerror or str(exc)) if exc else "không mở được (bị khóa, bị xóa hoặc không có quyền đọc)"
     return FileRow(str(path), "", None, None, "unreadable", 1, note=f"Không đọc được tệp: {why}")
@@ -344,13 +361,15 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
         rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
         store = Store.open(db_path)
         try:
-            register.sync_plan(store, plan, unit_map.values())
-            archive.clean_archive_temps(archive.archive_root(db_path))
-            run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
-            run = _Run(store, db_path, run_id, plan, unit_map, key, lock_fd)
+            run = _Run(store, db_path, 0, plan, unit_map, key, lock_fd)
             found, skipped = survey_inbox(inbox.resolve())
-            seen = run.run(found, progress)
-            runs.finish_run(store, run_id, len(seen), run.n_new)
+            seen, todo, stats = run.survey(found)
+            with run.space(todo, stats):                  # a disk without room: said before anything is written
+                register.sync_plan(store, plan, unit_map.values())
+                archive.clean_archive_temps(archive.archive_root(db_path))
+                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
+                seen = run.run(seen, todo, stats, progress)
+                runs.finish_run(store, run_id, len(seen), run.n_new)
             report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
@@ -358,11 +377,13 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             report.totals = values.indicator_totals(store, round_code)
             report.across = decreases(store, plan, round_code)
         except sqlite3.Error as exc:
-            raise ThiDuaError(f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc, db_path) or ThiDuaError(
+                f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
-            raise ThiDuaError(f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
-                              "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
+            raise faults.translate(exc) or ThiDuaError(
+                f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
+                "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         finally:
             store.close()
         if out is not None:

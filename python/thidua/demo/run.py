@@ -24,6 +24,8 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     demo_year(ws, out, say)
     from thidua.mail.send import demo_dry_run
     demo_dry_run(ws, out, say=say)
+    from thidua.awards.decisions import demo_awards
+    demo_awards(ws, out, say)
     from thidua.reports.summary_job import demo_summaries
     demo_summaries(ws, out, say)
     say(f"Xong sau {format_seconds(time.perf_counter() - started)} giây. Kết quả ở {out.resolve()}")

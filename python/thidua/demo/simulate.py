@@ -256,19 +256,61 @@ def _person(rng: random.Random, unit: Unit, female: bool, years: int) -> dict[st
             "prop.summary": rng.choice(SUMMARIES)}
 
 
+def agency_code(unit: Unit) -> str:
+    """The initials an employing agency signs its decisions with: «CĐCS Trường THPT Trần Phú» -> «THPTTP»."""
+    words = ascii_slug(unit.name.removeprefix("CĐCS "), 80).replace("-", " ").split()
+    return "".join(w if w.isupper() and len(w) > 1 else w[:1].upper() for w in words)[:10]
+
+
+def _attested(rng: random.Random, rnd: Round, unit: Unit) -> dict[str, object]:
+    """The employing agency's decision recognising a yearly title: its number and date (mid-December); now and
+    then a unit forgets the number (the title then counts for nothing: X014)."""
+    number = f"{rng.randint(12, 260)}/QĐ-{agency_code(unit)}"
+    day = rnd.end - dt.timedelta(days=rng.randint(10, 25))
+    if rng.random() < 0.04:
+        return {"prop.title_date": day}
+    return {"prop.title_decision": number, "prop.title_date": day}
+
+
+def _cluster_head(plan: Plan, rnd: Round, unit: Unit) -> dict[str, object]:
+    """The head of a unit's emulation cluster (the same person for every unit of the cluster): two units of a
+    cluster may both propose him, the same achievement twice (X013)."""
+    rng = random.Random(f"{unit.cluster}-{plan.year}")
+    return {"prop.subject": S.INDIVIDUAL, "prop.name": vietnamese_name(rng, False),
+            "prop.position": f"Trưởng {unit.cluster}", "prop.gioi_tinh": "Nam", "prop.ky_luat": S.NO,
+            "prop.nam_htxs": 3, "prop.birth_year": plan.year - rng.randint(35, 55),
+            "prop.summary": "Điều hành khối thi đua hoàn thành xuất sắc nhiệm vụ"}
+
+
 def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> list[dict[str, object]]:
-    """A unit's nominees: its Lao động tiên tiến, about one Chiến sĩ thi đua cơ sở in seven of them (a few units
-    propose too many), some for higher forms (women for «Giỏi việc nước, đảm việc nhà»), and the unit itself."""
+    """A unit's nominees. At year end: its Lao động tiên tiến with the agency's decision, about one Chiến sĩ thi đua
+    cơ sở in seven of them (a few units propose too many), some for higher forms (women for «Giỏi việc nước, đảm
+    việc nhà»), the unit itself with its collective title, now and then its cluster's head. At the sơ kết: a few
+    people and the unit for a Giấy khen, no yearly title. Ad-hoc: one or two people."""
     titles = {t.code: t.name for t in plan.titles}
     forms = {f.code: f.name for f in plan.forms}
+    year_end = plan.year_end_round is not None and rnd.code == plan.year_end_round.code
+
+    def born(row: dict) -> dict:
+        row["prop.birth_year"] = plan.year - rng.randint(24, 58)
+        return row
     if rnd.kind == "adhoc":
-        return [dict(_person(rng, unit, rng.random() < 0.5, rng.randint(1, 3)), **{
-            "prop.form": forms["GK"], "prop.adhoc": S.YES}) for _ in range(rng.randint(1, 2))]
+        return [born(dict(_person(rng, unit, rng.random() < 0.5, rng.randint(1, 3)), **{
+            "prop.form": forms["GK"], "prop.adhoc": S.YES})) for _ in range(rng.randint(1, 2))]
+    if not year_end:
+        rows = [born(dict(_person(rng, unit, rng.random() < 0.55, rng.randint(2, 5)),
+                          **{"prop.form": forms["BKLDLD" if rng.random() < 0.15 else "GK"]}))
+                for _ in range(rng.randint(0, 3))]
+        if rng.random() < 0.3:
+            rows.append({"prop.subject": S.COLLECTIVE, "prop.name": unit.name, "prop.ky_luat": S.NO,
+                         "prop.nam_htxs": rng.randint(1, 5), "prop.summary": rng.choice(SUMMARIES),
+                         "prop.form": forms["GK"]})
+        return rows
     rows = []
     n_ldtt = rng.randint(0, 7)
     for _ in range(n_ldtt):
-        row = _person(rng, unit, rng.random() < 0.55, rng.randint(1, 4))
-        row["prop.title"] = titles["LDTT"]
+        row = born(_person(rng, unit, rng.random() < 0.55, rng.randint(1, 4)))
+        row.update({"prop.title": titles["LDTT"], **_attested(rng, rnd, unit)})
         if rng.random() < 0.3:
             row["prop.form"] = forms["GK"]
         rows.append(row)
@@ -277,8 +319,9 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
         pick = rng.random()
         form = "BKLDLD" if pick < 0.25 else "BKTLD" if pick < 0.3 else "BKGVNDVN" if pick < 0.42 else None
         female = rng.random() < (0.92 if form == "BKGVNDVN" else 0.5)      # now and then a man: not eligible
-        row = _person(rng, unit, female, rng.randint(3, 6) if form else rng.randint(1, 4))
-        row.update({"prop.title": titles["CSTDCS"], "prop.co_sang_kien": S.YES if rng.random() < 0.95 else S.NO})
+        row = born(_person(rng, unit, female, rng.randint(3, 6) if form else rng.randint(1, 4)))
+        row.update({"prop.title": titles["CSTDCS"], "prop.co_sang_kien": S.YES if rng.random() < 0.95 else S.NO,
+                    **_attested(rng, rnd, unit)})
         if form:
             row["prop.form"] = forms[form]
         rows.append(row)
@@ -292,7 +335,10 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
                      "prop.ty_le_htnv": 100.0 if rng.random() < 0.9 else float(rng.randint(90, 99)),
                      "prop.so_cstdcs": max(n_cstdcs, 1 if share >= 70 and rng.random() < 0.9 else 0),
                      "prop.nam_htxs": rng.randint(1, 5), "prop.dan_dau_khoi": S.YES if lead else S.NO,
-                     "prop.summary": rng.choice(SUMMARIES), "prop.form": forms[form]})
+                     "prop.summary": rng.choice(SUMMARIES), "prop.form": forms[form], **_attested(rng, rnd, unit)})
+    if rng.random() < 0.04:
+        rows.append(dict(_cluster_head(plan, rnd, unit), **{"prop.title": titles["LDTT"], "prop.form": forms["GK"],
+                                                            **_attested(rng, rnd, unit)}))
     return rows
 
 
@@ -463,14 +509,16 @@ def _is_required(spec: S.TemplateSpec, addr: Addr) -> bool:
     return any(c.field.key == addr.field and c.field.required for c in sheet.cells)
 
 
-def _cstdcs_without_ldtt(d: Draft) -> bool:
-    if d.spec.sheet("proposals") is None or d.spec.round.kind == "adhoc":
+def _title_without_decision(d: Draft) -> bool:
+    """A yearly title given without the agency's decision (number, date): it counts for nothing (X014)."""
+    year_end = d.plan.year_end_round
+    if d.spec.sheet("proposals") is None or year_end is None or d.spec.round.code != year_end.code:
         return False
-    name = next(t.name for t in d.plan.titles if t.code == "CSTDCS")
+    name = next(t.name for t in d.plan.titles if t.code == "LDTT")
     rows = [a.row for a in d.values if a.sheet == "proposals" and a.field == "prop.name"]
     row = max(rows, default=-1) + 1
     new = {"prop.subject": S.INDIVIDUAL, "prop.name": vietnamese_name(d.rng), "prop.title": name,
-           "prop.dat_ldtt": S.NO, "prop.co_sang_kien": S.YES, "prop.ky_luat": S.NO, "prop.thang_cong_tac": 12,
+           "prop.form": next(f.name for f in d.plan.forms if f.code == "GK"), "prop.ky_luat": S.NO,
            "prop.summary": SUMMARIES[1]}
     d.values.update({Addr("proposals", k, row): v for k, v in new.items()})
     return True
@@ -520,7 +568,7 @@ MISTAKES: dict[str, Callable[[Draft], bool]] = {
     "new_over_members": _over("ND5_KETNAP", "ND5_DOANVIEN", 10),
     "score_over_max": _score_over_max,
     "missing_required": _missing_required,
-    "cstdcs_without_ldtt": _cstdcs_without_ldtt,
+    "title_without_decision": _title_without_decision,
     "nfd_text": _nfd_text,                          # looks right, compares unequal
     "eth_for_dj": _eth_for_dj,                      # Ð (U+00D0) typed for Đ
     "identity_swap": _identity_swap,                # another unit's template, filled with this unit's data

@@ -96,6 +96,14 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X012", _W, "Dòng {row}: {detail}. Văn phòng sẽ chọn trong số các đề nghị này."),
     Message("X010", _E, "Dòng {row}: chưa chọn danh hiệu thi đua hoặc hình thức khen thưởng cho «{value}»."),
     Message("X011", _E, "«{label}» ({value}) lớn hơn «{other}» ({bound}). Kiểm tra lại hai số liệu."),
+    # -- award proposals judged across files and at a decision (awards/): #19 owns X013-X019
+    Message("X013", _W, "«{value}» được đề nghị {form} hơn một lần trong năm {year}: {sources}. Một thành tích chỉ được khen một lần ở một cấp: giữ một đề nghị, ghi «Không đạt» cho đề nghị kia (thidua proposals decide --id N --state not_met)."),
+    Message("X014", _W, "Dòng {row}: danh hiệu «{title}» chưa ghi {missing} quyết định công nhận của cơ quan, đơn vị nên chưa được tính là điều kiện khen thưởng. Ghi số và ngày quyết định công nhận."),
+    Message("X015", _W, "Dòng {row}: «{title}» là danh hiệu năm, chỉ ghi ở kỳ {year_end}; danh hiệu ghi ở kỳ {round} không được tính."),
+    Message("X016", _W, "Dòng {row}: «{value}» là đề nghị khen thưởng đột xuất gửi trong kỳ {round}: không vào quyết định {kind} mà vào quyết định khen thưởng đột xuất (thidua awards decision --round {round} --adhoc)."),
+    Message("X017", _W, "«{value}» không đủ điều kiện ({detail}) nhưng được khen thưởng theo quyết định của Văn phòng, lý do: {reason}."),
+    Message("X018", _W, "Dòng {row}: quyết định công nhận danh hiệu «{title}» ngày {value} sau ngày {bound} của quyết định khen thưởng nên chưa được tính."),
+    Message("X019", _W, "Dòng {row}: {detail}. Tỷ lệ này ràng buộc danh sách công nhận của cơ quan, đơn vị (nơi quyết định danh hiệu), không phải đề nghị của Công đoàn: kiểm tra lại quyết định công nhận."),
 )}
 
 
@@ -106,6 +114,11 @@ def make_issue(code: str, sheet: str | None = None, cell: str | None = None, fie
     fill = _Blank({"sheet": sheet or "", "cell": cell or "", **params}, value=_show(value))
     text = msg.template.format_map(fill)
     return Issue(code, msg.severity, sheet, cell, field, value, " ".join(text.split()))
+
+
+def message_text(code: str, **params: Any) -> str:
+    """The catalogue's message of `code` filled from `params` (as an Issue's message reads)."""
+    return make_issue(code, value=params.pop("value", None), **params).message
 
 
 def _show(value: Any) -> str:

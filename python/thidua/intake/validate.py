@@ -13,7 +13,7 @@ from thidua.errors import ThiDuaError
 from thidua.intake.messages import CATALOGUE, format_number, make_issue
 from thidua.intake.parse import INVALID, UNDERSTOOD, WITH_UNIT, excel_serial_date, fold, parse_choice, parse_date, parse_number
 from thidua.plan.model import CROSS_ROUND, Plan
-from thidua.review.eligibility import Nomination, judge, quota_warnings
+from thidua.awards.eligibility import Nomination, attest, facts, judge, quota_warnings
 from thidua.intake.reader import RawInput, Reading, read_bytes
 from thidua.intake.result import Issue, SubmissionResult, Value
 from thidua.intake.safety import MAX_FILE
@@ -319,10 +319,12 @@ def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
 
 
 def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
-    """Proposal rows: a nominee who fails a condition or a quota is a warning on that row, never a rejection."""
+    """Proposal rows: a nominee who fails a condition or a quota is a warning on that row, never a rejection. A
+    state title is a fact only with the agency's decision (number, date) and in the year-end round."""
     sheet = reading.spec.sheet("proposals")
     if sheet is None:
         return
+    rnd = reading.spec.round
     titles = {t.name: t for t in plan.titles}
     forms = {f.name: f for f in plan.forms}
     seen: dict[tuple, list[int]] = {}
@@ -338,24 +340,30 @@ def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:
                     and award.subject != S.SUBJECT_CODES[subject]:
                 expected = S.INDIVIDUAL if award.subject == "individual" else S.COLLECTIVE
                 _issue(reading, "X008", key, row, value=award.name, expected=expected.lower(), found=subject)
+        attested = attest(plan, values, title, rnd.code)
+        for code, fields in attested.notes:
+            _issue(reading, code, "prop.title", row, **fields)
         if subject in S.SUBJECT_CODES:
-            _eligibility(reading, plan, values, S.SUBJECT_CODES[subject], (title, form), row, name)
+            _eligibility(reading, plan, facts(values, attested), S.SUBJECT_CODES[subject], (form,), row, name)
         if name:
             dup = (fold(str(name)), subject, values.get("title"), values.get("form"))
             seen.setdefault(dup, []).append(row)
-            nominations.append((row, Nomination("", "", str(name), title.code if title else None,
+            nominations.append((row, Nomination("", rnd.code, str(name),
+                                                title.code if title and attested.counts else None,
                                                 form.code if form else None)))
     for rows in seen.values():
         for row in rows[1:]:
             _issue(reading, "X005", "prop.name", row, value=typed.get(("prop.name", row)),
                    rows=", ".join(map(str, rows[:10])) + (f"… ({len(rows)} dòng)" if len(rows) > 10 else ""))
-    for i, texts in quota_warnings(plan, [n for _, n in nominations]).items():
-        _issue(reading, "X012", "prop.title", nominations[i][0], detail="; ".join(texts))
+    for i, found in quota_warnings(plan, [n for _, n in nominations], rnd.end).items():
+        for code, detail in found:
+            _issue(reading, code, "prop.title", nominations[i][0], detail=detail)
 
 
 def _eligibility(reading: Reading, plan: Plan, values: dict, subject: str, awards, row: int, name) -> None:
     failed = []
-    for failure in judge(plan, values, subject, awards):
+    rnd = reading.spec.round
+    for failure in judge(plan, values, subject, awards, rnd.end, rnd.code):
         key = "prop." + failure.rule.condition.field
         if failure.missing and reading.spec.sheet("proposals") and _has_column(reading, key):
             _issue(reading, "X007", key, row, title=failure.rule.text, label=_label(reading, key))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from email import policy
@@ -14,7 +13,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from thidua.errors import ThiDuaError
-from thidua.fileio import atomic_write_bytes
+from thidua.fileio import atomic_write_bytes, scratch_folder
 from thidua.mail.connect import open_smtp
 from thidua.mail.settings import MailSettings
 from thidua.mail.wire import WIRE
@@ -43,6 +42,8 @@ class SendReport:
     sent: list[str] = field(default_factory=list)            # unit codes
     already: list[str] = field(default_factory=list)         # sent by an earlier run
     uncertain: list[str] = field(default_factory=list)       # an earlier run was killed while sending
+    uncertain_rows: list[dict] = field(default_factory=list)  # those messages as the sent log has them
+    decisions: list[dict] = field(default_factory=list)      # the office's --resend / --mark-sent of this run
     failed: list[dict] = field(default_factory=list)
     no_address: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)         # .eml files of a dry run
@@ -55,8 +56,9 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _signature(plan) -> str:
-    return f"Văn phòng {plan.meta.get('issuer', '').capitalize()} {plan.meta.get('place', '')}".strip()
+def _signature(plan, day: dt.date | None = None) -> str:
+    """«Văn phòng Công đoàn Viên chức tỉnh Quảng Nam»: the office's name in force on `day` (plan/dated.py)."""
+    return f"Văn phòng {plan.office_on(day).issuer_name}".strip()
 
 
 def what_to_send(rnd, today: dt.date | None = None) -> str:
@@ -82,7 +84,7 @@ def template_messages(plan, units, round_code: str, key: bytes, sender: str) -> 
         msg.set_content(
             f"Kính gửi: {unit.name},\n\nVăn phòng gửi đơn vị biểu mẫu {_lower_first(rnd.name)} (đã ghi sẵn mã và tên "
             f"đơn vị). Đề nghị đơn vị điền đủ các ô, không đổi tên trang, lưu dạng .xlsx và gửi lại qua thư điện tử "
-            f"này{due}.\n\nTrân trọng.\n{_signature(plan)}\n")
+            f"này{due}.\n\nTrân trọng.\n{_signature(plan, rnd.start)}\n")
         name = template_filename(round_code, unit)
         msg.add_attachment(factory.render(unit), maintype=XLSX[0], subtype=XLSX[1], filename=name)
         out.append(Outgoing(unit.code, unit.email, f"{round_code}/templates/{unit.code}", msg, name))
@@ -100,7 +102,7 @@ def reminder_messages(ws, round_code: str, sender: str, templates_dir=None) -> t
     key = None if templates_dir else ws.key()        # the templates written by the office, else the key
     rows = [r for r in status_rows(ws, round_code) if r["status"] in NEEDS_REMINDER]
     out, missing = [], []
-    with tempfile.TemporaryDirectory(prefix="thidua-mail-") as tmp:
+    with scratch_folder("mail") as tmp:
         write_reminders(ws, round_code, Path(tmp), templates_dir=templates_dir)
         for row in rows:
             eml = Path(tmp) / reminder_filename(round_code, row["unit"])
@@ -148,18 +150,75 @@ def _with_feedback(msg: EmailMessage, ws, key, row: dict, tmp: Path):
     return new, name
 
 
+def who_decides() -> str:
+    """The office's account on this machine, as the decision log names it: user@computer."""
+    import getpass
+    import socket
+    try:
+        user = getpass.getuser()
+    except Exception:           # no user name in this environment
+        user = "?"
+    return f"{user}@{socket.gethostname()}"
+
+
+RESEND_REASON = "văn phòng đã kiểm tra: đơn vị chưa nhận được thư"
+MARK_SENT_REASON = "văn phòng đã kiểm tra: thư đã đến đơn vị (có trong thư đã gửi)"
+
+
+def decide_uncertain(store: Store, round_code: str, what: str, resend=(), mark_sent=(), note: str | None = None,
+                     who: str | None = None) -> list[dict]:
+    """Record the office's decision on messages a killed run left «sending»: send again (`resend`, with the
+    same Message-ID) or count as sent (`mark_sent`). Units not left uncertain are refused, with the ones that are."""
+    resend = [u.strip().upper() for u in resend or () if u.strip()]
+    mark_sent = [u.strip().upper() for u in mark_sent or () if u.strip()]
+    both = sorted(set(resend) & set(mark_sent))
+    if both:
+        raise ThiDuaError(f"Đơn vị {', '.join(both)} vừa được ghi gửi lại vừa được ghi đã gửi.",
+                          "Chọn một trong hai: --resend (chưa nhận được) hoặc --mark-sent (đã nhận được).")
+    rows = {r["unit"].upper(): r for r in M.uncertain_sends(store, round_code, what)}
+    unknown = [u for u in resend + mark_sent if u not in rows]
+    if unknown:
+        listed = ", ".join(sorted(rows)) or "không có đơn vị nào"
+        raise ThiDuaError(f"Đơn vị {', '.join(unknown)} không có thư {'biểu mẫu' if what == 'templates' else 'nhắc'} "
+                          f"kỳ {round_code} nào đang ở trạng thái chưa rõ (đang gửi thì bị dừng); các đơn vị đang chưa "
+                          f"rõ: {listed}.", "Chỉ ghi --resend / --mark-sent cho các đơn vị đó.")
+    who = who or who_decides()
+    done = []
+    with store.atomic():
+        for unit in resend:
+            done.append(M.decide_send(store, rows[unit], "resend", who, note or RESEND_REASON))
+        for unit in mark_sent:
+            done.append(M.decide_send(store, rows[unit], "mark_sent", who, note or MARK_SENT_REASON))
+    return done
+
+
 def send_messages(ws, outgoing: list[Outgoing], settings: MailSettings, round_code: str, what: str,
-                  dry_run: bool = False, out_dir: Path | None = None, progress: bool = False) -> SendReport:
-    """Send each message not sent before (the sent log in the store); a dry run writes .eml files only."""
+                  dry_run: bool = False, out_dir: Path | None = None, progress: bool = False,
+                  resend=(), mark_sent=(), note: str | None = None) -> SendReport:
+    """Send each message not sent before (the sent log in the store); a dry run writes .eml files only.
+
+    `resend` / `mark_sent`: units whose message a killed run left «sending», decided by the office (logged
+    with who, when and why); a resent message keeps the Message-ID it was first sent with."""
     report = SendReport(round_code, what, dry_run)
     with ws.store(create=True) as store:
+        if resend or mark_sent:
+            if dry_run:
+                raise ThiDuaError("--resend / --mark-sent ghi quyết định vào kho dữ liệu nên không dùng với --dry-run.",
+                                  "Bỏ --dry-run.")
+            report.decisions = decide_uncertain(store, round_code, what, resend, mark_sent, note)
+        again = {d["unit"]: d["message_id"] for d in report.decisions if d["action"] == "resend"}
         todo = []
         for o in outgoing:
             done = M.sent_entry(store, o.send_key)
             if done is None:
+                if o.unit in again and again[o.unit] and not o.msg["Message-ID"]:
+                    o.msg["Message-ID"] = again[o.unit]          # the same message: a unit that got it sees one
                 todo.append(o)
+            elif done["state"] == "sent":
+                report.already.append(o.unit)
             else:
-                (report.already if done["state"] == "sent" else report.uncertain).append(o.unit)
+                report.uncertain.append(o.unit)
+                report.uncertain_rows.append(done)
         if dry_run:
             folder = Path(out_dir or Path("thu-gui") / round_code)
             for o in todo:

@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from thidua.errors import ThiDuaError
+from thidua.plan import dated
+from thidua.plan.dated import AwardMoney, BaseSalary, InForce, LegalBasis, Office, to_date  # noqa: F401 (to_date re-exported)
 
 DEFAULT_PLAN = "plan2019.toml"
 SHEET_KEYS = ("info", "activities", "indicators", "selfscore", "proposals")
 TABLES = ("periods", "rounds", "contents", "indicators", "rules", "charts", "criteria", "rule_sets", "levels", "forms",
           "titles",
-          "proposal_fields", "conditions", "quotas")
+          "proposal_fields", "conditions", "quotas") + dated.DATED_TABLES
 PROPOSAL_FIELD_TYPES = ("choice", "level", "int", "decimal")
 OFFICE = "CDVC"      # `decided_by` of the forms this office decides itself
+# The proposal's attested state title, as a condition may name it (`title >= Lao động tiên tiến`): its value is
+# the title only when the agency's decision (number and date) is given, else blank (awards/eligibility.py).
+TITLE_FIELD = "title"
 INDICATOR_TYPES = ("int", "money", "bool", "date")
 # How a summary takes one unit's figure of a period: "period" = the review round's (else the quarters' sum),
 # "latest" = the latest reported value (head counts).
@@ -33,17 +38,6 @@ FIGURES = ("period", "latest")
 RULE_KINDS = ("required_when", "blank_when", "not_more_than", "never_decreases")
 CROSS_ROUND = ("never_decreases",)
 ROUND_KINDS = ("registration", "quarter", "review", "adhoc")     # what a round of the plan can be
-
-
-def to_date(value: Any) -> dt.date | None:
-    """A date from TOML, a workbook cell or ISO text; None for blank."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value).strip()[:10])
 
 
 def to_list(value: Any) -> tuple[str, ...]:
@@ -222,9 +216,7 @@ class AwardForm:
     subject: str  # individual / collective / both
     quota: int | None = None
     decided_by: str = OFFICE          # CDVC (this office), LDLD, TLD
-    money_individual: int | None = None
-    money_collective: int | None = None
-    certificate: str = ""
+    certificate: str = ""             # the paper's kind (Giấy khen); its proper name adds the awarding body
 
 
 @dataclass(frozen=True)
@@ -245,7 +237,9 @@ class ProposalField:
 
 @dataclass(frozen=True)
 class AwardCondition:
-    """One condition of a title or form, with the words that explain it and its legal source."""
+    """One condition of a title or form, with the words that explain it and its legal source: `legal` refers to a
+    dated legal basis by role or code (`union_rules: tiêu chuẩn Giấy khen`), never to a law's number. `rounds`
+    limits it to some rounds (blank: all); `valid_from`/`valid_to` to the dates it is in force (blank: open)."""
 
     applies: str                       # title or form code
     subject: str                       # individual / collective / "" (both)
@@ -253,15 +247,26 @@ class AwardCondition:
     text: str
     legal: str
     source: str = "config"
+    rounds: tuple[str, ...] = ()
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
 
     def covers(self, subject: str) -> bool:
         return not self.subject or self.subject in ("both", subject)
+
+    def in_force(self, day: dt.date | None) -> bool:
+        return day is None or ((self.valid_from is None or self.valid_from <= day)
+                               and (self.valid_to is None or day <= self.valid_to))
+
+    def in_round(self, round_code: str | None) -> bool:
+        return not self.rounds or round_code is None or round_code in self.rounds
 
 
 @dataclass(frozen=True)
 class Quota:
     """At most `max_count` proposals of a title/form, or at most `max_ratio` of the proposals of title `of`,
-    per unit (and round) or per province."""
+    per unit or per province, counted over the year (titles are yearly: never per round). `legal` as in
+    AwardCondition; `valid_from`/`valid_to` the dates it is in force."""
 
     applies: str
     per: str                           # unit / province
@@ -270,6 +275,12 @@ class Quota:
     of: str
     legal: str
     source: str = "config"
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    def in_force(self, day: dt.date | None) -> bool:
+        return day is None or ((self.valid_from is None or self.valid_from <= day)
+                               and (self.valid_to is None or day <= self.valid_to))
 
 
 @dataclass(frozen=True)
@@ -298,6 +309,11 @@ class Plan:
     proposal_fields: tuple[ProposalField, ...] = ()
     award_conditions: tuple[AwardCondition, ...] = ()
     quotas: tuple[Quota, ...] = ()
+    # dated data (plan/dated.py): what is in force on a date, whatever the plan's year
+    legal_bases: tuple[LegalBasis, ...] = ()
+    base_salaries: tuple[BaseSalary, ...] = ()
+    award_money: tuple[AwardMoney, ...] = ()
+    offices: tuple[Office, ...] = ()
 
     # -- look-ups
     @property
@@ -354,17 +370,52 @@ class Plan:
         raise ThiDuaError(f"Không có bộ quy tắc xếp loại «{code}».",
                           "Chọn một trong: " + ", ".join(r.code for r in self.rule_sets) + ".")
 
-    def rules_for(self, code: str, subject: str) -> tuple[AwardCondition, ...]:
-        """The conditions of title or form `code` that apply to `subject` (individual / collective)."""
-        return tuple(r for r in self.award_conditions if r.applies == code and r.covers(subject))
+    def rules_for(self, code: str, subject: str, on: dt.date | None = None,
+                  round_code: str | None = None) -> tuple[AwardCondition, ...]:
+        """The conditions of title or form `code` that apply to `subject` (individual / collective), in force on
+        `on` and for round `round_code` (None: any)."""
+        return tuple(r for r in self.award_conditions if r.applies == code and r.covers(subject)
+                     and r.in_force(on) and r.in_round(round_code))
+
+    # -- what is in force on a date (plan/dated.py)
+    def in_force(self, day: dt.date) -> InForce:
+        """The legal bases, base salary, award money, conditions, quotas and office names in force on `day`."""
+        cache = self.__dict__.setdefault("_in_force", {})
+        found = cache.get(day)
+        if found is None:
+            found = cache[day] = InForce(self, day)
+        return found
+
+    def office_on(self, day: dt.date | None = None) -> Office:
+        """The office's names in force on `day` (default: the end of the plan's year)."""
+        return self.in_force(day or self.reference_date).office
+
+    @property
+    def reference_date(self) -> dt.date:
+        """The day a paper of the year is dated when it has no date of its own: the end of the last period."""
+        ends = [p.end for p in self.periods if p.end]
+        return max(ends) if ends else dt.date(self.year, 12, 31)
+
+    @property
+    def year_end_round(self) -> Round | None:
+        """The review round that closes the year (tổng kết): yearly titles belong to it."""
+        reviews = [r for r in self.rounds if r.kind == "review"]
+        return max(reviews, key=lambda r: (r.end, r.start), default=None)
+
+    def round_date(self, code: str) -> dt.date:
+        """The date a round's proposals are judged on before any decision: the round's end."""
+        return self.round(code).end
 
     def award(self, code: str) -> "AwardForm | Title | None":
         return next((x for x in (*self.forms, *self.titles) if x.code == code), None)
 
     @property
     def levels_of_fields(self) -> dict[str, tuple[str, ...]]:
-        """{field code: its ordered choices} for the proposal fields of type level."""
-        return {f.code: f.choices for f in self.proposal_fields if f.type == "level"}
+        """{field code: its ordered choices} for the proposal fields of type level, and `title`: the titles in
+        the plan's order (lowest first within a subject), so a form may ask for `title >= Lao động tiên tiến`."""
+        out = {f.code: f.choices for f in self.proposal_fields if f.type == "level"}
+        out[TITLE_FIELD] = tuple(t.name for t in self.titles)
+        return out
 
     @property
     def criteria_total(self) -> float:
@@ -418,7 +469,6 @@ class Plan:
             rule_sets=rule_sets,
             forms=tuple(AwardForm(str(r["code"]), str(r["name"]), int(r["rank"]), str(r["subject"]),
                                   _int(r.get("quota")), str(r.get("decided_by") or OFFICE),
-                                  _int(r.get("money_individual")), _int(r.get("money_collective")),
                                   str(r.get("certificate") or ""))
                         for r in rows("forms")),
             titles=tuple(Title(str(r["code"]), str(r["name"]), str(r["subject"]), parse_conditions(r.get("conditions")))
@@ -432,8 +482,13 @@ class Plan:
             award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
             quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
                                _num(r.get("max_ratio")), str(r.get("of") or ""), str(r.get("legal") or ""),
-                               str(r.get("source") or "config"))
+                               str(r.get("source") or "config"), to_date(r.get("valid_from")),
+                               to_date(r.get("valid_to")))
                          for r in rows("quotas")),
+            legal_bases=dated.legal_bases(rows("legal_bases")),
+            base_salaries=dated.base_salaries(rows("base_salaries")),
+            award_money=dated.award_money(rows("award_money")),
+            offices=dated.offices(rows("offices")),
         )
         plan.check()
         return plan
@@ -475,6 +530,10 @@ class Plan:
         for rule in self.award_conditions:
             if rule.applies not in awards:
                 problems.append(f"điều kiện «{rule.text}»: không có danh hiệu hay hình thức «{rule.applies}»")
+            if rule.condition.field == TITLE_FIELD:
+                if str(rule.condition.value).casefold() not in [t.name.casefold() for t in self.titles]:
+                    problems.append(f"điều kiện «{rule.text}»: không có danh hiệu «{rule.condition.value}»")
+                continue
             found = fields.get(rule.condition.field)
             if found is None:
                 problems.append(f"điều kiện «{rule.text}»: không có trường đề nghị «{rule.condition.field}»")
@@ -489,6 +548,11 @@ class Plan:
                 problems.append(f"hạn mức của «{q.applies}»: phạm vi «{q.per}» không có (unit hoặc province)")
             if (q.max_count is None) == (q.max_ratio is None) or (q.max_ratio is not None and not q.of):
                 problems.append(f"hạn mức của «{q.applies}»: ghi số lượng tối đa, hoặc tỷ lệ tối đa kèm danh hiệu gốc")
+        for rule in self.award_conditions:
+            for rc in rule.rounds:
+                if rc not in codes:
+                    problems.append(f"điều kiện «{rule.text}»: kỳ «{rc}» không có")
+        problems += dated.problems(self)
         for rs in self.rule_sets:
             if not rs.levels:
                 problems.append(f"bộ quy tắc {rs.code} không có mức xếp loại nào")
@@ -535,7 +599,8 @@ def _award_condition(r: Mapping[str, Any]) -> AwardCondition:
     if len(conds) != 1:
         raise ValueError(f"điều kiện «{r.get('rule')}» phải là đúng một mệnh đề")
     return AwardCondition(str(r["applies"]), str(r.get("subject") or ""), conds[0], str(r.get("text") or conds[0]),
-                          str(r.get("legal") or ""), str(r.get("source") or "config"))
+                          str(r.get("legal") or ""), str(r.get("source") or "config"), to_list(r.get("rounds")),
+                          to_date(r.get("valid_from")), to_date(r.get("valid_to")))
 
 
 def _bool(value: Any) -> bool:

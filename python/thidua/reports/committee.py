@@ -10,6 +10,7 @@ left as it is (see `fingerprint`).
 from __future__ import annotations
 
 import contextlib
+import shutil
 import datetime as dt
 import hashlib
 import itertools
@@ -26,14 +27,12 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.reports import officialdoc as D
 from thidua.reports import sheetxml
-from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
 from thidua.store.store import Store
 from thidua.store.tracking import decided_at, status_label, status_rows
-from thidua.text.normalize import org_name
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
@@ -76,10 +75,14 @@ class Book:
     def __init__(self, path: Path, plan, rnd, as_of: dt.datetime):
         self.path, self.streamed = Path(path), {}      # sheet name -> its streamed rows (CONSTANT_MEMORY)
         self.package = BytesIO() if CONSTANT_MEMORY else None
+        # XlsxWriter's part files go beside the output, not into /tmp: `<temporary output>-parts` is removed by
+        # close() and, after a killed run, swept with the output's other temporaries (fileio.remove_stale_temps)
+        self.parts = self.path.with_name(self.path.name + "-parts")
+        self.parts.mkdir(exist_ok=True)
         self.wb = xlsxwriter.Workbook(str(path) if self.package is None else self.package, {
             "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-            "constant_memory": CONSTANT_MEMORY})
-        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": self.issuer(plan),
+            "constant_memory": CONSTANT_MEMORY, "tmpdir": str(self.parts)})
+        self.wb.set_properties({"title": f"Tổng hợp {rnd.name}", "author": plan.office_on(rnd.end).issuer_name,
                                 "created": dt.datetime(plan.year, 1, 1)})
         self.fmt = D.official_formats(self.wb)
         self.plan, self.rnd, self.as_of = plan, rnd, as_of
@@ -115,10 +118,7 @@ class Book:
         finally:
             for rows in self.streamed.values():
                 rows.close()
-
-    @staticmethod
-    def issuer(plan) -> str:
-        return org_name(str(plan.meta.get("issuer", "")))
+            shutil.rmtree(self.parts, ignore_errors=True)
 
     def subtitle(self, extra: str = "") -> str:
         due = f"Hạn nộp: {self.rnd.due.strftime('%d/%m/%Y')}. " if self.rnd.due else ""
@@ -130,7 +130,7 @@ class Book:
         ws = self.wb.add_worksheet(name)
         ws.widths_ = [width for _, width, _ in columns]
         row = D.write_header(ws, self.fmt, self.plan, (header_cols or len(columns)) - 1, title, self.subtitle(),
-                             widths=ws.widths_, default_font=DEFAULT_FONT)
+                             widths=ws.widths_, default_font=DEFAULT_FONT, office_day=self.rnd.end)
         head_fmt = self.fmt["header"] if header_height <= 48 else self.fmt["vheader"]
         for col, (head, width, _) in enumerate(columns):
             ws.set_column(col, col, width)
@@ -143,7 +143,7 @@ class Book:
         """«Nơi nhận» and the signature block from `row`, written in row order; returns the next free row."""
         block = _Ordered(ws)
         end = D.write_signature(block, self.fmt, self.plan, row, last_col, widths=ws.widths_,
-                                default_font=DEFAULT_FONT)
+                                default_font=DEFAULT_FONT, office_day=self.rnd.end)
         block.replay()
         return end
 
@@ -453,16 +453,6 @@ def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
                empty="Không phát hiện vấn đề nào.")
 
 
-@contextlib.contextmanager
-def writable(out: Path):
-    """Turn a failed write (the file open in Excel, a read-only folder) into a message for the user."""
-    try:
-        yield
-    except OSError as exc:
-        raise ThiDuaError(f"Không ghi được tệp {out}: {exc.strerror or exc}.",
-                          "Đóng tệp nếu đang mở trong Excel và kiểm tra quyền ghi thư mục, rồi chạy lại.") from exc
-
-
 def fingerprint(store: Store, plan, units: list, rnd) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
     register, and the store's submissions (new files, changed statuses) and proposals for the round."""
@@ -512,7 +502,7 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
         order = {u: i for i, u in enumerate(dict.fromkeys(r["cluster"] for r in rows))}
         rows.sort(key=lambda r: (order[r["cluster"]], r["unit"]))
         names = {r["unit"]: r["name"] for r in rows}
-        with writable(out), atomic_path(out) as tmp:
+        with atomic_path(out) as tmp:
             book = Book(tmp, plan, rnd, _now())
             _tracking_sheet(book, rows)
             if plan.indicators_for(round_code):

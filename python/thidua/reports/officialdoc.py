@@ -48,9 +48,10 @@ def official_formats(wb) -> dict:
     }
 
 
-def vn_date_line(plan: Plan, when: dt.date | None = None) -> str:
-    """`Quảng Nam, ngày 18 tháng 01 năm 2019` (blank day/month when `when` is None, to be filled by hand)."""
-    place = plan.meta.get("place", "")
+def vn_date_line(plan: Plan, when: dt.date | None = None, office_day: dt.date | None = None) -> str:
+    """`Quảng Nam, ngày 18 tháng 01 năm 2019` (blank day/month when `when` is None, to be filled by hand); the
+    place is the office's in force on `when` (else `office_day`, else the end of the plan's year)."""
+    place = plan.office_on(when or office_day).place
     if when is None:
         return f"{place}, ngày      tháng      năm {plan.year}"
     return f"{place}, ngày {when.day:02d} tháng {when.month:02d} năm {when.year}"
@@ -81,13 +82,14 @@ def split_columns(widths: Sequence[float], left: Sequence[tuple[str, float, bool
 
 
 def header_split(plan: Plan, widths: Sequence[float] | None, last_col: int, number: str = "",
-                 when: dt.date | None = None, default_font: str = DEFAULT_FONT) -> int:
+                 when: dt.date | None = None, default_font: str = DEFAULT_FONT, office_day: dt.date | None = None) -> int:
     """The last column of the header's left block (issuer), measured when the widths are known."""
     if not widths:
         return max(1, (last_col + 1) // 2 - 1)
-    left = [(str(plan.meta.get("issuer_parent", "")), 12, False, False), (str(plan.meta.get("issuer", "")), 12, True, False),
+    office = plan.office_on(when or office_day)
+    left = [(office.issuer_parent, 12, False, False), (office.issuer, 12, True, False),
             (number_line(number), 12, False, False)]
-    right = [(NATION, 12, True, False), (MOTTO, 12, True, False), (vn_date_line(plan, when), 12, False, True)]
+    right = [(NATION, 12, True, False), (MOTTO, 12, True, False), (vn_date_line(plan, when, office_day), 12, False, True)]
     return split_columns(widths[:last_col + 1], left, right, default_font)
 
 
@@ -97,17 +99,19 @@ def number_line(number: str = "") -> str:
 
 def write_header(ws, fmt: dict, plan: Plan, last_col: int, title: str, subtitle: str = "",
                  number: str = "", when: dt.date | None = None, widths: Sequence[float] | None = None,
-                 default_font: str = DEFAULT_FONT) -> int:
+                 default_font: str = DEFAULT_FONT, office_day: dt.date | None = None) -> int:
     """Write the two-column header and the title from row 0; return the first free row. With the
-    columns' `widths` the two blocks are split where both fit whole (measured, not counted)."""
-    mid = header_split(plan, widths, last_col, number, when, default_font)
+    columns' `widths` the two blocks are split where both fit whole (measured, not counted). The names are the
+    office's in force on `when` (else `office_day`, else the end of the plan's year: plan/dated.py)."""
+    mid = header_split(plan, widths, last_col, number, when, default_font, office_day)
     right = mid + 1
-    _span(ws, 0, 0, mid, plan.meta.get("issuer_parent", ""), fmt["org"])
+    office = plan.office_on(when or office_day)
+    _span(ws, 0, 0, mid, office.issuer_parent, fmt["org"])
     _span(ws, 0, right, last_col, NATION, fmt["org_bold"])
-    _span(ws, 1, 0, mid, plan.meta.get("issuer", ""), fmt["org_bold"])
+    _span(ws, 1, 0, mid, office.issuer, fmt["org_bold"])
     _span(ws, 1, right, last_col, MOTTO, fmt["motto"])
     _span(ws, 2, 0, mid, number_line(number), fmt["org"])
-    _span(ws, 2, right, last_col, vn_date_line(plan, when), fmt["place"])
+    _span(ws, 2, right, last_col, vn_date_line(plan, when, office_day), fmt["place"])
     ws.set_row(4, 36)
     _span(ws, 4, 0, last_col, title, fmt["title"])
     row = 5
@@ -119,15 +123,17 @@ def write_header(ws, fmt: dict, plan: Plan, last_col: int, title: str, subtitle:
 
 def write_signature(ws, fmt: dict, plan: Plan, row: int, last_col: int,
                     recipients: tuple[str, ...] = DEFAULT_RECIPIENTS, widths: Sequence[float] | None = None,
-                    default_font: str = DEFAULT_FONT) -> int:
+                    default_font: str = DEFAULT_FONT, office_day: dt.date | None = None) -> int:
     """Write «Nơi nhận» (left) and the signature block (right) from `row`; return the next free row.
-    Each recipient line spans the left block, whose width is measured when the columns' `widths` are known."""
-    signer = str(plan.meta.get("signer_title", "")).split("\n")
+    Each recipient line spans the left block, whose width is measured when the columns' `widths` are known.
+    The signer is the office's in force on `office_day` (default: the end of the plan's year)."""
+    office = plan.office_on(office_day)
+    signer = office.signer_title.split("\n")
     if widths:
         mid = split_columns(widths[:last_col + 1], [("Nơi nhận:", 11, True, True)] +
                             [(f"- {line}", 11, False, False) for line in recipients],
                             [(line, 12, True, False) for line in signer] +
-                            [(str(plan.meta.get("signer_name", "")), 12, True, False)], default_font)
+                            [(office.signer_name, 12, True, False)], default_font)
     else:
         mid = max(1, (last_col + 1) // 2 - 1)
     right = mid + 1
@@ -138,7 +144,7 @@ def write_signature(ws, fmt: dict, plan: Plan, row: int, last_col: int,
     for i, line in enumerate(signer):
         _span(ws, row + i, right, last_col, line, fmt["sign"])
     name_row = row + len(signer) + 4
-    _span(ws, name_row, right, last_col, plan.meta.get("signer_name", ""), fmt["sign_name"])
+    _span(ws, name_row, right, last_col, office.signer_name, fmt["sign_name"])
     return max(name_row, row + len(recipients)) + 2
 
 

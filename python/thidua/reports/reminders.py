@@ -6,7 +6,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from thidua.reports.committee import Book, as_datetime, writable
+from thidua.reports.committee import Book, as_datetime
 from thidua.fileio import atomic_write_bytes, atomic_path
 from thidua.mail.wire import WIRE
 from thidua.templates.build import TemplateFactory, template_filename
@@ -14,7 +14,6 @@ from thidua.store.issues import errors_of_file
 from thidua.store.store import Store
 from thidua.store.tracking import NEEDS_REMINDER, status_label, status_rows
 from thidua.reports.mailheader import Unfolded
-from thidua.text.normalize import org_name
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAX_LISTED_ISSUES = 15
@@ -56,7 +55,7 @@ def _body(plan, rnd, row: dict, issues: list[tuple], attached: bool) -> str:
                      "và gửi lại qua thư điện tử này trong thời gian sớm nhất.")
     else:
         lines.append("Đề nghị đơn vị điền biểu mẫu của kỳ báo cáo và gửi lại trong thời gian sớm nhất.")
-    lines += ["", "Trân trọng.", f"Văn phòng {org_name(plan.meta.get('issuer', ''))} {plan.meta.get('place', '')}".strip()]
+    lines += ["", "Trân trọng.", f"Văn phòng {plan.office_on(rnd.due or rnd.end).issuer_name}".strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -106,8 +105,7 @@ def write_reminders(ws, round_code: str, out_dir, templates_dir=None) -> list[Pa
                 msg.add_attachment(data, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1],
                                    filename=template_filename(round_code, unit_map[row["unit"]]))
             eml_name = reminder_filename(round_code, row["unit"])
-            with writable(out_dir / eml_name):
-                paths.append(atomic_write_bytes(out_dir / eml_name, msg.as_bytes(policy=WIRE)))
+            paths.append(atomic_write_bytes(out_dir / eml_name, msg.as_bytes(policy=WIRE)))
         listed.append(row | {"eml": eml_name})
     paths.insert(0, _write_list(plan, rnd, listed, out_dir / f"NhacNho_{round_code}.xlsx"))
     return paths
@@ -120,7 +118,7 @@ def _write_list(plan, rnd, rows: list[dict], target: Path) -> Path:
             ("Ghi chú", 24, "small")]
     data = [[i, r["unit"], r["name"], r["cluster"], r["email"], status_label(r["status"]), as_datetime(r["received_at"]),
              r["n_errors"], r["eml"], r["note"]] for i, r in enumerate(rows, start=1)]
-    with writable(target), atomic_path(target) as tmp:
+    with atomic_path(target) as tmp:
         book = Book(tmp, plan, rnd, dt.datetime.now().replace(microsecond=0))
         book.table("Nhắc nhở", "DANH SÁCH ĐƠN VỊ CẦN ĐÔN ĐỐC GỬI BÁO CÁO", cols, data,
                    empty="Tất cả đơn vị đã gửi báo cáo hợp lệ.", signature=True)

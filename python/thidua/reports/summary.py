@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from thidua.plan.model import Indicator, Plan, Round
-from thidua.review.commendations import ProposalCheck, load_proposals
+from thidua.awards.proposals import ProposalCheck, load_proposals
+from thidua.store import decisions as store_decisions
 from thidua.review.scoring import YEAR, UnitResult, classify_store, review_round
 from thidua.store import submissions
 from thidua.store.definitions import (FILE_SOURCE, Launch, ReportStatus, launch_indicators, launched, period_figure,
@@ -66,6 +67,7 @@ class Summary:
     results: list[UnitResult] = field(default_factory=list)
     proposals: list[ProposalCheck] = field(default_factory=list)
     discipline: list[Discipline] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)      # the award decisions of the period (store records)
 
     def cluster_of(self) -> dict[str, str]:
         return {u.code: u.cluster for u in self.units}
@@ -154,6 +156,10 @@ def collect(ws, period: str, store_units_of: bool = False) -> Summary:
     # Ad-hoc proposals count in the period in which they were received.
     until = None if str(period) == YEAR else plan.period(str(period)).end
     s.proposals = load_proposals(ws, codes + [r.code for r in plan.rounds if r.kind == "adhoc"], until)
+    with ws.store() as store:            # the decisions the office signed: the period's rounds, ad-hoc ones by date
+        adhoc = [r.code for r in plan.rounds if r.kind == "adhoc"]
+        s.decisions = [d for d in store_decisions.decisions(store, plan.year, codes + adhoc)
+                       if until is None or d["round"] not in adhoc or d["date"] <= until.isoformat()]
     return s
 
 

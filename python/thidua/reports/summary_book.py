@@ -2,18 +2,20 @@
 one «Nơi nhận» and signature at the end; A4 pages laid out here (no page holds only a header or a signature)."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, Sequence
 
 import xlsxwriter
 
-from thidua.review.commendations import STATE_NAMES, write_proposal_list
+from thidua.awards.proposals import STATE_NAMES, write_proposal_list
 from thidua.fileio import atomic_path
 from thidua.reports.officialdoc import (DEFAULT_FONT, FONT, official_formats, page_setup, paginate, write_header,
                                         write_signature)
 from thidua.reports.summary import Summary, period_title
 from thidua.store.vocabulary import REPORT_STATUS
 from thidua.text.collate import text_key
+from thidua.text.normalize import org_name
 from thidua.text.numbers import format_percent
 from thidua.text.width import column_points, line_height, wrapped_lines
 
@@ -29,7 +31,8 @@ class Book:
     signature; `close` sizes every row, places the page breaks and writes the print setup."""
 
     def __init__(self, path: Path, plan, title: str, summary: Summary | None = None):
-        self.wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12}})
+        self.wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12},
+                                                  "in_memory": True})     # no part files left in /tmp on a fault
         self.fmt = official_formats(self.wb)
         self.fmt["rate"] = self.wb.add_format({"font_name": FONT, "font_size": 12, "border": 1,
                                                "bold": True, "bg_color": "#E2EFDA", "num_format": "0.0%"})
@@ -37,8 +40,9 @@ class Book:
                                                   "align": "center", "valign": "vcenter"})
         self.s, self.plan, self.title = summary, plan, title
         self.sheets: list = []
-        self.wb.set_properties({"title": title.replace("\n", " "), "author": plan.meta.get("issuer", ""),
-                                "company": plan.meta.get("issuer_parent", "")})
+        office = plan.office_on()
+        self.wb.set_properties({"title": title.replace("\n", " "), "author": office.issuer_name,
+                                "company": org_name(office.issuer_parent)})
 
     def sheet(self, name: str, caption: str, widths: Sequence[float], landscape: bool = False):
         """A new section: a sheet with column widths, the header and title if it is the first, and its
@@ -371,11 +375,33 @@ def proposal_sheets(b: Book) -> None:
                   ("", "Tổng cộng", "", len(s.proposals), sum(p.eligible for p in s.proposals),
                    *(sum(p.state == st for p in s.proposals) for st in states)))
     adhoc = sum(p.adhoc or p.round == "DX" for p in s.proposals)
-    row = b.note(ws, row, f"Trong đó {adhoc} đề nghị khen thưởng đột xuất. «Đủ điều kiện»: đạt các điều kiện của danh "
-                          "hiệu và đối tượng của hình thức theo kế hoạch; chỉ tiêu tỉnh xem ở Biểu 4b.")
+    row = b.note(ws, row, f"Trong đó {adhoc} đề nghị khen thưởng đột xuất. «Đủ điều kiện»: đạt các điều kiện của "
+                          "hình thức theo kế hoạch (danh hiệu thi đua là danh hiệu đã được cơ quan, đơn vị công nhận); "
+                          "chỉ tiêu tỉnh xem ở Biểu 4b.")
+    row = decision_table(b, ws, row)
     b.finish(ws, row, repeat=False)
 
     proposal_list_sheet(b, "4b Danh sách đề nghị KT", s.proposals, {u.code: u.name for u in s.units})
+
+
+def decision_table(b: Book, ws, row: int) -> int:
+    """The award decisions the office signed in the period (store records): number, date, form, round, recipients,
+    money; each recipient is counted once, under its decision."""
+    s = b.s
+    kinds = {"so_ket": "Sơ kết", "tong_ket": "Tổng kết", "dot_xuat": "Đột xuất"}
+    names = {f.code: f.name for f in b.plan.forms}
+    rows = [(i, d["number_text"], dt.date.fromisoformat(d["date"]).strftime("%d/%m/%Y"), names.get(d["form"], d["form"]),
+             f"{kinds.get(d['kind'], d['kind'])} ({d['round']})", d["n_collectives"], d["n_individuals"], d["total"])
+            for i, d in enumerate(s.decisions, start=1)]
+    row = b.note(ws, row + 1, "Các quyết định khen thưởng đã ban hành" if rows else
+                 "Chưa có quyết định khen thưởng nào được lập (thidua awards decision).")
+    if rows:
+        row = b.table(ws, row, ("STT", "Số quyết định", "Ngày", "Hình thức", "Đợt", "Tập thể", "Cá nhân",
+                                "Tiền thưởng (đồng)"), rows,
+                      ("center", "text", "center", "text", "text", "int", "int", "int"),
+                      ("", "Tổng cộng", "", "", "", sum(r[5] for r in rows), sum(r[6] for r in rows),
+                       sum(r[7] for r in rows)))
+    return row
 
 
 def proposal_list_sheet(b: Book, name: str, checks, unit_names: dict[str, str],

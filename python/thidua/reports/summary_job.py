@@ -14,8 +14,11 @@ from thidua.store.store import Store
 
 def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
     """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`."""
+    from thidua import faults
     out = Path(out)
-    with _no_cycle_collection():
+    earlier = out.stat().st_size if out.is_file() else 0            # the last one written: about as large
+    with faults.expect_space(out.parent if out.parent.exists() else Path.cwd(), earlier * 3 // 2,
+                             what=f"báo cáo {out}"), _no_cycle_collection():
         current = collect(ws, period)
         previous = None
         if previous_db is not None:

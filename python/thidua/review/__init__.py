@@ -1,1 +1,1 @@
-"""Review: scoring, classification and commendations."""
+"""Review: self-scores against reviewed scores, classification by the rule set, ranks."""

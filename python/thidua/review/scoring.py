@@ -243,7 +243,7 @@ def export_scores(ws, out: str | Path, rounds: Sequence[str] | None = None) -> P
         reviewed = store_scores.all_reviewed(store)
     out = Path(out)
     with atomic_path(out) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp))
+        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True})
         ws = wb.add_worksheet(EXPORT_SHEET)
         head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
         locked = wb.add_format({"bg_color": "#F2F2F2", "border": 1})

@@ -57,8 +57,14 @@ def run_lock(db_path: str | Path, wait: float = 30.0, on_wait=None) -> Iterator[
 
     Yields the lock file's descriptor (forked workers close their copy)."""
     lock_path = Path(str(db_path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock_path, "a+")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")
+    except OSError as exc:             # the store's folder cannot be written: say so about the store
+        from thidua import faults
+        if exc.errno in faults.READ_ONLY | faults.DENIED:
+            raise faults.read_only(db_path, faults.why_not_writable(lock_path), store=True) from exc
+        raise faults.translate(exc, lock_path) or exc
     deadline = time.monotonic() + max(0.0, wait)
     told = locked = False
     try:
@@ -84,12 +90,18 @@ def archive_bytes(root: Path, sha256: str, data: bytes, suffix: str) -> Path:
     target = root / sha256[:2] / (sha256 + suffix.lower())
     if target.exists() and target.stat().st_size == len(data):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except OSError as exc:              # a full disk, a read-only archive: said about the archive copy, none left half
+        from thidua.fileio import write_error
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise write_error(exc, target, tmp) or exc
     return target
 
 

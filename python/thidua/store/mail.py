@@ -81,6 +81,37 @@ def cancel_send(store: Store, send_key: str) -> None:
     store.conn.execute("DELETE FROM mail_sent WHERE send_key = ? AND state = 'sending'", (send_key,))
 
 
+def uncertain_sends(store: Store, round_code: str, what: str) -> list[dict]:
+    """Messages a killed run left «sending»: they may or may not have reached the unit."""
+    return store.rows("SELECT * FROM mail_sent WHERE round = ? AND what = ? AND state = 'sending' ORDER BY unit, started_at",
+                      (round_code, what))
+
+
+def decide_send(store: Store, row: dict, action: str, who: str, reason: str) -> dict:
+    """Record the office's decision on a message left «sending»: `resend` (the log row is removed so that the
+    message goes again) or `mark_sent` (the row becomes «sent»). Returns the decision as recorded."""
+    seq = store.scalar("SELECT count(*) FROM mail_decisions WHERE send_key = ?", (row["send_key"],)) + 1
+    decision = {"send_key": row["send_key"], "seq": seq, "round": row["round"], "what": row["what"],
+                "unit": row["unit"], "recipient": row["recipient"], "subject": row["subject"],
+                "message_id": row["message_id"], "started_at": row["started_at"], "action": action,
+                "decided_by": who, "decided_at": now_iso(), "reason": reason}
+    store.insert("mail_decisions", decision)
+    if action == "mark_sent":
+        store.conn.execute("UPDATE mail_sent SET state = 'sent', sent_at = ? WHERE send_key = ? AND state = 'sending'",
+                           (decision["decided_at"], row["send_key"]))
+    else:
+        store.conn.execute("DELETE FROM mail_sent WHERE send_key = ? AND state = 'sending'", (row["send_key"],))
+    return decision
+
+
+def send_decisions(store: Store, round_code: str | None = None) -> list[dict]:
+    """Every decision on uncertain messages (of one round), oldest first."""
+    if round_code:
+        return store.rows("SELECT * FROM mail_decisions WHERE round = ? ORDER BY decided_at, send_key, seq",
+                          (round_code,))
+    return store.rows("SELECT * FROM mail_decisions ORDER BY decided_at, send_key, seq")
+
+
 def sent_log(store: Store, round_code: str | None = None) -> list[dict]:
     if round_code:
         return store.rows("SELECT * FROM mail_sent WHERE round = ? ORDER BY started_at, send_key", (round_code,))

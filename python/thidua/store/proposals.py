@@ -119,9 +119,12 @@ def _decode(row: dict) -> dict:
 
 
 def active_proposals(store: Store, rounds: Sequence[str] | None = None) -> list[dict]:
-    """Every active proposal by id, with the receipt time of its submission (rounds: all unless given)."""
-    rows = store.rows("SELECT p.*, s.received_at FROM proposals p LEFT JOIN submissions s ON s.id = p.submission_id "
-                      "WHERE p.active = 1 ORDER BY p.id")
+    """Every active proposal by id, with the receipt time and file name of its submission and the sheet and cell of
+    its name (where it came from: a duplicate names both sources) (rounds: all unless given)."""
+    rows = store.rows("SELECT p.*, s.received_at, s.file_name, v.sheet AS source_sheet, v.cell AS source_cell "
+                      "FROM proposals p LEFT JOIN submissions s ON s.id = p.submission_id "
+                      "LEFT JOIN cell_values v ON v.submission_id = p.submission_id AND v.row = p.row "
+                      "AND v.field = 'prop.name' WHERE p.active = 1 ORDER BY p.id")
     wanted = None if rounds is None else set(rounds)
     return [_decode(r) for r in rows if wanted is None or r["round"] in wanted]
 
@@ -132,14 +135,18 @@ def proposal(store: Store, proposal_id: int) -> dict | None:
 
 
 def record_decision(store: Store, proposal_id: int, state: str, decided_form: str | None, note: str | None,
-                    at: str, forced: bool = False) -> None:
-    """Set a proposal's state, form and note and log the change, in one transaction."""
+                    at: str, forced: bool = False, override: str | None = None) -> None:
+    """Set a proposal's state, form and note and log the change, in one transaction. `override`: the reason the
+    office awards a nominee the plan's conditions reject (kept on the proposal and in its history); leaving
+    «awarded» clears it."""
     with store.atomic():
         old = store.one("SELECT state, decided_form FROM proposals WHERE id = ?", (proposal_id,))
-        store.conn.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ? "
-                           "WHERE id = ?", (state, decided_form, note, at, proposal_id))
+        store.conn.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ?, "
+                           "award_override = ? WHERE id = ?",
+                           (state, decided_form, note, at, override if state == "awarded" else None, proposal_id))
         _history(store, proposal_id, "forced" if forced else "decision", at, old_state=old["state"],
-                 new_state=state, form=decided_form, note=note, forced=int(forced))
+                 new_state=state, form=decided_form, note=note if override is None else f"{note or ''} "
+                 f"[khen thưởng dù không đủ điều kiện: {override}]".strip(), forced=int(forced))
 
 
 def history(store: Store, proposal_id: int | None = None) -> list[dict]:

@@ -54,30 +54,90 @@ class Store:
     opens BEGIN IMMEDIATE at the outermost level and a SAVEPOINT inside; a failed COMMIT is rolled back.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, refusal: ThiDuaError | None = None,
+                 remote: str | None = None):
         self.conn = conn
         self.path = path
+        self.refusal = refusal          # why this store cannot be written now (reading works), or None
+        self.remote = remote            # why it is on a network share or a synced folder, or None
         self._depth = 0
+
+    @property
+    def readonly(self) -> bool:
+        return self.refusal is not None
 
     # ------------------------------------------------------------ opening
     @classmethod
     def open(cls, path: str | Path, create: bool = True) -> "Store":
+        """Open (or create) the store at `path`.
+
+        Where it lives decides the connection: on a local disk, WAL; on a network share or in a folder a cloud
+        client syncs (thidua.volumes), the rollback journal (DELETE) with full syncs, because SQLite's WAL
+        needs shared memory that a network file system cannot give (https://www.sqlite.org/wal.html,
+        https://www.sqlite.org/useovernet.html). A store that cannot be written (a read-only file, folder or
+        medium, a full disk) is opened for reading: reading commands work, and the first write is refused
+        with the reason (thidua.faults)."""
+        from thidua import faults
+        from thidua.volumes import volume
         db = Path(path)
         if not create and not db.exists():
             raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {db}.",
                               "Chạy «thidua consolidate THƯ_MỤC_HỘP_THƯ» trước, hoặc chỉ đúng tệp bằng --db.")
-        db.parent.mkdir(parents=True, exist_ok=True)
+        faults.using_store(db)
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise faults.translate(exc, db) or exc
+        reason = faults.why_not_writable(db) if db.exists() else None
+        if reason:
+            return cls._for_reading(db, faults.read_only(db, reason, store=True), not_writable=True)
+        remote = volume(db).remote
+        conn = None
         try:
             conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA journal_mode=DELETE" if remote else "PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL" if remote else "PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            store = cls(conn, db)
+            store = cls(conn, db, None, remote)
+            store.migrate()
+            return store
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            fault = faults.translate(exc, db)
+            if fault is None:
+                raise ThiDuaError(f"Không mở được cơ sở dữ liệu {db}: {exc}.",
+                                  "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
+            if db.exists() and db.stat().st_size > 0:      # a full disk, an I/O fault: read it, refuse writes
+                with contextlib.suppress(sqlite3.DatabaseError, ThiDuaError):
+                    return cls._for_reading(db, fault, not_writable=True)
+            raise fault from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+
+    @classmethod
+    def _for_reading(cls, db: Path, refusal: ThiDuaError, not_writable: bool) -> "Store":
+        """A read-only connection to a store that cannot be written now. With no write-ahead log holding data and
+        no way to write one beside it, the file is opened as immutable (nothing can change it under us)."""
+        wal = Path(str(db) + "-wal")
+        pending = wal.exists() and wal.stat().st_size > 0
+        params = "mode=ro" + ("&immutable=1" if not_writable and not pending else "")
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?{params}", uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, db, refusal)
             store.migrate()
         except sqlite3.DatabaseError as exc:
-            raise ThiDuaError(f"Không mở được cơ sở dữ liệu {db}: {exc}.",
-                              "Kiểm tra tệp có đúng là cơ sở dữ liệu ThiDua và không bị hỏng.") from exc
+            conn.close()
+            raise refusal from exc
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     @classmethod
@@ -95,6 +155,11 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the store file and empty it (the store is then one whole file)."""
+        if not self.readonly:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def __enter__(self) -> "Store":
         return self
@@ -135,6 +200,8 @@ class Store:
     def atomic(self) -> Iterator["Store"]:
         """A transaction; nested calls are savepoints. Any error rolls back this level only."""
         outer = self._depth == 0
+        if outer and self.refusal is not None:
+            raise self.refusal
         name = f"sp{self._depth}"
         self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
         self._depth += 1

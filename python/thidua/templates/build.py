@@ -155,8 +155,9 @@ def build_workbook(plan: Plan, round_code: str, values: dict[str, str] | None = 
     out = BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False,
                                    "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"title": f"Biểu mẫu {spec.round.name}", "author": plan.meta.get("issuer", ""),
-                       "company": plan.meta.get("issuer", ""), "created": FIXED_CREATED,
+    issuer = plan.office_on(spec.round.start).issuer
+    wb.set_properties({"title": f"Biểu mẫu {spec.round.name}", "author": issuer,
+                       "company": issuer, "created": FIXED_CREATED,
                        "comments": f"ThiDua {spec.version}"})
     wb.set_custom_property("ThiDua template version", spec.version)
     fmt = _formats(wb)
@@ -246,10 +247,17 @@ class TemplateFactory:
 def write_templates(plan: Plan, round_code: str, units: Iterable[Unit], out_dir: str | Path,
                     key: bytes) -> list[Path]:
     """One pre-filled template per unit in `out_dir`; returns the paths written."""
+    from thidua import faults
     factory = TemplateFactory(plan, round_code, key)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    units = list(units)
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise faults.translate(exc, out_dir) or exc
     remove_stale_temps_in(out_dir)          # once for the folder, not once per file
-    return [factory.write(unit, out_dir, sweep=False) for unit in units]
+    need = len(factory.render(units[0])) * len(units) if units else 0
+    with faults.expect_space(out_dir, need, what=f"{len(units)} biểu mẫu kỳ {round_code} vào {out_dir}"):
+        return [factory.write(unit, out_dir, sweep=False) for unit in units]
 
 
 def write_blank_templates(plan: Plan, out_dir: str | Path) -> list[Path]:

@@ -166,7 +166,7 @@ INSTRUCTIONS = (
     "4. Ngày viết theo dạng ngày/tháng/năm, ví dụ 15/03/2019, và phải nằm trong thời gian của kỳ báo cáo.",
     "5. Ô có danh sách thả xuống: chọn một giá trị trong danh sách, không gõ tự do.",
     "6. Không chèn thêm dòng, không xóa dòng, không dán đè định dạng. Nếu thiếu dòng, gửi thêm một tệp thứ hai.",
-    "7. Đề nghị khen thưởng: ghi đủ các cột điều kiện (giới tính, số tháng công tác, kỷ luật, sáng kiến…). Người chưa đủ điều kiện không làm hỏng báo cáo: đề nghị đó được ghi «Không đủ điều kiện» kèm lý do.",
+    "7. Đề nghị khen thưởng: ghi đủ các cột điều kiện (năm sinh, giới tính, kỷ luật…). Danh hiệu thi đua (Lao động tiên tiến, Chiến sĩ thi đua cơ sở, Tập thể lao động tiên tiến, xuất sắc) là danh hiệu năm do cơ quan, đơn vị công nhận: chỉ ghi ở kỳ tổng kết năm, kèm số và ngày quyết định công nhận. Người chưa đủ điều kiện không làm hỏng báo cáo: đề nghị đó được ghi «Không đủ điều kiện» kèm lý do.",
     "8. Lưu tệp dạng .xlsx (Excel, LibreOffice hoặc WPS đều được) và gửi lại đúng tệp này cho Công đoàn Viên chức tỉnh.",
     "9. Nếu nhận lại tệp «phản hồi» có ô tô đỏ: sửa theo ghi chú ở từng ô rồi gửi lại.",
 )
@@ -272,15 +272,18 @@ def _activities_sheet(plan: Plan, rnd: Round) -> Sheet:
 def _proposals_sheet(plan: Plan, rnd: Round) -> Sheet:
     titles = tuple(t.name for t in plan.titles)
     forms = tuple(f.name for f in plan.forms)
+    year_end = plan.year_end_round
+    when = f"kỳ {year_end.code}" if year_end else "kỳ tổng kết năm"
     cols = (
         Column(Field("prop.subject", "Đối tượng", "choice", True, choices=SUBJECTS, width=10,
                      help="Chọn Cá nhân hoặc Tập thể."), 1),
         Column(Field("prop.name", "Họ và tên / Tên tập thể", "text", True, max_len=150, width=26), 2),
         Column(Field("prop.position", "Chức vụ, đơn vị công tác", "text", False, max_len=200, width=24), 3),
-        Column(Field("prop.title", "Danh hiệu thi đua", "choice", False, choices=titles, width=20,
-                     help="Chọn danh hiệu đề nghị (nếu có)."), 4),
-        Column(Field("prop.form", "Hình thức khen thưởng", "choice", False, choices=forms, width=24,
-                     help="Chọn hình thức khen thưởng đề nghị (nếu có)."), 5),
+        Column(Field("prop.title", "Danh hiệu thi đua đã được công nhận", "choice", False, choices=titles, width=20,
+                     help=f"Danh hiệu năm do cơ quan, đơn vị đã quyết định công nhận (chỉ ghi ở {when}); ghi kèm số "
+                          "và ngày quyết định ở hai cột cuối bảng."), 4),
+        Column(Field("prop.form", "Hình thức khen thưởng đề nghị", "choice", False, choices=forms, width=24,
+                     help="Chọn hình thức khen thưởng đề nghị Công đoàn xét."), 5),
     )
     n = 6
     for pf in plan.proposal_fields:      # the fields the plan's conditions need, in the plan's order
@@ -288,10 +291,19 @@ def _proposals_sheet(plan: Plan, rnd: Round) -> Sheet:
         cols += (Column(Field(f"prop.{pf.code}", pf.label, kind, False, min=pf.min, max=pf.max, choices=pf.choices,
                               width=pf.width, help=pf.help, percent=pf.percent), n),)
         n += 1
+    # The last three columns came after the first 2019 templates: a file filled in before them still reads.
     cols += (
         Column(Field("prop.summary", "Tóm tắt thành tích", "text", True, max_len=1000, width=40), n),
         Column(Field("prop.adhoc", "Đột xuất", "choice", False, choices=YES_NO, width=8,
                      help="Chọn Có nếu là đề nghị khen thưởng đột xuất."), n + 1),
+        Column(Field("prop.birth_year", "Năm sinh (cá nhân)", "int", False, min=plan.year - 80, max=plan.year - 15,
+                     width=8, help="Với cá nhân: năm sinh, 4 chữ số (để không nhầm hai người cùng tên)."), n + 2),
+        Column(Field("prop.title_decision", "Số quyết định công nhận danh hiệu", "text", False, max_len=60,
+                     width=16, help="Số quyết định của cơ quan, đơn vị công nhận danh hiệu, ví dụ 125/QĐ-SGDĐT."),
+               n + 3),
+        Column(Field("prop.title_date", "Ngày quyết định công nhận danh hiệu", "date", False,
+                     min=dt.date(plan.year, 1, 1), max=dt.date(plan.year + 1, 12, 31), width=13,
+                     help="Ngày ký quyết định công nhận danh hiệu, ngày/tháng/năm."), n + 4),
     )
     table = Table("proposals", HEADER_ROW, FIRST_ROW, PROPOSAL_ROWS, 0, cols)
     headers = ((0, "STT", 5),) + tuple((c.col, c.field.label, c.field.width) for c in cols)

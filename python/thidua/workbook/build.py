@@ -17,7 +17,7 @@ from thidua.workbook import layout as L
 from thidua.workbook.layout import CONF, CONTROL, CONTROLS, HOME, RESULT_SHEETS
 from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_write_bytes
-from thidua.plan.model import read_toml_tables
+from thidua.plan.model import Plan, read_toml_tables
 from thidua.plan.units import read_csv_rows
 from thidua.workbook.vba import to_codepage_safe
 from thidua.text.width import RowHeights, column_points, row_height
@@ -225,14 +225,12 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
     ws.freeze_panes(L.FIRST_ROW, 0)
 
 
-def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict]) -> None:
+def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict], issuer: str) -> None:
     ws = wb.add_worksheet(HOME)
     ws.set_column(0, 0, HOME_WIDTHS[0])
     ws.set_column(1, 1, HOME_WIDTHS[1])
     ws.hide_gridlines(2)
-    issuer = meta.get("issuer", "")
-    ws.write_string(0, 0, f"SỔ LÀM VIỆC THI ĐUA NĂM {meta.get('year', '')} - {issuer} {meta.get('place', '')}".upper(),
-                    fmt["title"])
+    ws.write_string(0, 0, f"SỔ LÀM VIỆC THI ĐUA NĂM {meta.get('year', '')} - {issuer}".upper(), fmt["title"])
     ws.write_string(1, 0, "Bấm các nút bên dưới; kết quả ghi vào các trang tương ứng và ô «Kết quả lần chạy gần nhất».",
                     fmt["note"])
     values = {"ThiDua_Ky": rounds[0]["code"] if rounds else "", "ThiDua_Dot": L.YEAR_LABEL}
@@ -284,11 +282,12 @@ def build_xlsx(tables: dict, register: list[dict]) -> bytes:
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                    "strings_to_urls": False})
     meta = dict(tables.get("meta") or {})
-    wb.set_properties({"title": f"ThiDua {meta.get('year', '')}", "author": meta.get("issuer", ""),
-                       "company": meta.get("issuer", ""), "created": FIXED_CREATED})
+    issuer = Plan.from_tables(tables).office_on().issuer_name      # the office's name at the end of the year
+    wb.set_properties({"title": f"ThiDua {meta.get('year', '')}", "author": issuer, "company": issuer,
+                       "created": FIXED_CREATED})
     wb.set_size(1600, 1000)
     fmt = _formats(wb)
-    _home_sheet(wb, fmt, meta, tables.get("rounds") or [], tables.get("periods") or [])
+    _home_sheet(wb, fmt, meta, tables.get("rounds") or [], tables.get("periods") or [], issuer)
     _table_sheet(wb, fmt, L.REGISTER, register, spare=1000)
     meta_rows = [{"key": k, "value": v, "label": L.META_LABELS.get(k, "")}
                  for k, v in (meta | {k: None for k in L.MAIL_LABELS if k not in meta}).items()]

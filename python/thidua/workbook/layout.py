@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.errors import ThiDuaError
+from thidua.plan.dated import ROLES, ROUNDINGS, TABLE_NAMES
 from thidua.plan.model import FIGURES, ROUND_KINDS, RULE_KINDS
 
 TITLE_ROW = 0       # sheet title
@@ -96,6 +97,8 @@ SOURCE = Col("source", "Nguồn", "list", 16, ("plan", "law", "config"), ("Kế 
 PERCENT = Col("percent", "Tỷ lệ phần trăm (%)", "bool", 10, optional=True)
 DECIDERS = ("CDVC", "LDLD", "TLD")
 DECIDER_LABELS = ("CĐVC tỉnh", "LĐLĐ tỉnh", "Tổng LĐLĐ Việt Nam")
+# A row's validity in the plan tables that gained one (blank: open on that side).
+VALIDITY = (Col("valid_from", "Từ ngày", "date", 12, optional=True), Col("valid_to", "Đến ngày", "date", 12, optional=True))
 YEAR, YEAR_LABEL = "year", "Cả năm"      # the period «whole year»: code inside, label in the workbook
 
 
@@ -112,8 +115,6 @@ META = TableSheet("meta", "Thông tin chung", "THÔNG TIN CHUNG CỦA KẾ HOẠ
                    Col("label", "Ý nghĩa", "text", 50)))
 META_LABELS = {
     "year": "Năm thi đua", "plan_number": "Số kế hoạch", "plan_date": "Ngày ban hành kế hoạch",
-    "issuer_parent": "Cơ quan cấp trên", "issuer": "Cơ quan ban hành", "place": "Địa danh",
-    "signer_title": "Chức danh người ký", "signer_name": "Họ tên người ký",
     "template_version": "Phiên bản biểu mẫu", "rule_set": "Bộ quy tắc xếp loại đang dùng",
     "launch_goal_pct": "Mục tiêu tỷ lệ CĐCS phát động thi đua (%)",
     "launch_indicator": "Mã chỉ tiêu «đã phát động phong trào thi đua» (tính tỷ lệ phát động)",
@@ -176,9 +177,7 @@ PLAN_SHEETS = (
         Col("code", "Mã", "code", 10), Col("name", "Hình thức khen thưởng", "text", 50), Col("rank", "Thứ bậc", "int", 8),
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("quota", "Hạn mức", "int", 9),
         Col("decided_by", "Cấp quyết định", "list", 14, DECIDERS, DECIDER_LABELS),
-        Col("money_individual", "Tiền thưởng cá nhân (đồng)", "int", 12),
-        Col("money_collective", "Tiền thưởng tập thể (đồng)", "int", 12),
-        Col("certificate", "Dòng tiêu đề giấy khen", "text", 16), SOURCE)),
+        Col("certificate", "Loại giấy (Giấy khen, Bằng khen…)", "text", 16), SOURCE)),
     TableSheet("titles", "Danh hiệu thi đua", "CÁC DANH HIỆU THI ĐUA", "Điều kiện viết như ở trang Mức xếp loại.", (
         Col("code", "Mã", "code", 10), Col("name", "Danh hiệu", "text", 36),
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("conditions", "Điều kiện", "text", 50), SOURCE)),
@@ -192,19 +191,56 @@ PLAN_SHEETS = (
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("min", "Tối thiểu", "num", 9),
         Col("max", "Tối đa", "num", 9), Col("width", "Độ rộng cột", "num", 8), Col("help", "Hướng dẫn", "text", 40),
         PERCENT, SOURCE)),
-    TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA DANH HIỆU VÀ HÌNH THỨC KHEN THƯỞNG",
-               "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc), "
-               "kèm lời giải thích và căn cứ pháp lý.", (
+    TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA CÁC HÌNH THỨC KHEN THƯỞNG",
+               "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc; "
+               "«title >= Lao động tiên tiến»: danh hiệu đã được cơ quan công nhận). Căn cứ: mã loại văn bản "
+               "(union_rules, state_law, state_decree) hoặc mã văn bản ở trang «" + TABLE_NAMES["legal_bases"]
+               + "», rồi «: phần văn bản»; văn bản có hiệu lực ngày xét được ghi ra.", (
         Col("applies", "Mã danh hiệu / hình thức", "code", 12),
         Col("subject", "Đối tượng (trống: cả hai)", "list", 12, ("individual", "collective"), ("Cá nhân", "Tập thể")),
         Col("rule", "Điều kiện", "text", 28), Col("text", "Diễn giải", "text", 44),
-        Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
+        Col("legal", "Căn cứ pháp lý (mã)", "text", 34),
+        Col("rounds", "Chỉ các kỳ (trống: mọi kỳ)", "text", 10, optional=True), *VALIDITY, SOURCE)),
     TableSheet("quotas", "Hạn mức khen thưởng", "HẠN MỨC SỐ LƯỢNG, TỶ LỆ KHEN THƯỞNG",
-               "Phạm vi: mỗi đơn vị (mỗi kỳ) hoặc toàn tỉnh. Ghi số lượng tối đa, hoặc tỷ lệ tối đa "
-               "(0,15 = 15%) so với số người đạt danh hiệu ở cột «So với».", (
+               "Phạm vi: mỗi đơn vị hoặc toàn tỉnh, tính cho cả năm. Ghi số lượng tối đa, hoặc tỷ lệ tối đa "
+               "(0,15 = 15%) so với số người đạt danh hiệu ở cột «So với». Hạn mức chỉ để cảnh báo.", (
         Col("applies", "Mã danh hiệu / hình thức", "code", 12), Col("per", "Phạm vi", "list", 12, ("unit", "province"), ("Mỗi đơn vị", "Toàn tỉnh")),
         Col("max_count", "Số lượng tối đa", "int", 10), Col("max_ratio", "Tỷ lệ tối đa", "num", 10),
-        Col("of", "So với (mã danh hiệu)", "code", 12), Col("legal", "Căn cứ pháp lý", "text", 44), SOURCE)),
+        Col("of", "So với (mã danh hiệu)", "code", 12), Col("legal", "Căn cứ pháp lý (mã)", "text", 34),
+        *VALIDITY, SOURCE)),
+) + (   # the dated data (plan/dated.py): what is in force on a date, whatever the year
+    TableSheet("legal_bases", TABLE_NAMES["legal_bases"], "CĂN CỨ PHÁP LÝ THEO THỜI GIAN HIỆU LỰC",
+               "Mỗi văn bản một dòng, có hiệu lực «Từ ngày» «Đến ngày» (trống: không giới hạn). Quyết định trích "
+               "các văn bản có hiệu lực vào ngày ký, theo cột Thứ tự. Khi văn bản thay đổi: ghi «Đến ngày» cho dòng "
+               "cũ và thêm dòng mới.", (
+        Col("code", "Mã văn bản", "code", 11),
+        Col("role", "Loại", "list", 18, ROLES, ("Điều lệ Công đoàn", "Luật", "Nghị định", "Quy chế khen thưởng CĐ")),
+        Col("order", "Thứ tự trích", "int", 7), Col("citation", "Dòng «Căn cứ» in trong quyết định", "text", 60),
+        Col("short", "Tên ngắn", "text", 22), Col("valid_from", "Từ ngày", "date", 12),
+        Col("valid_to", "Đến ngày", "date", 12), Col("source", "Nguồn", "text", 40))),
+    TableSheet("base_salaries", TABLE_NAMES["base_salaries"], "MỨC LƯƠNG CƠ SỞ THEO THỜI GIAN",
+               "Tiền thưởng tính theo mức lương cơ sở có hiệu lực vào ngày ký quyết định.", (
+        Col("amount", "Mức lương cơ sở (đồng/tháng)", "int", 16), Col("valid_from", "Từ ngày", "date", 12),
+        Col("valid_to", "Đến ngày", "date", 12), Col("source", "Nguồn", "text", 60))),
+    TableSheet("award_money", TABLE_NAMES["award_money"], "TIỀN THƯỞNG KÈM THEO HÌNH THỨC KHEN THƯỞNG",
+               "Tiền thưởng = hệ số × mức lương cơ sở ngày ký, làm tròn theo cột «Làm tròn đến» (lên: up).", (
+        Col("form", "Mã hình thức", "code", 10),
+        Col("subject", "Đối tượng", "list", 12, ("individual", "collective"), ("Cá nhân", "Tập thể")),
+        Col("coefficient", "Hệ số", "num", 8), Col("round_to", "Làm tròn đến (đồng)", "int", 11),
+        Col("rounding", "Cách làm tròn", "list", 11, ROUNDINGS, ("Lên", "Gần nhất", "Xuống")),
+        Col("legal", "Căn cứ (mã)", "text", 30), Col("valid_from", "Từ ngày", "date", 12),
+        Col("valid_to", "Đến ngày", "date", 12), Col("source", "Nguồn", "text", 40))),
+    TableSheet("offices", TABLE_NAMES["offices"], "TÊN CƠ QUAN, ĐỊA DANH VÀ NGƯỜI KÝ THEO THỜI GIAN",
+               "Văn bản in tên có hiệu lực vào ngày của văn bản. Khi tên, địa danh hay người ký thay đổi: ghi «Đến "
+               "ngày» cho dòng cũ và thêm dòng mới.", (
+        Col("issuer_parent", "Cơ quan cấp trên (chữ in hoa)", "text", 24),
+        Col("issuer", "Cơ quan ban hành (chữ in hoa)", "text", 24),
+        Col("issuer_name", "Tên cơ quan trong câu văn", "text", 28),
+        Col("deciding_body", "Cơ quan ký quyết định", "text", 12),
+        Col("awarding_body", "Giấy khen của", "text", 30), Col("place", "Địa danh", "text", 12),
+        Col("signer_title", "Chức danh người ký", "text", 18), Col("signer_name", "Họ tên người ký", "text", 16),
+        Col("doc_suffix", "Ký hiệu sau số văn bản", "text", 8), Col("valid_from", "Từ ngày", "date", 12),
+        Col("valid_to", "Đến ngày", "date", 12), Col("source", "Nguồn", "text", 30))),
 )
 
 REGISTER = TableSheet("units", "Danh sách đơn vị", "DANH SÁCH CÔNG ĐOÀN CƠ SỞ",

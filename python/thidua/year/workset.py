@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from thidua.plan.dated import InForce, Office
 from thidua.plan.model import Plan
 from thidua.plan.units import Unit
 from thidua.store.db import DEFAULT_DB
@@ -60,6 +62,17 @@ class WorkingSet:
 
     def with_db(self, db: str | Path) -> "WorkingSet":
         return dataclasses.replace(self, db=db)
+
+    # ---------------------------------------------------------------- what is in force on a date (dated data)
+    def in_force(self, day: dt.date) -> InForce:
+        """What is in force on `day`: `.office` (names, place, signer), `.bases` / `.basis(role)` / `.cite(ref)`
+        (legal bases), `.base_salary`, `.amount(form, subject)` (money by rule), `.conditions`, `.quotas`.
+        A part no row covers is refused (ThiDuaError naming the missing row) when it is asked for."""
+        return self.plan.in_force(day)
+
+    def office(self, day: dt.date | None = None) -> Office:
+        """The office's names in force on `day` (default: the end of the plan's year)."""
+        return self.plan.office_on(day)
 
     # ---------------------------------------------------------------- the office key
     def key_path(self) -> Path:
