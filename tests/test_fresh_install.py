@@ -117,6 +117,8 @@ def check_run(out: str, code: int, tree: Path, python_version: str) -> None:
     assert (demo / "tong-ket.xlsx").is_file() and (demo / "tong-ket.pdf").read_bytes()[:5] == b"%PDF-"
     assert (demo / "bao-cao" / "tong-ket-nam-2019.pdf").is_file()          # the demo's own PDFs (LibreOffice)
     assert list(demo.glob("ThiDua-*-win64.zip")), "bundle-windows wrote no zip"
+    papers = list((demo / "khen-thuong").glob("QuyetDinh_02_*.pdf"))          # awards papers (LibreOffice Writer)
+    assert papers and papers[0].read_bytes()[:5] == b"%PDF-"
 
 
 def test_the_readme_names_the_venv_and_the_follow_ups_use_the_demo_files():
