@@ -75,6 +75,10 @@ Public Sub XuatBan()
     RunPython "import thidua.excel; thidua.excel.export_committee()"
 End Sub
 
+Public Sub NamMoi()
+    RunPython "import thidua.excel; thidua.excel.new_year()"
+End Sub
+
 Public Sub SaoLuu()
     RunPython "import thidua.excel; thidua.excel.backup_data()"
 End Sub

@@ -51,6 +51,13 @@ def _value_row(sid: int, sheet: str, field: str, value: Any) -> dict:
             "value_text": txt, "value_date": date}
 
 
+def plan_of_year(plan, year: int):
+    """The plan moved to another year, as `thidua new-year` moves it (year/rollover.py)."""
+    from thidua.plan.model import Plan
+    from thidua.year.rollplan import roll_plan
+    return Plan.from_tables(roll_plan(plan.tables, plan.year, year)[0])
+
+
 def synthetic_units(n: int, clusters: tuple[str, ...] = ("Khối Giáo dục", "Khối Y tế", "Khối Quản lý nhà nước",
                                                              "Khối Văn hóa - Xã hội")) -> list:
     """`n` made-up units spread over the clusters; every 50th founded late in the year (not yet eligible)."""

@@ -211,8 +211,10 @@ def test_a_2024_decision_cites_the_2022_law_and_pays_by_the_2024_base_salary(tmp
     add_submission(con, units[1].code, "TK", "2024-12-11T08:00:00", proposals=[person("Phan Văn Tú")])
     con.close()
     award_all(ws.db_path, plan)
+    tables = dict(plan.tables, offices=[o for o in plan.tables["offices"]       # without the office's row after
+                                         if not o.get("valid_from") or str(o["valid_from"]) < "2025-07-01"])  # 2025
     with pytest.raises(ThiDuaError) as exc:
-        make_decision(ws, "TK", "GK", dt.date(2025, 8, 15))
+        make_decision(ws.__class__(Plan.from_tables(tables), units, ws.db_path), "TK", "GK", dt.date(2025, 8, 15))
     assert "«Cơ quan ban hành»" in exc.value.message and "15/08/2025" in exc.value.message
     assert "Từ ngày" in exc.value.hint and len(capsys.readouterr().out) == 0
     with Store.open(ws.db_path) as store:

@@ -57,7 +57,7 @@ def year(tmp_path_factory, plan):
     (folder / excel.KEY_FILE).write_text(TEST_KEY.hex() + "\n", encoding="ascii")
     rates = YearRates(missing=0.08, late=0.15, mistakes=0.2, corrected=0.8, copy=0.05, adhoc=0.0)
     simulate_year(plan, units, TEST_KEY, folder / "hop-thu", rng_seed=5, rounds=ROUNDS, rates=rates)
-    db = folder / excel.DB_FILE
+    db = excel.store_file(folder, 2019)
     consolidate(WorkingSet(plan, units, db, secret=TEST_KEY), folder / "hop-thu")
 
     # Case 1: a unit's first file (with errors) came on the due day, its valid file two days later.

@@ -71,10 +71,11 @@ def test_a_date_no_row_covers_is_refused_naming_the_row(plan):
     with pytest.raises(ThiDuaError) as exc:
         plan.in_force(D(2016, 1, 1)).citations()
     assert "«Căn cứ pháp lý»" in exc.value.message and "Luật Thi đua" in exc.value.message
-    with pytest.raises(ThiDuaError) as exc:                                     # the 2025 reorganisation
-        plan.office_on(D(2025, 8, 1))
-    assert "«Cơ quan ban hành»" in exc.value.message and "01/08/2025" in exc.value.message
+    with pytest.raises(ThiDuaError) as exc:                                     # before the office's first row
+        plan.office_on(D(2017, 8, 1))
+    assert "«Cơ quan ban hành»" in exc.value.message and "01/08/2017" in exc.value.message
     assert plan.in_force(D(2025, 8, 1)).base_salary.amount == 2_340_000     # other parts still answer
+    assert plan.office_on(D(2025, 8, 1)).place == "Đà Nẵng"                # the 2025 reorganisation (#20's row)
 
 
 def test_overlapping_rows_are_a_plan_error():

@@ -33,7 +33,7 @@ def servers(office):
 def test_fetch_button_saves_attachments_and_reports_in_the_status_cell(office, servers):
     folder, _, _ = office
     imap, _ = servers
-    template = sorted((folder / "hop-thu" / "Q1").rglob("*.xlsx"))[0].read_bytes()
+    template = sorted((folder / "hop-thu-2019" / "Q1").rglob("*.xlsx"))[0].read_bytes()
     imap.append(bytes(gmail(unit_addr("CD001"), "Báo cáo quý I", [("Báo cáo quý I.xlsx", template)])),
                 "09-Apr-2019 08:30:00 +0700")
     inbox = folder / "hop-thu-email"
@@ -48,7 +48,7 @@ def test_send_button_sends_reminders_after_the_due_date_once(office, consolidate
     from thidua.store.tracking import NEEDS_REMINDER, status_rows
     folder, plan, units = office
     _, capture = servers
-    expected = {r["email"] for r in status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1") if r["status"] in NEEDS_REMINDER}
+    expected = {r["email"] for r in status_rows(WorkingSet(plan, units, excel.store_file(folder, 2019)), "Q1") if r["status"] in NEEDS_REMINDER}
     actions, data = run(folder, "send_mail", ThiDua_Ky="Q1")
     assert status_of(actions, data) == f"Kỳ Q1: đã gửi {len(expected)} thư nhắc."
     assert {rcpt[0] for _, rcpt, _ in capture.messages} == expected and len(capture.messages) == len(expected)

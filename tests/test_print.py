@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from conftest import need_libreoffice
-from storebuild import synthetic_store
+from storebuild import plan_of_year, synthetic_store
 
 from thidua.cli import main
 from thidua.reports.officialdoc import MOTTO, NATION, header_split
@@ -20,7 +20,7 @@ FOOTER = re.compile(r"^\s*Trang \d+/\d+\s*$")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, plan, units):
     root = tmp_path_factory.mktemp("print")
-    synthetic_store(root / "prev.db", plan, units, seed=3)
+    synthetic_store(root / "prev.db", plan_of_year(plan, 2018), units, seed=3)
     return synthetic_store(root / "store.db", plan, units)
 
 
@@ -81,7 +81,7 @@ def test_year_summary_is_one_document(year_pdf, plan):
     # each section starts a page with its caption
     captions = re.findall(r"^\s*Biểu (\d+[a-z]?)\.", whole, re.M)
     confirm = ["1c"] if "1c" in captions else []      # units that answered «Có» then «Không», when there are any
-    assert captions == ["1", "1b", *confirm, "2", "3", "3b", "3c", "4", "4b", "5", "5b", "6"]
+    assert captions == ["1", "1b", *confirm, "2", "3", "3b", "3c", "4", "4b", "5", "5b", "6", "6b", "7"]
     for page in pages:
         found = re.findall(r"^\s*(Biểu \d+[a-z]?\.)", page, re.M)
         if found:

@@ -9,7 +9,7 @@ import zipfile
 import openpyxl
 import pytest
 from conftest import need_libreoffice
-from storebuild import synthetic_store, synthetic_units
+from storebuild import plan_of_year, synthetic_store, synthetic_units
 
 from thidua.cli import main
 from thidua.reports.summary import collect
@@ -84,11 +84,12 @@ def test_totals_equal_independent_sums(store, plan, units, period, review, quart
 
 
 def test_year_workbook_tables_charts_and_print_setup(store, plan, units, tmp_path):
-    prev = synthetic_store(tmp_path / "prev.db", plan, units, seed=3)
+    prev = synthetic_store(tmp_path / "prev.db", plan_of_year(plan, 2018), units, seed=3)
     out = build_summary(WorkingSet(plan, units, store), "year", tmp_path / "tk.xlsx", previous_db=prev)
     s = collect(WorkingSet(plan, units, store), "year")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[0] == "1 Phát động" and wb.sheetnames[-1] == "6 So sánh năm trước"
+    assert wb.sheetnames[0] == "1 Phát động" and wb.sheetnames[-3:] == ["6 So sánh năm trước", "6b So sánh đơn vị",
+                                                                        "7 Lịch sử đơn vị"]
     ws = wb["2 Nội dung"]
     header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "STT")
     col = header.index("Toàn tỉnh")

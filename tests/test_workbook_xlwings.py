@@ -66,7 +66,7 @@ def office(tmp_path_factory):
     (folder / excel.KEY_FILE).write_text(TEST_KEY.hex() + "\n", encoding="ascii")
     plan, units = load_plan(book), load_units(book)
     for rc in ("Q1", "SK1"):
-        simulate_round(plan, units, TEST_KEY, folder / "hop-thu", rc, random.Random(rc))
+        simulate_round(plan, units, TEST_KEY, folder / "hop-thu-2019", rc, random.Random(rc))
     yield folder, plan, units
     mp.undo()
 
@@ -102,10 +102,10 @@ def table_of(actions, data, key: str) -> list[list]:
 def test_create_templates_writes_one_file_per_unit_next_to_the_workbook(office):
     folder, plan, units = office
     actions, data = run(folder, "create_templates", ThiDua_Ky="Q1")
-    files = sorted((folder / "bieu-mau" / "Q1").glob("*.xlsx"))
+    files = sorted((folder / "bieu-mau-2019" / "Q1").glob("*.xlsx"))
     assert len(files) == len(units)
     assert files[0].name.startswith("Q1_CD001_")
-    assert status_of(actions, data) == f"Đã tạo {len(units)} biểu mẫu kỳ Q1 trong thư mục {folder / 'bieu-mau' / 'Q1'}."
+    assert status_of(actions, data) == f"Đã tạo {len(units)} biểu mẫu kỳ Q1 trong thư mục {folder / 'bieu-mau-2019' / 'Q1'}."
 
 
 def test_an_unknown_round_is_reported_in_vietnamese(office):
@@ -124,7 +124,7 @@ def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
     from thidua.consolidate.run import walk_inbox
     folder, plan, _ = office
     actions, data = consolidated
-    n_files = len(walk_inbox(folder / "hop-thu"))
+    n_files = len(walk_inbox(folder / "hop-thu-2019"))
     assert status_of(actions, data).startswith(f"Đã tổng hợp {n_files} tệp (")
     problems = table_of(actions, data, "problems")
     assert problems[0] == ["Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"]
@@ -143,12 +143,12 @@ def test_tracking_writes_every_unit_with_its_status(office, consolidated):
     folder, plan, units = office
     actions, data = run(folder, "track_and_remind", ThiDua_Ky="Q1")
     rows = table_of(actions, data, "tracking")
-    expected = status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1")
+    expected = status_rows(WorkingSet(plan, units, excel.store_file(folder, 2019)), "Q1")
     assert [r[0] for r in rows[1:]] == [u.code for u in units]
     assert [r[5] for r in rows[1:]] == [status_label(r["status"]) for r in expected]
     n_ok = sum(r["status"] == "ok" for r in expected)
     assert status_of(actions, data).startswith(f"Kỳ Q1: {n_ok} đơn vị đã nộp đúng hạn, {len(units) - n_ok} đơn vị cần nhắc")
-    drafts = list((folder / "nhac-nop" / "Q1").glob("*.eml"))
+    drafts = list((folder / "nhac-nop-2019" / "Q1").glob("*.eml"))
     assert 0 < len(drafts) <= len(units) - n_ok
 
 
@@ -157,10 +157,10 @@ def test_scoring_writes_a_level_for_every_unit(office, consolidated):
     folder, plan, units = office
     actions, data = run(folder, "score_units", ThiDua_Dot="1")
     rows = table_of(actions, data, "scores")
-    expected = classify_units(WorkingSet(plan, units, folder / excel.DB_FILE), "1")
+    expected = classify_units(WorkingSet(plan, units, excel.store_file(folder, 2019)), "1")
     assert [(r[0], r[4]) for r in rows[1:]] == [(r.code, r.level_name) for r in expected]
     from thidua.awards.proposals import load_proposals
-    checks = load_proposals(WorkingSet(plan, (), folder / excel.DB_FILE))
+    checks = load_proposals(WorkingSet(plan, (), excel.store_file(folder, 2019)))
     awards = table_of(actions, data, "awards")
     assert [(r[0], r[3]) for r in awards[1:]] == [(c.unit, c.name) for c in checks] and checks
     assert [r[7] for r in awards[1:]] == ["Có" if c.eligible else "Không" for c in checks]
@@ -170,7 +170,7 @@ def test_scoring_writes_a_level_for_every_unit(office, consolidated):
 def test_summary_writes_a_workbook_and_the_summary_sheet(office, consolidated):
     folder, plan, _ = office
     actions, data = run(folder, "year_summary", ThiDua_Dot="1")
-    assert (folder / "tong-ket" / "TongKet_1.xlsx").is_file()
+    assert (folder / "tong-ket-2019" / "TongKet_1.xlsx").is_file()
     rows = table_of(actions, data, "summary")
     assert [r[0] for r in rows[1:]] == [i.code for i in plan.indicators if i.type in ("int", "money")]
 
@@ -178,7 +178,7 @@ def test_summary_writes_a_workbook_and_the_summary_sheet(office, consolidated):
 def test_export_writes_the_committee_workbook(office, consolidated):
     folder, _, _ = office
     actions, data = run(folder, "export_committee", ThiDua_Ky="Q1")
-    assert (folder / "xuat-ban" / "TongHop_Q1.xlsx").is_file()
+    assert (folder / "xuat-ban-2019" / "TongHop_Q1.xlsx").is_file()
     assert "TongHop_Q1.xlsx" in status_of(actions, data)
 
 
@@ -203,12 +203,12 @@ def test_validate_writes_feedback_and_problems(office):
     from thidua.intake.feedback import feedback_name
     from thidua.intake.validate import validate_file
     folder, plan, units = office
-    chosen = sorted((folder / "hop-thu").rglob("*.xlsx"))[:3]
+    chosen = sorted((folder / "hop-thu-2019").rglob("*.xlsx"))[:3]
     actions, data = run(folder, "validate_files", ThiDua_Tep="\n".join(map(str, chosen)))
     register = {u.code: u for u in units}
     for p in chosen:                                  # named by unit, round and a short hash of the file
         name = feedback_name(p, validate_file(p, plan, TEST_KEY, register))
-        assert (folder / "phan-hoi" / name).is_file(), name
+        assert (folder / "phan-hoi-2019" / name).is_file(), name
     assert table_of(actions, data, "problems")[0][:4] == ["Tệp", "Đơn vị", "Kỳ", "Mã lỗi"]
     assert status_of(actions, data).startswith("Đã kiểm tra 3 tệp")
 
@@ -218,7 +218,7 @@ def test_on_time_udf_matches_tracking(office, consolidated):
     folder, plan, units = office
     book = type("B", (), {"fullname": str(folder / "ThiDua2019.xlsm")})
     caller = type("Caller", (), {"sheet": type("S", (), {"book": book})})
-    rows = status_rows(WorkingSet(plan, units, folder / excel.DB_FILE), "Q1")
+    rows = status_rows(WorkingSet(plan, units, excel.store_file(folder, 2019)), "Q1")
     assert excel.THIDUA_DUNGHAN("Q1", caller) == sum(r["status"] == "ok" for r in rows) / len(units)
 
 
@@ -229,7 +229,7 @@ def test_award_papers_button_drafts_the_decision_certificates_and_submission(off
     from thidua.awards.decisions import list_decisions
     from thidua.awards.proposals import decide, load_proposals
     folder, plan, _ = office
-    db = folder / excel.DB_FILE
+    db = excel.store_file(folder, 2019)
     checks = load_proposals(WorkingSet(plan, (), db), ["SK1"])
     clean = [c for c in checks if c.eligible and not c.issues]
     gk = [c for c in clean if c.effective_form and c.effective_form.code == "GK"][:3]
@@ -240,7 +240,7 @@ def test_award_papers_button_drafts_the_decision_certificates_and_submission(off
     for c in gk:
         decide(WorkingSet(plan, (), db), c.id, "awarded")
     actions, data = run(folder, "award_papers", ThiDua_HinhThuc="", ThiDua_Ky="SK1")
-    out = folder / "khen-thuong"
+    out = folder / "khen-thuong-2019"
     said = status_of(actions, data)
     assert said.startswith("đã lập quyết định 01/QĐ-CĐN") and "Đã soạn 4 văn bản" in said, said
     [made] = list_decisions(WorkingSet(plan, (), db))
@@ -260,3 +260,23 @@ def test_award_papers_button_drafts_the_decision_certificates_and_submission(off
     assert (out / "QuyetDinh_01_GK_SK1.docx").read_bytes() == before
     actions, data = run(folder, "award_papers", ThiDua_HinhThuc="XYZ", ThiDua_Ky="SK1")
     assert "XYZ" in status_of(actions, data)
+
+
+def test_new_year_button_makes_next_years_workbook_beside_this_one(office, consolidated):
+    """«Chuyển sang năm mới»: ThiDua2020.xlsm and its store beside the book; this year's book and store unchanged;
+    what was carried and what to check written to the «Năm mới» sheet."""
+    import hashlib
+    folder, plan, units = office
+    store = excel.store_file(folder, 2019)
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    actions, data = run(folder, "new_year")
+    message = status_of(actions, data)
+    assert message.startswith("Đã tạo ThiDua2020.xlsm và kho dữ liệu thidua-2020.sqlite cạnh sổ này"), message
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    rows = table_of(actions, data, "newyear")
+    assert rows[0] == list(L.REPORT_HEADER) and any(r[2] == "Cần kiểm tra" for r in rows[1:])
+    new = load_plan(folder / "ThiDua2020.xlsm")
+    assert new.year == 2020 and excel.store_file(folder, 2020) == folder / "thidua-2020.sqlite"
+    assert [u.code for u in load_units(folder / "ThiDua2020.xlsm")] == [u.code for u in units]
+    actions, data = run(folder, "new_year")          # pressed again: refused, nothing over the new year
+    assert status_of(actions, data).startswith("Lỗi: Năm 2020 đã có bộ làm việc")

@@ -362,14 +362,33 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_new_year(args) -> int:
+    """thidua new-year YEAR: the next year's working set beside the previous one (year/rollover.py)."""
+    from thidua.plan.load import load_units
+    from thidua.text.numbers import format_number
+    from thidua.year.rollover import new_year, source_working_set
+    ws = source_working_set(args.year, args.from_year, folder=args.dir, workbook=args.workbook, plan=args.plan,
+                            register=args.register, db=args.db, key_file=args.key)
+    given = load_units(args.new_register) if args.new_register else None
+    done = new_year(ws, args.year, args.out, given)
+    for line in done.lines():
+        print(line)
+    sizes = ", ".join(f"{p.name} {format_number(p.stat().st_size / 1024, 0)} KB" for p in (done.workbook, done.store))
+    print(f"Xong sau {format_seconds(done.seconds)} giây ({sizes}). Làm việc năm {done.year}: mở {done.workbook}, "
+          f"hoặc dùng --workbook {done.workbook}.")
+    return 0
+
+
 def cmd_history(args) -> int:
     import json
     from thidua.plan.units import unknown_unit
     from thidua.store.submissions import submission_history
     from thidua.store.vocabulary import label
     ws = working_set(args)
-    units = list(ws.units)
+    units = list(ws.register)
     unit = next((u.code for u in units if args.unit and u.code.casefold() == args.unit.strip().casefold()), args.unit)
+    if args.years:
+        return _unit_years(ws, unit, args.json)
     with ws.store() as store:
         rows = submission_history(store, unit, _round(ws.plan, args.round))
     if unit and not rows and unit not in {u.code for u in units}:
@@ -384,6 +403,41 @@ def cmd_history(args) -> int:
         print(f"{r['round'] or '?':4} {r['unit'] or '?':8} {when:19}{mark} {label(r['status']):18} "
               f"{r['n_errors']} lỗi  {r['file_name']}  {r['sha256'][:12]}  -> {r['archive_path']}")
     print(f"{len(rows)} tệp đã nhận.")
+    return 0
+
+
+def _unit_years(ws, unit: str | None, as_json: bool) -> int:
+    """`thidua history --unit CODE --years`: the unit year by year from the stores of the years."""
+    import dataclasses
+    import json
+    from thidua.plan.units import unknown_unit
+    if not unit:
+        raise ThiDuaError("Cần chọn đơn vị để xem lịch sử các năm.", "Thêm --unit MÃ_ĐƠN_VỊ, ví dụ --unit CD006.")
+    if unit not in {u.code for u in ws.register}:
+        raise unknown_unit([unit], list(ws.register))
+    history = ws.history
+    rows = history.unit(unit)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=1))
+        return 0
+    name = ws.unit_names.get(unit) or next((u.name for u in ws.register if u.code == unit), unit)
+    print(f"{unit} {name}: lịch sử {len(rows)} năm")
+    for r in rows:
+        if not r.known:
+            print(f"  {r.year}: không đọc được ({r.level_name})")
+            continue
+        level = r.level_name or "chưa báo cáo tổng kết"
+        points = f" ({format_number(r.total, 2)} điểm)" if r.total is not None else ""
+        extra = "; ".join(r.titles + [f"được khen: {a}" for a in r.awards]
+                          + ([f"{r.people_awarded} cá nhân được khen"] if r.people_awarded else [])
+                          + ([f"mã năm đó: {r.code}"] if r.code != unit else [])
+                          + ([f"tình trạng: {r.status}"] if r.status not in ("", "active") else []))
+        print(f"  {r.year}: {level}{points}" + (f"; {extra}" if extra else ""))
+    for y in history.years:
+        if y.error:
+            print(f"Lưu ý: năm {y.year}: {y.error}.", file=sys.stderr)
+        elif y.note:
+            print(f"Lưu ý: {y.note}.", file=sys.stderr)
     return 0
 
 
@@ -435,7 +489,7 @@ def cmd_validate(args) -> int:
             skipped += left
         else:
             files.append(Path(arg))
-    register = ws.unit_map
+    register = ws.register_map
     results = [validate_file(path, plan, key, register) for path in files]
     # files signed with another key: the office's key decides (the store records it), never a guess
     check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
@@ -734,8 +788,23 @@ def build_parser() -> ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại)")
+    p = sub.add_parser("new-year", help="tạo bộ làm việc năm sau cạnh năm trước: kế hoạch chuyển ngày, danh sách đơn "
+                       "vị, cùng khóa, sổ ThiDua<NĂM>.xlsm và kho dữ liệu mới biết lịch sử các năm trước")
+    p.add_argument("year", type=int, metavar="YEAR", help="năm mới, ví dụ 2020")
+    p.add_argument("--from", dest="from_year", type=int, metavar="PREVIOUS",
+                   help="năm trước để chuyển từ đó (mặc định: YEAR - 1)")
+    p.add_argument("--dir", help="thư mục có sổ ThiDua<PREVIOUS>.xlsm khi không ghi --workbook (mặc định: thư mục hiện tại)")
+    p.add_argument("--db", help="kho dữ liệu năm trước (mặc định: thidua-<PREVIOUS>.sqlite cạnh sổ làm việc)")
+    p.add_argument("--out", help="thư mục ghi năm mới (mặc định: thư mục của kho dữ liệu năm trước)")
+    p.add_argument("--new-register", help="danh sách đơn vị năm mới (.csv hoặc .xlsm) để đối chiếu với năm trước; mặc "
+                   "định: chuyển nguyên danh sách năm trước")
+    _common(p)
+    p.set_defaults(func=cmd_new_year)
+
+    p = sub.add_parser("history", help="lịch sử các tệp đã nhận của một đơn vị / một kỳ (kể cả bản bị thay, bị trả lại); "
+                       "--years: xếp loại, danh hiệu, khen thưởng của đơn vị qua các năm")
     p.add_argument("--unit", help="mã đơn vị")
+    p.add_argument("--years", action="store_true", help="lịch sử các năm của đơn vị (theo kho dữ liệu của từng năm)")
     p.add_argument("--round", help="mã kỳ báo cáo")
     p.add_argument("--db", help=db_help)
     p.add_argument("--json", action="store_true", help="in dạng JSON")

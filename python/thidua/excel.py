@@ -12,13 +12,19 @@ import xlwings as xw
 from thidua.errors import ThiDuaError
 from thidua.store.vocabulary import FILE_STATUS, RECEIPT_SOURCE
 from thidua.workbook import layout as L
+from thidua.year import place
 from thidua.year.workset import WorkingSet
 
-KEY_FILE = "thidua.key"            # the office's signing key, beside the workbook
-DB_FILE = "thidua.sqlite"          # the consolidated store, beside the workbook
+KEY_FILE = place.KEY_FILE          # the office's signing key, beside the workbook, one for every year
 FOLDERS = {"templates": "bieu-mau", "inbox": "hop-thu", "feedback": "phan-hoi", "reminders": "nhac-nop",
            "summary": "tong-ket", "export": "xuat-ban", "backup": "sao-luu", "awards": "khen-thuong",
            "layouts": "mau-van-ban"}
+SHARED_FOLDERS = ("backup", "layouts")   # every other folder is one year's: <name>-<year> (year/place.py)
+
+
+def store_file(folder: Path, year: int) -> Path:
+    """The year's store beside the workbook: thidua-<year>.sqlite (year/place.py)."""
+    return place.store_file(folder, year)
 
 
 @dataclass
@@ -44,7 +50,9 @@ class Context:
         return "" if value is None else str(value).strip()
 
     def path(self, key: str) -> Path:
-        return self.folder / FOLDERS[key]
+        if key in SHARED_FOLDERS:
+            return self.folder / FOLDERS[key]
+        return place.year_folder(self.folder, FOLDERS[key], self.plan.year)
 
     @property
     def db(self) -> Path:
@@ -69,8 +77,9 @@ def context(book) -> Context:
     from thidua.plan.units import units_from_rows
     rows = sheet_rows(book)
     folder = Path(book.fullname).resolve().parent
-    return Context(book, folder, WorkingSet(Plan.from_tables(L.plan_tables(rows)), units_from_rows(L.register_rows(rows)),
-                                            folder / DB_FILE, folder / KEY_FILE))
+    plan = Plan.from_tables(L.plan_tables(rows))
+    return Context(book, folder, WorkingSet(plan, units_from_rows(L.register_rows(rows)),
+                                            store_file(folder, plan.year), folder / KEY_FILE))
 
 
 def status(book, message: str) -> None:
@@ -131,7 +140,7 @@ def validate_files(ctx: Context) -> str:
         raise ThiDuaError("Chưa chọn tệp nào để kiểm tra.", "Bấm «Chọn tệp...» rồi bấm lại.")
     key, rows, bad = ctx.key(), [], 0
     for path in paths:
-        result = validate_file(path, ctx.plan, key, units={u.code: u for u in ctx.units})
+        result = validate_file(path, ctx.plan, key, units=ctx.ws.register_map)
         write_feedback(path, result, ctx.path("feedback") / feedback_name(path, result))
         bad += bool(result.issues)
         rows += [(path.name, result.unit, result.round, i.code, i.sheet, i.cell, i.message) for i in result.issues]
@@ -148,7 +157,8 @@ def consolidate_inbox(ctx: Context) -> str:
     from thidua.consolidate.run import consolidate
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     if not inbox.is_dir():
-        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Bấm «Chọn thư mục...» hoặc tạo thư mục hop-thu.")
+        raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.",
+                          f"Bấm «Chọn thư mục...» hoặc tạo thư mục {inbox.name} cạnh sổ làm việc.")
     report = consolidate(ctx.ws, inbox)
     labels = {ind.code: (ind.label, ind.unit) for ind in ctx.plan.indicators}
     totals = [(rnd, code, *labels.get(code, ("", "")), total)
@@ -333,6 +343,17 @@ def backup_data(ctx: Context) -> str:
             + f" vào {out}. Chép tệp này sang ổ đĩa khác hoặc USB.")
 
 
+@entry
+def new_year(ctx: Context) -> str:
+    """«Chuyển sang năm mới»: next year's workbook and store beside this book; this book and its store unchanged."""
+    from thidua.year.rollover import new_year as roll
+    done = roll(ctx.ws, ctx.plan.year + 1, ctx.folder)
+    write_table(ctx.book, "newyear", L.REPORT_HEADER, done.rows())
+    return (f"Đã tạo {done.workbook.name} và kho dữ liệu {done.store.name} cạnh sổ này; {len(done.checks())} việc "
+            f"cần kiểm tra (trang {L.RESULT_SHEETS['newyear'][0]}). Mở {done.workbook.name} để làm việc năm "
+            f"{done.year}.")
+
+
 # ---------------------------------------------------------------- worksheet functions
 @functools.lru_cache(maxsize=8)
 def _plan_at(path: str, mtime: float):
@@ -366,7 +387,7 @@ def THIDUA_DUNGHAN(ky, caller=None):
     from thidua.store.tracking import status_rows
     from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
-    db = (folder or Path.cwd()) / DB_FILE
+    db = store_file(folder or Path.cwd(), plan.year)
     if not db.is_file():
         return "Lỗi: chưa có dữ liệu tổng hợp"
     units = load_units(caller.sheet.book.fullname) if folder else load_units()

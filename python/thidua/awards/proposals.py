@@ -286,9 +286,12 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
     `rounds` are returned; with `until`, ad-hoc proposals received after that date are left out (they belong to a
     later period)."""
     plan = ws.plan
-    with Store.using(store or ws.db_path) as store:
+    with Store.using(store or ws.db) as store:
         rows = stored.active_proposals(store)
+    said = ws.history.evidence(rows)      # fields the history of years computes (X021-X023), filled in the rows
     checks = [check_proposal(plan, r) for r in rows]
+    for i, texts in said.items():
+        checks[i].warnings.extend(texts)
     apply_quotas(checks, plan)
     flag_duplicates(checks, plan)
     wanted = None if rounds is None else set(rounds)
@@ -309,6 +312,7 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
+        said = ws.history.evidence([row]).get(0, [])     # judged on the history of years, as in the lists
         forced = row["state"] == "awarded" and state != "awarded"
         if forced and not force:
             raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»; "
@@ -352,7 +356,9 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
         stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced or again, override)
         row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp,
                    award_override=override)
-    return check_proposal(plan, row)
+    pc = check_proposal(plan, row)
+    pc.warnings.extend(said)
+    return pc
 
 
 def sort_for_list(checks: Sequence[ProposalCheck], plan: Plan) -> list[tuple[AwardForm | None, list[ProposalCheck]]]:

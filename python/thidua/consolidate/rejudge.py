@@ -125,7 +125,7 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
 def rejudge_if_changed(ws: WorkingSet) -> Rejudged | None:
     """At consolidation (holding the run lock): when the key, the plan or the register differs from the one
     recorded at the last run, check the key, then judge every archived file again. Records today's fingerprints."""
-    db_path, plan, units, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
+    db_path, plan, units, key = ws.db_path, ws.plan, ws.register_map, ws.key()
     now = current_fingerprints(plan, units, key)
     with Store.open(db_path) as store:
         changed = what_changed(V.recorded_fingerprints(store), now)
@@ -140,9 +140,10 @@ def rejudge_if_changed(ws: WorkingSet) -> Rejudged | None:
 
 def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -> Rejudged:
     """`thidua rejudge`: every archived file (or one round's) judged again, under the consolidation lock."""
-    db_path, plan, unit_map, key = ws.db_path, ws.plan, ws.unit_map, ws.key()
+    db_path, plan, unit_map, key = ws.db_path, ws.plan, ws.register_map, ws.key()
     if round_code:
         plan.round(round_code)
+    ws.check_year()                        # another year's store: refused before anything is judged
     with store_db.run_lock(db_path, wait=wait):
         with Store.open(db_path, create=False) as store:
             if fingerprint(key) != (store.meta("key_fingerprint") or fingerprint(key)):

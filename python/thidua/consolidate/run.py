@@ -354,7 +354,8 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
         plan.round(round_code)
     from thidua.intake.validate import check_rules
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
-    unit_map, key = ws.unit_map, ws.key()
+    unit_map, key = ws.register_map, ws.key()
+    ws.check_year()                       # a store of another year: refused before anything is read or written
     with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
         from thidua.consolidate.rejudge import rejudge_if_changed
         first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
@@ -365,7 +366,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
             found, skipped = survey_inbox(inbox.resolve())
             seen, todo, stats = run.survey(found)
             with run.space(todo, stats):                  # a disk without room: said before anything is written
-                register.sync_plan(store, plan, unit_map.values())
+                register.sync_plan(store, plan, ws.register)
                 archive.clean_archive_temps(archive.archive_root(db_path))
                 run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
                 seen = run.run(seen, todo, stats, progress)

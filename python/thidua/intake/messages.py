@@ -47,6 +47,7 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("M009", _E, "Tệp là biểu mẫu của kỳ {round}, không phải kỳ {expected}. Gửi biểu mẫu của kỳ {expected}."),
     Message("M010", _W, "Chưa có khóa của Văn phòng nên chưa kiểm tra được chữ ký của biểu mẫu."),
     Message("M012", _E, "Biểu mẫu được ký bằng một khóa khác (mã khóa {found}), không phải khóa đang dùng để kiểm tra (mã khóa {expected}): tệp không bị sửa nhưng không do Văn phòng này cấp với khóa hiện tại. Văn phòng kiểm tra lại khóa trước khi trả lời đơn vị."),
+    Message("M013", _E, "Đơn vị {unit} đã được đánh dấu «{status}» trong danh sách đơn vị năm nay ({successor}): báo cáo này không được tính. Nếu đơn vị vẫn hoạt động, Văn phòng sửa cột «Tình trạng» trong danh sách đơn vị rồi tổng hợp lại; nếu không, đơn vị kế tục gửi báo cáo bằng biểu mẫu của mình."),
     Message("M011", _E, "Ô mã đơn vị trên trang «{sheet}» ghi «{value}» nhưng biểu mẫu được cấp cho đơn vị {unit}: không sửa thông tin đã ghi sẵn."),
     # -- structure of the workbook
     Message("S001", _E, "Thiếu trang «{sheet}» (đã xóa hoặc đổi tên không nhận ra). Tải lại biểu mẫu gốc, không xóa hay đổi tên trang."),
@@ -104,6 +105,11 @@ CATALOGUE: dict[str, Message] = {m.code: m for m in (
     Message("X017", _W, "«{value}» không đủ điều kiện ({detail}) nhưng được khen thưởng theo quyết định của Văn phòng, lý do: {reason}."),
     Message("X018", _W, "Dòng {row}: quyết định công nhận danh hiệu «{title}» ngày {value} sau ngày {bound} của quyết định khen thưởng nên chưa được tính."),
     Message("X019", _W, "Dòng {row}: {detail}. Tỷ lệ này ràng buộc danh sách công nhận của cơ quan, đơn vị (nơi quyết định danh hiệu), không phải đề nghị của Công đoàn: kiểm tra lại quyết định công nhận."),
+    # -- years (#20): a file of another year; proposal fields the history of years computes
+    Message("X020", _E, "Tệp là báo cáo năm {found} (biểu mẫu phiên bản {value}), không phải năm {expected}: không được tính vào năm {expected}. Nếu là báo cáo năm {found}, đưa tệp vào hộp thư của năm {found}; nếu là báo cáo năm {expected}, tải biểu mẫu năm {expected}, chép số liệu sang rồi gửi lại."),
+    Message("X021", _W, "«{label}» của {unit} ghi {value} nhưng lịch sử trong kho dữ liệu các năm cho {understood} ({detail}): dùng {understood}. Nếu lịch sử thiếu, văn phòng bổ sung rồi xét lại."),
+    Message("X022", _W, "«{label}» của {unit} = {value} theo số đơn vị tự ghi ({detail})."),
+    Message("X023", _W, "«{label}» của {unit} lấy từ lịch sử trong kho dữ liệu: {understood} ({detail}); đơn vị không cần ghi."),
 )}
 
 

@@ -10,7 +10,7 @@ from thidua.templates import spec as S
 from thidua.errors import ThiDuaError
 from thidua.intake.messages import make_issue
 from thidua.intake.parse import fold
-from thidua.plan.model import Plan
+from thidua.plan.model import Plan, version_year
 from thidua.intake.result import Issue, SubmissionResult
 from thidua.intake.shown import ERROR_VALUES
 from thidua.intake.safety import Book, Grid, Unreadable, a1 as xl_rowcol_to_cell, filled, open_book, sniff
@@ -122,8 +122,13 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M007", sheet=S.META_SHEET, round=res.round))
         return False
     if res.template_version != plan.template_version:
-        reading.add(make_issue("M006", sheet=S.META_SHEET, found=res.template_version,
-                               expected=plan.template_version))
+        made_for = version_year(res.template_version)
+        if made_for is not None and made_for != plan.year:       # last year's report: never this year's figures
+            reading.add(make_issue("X020", sheet=S.META_SHEET, value=res.template_version, found=str(made_for),
+                                   expected=str(plan.year)))
+        else:
+            reading.add(make_issue("M006", sheet=S.META_SHEET, found=res.template_version,
+                                   expected=plan.template_version))
     signature = meta.get("signature", "")
     res.key_id = meta.get("key") or None
     if key is None:
@@ -136,6 +141,10 @@ def _identity(reading: Reading, book: Book, plan: Plan, key, units, expect_unit,
         reading.add(make_issue("M004", sheet=S.META_SHEET, unit=res.unit, round=res.round))
     if units is not None and res.unit not in units:
         reading.add(make_issue("M005", sheet=S.META_SHEET, unit=res.unit))
+    elif units is not None and not getattr(units[res.unit], "active", True):   # kept in the register for its history
+        gone = units[res.unit]
+        reading.add(make_issue("M013", sheet=S.META_SHEET, unit=res.unit, status=gone.status_label.lower(),
+                               successor=f"đơn vị kế tục {gone.successor}" if gone.successor else "không có đơn vị kế tục"))
     if expect_unit and expect_unit != res.unit:
         reading.add(make_issue("M008", sheet=S.META_SHEET, unit=res.unit, expected=expect_unit))
     if expect_round and expect_round != res.round:

@@ -134,7 +134,7 @@ def _with_feedback(msg: EmailMessage, ws, key, row: dict, tmp: Path):
     if not rel:
         return msg, next((p.get_filename() for p in msg.iter_attachments()), "") or ""
     src = archive_root(ws.db_path).parent / rel
-    result = validate_file(src, ws.plan, key, ws.unit_map)
+    result = validate_file(src, ws.plan, key, ws.register_map)
     name = f"{Path(row['file_name'] or src.name).stem}_phan-hoi.xlsx"
     fb = write_feedback(src, result, tmp / f"{row['unit']}_{name}")
     body = msg.get_body(("plain",)).get_content()

@@ -1,6 +1,7 @@
 """The year's emulation plan as data: periods, rounds, contents, indicators, criteria, rules, awards."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import operator
 import re
@@ -38,6 +39,12 @@ FIGURES = ("period", "latest")
 RULE_KINDS = ("required_when", "blank_when", "not_more_than", "never_decreases")
 CROSS_ROUND = ("never_decreases",)
 ROUND_KINDS = ("registration", "quarter", "review", "adhoc")     # what a round of the plan can be
+
+
+def version_year(version: Any) -> int | None:
+    """The year a template version was made for («2020.1» -> 2020; None when it names no year)."""
+    head = str(version or "").strip().split(".")[0]
+    return int(head) if head.isdigit() and len(head) == 4 else None
 
 
 def to_list(value: Any) -> tuple[str, ...]:
@@ -233,6 +240,9 @@ class ProposalField:
     width: float = 10
     help: str = ""
     percent: bool = False              # a percentage (0-100): a cell shown as 85% holds 0.85 and is read as 85
+    # Level codes: for a collective proposing itself, the field can be computed from the history of years:
+    # consecutive years, through the year under review, in which the unit was classified at one of these levels.
+    history: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,6 +326,12 @@ class Plan:
     offices: tuple[Office, ...] = ()
 
     # -- look-ups
+    @property
+    def tables(self) -> Mapping[str, Any] | None:
+        """The flat tables the plan was built from (a store keeps them with its year; a new year rolls them over);
+        None for a plan built field by field."""
+        return getattr(self, "_tables", None)
+
     @property
     def year(self) -> int:
         return int(self.meta["year"])
@@ -477,7 +493,7 @@ class Plan:
                 ProposalField(str(r["code"]), str(r["label"]), str(r["type"]), to_list(r.get("choices")),
                               str(r.get("subject") or "both"), _num(r.get("min")), _num(r.get("max")),
                               float(r.get("width") or 10), str(r.get("help") or ""),
-                              _bool(r.get("percent") or False))
+                              _bool(r.get("percent") or False), to_list(r.get("history")))
                 for r in rows("proposal_fields")),
             award_conditions=tuple(_award_condition(r) for r in rows("conditions")),
             quotas=tuple(Quota(str(r["applies"]), str(r.get("per") or "province"), _int(r.get("max_count")),
@@ -490,6 +506,7 @@ class Plan:
             award_money=dated.award_money(rows("award_money")),
             offices=dated.offices(rows("offices")),
         )
+        object.__setattr__(plan, "_tables", copy.deepcopy(dict(t)))
         plan.check()
         return plan
 
@@ -526,6 +543,12 @@ class Plan:
                 problems.append(f"trường đề nghị {f.code}: chỉ trường số mới là tỷ lệ phần trăm")
             if f.type in ("choice", "level") and not f.choices:
                 problems.append(f"trường đề nghị {f.code}: chưa ghi các lựa chọn")
+            level_codes = {lv.code for rs in self.rule_sets for lv in rs.levels}
+            if f.history and f.type != "int":
+                problems.append(f"trường đề nghị {f.code}: chỉ trường số nguyên (số năm) mới tính được từ lịch sử")
+            for code in f.history:
+                if code not in level_codes:
+                    problems.append(f"trường đề nghị {f.code}: mức xếp loại «{code}» (tính từ lịch sử) không có")
         awards = {x.code for x in (*self.forms, *self.titles)}
         for rule in self.award_conditions:
             if rule.applies not in awards:

@@ -11,9 +11,17 @@ from typing import Any, Callable, Iterable, Mapping
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import to_date
+from thidua.text.normalize import label_key
 
 DEFAULT_REGISTER = "units2019.csv"
-COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded")
+COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded", "status", "successor")
+# A unit's mark in a year's register: it reports (active), or it is kept only for its history: closed (giải thể),
+# merged into `successor` (sáp nhập), or renamed / given a new code `successor` (đổi tên, đổi mã).
+ACTIVE = "active"
+STATUSES = (ACTIVE, "closed", "merged", "renamed")
+# Items of an in-cell list in the workbook, which spreadsheet programs split at commas: no comma in a label.
+STATUS_LABELS = ("Đang hoạt động", "Giải thể", "Sáp nhập", "Đổi tên/đổi mã")
+NEEDS_SUCCESSOR = ("merged", "renamed")
 
 
 @dataclass(frozen=True)
@@ -25,10 +33,31 @@ class Unit:
     members: int
     email: str
     founded: dt.date | None = None
+    status: str = ACTIVE
+    successor: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[STATUSES.index(self.status)]
+
+
+def unit_status(value: Any) -> str | None:
+    """The status code of a register cell: a code or its Vietnamese label, any case; blank is active; None if unknown."""
+    text = label_key(value or "")
+    if not text:
+        return ACTIVE
+    for code, label in zip(STATUSES, STATUS_LABELS):
+        if text in (code, label_key(label)):          # «Đổi tên, đổi mã» of an older register too
+            return code
+    return None
 
 
 def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
-    """Units from register rows (CSV today, the master workbook's sheet later); checks codes."""
+    """Units from register rows (CSV, the master workbook's sheet, a store); checks codes, marks and successors."""
     units, seen, problems = [], set(), []
     for number, row in enumerate(rows, start=2):
         code = str(row.get("code") or "").strip()
@@ -39,12 +68,26 @@ def units_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
         if code in seen:
             problems.append(f"dòng {number}: mã «{code}» bị trùng")
         seen.add(code)
+        status = unit_status(row.get("status"))
+        successor = str(row.get("successor") or "").strip()
+        if status is None:
+            problems.append(f"dòng {number} ({code}): tình trạng «{row.get('status')}» không có "
+                            f"(chọn {', '.join(STATUS_LABELS)})")
+            status = ACTIVE
+        elif status in NEEDS_SUCCESSOR and not successor:
+            problems.append(f"dòng {number} ({code}): «{STATUS_LABELS[STATUSES.index(status)]}» cần ghi mã đơn vị "
+                            "kế tục")
         try:
             units.append(Unit(code, str(row["name"]).strip(), str(row.get("cluster") or "").strip(),
                               int(float(row.get("staff") or 0)), int(float(row.get("members") or 0)),
-                              str(row.get("email") or "").strip(), to_date(row.get("founded"))))
+                              str(row.get("email") or "").strip(), to_date(row.get("founded")), status, successor))
         except (KeyError, ValueError) as exc:
             problems.append(f"dòng {number}: {exc}")
+    for unit in units:
+        if unit.successor and unit.successor not in seen:
+            problems.append(f"đơn vị {unit.code}: đơn vị kế tục «{unit.successor}» không có trong danh sách")
+        elif unit.successor == unit.code:
+            problems.append(f"đơn vị {unit.code}: đơn vị kế tục không thể là chính nó")
     if problems:
         raise ThiDuaError("Danh sách đơn vị có lỗi: " + "; ".join(problems) + ".",
                           "Sửa danh sách đơn vị rồi chạy lại.")

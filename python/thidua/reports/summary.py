@@ -103,14 +103,14 @@ def period_rounds(plan: Plan, period: str) -> list[Round]:
     return sorted(chosen, key=lambda r: (r.end, plan.rounds.index(r)))
 
 
-def collect(ws, period: str, store_units_of: bool = False) -> Summary:
+def collect(ws, period: str) -> Summary:
     """All figures of the summary for `period` ('1' = sơ kết Đợt 1, 'year' = tổng kết năm).
 
     The store is read with a few set-based queries over the whole period (no per-unit or per-round query);
-    the figures are then computed in memory. With `store_units_of`, the units are the register kept in the
-    store (a previous year's units may differ from this year's)."""
+    the figures are then computed in memory. An earlier year's summary is collected from that year's own working
+    set (year/history.py: its plan, its register, its store)."""
     plan = ws.plan
-    units = (store_units(ws) or list(ws.units)) if store_units_of else list(ws.units)
+    units = list(ws.units)
     rounds = period_rounds(plan, period)
     review = review_round(plan, period)
     clusters = list(dict.fromkeys(u.cluster for u in units))
@@ -161,14 +161,6 @@ def collect(ws, period: str, store_units_of: bool = False) -> Summary:
         s.decisions = [d for d in store_decisions.decisions(store, plan.year, codes + adhoc)
                        if until is None or d["round"] not in adhoc or d["date"] <= until.isoformat()]
     return s
-
-
-def store_units(ws) -> list:
-    """The register as kept in the store of `ws` (a previous year's units may differ from this year's)."""
-    from thidua.plan.units import units_from_rows
-    from thidua.store.register import stored_units
-    with ws.store() as store:
-        return units_from_rows(stored_units(store))
 
 
 def period_title(plan: Plan, period: str) -> str:

@@ -16,7 +16,7 @@ from thidua.reports.summary import Summary, period_title
 from thidua.store.vocabulary import REPORT_STATUS
 from thidua.text.collate import text_key
 from thidua.text.normalize import org_name
-from thidua.text.numbers import format_percent
+from thidua.text.numbers import format_number, format_percent
 from thidua.text.width import column_points, line_height, wrapped_lines
 
 ROW_PX = 21           # a chart row: 15.75 pt (XlsxWriter writes no height for the default 15 pt)
@@ -475,9 +475,12 @@ def discipline_sheets(b: Book) -> None:
 
 
 def comparison_sheet(b: Book, prev: Summary) -> None:
+    """Biểu 6: this year against the previous year, per indicator, for the province (both years from their stores)."""
     s = b.s
-    ws, row = b.sheet("6 So sánh năm trước", f"Biểu 6. So sánh với năm trước", (6, 56, 16, 16, 14))
-    lines: list[tuple[str, float, float, str]] = []
+    before_year, now_year = prev.plan.year, s.plan.year
+    ws, row = b.sheet("6 So sánh năm trước", f"Biểu 6. So sánh năm {now_year} với năm {before_year} "
+                      "(số liệu của mỗi năm lấy từ kho dữ liệu của năm đó)", (6, 56, 16, 16, 14))
+    lines: list[tuple[str, float | None, float, str]] = []
     for label, summary_value, kind in (
             ("Số CĐCS", lambda x: len(x.units), "int"),
             ("Tỷ lệ CĐCS đã phát động phong trào", lambda x: _ratio(*x.launch_count()), "pct"),
@@ -488,17 +491,87 @@ def comparison_sheet(b: Book, prev: Summary) -> None:
     for lv in b.plan.rule_set().levels:
         lines.append((f"Số CĐCS xếp loại {lv.name}", prev.level_counts().get(lv.name, 0),
                       s.level_counts().get(lv.name, 0), "int"))
+    asked_before = {i.code for i in prev.indicators}
     for ind in s.indicators:
-        lines.append((f"{ind.label} ({'CĐCS có' if ind.type == 'bool' else ind.unit})", prev.total(ind.code),
+        before = prev.total(ind.code) if ind.code in asked_before else None      # not asked that year: blank
+        lines.append((f"{ind.label} ({'CĐCS có' if ind.type == 'bool' else ind.unit})", before,
                       s.total(ind.code), "int"))
     ws.header_row_ = row
-    b.headers(ws, row, ("STT", "Chỉ tiêu", "Năm trước", "Năm nay", "Tăng (+) / giảm (-)"))
+    b.headers(ws, row, ("STT", "Chỉ tiêu", f"Năm {before_year}", f"Năm {now_year}", "Tăng (+) / giảm (-)"))
     for i, (label, before, now, kind) in enumerate(lines, start=1):
         row += 1
-        for col, (value, k) in enumerate(zip((i, label, before, now, now - before), ("center", "text", kind, kind,
-                                                                                     kind))):
+        change = None if before is None else now - before
+        for col, (value, k) in enumerate(zip((i, label, before, now, change), ("center", "text", kind, kind, kind))):
             b.cell(ws, row, col, value, k)
-    b.finish(ws, row + 1)
+    missing = [ind.label for ind in s.indicators if ind.code not in asked_before]
+    row += 1
+    if missing:
+        row = b.note(ws, row, f"Chỉ tiêu năm {before_year} không hỏi (để trống): " + "; ".join(missing) + ".")
+    b.finish(ws, row)
+
+
+def unit_comparison_sheet(b: Book, prev: Summary) -> None:
+    """Biểu 6b: each unit against itself last year: level, points and the plan's headline indicators (its charts)."""
+    s = b.s
+    y0, y1 = prev.plan.year, s.plan.year
+    codes = list(dict.fromkeys(c for chart in b.plan.charts for c in chart.indicators))
+    shown = [b.plan.indicator(c) for c in codes if c in {i.code for i in s.indicators}]
+    widths = [5, 8, 30, 13, 13, 8, 8] + [9, 9] * len(shown)
+    ws, row = b.sheet("6b So sánh đơn vị", f"Biểu 6b. Từng CĐCS: năm {y1} so với năm {y0} (xếp loại, điểm và các "
+                      "chỉ tiêu chính)", widths, landscape=True)
+    before_level = {r.code: r for r in prev.results}
+    now_level = {r.code: r for r in s.results}
+    headers = ["STT", "Mã", "Tên công đoàn cơ sở", f"Xếp loại {y0}", f"Xếp loại {y1}", f"Điểm {y0}", f"Điểm {y1}"]
+    for ind in shown:
+        headers += [f"{ind.label} ({y0})", f"({y1})"]
+    kinds = ["center", "center", "text", "text", "text", "decimal", "decimal"] + ["int"] * (2 * len(shown))
+    rows = []
+    for i, unit in enumerate(sorted(s.units, key=lambda u: u.code), start=1):
+        old, new = before_level.get(unit.code), now_level.get(unit.code)
+        values: list = [i, unit.code, unit.name, old.level_name if old else "Chưa có (năm trước)",
+                        new.level_name if new else "", old.total if old else None, new.total if new else None]
+        for ind in shown:
+            values += [prev.values.get(ind.code, {}).get(unit.code), s.values.get(ind.code, {}).get(unit.code)]
+        rows.append(values)
+    row = b.table(ws, row, headers, rows, kinds)
+    row = b.note(ws, row, f"Đơn vị không có trong danh sách năm {y0} (mới thành lập, đổi mã) ghi «Chưa có (năm trước)». "
+                 "Các chỉ tiêu khác: Biểu 6 (toàn tỉnh).")
+    b.finish(ws, row)
+
+
+def history_sheet(b: Book, years: Sequence) -> None:
+    """Biểu 7: each unit year by year — classification (points), titles and awards of the unit itself, people
+    awarded — from the stores of the years (year/history.py)."""
+    s = b.s
+    known = [y for y in years if y]
+    widths = [5, 8, 30] + [17] * len(known) + [44]
+    ws, row = b.sheet("7 Lịch sử đơn vị", "Biểu 7. Lịch sử thi đua của từng CĐCS qua các năm (xếp loại, danh hiệu, "
+                      "khen thưởng; theo kho dữ liệu của mỗi năm)", widths, landscape=True)
+    headers = ["STT", "Mã", "Tên công đoàn cơ sở"] + [f"Xếp loại {y}" for y in known] + ["Danh hiệu, khen thưởng"]
+    rows = []
+    for i, unit in enumerate(sorted(s.units, key=lambda u: u.code), start=1):
+        by_year = {r.year: r for r in b.history.unit(unit.code)}
+        cells, honours = [], []
+        for y in known:
+            rec = by_year.get(y)
+            if rec is None or not rec.known:
+                cells.append("Không có số liệu" if rec is None else "Không đọc được")
+                continue
+            level = rec.level_name or "Chưa báo cáo"
+            cells.append(level + (f" ({format_number(rec.total, 2)})" if rec.total is not None else ""))
+            parts = rec.titles + [f"được khen: {a}" for a in rec.awards]
+            if rec.people_awarded:
+                parts.append(f"{rec.people_awarded} cá nhân được khen")
+            if rec.code != unit.code:
+                parts.append(f"mã {rec.code}")
+            if parts:
+                honours.append(f"{y}: " + "; ".join(parts))
+        rows.append([i, unit.code, unit.name, *cells, "\n".join(honours)])
+    row = b.table(ws, row, headers, rows, ["center", "center", "text"] + ["text"] * (len(known) + 1))
+    unread = [y for y in b.history.years if y.error]
+    for y in unread:
+        row = b.note(ws, row, f"Năm {y.year}: {y.error}.")
+    b.finish(ws, row)
 
 
 def _ratio(a: float, n: float) -> float:
@@ -510,10 +583,12 @@ def _on_time_rate(s: Summary) -> float:
     return _ratio(on, len(s.units) * len(s.discipline))
 
 
-def write_workbook(summary: Summary, out: Path, previous: Summary | None = None) -> Path:
-    """Write every sheet of the summary to `out` (atomically)."""
+def write_workbook(summary: Summary, out: Path, previous: Summary | None = None, history=None) -> Path:
+    """Write every sheet of the summary to `out` (atomically); with `previous` (last year's figures) the
+    comparison sheets, with `history` (year/history.py) each unit's history over the years."""
     with atomic_path(out) as tmp:
         b = Book(tmp, summary.plan, period_title(summary.plan, summary.period), summary)
+        b.history = history
         launch_sheets(b)
         if summary.launch_to_confirm():
             launch_confirm_sheet(b)
@@ -523,5 +598,8 @@ def write_workbook(summary: Summary, out: Path, previous: Summary | None = None)
         discipline_sheets(b)
         if previous is not None:
             comparison_sheet(b, previous)
+            unit_comparison_sheet(b, previous)
+        if history is not None and len(history.years) > 1:
+            history_sheet(b, [y.year for y in history.years])
         b.close()
     return out

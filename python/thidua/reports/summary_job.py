@@ -5,25 +5,37 @@ import contextlib
 import gc
 from pathlib import Path
 
+from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan
-from thidua.reports.summary import YEAR, collect, store_units
+from thidua.reports.summary import YEAR, collect
 from thidua.reports.summary_book import write_workbook
 from thidua.store import submissions
 from thidua.store.store import Store
 
 
 def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
-    """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`."""
+    """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`.
+
+    Last year's figures come from the history of the working set (the store of the previous year, read with that
+    year's plan and register); `previous_db` names another store to compare with instead."""
     from thidua import faults
+    from thidua.year.history import History
     out = Path(out)
+    history = History(ws, previous_db) if previous_db is not None else ws.history
     earlier = out.stat().st_size if out.is_file() else 0            # the last one written: about as large
     with faults.expect_space(out.parent if out.parent.exists() else Path.cwd(), earlier * 3 // 2,
                              what=f"báo cáo {out}"), _no_cycle_collection():
         current = collect(ws, period)
         previous = None
-        if previous_db is not None:
-            previous = collect(ws.with_db(previous_db), period, store_units_of=True)
-        write_workbook(current, out, previous)
+        last = history.previous()
+        if last is not None and last.error and previous_db is not None:     # the store the office named
+            raise ThiDuaError(f"Không so sánh được với kho {Path(previous_db).name}: {last.error}.",
+                              "Chỉ kho dữ liệu của năm trước bằng --previous-db, hoặc bỏ tùy chọn đó (lịch sử các năm "
+                              "của kho năm nay được dùng).")
+        if last is not None and not last.error:
+            with history.working_set(last) as before:
+                previous = collect(before, period)
+        write_workbook(current, out, previous, history)
     if pdf:
         from thidua.reports.libreoffice import convert
         convert(out, "pdf", out.parent)
@@ -46,7 +58,6 @@ def _no_cycle_collection():
 
 def demo_summaries(ws, out: Path, say=print, pdf: bool = True) -> list[Path]:
     """The demo's ending: sơ kết Đợt 1 and tổng kết năm workbooks (and PDFs) from its store, if it holds data."""
-    from thidua.errors import ThiDuaError
     db, plan = ws.db_path, ws.plan
     if not db.exists():
         say("Chưa có kho dữ liệu nên bỏ qua báo cáo sơ kết, tổng kết.")

@@ -1,6 +1,7 @@
-"""The register of units and the plan's rounds as kept in the store."""
+"""The register of units and the plan's rounds as kept in the store (a store holds one year)."""
 from __future__ import annotations
 
+from thidua.store import history
 from thidua.store.store import Store
 
 
@@ -9,15 +10,22 @@ def _iso(d):
 
 
 def sync_plan(store: Store, plan, units) -> None:
-    """Upsert the register and the rounds (the plan and register may change during the year)."""
+    """Upsert the register and the rounds (the plan and register may change during the year), and record the
+    store's year with the plan's tables. A store of another year is refused before anything is written."""
+    history.check_year(store, plan.year, store.path.name)
     with store.atomic():
         store.upsert("units", [{"code": u.code, "name": u.name, "cluster": u.cluster, "staff": u.staff,
-                                "members": u.members, "email": u.email, "founded": _iso(u.founded)} for u in units],
+                                "members": u.members, "email": u.email, "founded": _iso(u.founded),
+                                "status": getattr(u, "status", "active"), "successor": getattr(u, "successor", "")
+                                or None} for u in units],
                      key=("code",))
         store.upsert("rounds", [{"code": r.code, "name": r.name, "kind": r.kind, "period": r.period,
-                                 "start": _iso(r.start), "end": _iso(r.end), "due": _iso(r.due)} for r in plan.rounds],
+                                 "start": _iso(r.start), "end": _iso(r.end), "due": _iso(r.due), "year": plan.year}
+                                for r in plan.rounds],
                      key=("code",))
-        store.set_meta("year", str(plan.year))
+        history.set_year(store, plan.year)
+        if plan.tables is not None:
+            history.record_year(store, plan.year, plan.tables)
 
 
 def stored_units(store: Store) -> list[dict]:

@@ -141,6 +141,28 @@ class Store:
         return store
 
     @classmethod
+    def open_readonly(cls, path: str | Path) -> "Store":
+        """An earlier year's store, opened to be read only: no migration is applied, every write is refused
+        (PRAGMA query_only), so the history never changes a closed year."""
+        db = Path(path)
+        if not db.is_file():
+            raise ThiDuaError(f"Không thấy kho dữ liệu {db}.",
+                              "Chép kho dữ liệu của năm đó về đúng chỗ (cạnh kho năm nay), hoặc khôi phục từ bản sao lưu.")
+        try:
+            conn = sqlite3.connect(str(db), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ThiDuaError(f"Không mở được kho dữ liệu {db}: {exc}.",
+                              "Kiểm tra tệp có đúng là kho dữ liệu ThiDua và không bị hỏng.") from exc
+        return cls(conn, db)
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether `table` has `column` (an earlier year's store may predate a migration)."""
+        return any(r[1] == column for r in self.conn.execute(f"PRAGMA table_info({_ident(table)})"))
+
+    @classmethod
     @contextlib.contextmanager
     def using(cls, db: "str | Path | Store", create: bool = False) -> Iterator["Store"]:
         """The given Store, or one opened on a path for the block and closed after it."""

@@ -33,7 +33,7 @@ def status_rows(ws, round_code: str | None = None, store: Store | None = None) -
     asked = [r for r in in_order if launch_code and launch_code in {i.code for i in plan.indicators_for(r.code)}]
     last = max((position[r.code] for r in rounds if r in asked), default=-1)    # answers up to the last round shown
     asked = [r for r in asked if position[r.code] <= last]
-    with Store.using(store or ws.db_path) as store:
+    with Store.using(store or ws.db) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
         answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
     # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from thidua.plan.model import Plan, Round
+from thidua.text.normalize import org_name
 from thidua.text.numbers import format_number
 
 YES, NO = "Có", "Không"
@@ -163,11 +164,11 @@ INSTRUCTIONS = (
     "1. Biểu mẫu này đã ghi sẵn mã và tên công đoàn cơ sở (CĐCS) của đơn vị. Không sửa, không đổi tên các trang tính.",
     "2. Chỉ nhập vào các ô nền vàng. Các ô khác đã được khóa để tránh sửa nhầm.",
     "3. Số liệu nhập bằng chữ số, không kèm đơn vị tính: viết 5, không viết «5 người»; tiền viết 1200000 hoặc 1.200.000.",
-    "4. Ngày viết theo dạng ngày/tháng/năm, ví dụ 15/03/2019, và phải nằm trong thời gian của kỳ báo cáo.",
+    "4. Ngày viết theo dạng ngày/tháng/năm, ví dụ 15/03/{year}, và phải nằm trong thời gian của kỳ báo cáo.",
     "5. Ô có danh sách thả xuống: chọn một giá trị trong danh sách, không gõ tự do.",
     "6. Không chèn thêm dòng, không xóa dòng, không dán đè định dạng. Nếu thiếu dòng, gửi thêm một tệp thứ hai.",
     "7. Đề nghị khen thưởng: ghi đủ các cột điều kiện (năm sinh, giới tính, kỷ luật…). Danh hiệu thi đua (Lao động tiên tiến, Chiến sĩ thi đua cơ sở, Tập thể lao động tiên tiến, xuất sắc) là danh hiệu năm do cơ quan, đơn vị công nhận: chỉ ghi ở kỳ tổng kết năm, kèm số và ngày quyết định công nhận. Người chưa đủ điều kiện không làm hỏng báo cáo: đề nghị đó được ghi «Không đủ điều kiện» kèm lý do.",
-    "8. Lưu tệp dạng .xlsx (Excel, LibreOffice hoặc WPS đều được) và gửi lại đúng tệp này cho Công đoàn Viên chức tỉnh.",
+    "8. Lưu tệp dạng .xlsx (Excel, LibreOffice hoặc WPS đều được) và gửi lại đúng tệp này cho {office}.",
     "9. Nếu nhận lại tệp «phản hồi» có ô tô đỏ: sửa theo ghi chú ở từng ô rồi gửi lại.",
 )
 
@@ -192,7 +193,7 @@ def _info_sheet(plan: Plan, rnd: Round) -> Sheet:
                help="Số điện thoại để Văn phòng liên hệ khi cần."), None),
         (Field("info.email", "Thư điện tử", "text", False, max_len=100), None),
         (Field("info.date", "Ngày lập báo cáo", "date", True, min=rnd.start, max=report_max,
-               help="Ngày/tháng/năm, ví dụ 15/03/2019."), None),
+               help=f"Ngày/tháng/năm, ví dụ 15/03/{rnd.start.year}."), None),
     ]
     cells = tuple(Cell(f, FIRST_ROW + i, FORM_VALUE_COL, prefill) for i, (f, prefill) in enumerate(rows))
     return Sheet("info", "Thông tin đơn vị", "THÔNG TIN ĐƠN VỊ BÁO CÁO",
@@ -315,8 +316,10 @@ BUILDERS = {"info": _info_sheet, "activities": _activities_sheet, "indicators": 
             "selfscore": _selfscore_sheet, "proposals": _proposals_sheet}
 
 
-def instructions_sheet() -> Sheet:
-    return Sheet("instructions", "Hướng dẫn", INSTRUCTIONS[0], notes=INSTRUCTIONS[1:])
+def instructions_sheet(plan: Plan, rnd: Round) -> Sheet:
+    """The instructions, with the round's year in the date example and the office's name in force at the round's end."""
+    words = {"year": rnd.start.year, "office": org_name(plan.office_on(rnd.end).issuer)}
+    return Sheet("instructions", "Hướng dẫn", INSTRUCTIONS[0], notes=tuple(n.format(**words) for n in INSTRUCTIONS[1:]))
 
 
 def template_spec(plan: Plan, round_code: str) -> TemplateSpec:
@@ -327,7 +330,7 @@ def template_spec(plan: Plan, round_code: str) -> TemplateSpec:
 @lru_cache(maxsize=64)
 def _template_spec(plan: Plan, round_code: str) -> TemplateSpec:
     rnd = plan.round(round_code)
-    sheets = [instructions_sheet()] + [BUILDERS[key](plan, rnd) for key in rnd.sheets]
+    sheets = [instructions_sheet(plan, rnd)] + [BUILDERS[key](plan, rnd) for key in rnd.sheets]
     lists: dict[str, tuple[str, ...]] = {}
     for sheet in sheets:
         fields = [c.field for c in sheet.cells] + ([c.field for c in sheet.table.columns] if sheet.table else [])

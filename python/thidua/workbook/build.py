@@ -8,13 +8,13 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.workbook import layout as L
-from thidua.workbook.layout import CONF, CONTROL, CONTROLS, HOME, RESULT_SHEETS
+from thidua.workbook.layout import CONF, CONTROL, CONTROLS, HOME, REPORT_HEADER, RESULT_SHEETS
 from thidua.errors import ThiDuaError
 from thidua.fileio import atomic_write_bytes
 from thidua.plan.model import Plan, read_toml_tables
@@ -65,28 +65,31 @@ class Button:
 
 BUTTONS = (
     Button("TaoBieuMau", "Tạo biểu mẫu", "Tạo biểu mẫu điền sẵn cho mọi đơn vị của kỳ đã chọn, "
-           "ghi vào thư mục bieu-mau cạnh sổ này.", "create_templates"),
+           "ghi vào thư mục bieu-mau-{year} cạnh sổ này.", "create_templates"),
     Button("ChonTep", "Chọn tệp...", "Mở hộp chọn tệp; ghi các tệp đã chọn vào ô «Tệp cần kiểm tra»."),
     Button("KiemTraTep", "Kiểm tra tệp đã chọn", "Kiểm tra các tệp đã chọn; ghi lỗi vào trang Các lỗi và "
-           "tệp phản hồi vào thư mục phan-hoi.", "validate_files"),
+           "tệp phản hồi vào thư mục phan-hoi-{year}.", "validate_files"),
     Button("ChonThuMuc", "Chọn thư mục...", "Mở hộp chọn thư mục hộp thư (nơi lưu các tệp đơn vị gửi về)."),
     Button("NhanThu", "Nhận tệp từ hộp thư", "Lưu các tệp bảng tính trong thư mới của hộp thư văn phòng vào thư "
            "mục hộp thư, kèm thời điểm nhận (cài đặt: mục [mail] của tệp thidua.toml cạnh sổ này).", "fetch_mail"),
     Button("TongHop", "Tổng hợp hộp thư", "Đọc mọi tệp mới trong hộp thư vào cơ sở dữ liệu; ghi trang "
            "Dữ liệu tổng hợp và Các lỗi.", "consolidate_inbox"),
     Button("TheoDoi", "Theo dõi, nhắc nộp", "Cập nhật trang Theo dõi (đã nộp, lỗi, chưa nộp, nộp muộn) và "
-           "soạn thư nhắc trong thư mục nhac-nop.", "track_and_remind"),
+           "soạn thư nhắc trong thư mục nhac-nop-{year}.", "track_and_remind"),
     Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
            "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
     Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
            "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
-           "ghi vào thư mục khen-thuong.", "award_papers"),
+           "ghi vào thư mục khen-thuong-{year}.", "award_papers"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
-           "trong thư mục tong-ket.", "year_summary"),
+           "trong thư mục tong-ket-{year}.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
-           "thư mục xuat-ban.", "export_committee"),
+           "thư mục xuat-ban-{year}.", "export_committee"),
+    Button("NamMoi", "Chuyển sang năm mới", "Tạo bộ làm việc năm sau cạnh sổ này: sổ ThiDua{next}.xlsm (kế hoạch đã "
+           "chuyển ngày, danh sách đơn vị, cùng khóa) và kho dữ liệu năm {next} biết lịch sử năm {year}; không sửa sổ "
+           "và số liệu năm nay. Ghi trang Năm mới.", "new_year"),
     Button("SaoLuu", "Sao lưu dữ liệu", "Sao lưu cơ sở dữ liệu, thư mục lưu trữ (kèm bảng kê mã băm) và khóa "
            "vào một tệp .zip có ghi ngày trong thư mục sao-luu; chép tệp đó sang ổ khác.", "backup_data"),
 )
@@ -107,11 +110,11 @@ STEPS = (
     "CÁCH DÙNG",
     "1. Lần đầu trên máy này: chạy tệp cai-dat.bat nằm cạnh sổ làm việc (cài Python và thư viện ThiDua).",
     "2. Cập nhật trang Danh sách đơn vị và các trang kế hoạch (Kỳ báo cáo, Chỉ tiêu, ...) nếu có thay đổi.",
-    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau cho đơn vị "
+    "3. Chọn kỳ báo cáo ở ô trên, bấm «Tạo biểu mẫu», rồi gửi từng tệp trong thư mục bieu-mau-{year} cho đơn vị "
     "(hoặc bấm «Gửi biểu mẫu / thư nhắc»).",
-    "4. Bấm «Nhận tệp từ hộp thư», hoặc lưu các tệp đơn vị gửi về vào thư mục hop-thu cạnh sổ này (tên tệp không "
+    "4. Bấm «Nhận tệp từ hộp thư», hoặc lưu các tệp đơn vị gửi về vào thư mục hop-thu-{year} cạnh sổ này (tên tệp không "
     "quan trọng).",
-    "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi) cho đơn vị có lỗi.",
+    "5. Bấm «Tổng hợp hộp thư»; xem trang Các lỗi, gửi tệp phản hồi (thư mục phan-hoi-{year}) cho đơn vị có lỗi.",
     "6. Bấm «Theo dõi, nhắc nộp» để biết đơn vị nào chưa nộp, nộp muộn.",
     "7. Cuối đợt: chọn đợt, bấm «Xếp loại, khen thưởng», «Tổng kết năm», «Xuất cho Ban Thường vụ».",
     "Khóa ký biểu mẫu: tệp thidua.key cạnh sổ này, tạo ở lần đầu bấm «Tạo biểu mẫu». Sao lưu tệp này, không gửi cho ai.",
@@ -252,18 +255,53 @@ def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dic
                         "error_title": "Đợt thi đua", "error_message": f"Chọn một đợt hoặc {L.YEAR_LABEL}."})
     ws.write_string(BUTTON_FIRST_ROW - 1, 0, "Nút lệnh", fmt["header"])
     ws.write_string(BUTTON_FIRST_ROW - 1, 1, "Việc nút làm", fmt["header"])
+    words = _year_words(meta)
     for i, button in enumerate(BUTTONS):
         row = BUTTON_FIRST_ROW + i
-        ws.set_row(row, max(BUTTON_ROW_HEIGHT, row_height([(button.help, column_points(HOME_WIDTHS[1], "Calibri 11"))])))
-        ws.write_string(row, 1, button.help, fmt["text"])
-        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 380,
+        text = button.help.format(**words)
+        ws.set_row(row, max(BUTTON_ROW_HEIGHT, row_height([(text, column_points(HOME_WIDTHS[1], "Calibri 11"))])))
+        ws.write_string(row, 1, text, fmt["text"])
+        ws.insert_button(row, 0, {"macro": button.macro, "caption": button.caption, "width": 392,
                                   "height": BUTTON_ROW_HEIGHT + 8, "x_offset": 4, "y_offset": 2})
     first = BUTTON_FIRST_ROW + len(BUTTONS) + 1
     for i, line in enumerate(STEPS):
+        line = line.format(**words)
         ws.merge_range(first + i, 0, first + i, 1, line, fmt["title" if i == 0 else "plain"])
         heights.fit(first + i, line, sum(HOME_WIDTHS), bold=i == 0)
     heights.apply(ws)
     ws.activate()
+
+
+def _year_words(meta: dict) -> dict:
+    """The words a help text fills in: the workbook's year and the next one."""
+    try:
+        year = int(meta.get("year"))
+    except (TypeError, ValueError):
+        return {"year": "<năm>", "next": "<năm sau>"}
+    return {"year": year, "next": year + 1}
+
+
+def _report_sheet(wb, fmt: dict, rows: Sequence[Sequence[Any]], year: int | None) -> None:
+    """The «Năm mới» sheet: what the roll-over carried and what the office must check (empty until a roll-over)."""
+    name, title, note = RESULT_SHEETS["newyear"]
+    ws = wb.add_worksheet(name)
+    ws.write_string(L.TITLE_ROW, 0, title.format(year=year) if year else title.split(":")[0], fmt["title"])
+    ws.write_string(L.NOTE_ROW, 0, note, fmt["note"])
+    widths = (6, 28, 14, 96)
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    heights = RowHeights()
+    for c, label in enumerate(REPORT_HEADER):
+        ws.write_string(L.HEADER_ROW, c, label, fmt["header"])
+    for r, values in enumerate(rows, start=L.FIRST_ROW):
+        for c, value in enumerate(values):
+            if isinstance(value, (int, float)):
+                ws.write_number(r, c, value, fmt["int"])
+            else:
+                ws.write_string(r, c, str(value), fmt["text"])
+                heights.fit(r, str(value), widths[c])
+    heights.apply(ws)
+    ws.freeze_panes(L.FIRST_ROW, 0)
 
 
 def _conf_sheet(wb, fmt: dict) -> None:
@@ -276,7 +314,8 @@ def _conf_sheet(wb, fmt: dict) -> None:
     ws.hide()          # technical: xlwings reads it hidden too
 
 
-def build_xlsx(tables: dict, register: list[dict]) -> bytes:
+def build_xlsx(tables: dict, register: list[dict], report: Sequence[Sequence[Any]] = (),
+               report_year: int | None = None) -> bytes:
     """The sheets and buttons as .xlsx bytes (XlsxWriter, the only writer of this workbook)."""
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
@@ -295,7 +334,10 @@ def build_xlsx(tables: dict, register: list[dict]) -> bytes:
     for sheet in L.PLAN_SHEETS:
         _table_sheet(wb, fmt, sheet, list(tables.get(sheet.key) or []))
     for key in RESULT_SHEETS:
-        _result_sheet(wb, fmt, key)
+        if key == "newyear":
+            _report_sheet(wb, fmt, report, report_year)
+        else:
+            _result_sheet(wb, fmt, key)
     _conf_sheet(wb, fmt)
     wb.close()
     return out.getvalue()
@@ -388,14 +430,17 @@ def default_sources() -> tuple[dict, list[dict]]:
 
 
 def build_bytes(tables: dict | None = None, register: list[dict] | None = None, stub: bool = False,
-                macros_dir: Path = MACROS_DIR) -> bytes:
-    """The whole .xlsm as bytes; the same inputs give the same bytes."""
+                macros_dir: Path = MACROS_DIR, report: Sequence[Sequence[Any]] = (),
+                report_year: int | None = None) -> bytes:
+    """The whole .xlsm as bytes; the same inputs give the same bytes. `report`: rows of the «Năm mới» sheet
+    (a workbook made by a roll-over to `report_year`)."""
     if tables is None or register is None:
         t, r = default_sources()
         tables, register = tables or t, register if register is not None else r
     if not any(Path(macros_dir).glob("*.bas")):
         raise ThiDuaError(f"Không thấy mã VBA trong {macros_dir}.", "Chạy lệnh từ thư mục gốc của dự án ThiDua.")
-    return with_spec_vba_stream(add_vba(_as_xlsm(build_xlsx(tables, register)), macro_modules(macros_dir, stub)))
+    return with_spec_vba_stream(add_vba(_as_xlsm(build_xlsx(tables, register, report, report_year)),
+                                        macro_modules(macros_dir, stub)))
 
 
 def build_workbook(out: str | Path = DEFAULT_OUT, stub: bool = False) -> Path:

@@ -10,8 +10,10 @@ from typing import Any, Callable, Sequence
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from thidua.errors import ThiDuaError
+from thidua.text.normalize import label_key
 from thidua.plan.dated import ROLES, ROUNDINGS, TABLE_NAMES
 from thidua.plan.model import FIGURES, ROUND_KINDS, RULE_KINDS
+from thidua.plan.units import STATUS_LABELS as UNIT_STATUS_LABELS, STATUSES as UNIT_STATUSES
 
 TITLE_ROW = 0       # sheet title
 NOTE_ROW = 1        # one line of help for the office
@@ -51,9 +53,9 @@ class Col:
         return self._one(value)
 
     def _one(self, value: str) -> str:
-        wanted = _words(value)
+        wanted = label_key(value)
         for code, label in zip(self.choices, self.labels):
-            if wanted in (_words(code), _words(label)):      # «Sơ kết, tổng kết» of an older workbook too
+            if wanted in (label_key(code), label_key(label)):      # «Sơ kết, tổng kết» of an older workbook too
                 return code
         return value.strip()
 
@@ -62,10 +64,6 @@ class Col:
         if self.kind != "list" or not self.choices or value in (None, ""):
             return True
         return self._one(str(value)) in self.choices
-
-
-def _words(text: str) -> str:
-    return " ".join(re.sub(r"[,/;]", " ", text).split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -190,6 +188,7 @@ PLAN_SHEETS = (
         Col("choices", "Các lựa chọn (cách nhau bởi dấu phẩy)", "text", 40),
         Col("subject", "Đối tượng", "list", 16, SUBJECTS, SUBJECT_LABELS), Col("min", "Tối thiểu", "num", 9),
         Col("max", "Tối đa", "num", 9), Col("width", "Độ rộng cột", "num", 8), Col("help", "Hướng dẫn", "text", 40),
+        Col("history", "Tính từ lịch sử: số năm liên tục xếp loại ở các mức (mã, tập thể)", "text", 22, optional=True),
         PERCENT, SOURCE)),
     TableSheet("conditions", "Điều kiện khen thưởng", "ĐIỀU KIỆN CỦA CÁC HÌNH THỨC KHEN THƯỞNG",
                "Mỗi điều kiện một dòng: «mã_trường toán_tử giá_trị» (với trường có thứ bậc, < và > so thứ bậc; "
@@ -244,11 +243,14 @@ PLAN_SHEETS = (
 )
 
 REGISTER = TableSheet("units", "Danh sách đơn vị", "DANH SÁCH CÔNG ĐOÀN CƠ SỞ",
-                      "Mỗi CĐCS một dòng; mã chỉ gồm chữ và số, không trùng.", (
+                      "Mỗi CĐCS một dòng; mã chỉ gồm chữ và số, không trùng. Đơn vị giải thể, sáp nhập, đổi tên: "
+                      "giữ dòng, chọn Tình trạng và ghi mã đơn vị kế tục (lịch sử của đơn vị được giữ).", (
     Col("code", "Mã đơn vị", "code", 10), Col("name", "Tên công đoàn cơ sở", "text", 46),
     Col("cluster", "Khối thi đua", "text", 18), Col("staff", "Số CBCCVC-LĐ", "int", 11),
     Col("members", "Số đoàn viên", "int", 11), Col("email", "Thư điện tử", "text", 30),
-    Col("founded", "Ngày thành lập", "date", 13)))
+    Col("founded", "Ngày thành lập", "date", 13),
+    Col("status", "Tình trạng", "list", 16, UNIT_STATUSES, UNIT_STATUS_LABELS, optional=True),
+    Col("successor", "Đơn vị kế tục (mã)", "code", 12, optional=True)))
 
 # ---------------------------------------------------------------- home and result sheets
 HOME = "Hướng dẫn"
@@ -269,7 +271,7 @@ CONTROLS = (
     Control("ThiDua_Ky", "Kỳ báo cáo (chọn trong danh sách)", 3),
     Control("ThiDua_Dot", "Đợt xếp loại, tổng kết (1, 2 hoặc Cả năm)", 4),
     Control("ThiDua_Tep", "Tệp cần kiểm tra (mỗi dòng một tệp)", 5),
-    Control("ThiDua_HopThu", "Thư mục hộp thư (để trống: thư mục hop-thu cạnh sổ này)", 6),
+    Control("ThiDua_HopThu", "Thư mục hộp thư (để trống: thư mục hop-thu-<năm> cạnh sổ này)", 6),
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
     Control("ThiDua_Lenh", "Lệnh Python gần nhất (dùng khi kiểm thử)", 8),
     Control("ThiDua_HinhThuc", "Hình thức khen thưởng cần soạn văn bản (mã, ví dụ GK; để trống: mọi hình thức)", 9),
@@ -284,7 +286,11 @@ RESULT_SHEETS = {
     "scores": ("Xếp loại", "CHẤM ĐIỂM VÀ XẾP LOẠI", "Nút «Xếp loại, khen thưởng» ghi trang này."),
     "awards": ("Khen thưởng", "ĐỀ NGHỊ KHEN THƯỞNG VÀ ĐIỀU KIỆN", "Nút «Xếp loại, khen thưởng» ghi trang này."),
     "summary": ("Tổng kết", "TỔNG KẾT THI ĐUA", "Nút «Tổng kết năm» ghi trang này."),
+    "newyear": ("Năm mới", "CHUYỂN SANG NĂM {year}: ĐÃ CHUYỂN GÌ, VĂN PHÒNG CẦN KIỂM TRA GÌ",
+                "Nút «Chuyển sang năm mới» ghi trang này (ở sổ năm trước và sổ năm mới); làm xong mục nào thì ghi "
+                "chú bên cạnh."),
 }
+REPORT_HEADER = ("STT", "Phần", "Việc", "Nội dung")   # the «Năm mới» sheet (year/rollover.py writes its rows)
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.0+)?Z?)?$")
 

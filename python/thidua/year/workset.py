@@ -31,17 +31,27 @@ class WorkingSet:
     db: str | Path = DEFAULT_DB
     key_file: str | Path | None = None
     secret: bytes | None = field(default=None, repr=False)
+    register: tuple[Unit, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "units", tuple(self.units))
+        """`units` keeps the units that report this year; `register` every row, closed, merged and renamed units
+        included (they are kept for their history; see plan/units.py)."""
+        given = tuple(self.units)
+        object.__setattr__(self, "register", tuple(self.register) or given)
+        object.__setattr__(self, "units", tuple(u for u in given if getattr(u, "active", True)))
 
     @classmethod
     def load(cls, plan: str | Path | None = None, register: str | Path | None = None,
              workbook: str | Path | None = None, db: str | Path | None = None,
              key_file: str | Path | None = None) -> "WorkingSet":
-        """The plan and register named by a file (.toml/.csv or the master workbook; bundled defaults otherwise)."""
+        """The plan and register named by a file (.toml/.csv or the master workbook; bundled defaults otherwise).
+        Without `db`, a master workbook's store is the one of its year beside it (thidua-<year>.sqlite)."""
         from thidua.plan.load import load_plan, load_units
-        return cls(load_plan(plan or workbook), tuple(load_units(register or workbook)), db or DEFAULT_DB, key_file)
+        chosen = load_plan(plan or workbook)
+        if db is None and workbook is not None:
+            from thidua.year.place import store_file
+            db = store_file(Path(workbook).resolve().parent, chosen.year)
+        return cls(chosen, tuple(load_units(register or workbook)), db or DEFAULT_DB, key_file)
 
     # ---------------------------------------------------------------- the year and its register
     @property
@@ -53,6 +63,12 @@ class WorkingSet:
         return {u.code: u for u in self.units}
 
     @cached_property
+    def register_map(self) -> dict[str, Unit]:
+        """Every unit of the register by code, closed, merged and renamed ones included: what a file is read
+        against (a file of a unit that no longer reports is told so, not called unknown)."""
+        return {u.code: u for u in self.register}
+
+    @cached_property
     def unit_names(self) -> dict[str, str]:
         return {u.code: u.name for u in self.units}
 
@@ -62,6 +78,13 @@ class WorkingSet:
 
     def with_db(self, db: str | Path) -> "WorkingSet":
         return dataclasses.replace(self, db=db)
+
+    # ---------------------------------------------------------------- the years behind this one
+    @cached_property
+    def history(self) -> "History":  # noqa: F821 (imported lazily)
+        """This year and the earlier years its store knows (year/history.py), read when first asked."""
+        from thidua.year.history import History
+        return History(self)
 
     # ---------------------------------------------------------------- what is in force on a date (dated data)
     def in_force(self, day: dt.date) -> InForce:
@@ -94,6 +117,15 @@ class WorkingSet:
     @contextlib.contextmanager
     def store(self, create: bool = False) -> Iterator["Store"]:  # noqa: F821 (store imported lazily)
         """The store opened for a block and closed after it (or the open Store the working set was given)."""
+        from thidua.store.history import check_year
         from thidua.store.store import Store
         with Store.using(self.db if isinstance(self.db, Store) else self.db_path, create=create) as store:
+            check_year(store, self.year, self.db_path.name)     # never another year's figures
             yield store
+
+    def check_year(self) -> None:
+        """Refuse, before anything is read or written, a store that holds another year than the plan's."""
+        if isinstance(self.db, (str, Path)) and not self.db_path.exists():
+            return
+        with self.store():
+            pass
