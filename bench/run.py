@@ -1,12 +1,15 @@
 """Benchmark ThiDua beside the naive pandas pipeline and the unzip floor, as ratios measured in one run.
 
     python bench/run.py [--units N] [--json] [--repeats R] [--round Q1] [--stages cold,templates,...]
+                        [--db postgresql://user@host:port/name]
     python bench/run.py --memory [--only feedback] [--files 'libreoffice_typed.*'] [--json]
 
 Generates N units' filled submissions for one round with thidua.demo.simulate (valid files and the usual
 share of broken ones), then times each stage (median of R repeats) and prints a table; with --json
 one JSON object follows. Cold and incremental consolidation run in a child process per repeat so that
-their peak memory (VmHWM of the child, ru_maxrss of its largest worker) is honest.
+their peak memory (VmHWM of the child, ru_maxrss of its largest worker) is honest. With --db naming a
+PostgreSQL database, every store of the run is a fresh database on that server (named after it, dropped at the
+end; the user needs the right to create databases), so the figures compare the two engines.
 """
 from __future__ import annotations
 
@@ -139,12 +142,46 @@ def child_consolidate(args: argparse.Namespace) -> None:
     """Run in a child process: consolidate once, print seconds and peak memory as JSON."""
     plan, units, key = load_plan(), load_units(Path(args.register)), load_key(Path(args.key))
     started = time.perf_counter()
-    consolidate_year(Path(args.inbox), Path(args.db), plan, units, key, round_code=args.round,
+    consolidate_year(Path(args.inbox), args.db, plan, units, key, round_code=args.round,
                      out=Path(args.out) if args.out else None)
     seconds = time.perf_counter() - started
     own = peak_rss_mb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "self_mb": own, "worker_mb": workers}))
+
+
+class Stores:
+    """Fresh stores for the stages: SQLite files in the scratch folder, or databases on the server of `url`."""
+
+    def __init__(self, url: str | None, work: Path):
+        self.url, self.work, self.made = url, work, []
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+        from thidua.store.postgres import _password
+        from thidua.store.locator import locate
+        with psycopg.connect(self.url, password=_password(locate(self.url)), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def fresh(self, name: str, like: str | None = None) -> str:
+        """A new empty store (or a copy of the store `like`) called `name`; the folder work/name is new too (a
+        SQLite store is in it; the outputs of the stage go there)."""
+        folder = fresh_dir(self.work / name)
+        if not self.url:
+            if like:
+                shutil.rmtree(folder)
+                shutil.copytree(Path(like).parent, folder)
+            return str(folder / "store.db")
+        base = self.url.rsplit("/", 1)
+        db = f"{base[1].split('?')[0]}_{name}"
+        self._admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{db}"' + (f' TEMPLATE "{like.rsplit("/", 1)[1]}"' if like else ""))
+        self.made.append(db)
+        return f"{base[0]}/{db}"
+
+    def drop(self) -> None:
+        for db in reversed(self.made):
+            self._admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def run_child(work: Path, inbox: Path, db: Path, round_code: str | None, out: Path | None) -> dict:
@@ -170,8 +207,9 @@ def fresh_dir(path: Path) -> Path:
 class Bench:
     """One benchmark run in a scratch folder."""
 
-    def __init__(self, n: int, round_code: str, repeats: int, work: Path, say) -> None:
+    def __init__(self, n: int, round_code: str, repeats: int, work: Path, say, db_url: str | None = None) -> None:
         self.n, self.round, self.repeats, self.work, self.say = n, round_code, repeats, work, say
+        self.stores = Stores(db_url, work)
         self.plan = load_plan()
         self.key = load_or_create_key(work / "bench.key")
         self.units = synthetic_units(n + NEW_FILES)
@@ -205,8 +243,9 @@ class Bench:
         if not has_module("consolidate"):
             self.notes["cold_s"] = self.notes["incremental_s"] = MISSING
             return
-        runs = [run_child(self.work, self.work / "inbox", fresh_dir(self.work / f"cold{i}") / "store.db",
-                          self.round, self.work / f"cold{i}" / "TongHop.xlsx") for i in range(self.repeats)]
+        self.cold = [self.stores.fresh(f"cold{i}") for i in range(self.repeats)]
+        runs = [run_child(self.work, self.work / "inbox", db, self.round, self.work / f"cold{i}" / "TongHop.xlsx")
+                for i, db in enumerate(self.cold)]
         self.results["cold_s"] = statistics.median(r["seconds"] for r in runs)
         self.results["cold_peak_mb"] = max(r["self_mb"] + r["worker_mb"] for r in runs)
         self.notes["cold_s"] = (f"child wall {statistics.median(r['wall'] for r in runs):.2f} s; peak main "
@@ -222,13 +261,12 @@ class Bench:
         try:
             for i in range(self.repeats):
                 for with_book in (True, False):
-                    target = self.work / f"incr{i}{'' if with_book else 'db'}"
-                    shutil.rmtree(target, ignore_errors=True)
-                    shutil.copytree(self.work / "cold0", target)
+                    name = f"incr{i}{'' if with_book else 'db'}"
+                    target = self.stores.fresh(name, like=self.cold[0])
                     shutil.rmtree(added, ignore_errors=True)
                     shutil.copytree(self.work / "new", added)
-                    out = target / "TongHop.xlsx" if with_book else None
-                    runs[with_book].append(run_child(self.work, inbox, target / "store.db", self.round, out))
+                    out = self.work / name / "TongHop.xlsx" if with_book else None
+                    runs[with_book].append(run_child(self.work, inbox, target, self.round, out))
         finally:
             shutil.rmtree(added, ignore_errors=True)
         # The figure is the consolidate button's job (the store and the master workbook's sheets); the
@@ -252,7 +290,7 @@ class Bench:
         year = self.work / "year"
         started = time.perf_counter()
         sim.simulate_year(self.plan, self.units[:self.n], self.key, year / "inbox", rng_seed=3, rounds=sim.REGULAR_ROUNDS)
-        db = year / "store.db"
+        db = self.stores.fresh("yearstore")
         consolidate_year(year / "inbox", db, self.plan, self.units, self.key)
         self.say(f"year store: {self.n} units x {len(sim.REGULAR_ROUNDS)} rounds built in "
                  f"{time.perf_counter() - started:.1f} s (not timed)")
@@ -326,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
                                                         "matches GLOB (e.g. 'libreoffice_typed.*')")
     parser.add_argument("--child-consolidate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
-    for name in ("inbox", "db", "register", "key", "out"):
+    parser.add_argument("--db", help="a PostgreSQL database (postgresql://user@host:port/name): every store of the "
+                                     "run is a fresh database on its server; default: SQLite files")
+    for name in ("inbox", "register", "key", "out"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_consolidate:
@@ -356,8 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="thidua-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        bench = Bench(args.units, args.round, max(1, args.repeats), work, say)
-        result = bench.run(stages)
+        bench = Bench(args.units, args.round, max(1, args.repeats), work, say, args.db)
+        try:
+            result = bench.run(stages)
+        finally:
+            bench.stores.drop()
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -78,9 +78,53 @@ def consolidated_year(tmp_path_factory, plan, units):
 
     root = tmp_path_factory.mktemp("year")
     chosen = units[:60]
-    rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0)
+    rates = YearRates(missing=0.1, late=0.2, mistakes=0.3, corrected=0.6, copy=0.15, adhoc=0.0, decrease=0.1)
     truth = simulate_year(plan, chosen, TEST_KEY, root / "inbox", rng_seed=7, rounds=["Q1", "SK1"], rates=rates)
     report = consolidate(WorkingSet(plan, chosen, root / "thidua.db", secret=TEST_KEY), root / "inbox", out=root / "bao-cao")
     workbooks = {Path(p).stem.split("_")[-1]: Path(p) for p in report.workbooks}
     return SimpleNamespace(root=root, inbox=root / "inbox", db=root / "thidua.db", truth=truth, report=report,
                            workbooks=workbooks, units=chosen)
+
+
+# ---------------------------------------------------------------- a real PostgreSQL server (tests/pgserver.py)
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session, started by the tests themselves (127.0.0.1, a free port), as an
+    unprivileged user. Skipped locally, with the reason, when the server programs are missing; CI installs them
+    (.ci/run) and must not skip."""
+    from pgserver import PgServer, available
+    why = available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {why}")
+        pytest.skip(why)
+    server = PgServer().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the test server (dropped after the test)."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url.rsplit("/", 1)[1])
+
+
+def store_at(engine: str, tmp_path: Path, request, name: str = "t.db") -> str:
+    """Where a test's store is for `engine`: a file in tmp_path, or a fresh database on the test server."""
+    if engine == "sqlite":
+        return str(tmp_path / name)
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    request.addfinalizer(lambda: server.drop_database(url.rsplit("/", 1)[1]))
+    return url
+
+
+@pytest.fixture(params=ENGINES)
+def engine_db(request, tmp_path) -> str:
+    """A fresh store location on each engine in turn: the same test runs on SQLite and on PostgreSQL."""
+    return store_at(request.param, tmp_path, request)

@@ -190,12 +190,12 @@ def test_a_2024_decision_cites_the_2022_law_and_pays_by_the_2024_base_salary(tmp
     (29/05/2024); base salary 2.340.000 đ from 01/07/2024 (NĐ 73/2024): 0,3 × 2.340.000 = 702.000 → 710.000 đ."""
     plan = plan_of(2024)
     ws = WorkingSet(plan, units, tmp_path / "s.db")
-    con = new_store(ws.db_path, plan, units)
+    con = new_store(ws.db, plan, units)
     add_submission(con, units[0].code, "TK", "2024-12-10T08:00:00",
                    proposals=[person("Lê Thị Hà", title_date="2024-12-05"),
                               team("Tổ Văn", title_date="2024-12-05")])
     con.close()
-    award_all(ws.db_path, plan)
+    award_all(ws.db, plan)
     from thidua.awards.decisions import make_decision, write_papers
     made = make_decision(ws, "TK", "GK", dt.date(2024, 12, 20))
     text = docx_text(write_papers(made, tmp_path / "qd", kinds=("decision",))[0])
@@ -207,17 +207,17 @@ def test_a_2024_decision_cites_the_2022_law_and_pays_by_the_2024_base_salary(tmp
     assert "mỗi tập thể được thưởng " + f"{law_amount(0.6, 2_340_000):,}".replace(",", ".") + " đồng" in text
     # A date no row of the office's names covers (the 2025 reorganisation) is refused, nothing stored.
     from thidua.errors import ThiDuaError
-    con = Store.open(ws.db_path)
+    con = Store.open(ws.db)
     add_submission(con, units[1].code, "TK", "2024-12-11T08:00:00", proposals=[person("Phan Văn Tú")])
     con.close()
-    award_all(ws.db_path, plan)
+    award_all(ws.db, plan)
     tables = dict(plan.tables, offices=[o for o in plan.tables["offices"]       # without the office's row after
                                          if not o.get("valid_from") or str(o["valid_from"]) < "2025-07-01"])  # 2025
     with pytest.raises(ThiDuaError) as exc:
-        make_decision(ws.__class__(Plan.from_tables(tables), units, ws.db_path), "TK", "GK", dt.date(2025, 8, 15))
+        make_decision(ws.__class__(Plan.from_tables(tables), units, ws.db), "TK", "GK", dt.date(2025, 8, 15))
     assert "«Cơ quan ban hành»" in exc.value.message and "15/08/2025" in exc.value.message
     assert "Từ ngày" in exc.value.hint and len(capsys.readouterr().out) == 0
-    with Store.open(ws.db_path) as store:
+    with Store.open(ws.db) as store:
         from thidua.store import decisions as stored_decisions
         assert len(stored_decisions.decisions(store)) == 1
 

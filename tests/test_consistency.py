@@ -5,19 +5,19 @@ master workbook's result sheets written through the Excel face (xlwings remote e
 test_workbook_xlwings.py) and the UDF THIDUA_DUNGHAN. Two cases are made on purpose with `thidua received`:
 a unit whose on-time file was rejected and whose valid file came two days after the due day (late
 everywhere, with a note), and a unit that answered «Có» to the launch question and «Không» later (launched,
-and listed for the office to confirm).
+and listed for the office to confirm). The whole year runs on each engine: a SQLite file beside the workbook, and a
+PostgreSQL database named by `[store] url` in the thidua.toml beside it (the buttons and the UDF read it there).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import openpyxl
 import pytest
 import xlwings as xw
 
-from conftest import TEST_KEY
+from conftest import ENGINES, TEST_KEY, store_at
 from test_workbook_xlwings import run, status_of, table_of
 from thidua import excel
 from thidua.cli import main
@@ -29,12 +29,13 @@ N_UNITS = 40
 
 
 def _sql(db, query, *args):
-    with sqlite3.connect(db) as con:
-        return con.execute(query, args).fetchall()
+    from thidua.store.store import Store
+    with Store.open(db, create=False) as store:
+        return [tuple(r) for r in store.conn.execute(query, args).fetchall()]
 
 
-@pytest.fixture(scope="module")
-def year(tmp_path_factory, plan):
+@pytest.fixture(scope="module", params=ENGINES)
+def year(tmp_path_factory, plan, request):
     """The office's folder: a master workbook of 40 units, its store filled from a simulated year, two receipt
     times set by the office, and every output written."""
     from types import SimpleNamespace
@@ -57,7 +58,9 @@ def year(tmp_path_factory, plan):
     (folder / excel.KEY_FILE).write_text(TEST_KEY.hex() + "\n", encoding="ascii")
     rates = YearRates(missing=0.08, late=0.15, mistakes=0.2, corrected=0.8, copy=0.05, adhoc=0.0)
     simulate_year(plan, units, TEST_KEY, folder / "hop-thu", rng_seed=5, rounds=ROUNDS, rates=rates)
-    db = excel.store_file(folder, 2019)
+    db = store_at(request.param, folder, request, excel.store_file(folder, 2019).name)
+    if request.param != "sqlite":            # the office's setting names the server; the buttons follow it
+        (folder / "thidua.toml").write_text(f'[store]\nurl = "{db}"\n', encoding="utf-8")
     consolidate(WorkingSet(plan, units, db, secret=TEST_KEY), folder / "hop-thu")
 
     # Case 1: a unit's first file (with errors) came on the due day, its valid file two days later.

@@ -32,6 +32,8 @@ def filled(plan, units, key):
     values = {a: v for a, v in values.items() if a.sheet != "proposals"}
     values.update({Addr("proposals", k, 0): v for k, v in COLLECTIVE.items()})
     values[Addr("proposals", "prop.ty_le_ldtt", 0)] = 90
+    values[Addr("indicators", "ind.PD_PHATDONG")] = S.YES       # launched: its date is asked (PD_NGAY, R01/R02)
+    values.setdefault(Addr("indicators", "ind.PD_NGAY"), dt.date(2019, 2, 15))
     data = fill_workbook(TemplateFactory(plan, ROUND, key).render(unit), spec, values)
     register = {u.code: u for u in units}
     assert validate_bytes(data, "x.xlsx", plan, key, register).issues == []

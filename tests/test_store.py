@@ -60,8 +60,8 @@ def test_not_a_database_is_a_clear_error(tmp_path):
         Store.open(bad)
 
 
-def test_transaction_rolls_back_on_error(tmp_path):
-    st = Store.open(tmp_path / "t.db")
+def test_transaction_rolls_back_on_error(engine_db):
+    st = Store.open(engine_db)
     conn = st.conn
     with pytest.raises(RuntimeError):
         with st.atomic():
@@ -70,7 +70,9 @@ def test_transaction_rolls_back_on_error(tmp_path):
     assert conn.execute("SELECT count(*) FROM meta WHERE key='a'").fetchone()[0] == 0
     with st.atomic():
         st.set_meta("a", "b")
-    assert sqlite3.connect(tmp_path / "t.db").execute("SELECT value FROM meta WHERE key='a'").fetchone() == ("b",)
+    with Store.open(engine_db) as other:                   # another connection sees it committed
+        assert other.conn.execute("SELECT value FROM meta WHERE key='a'").fetchone() == ("b",)
+    st.close()
 
 
 def test_archive_is_write_once(tmp_path):
@@ -85,14 +87,14 @@ def test_archive_is_write_once(tmp_path):
     assert store.clean_archive_temps(root) == 1 and path.exists()
 
 
-def test_second_run_is_told_one_is_running(tmp_path):
-    db = tmp_path / "t.db"
-    with store.run_lock(db, wait=0):
-        with pytest.raises(ThiDuaError, match="Đang có một lần tổng hợp khác"):
-            with store.run_lock(db, wait=0.3):
-                pass
-    with store.run_lock(db, wait=0):          # released afterwards
-        pass
+def test_second_run_is_told_one_is_running(engine_db):
+    with Store.open(engine_db) as first, Store.open(engine_db) as second:
+        with first.run_lock(wait=0):
+            with pytest.raises(ThiDuaError, match="Đang có một lần tổng hợp khác"):
+                with second.run_lock(wait=0.3):
+                    pass
+        with second.run_lock(wait=0):          # released afterwards
+            pass
 
 
 def test_receipts_migration_keeps_the_file_time_as_a_marked_fallback(tmp_path):

@@ -136,6 +136,15 @@ def test_consolidate_reads_the_inbox_and_fills_the_sheets(office, consolidated):
     if importlib.util.find_spec("thidua.intake.validate"):   # with the validator, most files are read and summed
         assert 0 < len(problems) - 1 < n_files
         assert {row[0] for row in totals[1:]} == {"Q1", "SK1"}
+    # a sơ kết figure below the unit's Q1 figure (V022): listed with the file, both figures in its note
+    from thidua.store.crossround import decreases
+    with WorkingSet(plan, load_units(folder / "ThiDua2019.xlsm"), excel.store_file(folder, 2019)).store() as store:
+        below = decreases(store, plan)
+    assert below and [row for row in problems[1:] if row[5] in {w["message"] for w in below}] == [
+        [w["file"], w["unit"], "SK1", excel.FILE_STATUS_VI["accepted"], 0, w["message"]] for w in below]
+    assert status_of(actions, data).endswith(f"Lưu ý: {len(below)} số liệu cộng dồn của "
+                                             f"{len({w['unit'] for w in below})} đơn vị nhỏ hơn kỳ trước cùng năm "
+                                             "(xem trang Các lỗi).")
 
 
 def test_tracking_writes_every_unit_with_its_status(office, consolidated):
@@ -150,6 +159,19 @@ def test_tracking_writes_every_unit_with_its_status(office, consolidated):
     assert status_of(actions, data).startswith(f"Kỳ Q1: {n_ok} đơn vị đã nộp đúng hạn, {len(units) - n_ok} đơn vị cần nhắc")
     drafts = list((folder / "nhac-nop-2019" / "Q1").glob("*.eml"))
     assert 0 < len(drafts) <= len(units) - n_ok
+
+
+def test_the_tracking_sheet_notes_a_figure_below_the_units_earlier_report(office, consolidated):
+    from thidua.store.crossround import decreases
+    folder, plan, units = office
+    actions, data = run(folder, "track_and_remind", ThiDua_Ky="SK1")
+    rows = table_of(actions, data, "tracking")
+    with WorkingSet(plan, units, excel.store_file(folder, 2019)).store() as store:
+        below = decreases(store, plan, "SK1", later_only=True)
+    noted = {r[0]: r[8] for r in rows[1:] if "cộng dồn" in (r[8] or "")}
+    assert below and set(noted) == {w["unit"] for w in below}
+    label = {i.code: i.label for i in plan.indicators}
+    assert all(f"«{label[w['indicator']]}»" in noted[w["unit"]] for w in below)
 
 
 def test_scoring_writes_a_level_for_every_unit(office, consolidated):

@@ -19,11 +19,12 @@ def _common(p: ArgumentParser) -> None:
 
 def working_set(args):
     """The year's working set named by the options: --workbook / --plan / --register (bundled defaults
-    otherwise), --db and --key. Built once per command; every job receives it."""
+    otherwise), --db (else `[store] url` of thidua.toml, else the workbook's store_url row, else thidua.db) and
+    --key. Built once per command; every job receives it."""
     from thidua.year.workset import WorkingSet
     return WorkingSet.load(plan=getattr(args, "plan", None), register=getattr(args, "register", None),
                            workbook=getattr(args, "workbook", None), db=getattr(args, "db", None),
-                           key_file=getattr(args, "key", None))
+                           key_file=getattr(args, "key", None), settings_file=getattr(args, "settings", None))
 
 
 def cmd_templates(args) -> int:
@@ -270,8 +271,8 @@ def cmd_consolidate(args) -> int:
     for item in report.skipped:
         print(f"  Bỏ qua {item['file']}: {item['reason']}")
     if report.across:
-        units = len({item["unit"] for item in report.across})
-        print(f"Lưu ý: {len(report.across)} số liệu cộng dồn của {units} đơn vị nhỏ hơn kỳ trước cùng năm"
+        from thidua.store.crossround import decreases_sentence
+        print(f"Lưu ý: {decreases_sentence(report.across)}"
               + (f" (10 đầu tiên; đủ cả trong --json):" if len(report.across) > 10 else ":"))
         for item in report.across[:10]:
             print(f"  [Lưu ý {item['code']}] {item['message']}")
@@ -338,7 +339,7 @@ def cmd_rejudge(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from thidua.store.backup import backup
+    from thidua.store.transfer import backup
     from thidua.templates.signing import key_path
     key = key_path(args.key)
     out = backup(working_set(args).db, key if key.exists() else None, Path(args.out))
@@ -349,7 +350,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from thidua.store.backup import restore
+    from thidua.store.transfer import restore
     from thidua.templates.signing import key_path
     done = restore(Path(args.file), working_set(args).db, key_path(args.key), force=args.force)
     print(f"Đã khôi phục kho dữ liệu {done.db} và {done.n_files} tệp lưu trữ ({done.added} tệp chép vào, "
@@ -359,6 +360,19 @@ def cmd_restore(args) -> int:
         print(f"  Đã thay bản lưu trữ bị hỏng: {path}")
     if done.swept:
         print(f"Đã xóa {done.swept} tệp tạm do lần sao lưu/khôi phục bị dừng giữa chừng để lại.")
+    return 0
+
+
+def cmd_store_copy(args) -> int:
+    """Copy a store between files and servers (SQLite <-> PostgreSQL), archive included."""
+    from thidua.store.locator import choose, settings_from
+    from thidua.mail.settings import settings_file_for
+    from thidua.store.transfer import copy_store
+    settings = settings_from({}, settings_file_for(None, args.settings))
+    done = copy_store(choose(args.source, settings), choose(args.target, settings), force=args.force)
+    print(f"Đã chép kho dữ liệu {done.source} sang {done.target}: {len(done.rows)} bảng, "
+          f"{format_number(sum(done.rows.values()))} dòng, {format_number(done.n_files)} tệp lưu trữ "
+          f"({format_number(done.n_bytes / 1e6, 1)} MB), sau {format_seconds(done.seconds)} giây.")
     return 0
 
 
@@ -492,7 +506,7 @@ def cmd_validate(args) -> int:
     register = ws.register_map
     results = [validate_file(path, plan, key, register) for path in files]
     # files signed with another key: the office's key decides (the store records it), never a guess
-    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.db_path, ", ".join(args.files))
+    check_key_ids(Counter(r.key_id for r in results if r.key_id), key, ws.location, ", ".join(args.files))
     foreign = [r for r in results if any(i.code == "M012" for i in r.issues)]
     foreign_ids = {id(r) for r in foreign}
     failed, written = False, {}
@@ -629,6 +643,10 @@ def _print_result(result, skipped: bool) -> None:
         print(f"  [{level} {issue.code}]{where}: {issue.message}")
 
 
+DB_HELP = ("kho dữ liệu tổng hợp: tệp (mặc định: thidua.db) hoặc máy chủ postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL "
+           "(mặc định theo [store] url của thidua.toml)")
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="thidua", description="ThiDua: báo cáo, tổng hợp và xếp loại thi đua của CĐVC tỉnh.")
     parser.add_argument("--version", action="version", version=f"thidua {__version__}")
@@ -638,8 +656,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--round", required=True, help="mã kỳ báo cáo: DK, Q1, Q2, SK1, Q3, Q4, TK, DX")
     p.add_argument("--out", required=True, help="thư mục ghi biểu mẫu")
     p.add_argument("--units", help="chỉ các đơn vị này: mã cách nhau bởi dấu phẩy")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db), để không tạo khóa mới khi đã có tệp "
-                   "ký bằng khóa khác")
+    p.add_argument("--db", help=DB_HELP + ", để không tạo khóa mới khi đã có tệp ký bằng khóa khác")
     _common(p)
     p.set_defaults(func=cmd_templates)
 
@@ -667,7 +684,7 @@ def build_parser() -> ArgumentParser:
     p.set_defaults(func=cmd_bundle_windows)
 
     # scores, classification, proposals and summaries (review/scoring.py, awards/proposals.py, reports/summary.py)
-    db_help = "kho dữ liệu tổng hợp (mặc định: thidua.db)"
+    db_help = DB_HELP
     p = sub.add_parser("scores", help="điểm thẩm định: xuất bảng để chấm, nhập điểm đã chấm")
     scores = p.add_subparsers(dest="scores_command", metavar="SUBCOMMAND", required=True)
     q = scores.add_parser("import", help="nhập điểm thẩm định từ tệp .xlsx/.csv (mã đơn vị, kỳ, mã tiêu chí, điểm)")
@@ -772,7 +789,7 @@ def build_parser() -> ArgumentParser:
     p = sub.add_parser("consolidate", help="tổng hợp các tệp đơn vị gửi về: lưu trữ, kiểm tra, ghi vào kho dữ liệu")
     p.add_argument("inbox", help="thư mục chứa các tệp nhận được (kể cả thư mục con)")
     p.add_argument("--round", help="chỉ báo cáo và bảng tổng hợp của kỳ này (mọi tệp vẫn được lưu)")
-    p.add_argument("--db", help="kho dữ liệu tổng hợp (mặc định: thidua.db; bản lưu trữ ở thidua-luu-tru/ bên cạnh)")
+    p.add_argument("--db", help=DB_HELP + "; bản lưu trữ ở thidua-luu-tru/ bên cạnh tệp, hoặc trong máy chủ")
     p.add_argument("--out", help="bảng tổng hợp cho Ban Thường vụ: tệp .xlsx (một kỳ) hoặc thư mục (mỗi kỳ một tệp)")
     p.add_argument("--json", action="store_true", help="in kết quả từng tệp và tổng các chỉ tiêu dạng JSON")
     p.add_argument("--wait", type=float, default=30.0, help="số giây chờ khi đang có lần tổng hợp khác (mặc định: 30)")
@@ -844,6 +861,16 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--force", action="store_true", help="thay kho dữ liệu / khóa đang có")
     p.set_defaults(func=cmd_restore)
 
+
+    p = sub.add_parser("store", help="kho dữ liệu: chép giữa tệp SQLite và máy chủ PostgreSQL")
+    stores = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
+    q = stores.add_parser("copy", help="chép nguyên một kho dữ liệu (kể cả các tệp lưu trữ) sang chỗ khác: "
+                          "tệp .db hoặc postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL")
+    q.add_argument("--from", dest="source", required=True, help="kho dữ liệu nguồn (tệp hoặc địa chỉ máy chủ)")
+    q.add_argument("--to", dest="target", required=True, help="kho dữ liệu đích, trống (tệp mới hoặc CSDL mới tạo)")
+    q.add_argument("--force", action="store_true", help="thay dữ liệu đang có ở đích")
+    q.add_argument("--settings", help="tệp cài đặt (mật khẩu: password_file trong mục [store])")
+    q.set_defaults(func=cmd_store_copy)
 
     p = sub.add_parser("received", help="ghi thời điểm văn phòng nhận một tệp (tính lại đúng hạn/trễ hạn ở mọi báo cáo)")
     p.add_argument("file", metavar="FILE_OR_SHA256", help="tên tệp đã nhận, hoặc mã SHA-256 (ít nhất 8 ký tự đầu)")

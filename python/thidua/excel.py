@@ -55,8 +55,9 @@ class Context:
         return place.year_folder(self.folder, FOLDERS[key], self.plan.year)
 
     @property
-    def db(self) -> Path:
-        return self.ws.db_path
+    def db(self):
+        """Where the store is (a locator: the file beside the book, or the server named in the settings)."""
+        return self.ws.location
 
     def key(self) -> bytes:
         """The office key beside the workbook; never created here (only the first «Tạo biểu mẫu» creates it)."""
@@ -72,14 +73,25 @@ def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
     return get_rows
 
 
+def store_settings(folder: Path | None, plan) -> tuple:
+    """(where the store is, who is working): `[store]` of thidua.toml beside the book, else the book's `store_url`
+    row, else the SQLite file of the plan's year beside the book."""
+    from thidua.mail.settings import SETTINGS_FILE
+    from thidua.store.locator import choose, settings_from, staff_name
+    folder = folder or Path.cwd()
+    settings = settings_from(plan.meta, folder / SETTINGS_FILE)
+    return choose(None, settings, default=store_file(folder, plan.year)), staff_name(settings)
+
+
 def context(book) -> Context:
     from thidua.plan.model import Plan
     from thidua.plan.units import units_from_rows
     rows = sheet_rows(book)
     folder = Path(book.fullname).resolve().parent
     plan = Plan.from_tables(L.plan_tables(rows))
-    return Context(book, folder, WorkingSet(plan, units_from_rows(L.register_rows(rows)),
-                                            store_file(folder, plan.year), folder / KEY_FILE))
+    where, staff = store_settings(folder, plan)
+    return Context(book, folder, WorkingSet(plan, units_from_rows(L.register_rows(rows)), where, folder / KEY_FILE,
+                                            staff=staff))
 
 
 def status(book, message: str) -> None:
@@ -167,6 +179,8 @@ def consolidate_inbox(ctx: Context) -> str:
     files = [(f.file, f.unit, f.round, FILE_STATUS_VI.get(f.status, f.status), f.n_issues, f.note)
              for f in report.files if f.status != "accepted"]
     files += [(item["file"], None, None, "bỏ qua", 0, item["reason"]) for item in report.skipped]
+    files += [(item["file"], item["unit"], item["round"], FILE_STATUS_VI["accepted"], 0, item["message"])
+              for item in report.across]                # a figure below the unit's earlier report (a warning)
     write_table(ctx.book, "problems", ("Tệp", "Đơn vị", "Kỳ", "Tình trạng", "Số lỗi", "Ghi chú"), files)
     counts = ", ".join(f"{n} {FILE_STATUS_VI.get(s, s)}" for s, n in sorted(report.counts().items()))
     said = ""
@@ -174,6 +188,9 @@ def consolidate_inbox(ctx: Context) -> str:
         from thidua.consolidate.rejudge import Rejudged
         said = Rejudged(**report.rejudged).sentence() + " "
     skipped = f" Bỏ qua {len(report.skipped)} tệp không phải báo cáo (xem trang Các lỗi)." if report.skipped else ""
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        skipped += f" Lưu ý: {decreases_sentence(report.across)} (xem trang Các lỗi)."
     return f"{said}Đã tổng hợp {len(report.files)} tệp ({report.n_new} tệp mới): {counts}.{skipped}"
 
 
@@ -336,7 +353,7 @@ def export_committee(ctx: Context) -> str:
 
 @entry
 def backup_data(ctx: Context) -> str:
-    from thidua.store.backup import backup
+    from thidua.store.transfer import backup
     key = ctx.folder / KEY_FILE
     out = backup(ctx.db, key if key.exists() else None, ctx.path("backup"))
     return (f"Đã sao lưu cơ sở dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else " (chưa có khóa)")
@@ -387,9 +404,13 @@ def THIDUA_DUNGHAN(ky, caller=None):
     from thidua.store.tracking import status_rows
     from thidua.plan.load import load_units
     folder, plan = _caller_folder_plan(caller)
-    db = store_file(folder or Path.cwd(), plan.year)
-    if not db.is_file():
-        return "Lỗi: chưa có dữ liệu tổng hợp"
-    units = load_units(caller.sheet.book.fullname) if folder else load_units()
-    rows = status_rows(WorkingSet(plan, units, db), str(ky))
+    try:
+        db, _ = store_settings(folder, plan)
+        from thidua.store.store import exists
+        if not exists(db):
+            return "Lỗi: chưa có dữ liệu tổng hợp"
+        units = load_units(caller.sheet.book.fullname) if folder else load_units()
+        rows = status_rows(WorkingSet(plan, units, db), str(ky))
+    except ThiDuaError as exc:
+        return f"Lỗi: {exc.message}"
     return sum(r["status"] == "ok" for r in rows) / len(rows) if rows else 0.0

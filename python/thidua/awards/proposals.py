@@ -62,6 +62,8 @@ class ProposalCheck:
     override: str = ""               # why the office awarded it although ineligible (--force --reason)
     received: str = ""               # the receipt date of its file (ISO), for an ad-hoc decision's date
     issues: list[tuple[str, str]] = field(default_factory=list)
+    decided_by: str | None = None           # who took the last decision (staff name or OS login), and when
+    decided_at: str | None = None
 
     @property
     def eligible(self) -> bool:
@@ -95,7 +97,8 @@ class ProposalCheck:
                 "decided_form": self.decided_form.code if self.decided_form else None, "note": self.note,
                 "adhoc": self.adhoc, "eligible": self.eligible, "verdict": self.verdict, "problems": self.problems,
                 "warnings": self.warnings, "codes": [c for c, _ in self.issues], "override": self.override or None,
-                "source": self.source, "matched_by": self.matched_by}
+                "source": self.source, "matched_by": self.matched_by, "decided_by": self.decided_by,
+                "decided_at": self.decided_at}
 
 
 # A year's proposals repeat the same titles, forms, positions and answers: normalise each distinct text once.
@@ -169,7 +172,8 @@ def check_proposal(plan: Plan, row: dict, on: dt.date | None = None) -> Proposal
                        row.get("decision_note") or "", _nfc(str(row.get("adhoc") or "")).strip() == "Có",
                        _nfc(str(row.get("summary") or "")).strip(), matched_by=row.get("matched_by") or "new",
                        row=int(row.get("row") or 0), birth_year=_year(row.get("birth_year")), source=_source(row),
-                       override=row.get("award_override") or "", received=str(row.get("received_at") or "")[:10])
+                       override=row.get("award_override") or "", received=str(row.get("received_at") or "")[:10],
+                       decided_by=row.get("decided_by"), decided_at=row.get("decided_at"))
     if not subject:
         pc.problems.append(f"đối tượng «{row.get('subject') or ''}» không rõ (Cá nhân hoặc Tập thể)")
     if isinstance(title, str):
@@ -300,28 +304,44 @@ def load_proposals(ws, rounds: Sequence[str] | None = None, until: dt.date | Non
             and (until is None or pc.round not in adhoc or pc.received <= until.isoformat())]
 
 
+FINAL_STATES = ("not_met", "raised", "awarded")
+
+
 def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str | None = None,
            when: dt.datetime | None = None, force: bool = False, reason: str | None = None) -> ProposalCheck:
-    """Record the office's decision on one proposal; 'raised' needs a higher form than proposed; leaving
-    'awarded' needs `force` and is logged as forced; awarding a nominee the plan's conditions reject needs `force`
-    and a `reason`, kept on the proposal and shown in the decision's working list."""
+    """Record the office's decision on one proposal, with who took it (`ws.who()`) and when; 'raised' needs a
+    higher form than proposed; leaving 'awarded' needs `force` and is logged as forced; awarding a nominee the
+    plan's conditions reject needs `force` and a `reason`, kept on the proposal and shown in the decision's working
+    list.
+
+    Several staff work at once: the check and the write are one write transaction, so of two people deciding
+    the same proposal the second sees the first one's decision. A decision someone else took is never
+    overridden silently: the refusal names who and when (a final decision of another person needs `force`)."""
     plan = ws.plan
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
-    with ws.store() as store:
+    who = ws.who()
+    with ws.store() as store, store.atomic():
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
+        by_other = bool(row.get("decided_by")) and row["decided_by"] != who
+        earlier = _decided_by(row) if by_other else ""
         said = ws.history.evidence([row]).get(0, [])     # judged on the history of years, as in the lists
         forced = row["state"] == "awarded" and state != "awarded"
         if forced and not force:
-            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»; "
-                              f"chuyển sang «{STATE_NAMES[state]}» là sửa một quyết định đã ban hành.",
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»"
+                              f"{earlier}; chuyển sang «{STATE_NAMES[state]}» là sửa một quyết định đã ban hành.",
                               "Nếu thật sự cần, thêm --force (việc sửa được ghi vào lịch sử đề nghị).")
+        if by_other and row["state"] in FINAL_STATES and not force:
+            raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã được quyết định trước: "
+                              f"«{STATE_NAMES[row['state']]}»{earlier}. Chưa ghi quyết định «{STATE_NAMES[state]}».",
+                              "Xem lại bằng «thidua proposals list» và trao đổi với người đã quyết định; nếu vẫn cần "
+                              "đổi, thêm --force (việc đổi được ghi vào lịch sử đề nghị, kèm tên người đổi).")
         again = row["state"] == "awarded" and state == "awarded" and force
         if not forced and not again and state not in NEXT_STATES[row["state"]]:
             allowed = NEXT_STATES[row["state"]]
-            raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}», "
+            raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}»{earlier}, "
                               f"không chuyển sang «{STATE_NAMES[state]}» được.",
                               ("Được chuyển sang: " + ", ".join(allowed) + ".") if allowed else
                               "Đề nghị đã được khen thưởng; chỉ sửa được với --force.")
@@ -353,12 +373,24 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
                 override = " ".join(reason.split())
         stamp = (when or dt.datetime.now()).isoformat(timespec="seconds")
         note = note if note is not None else row["decision_note"]
-        stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced or again, override)
+        overrode = by_other and row["state"] in FINAL_STATES          # only with force, logged as forced
+        stored.record_decision(store, proposal_id, state, decided_form, note, stamp, forced or again or overrode,
+                               override, by=who)
         row.update(state=state, decided_form=decided_form, decision_note=note, decided_at=stamp,
-                   award_override=override)
+                   award_override=override, decided_by=who)
     pc = check_proposal(plan, row)
     pc.warnings.extend(said)
     return pc
+
+
+def _decided_by(row: dict) -> str:
+    """« (do X quyết định lúc HH:MM ngày dd/mm/yyyy)» for a refusal that names who decided first."""
+    when = row.get("decided_at") or ""
+    try:
+        when = dt.datetime.fromisoformat(when).strftime("%H:%M ngày %d/%m/%Y")
+    except ValueError:
+        pass
+    return f" (do {row['decided_by']} quyết định" + (f" lúc {when}" if when else "") + ")"
 
 
 def sort_for_list(checks: Sequence[ProposalCheck], plan: Plan) -> list[tuple[AwardForm | None, list[ProposalCheck]]]:

@@ -18,5 +18,4 @@ def initial_status(result: SubmissionResult, plan_rounds: set, units: dict) -> s
 
 def resolve(store: Store, pairs) -> None:
     """Make the current submission of each (unit, round) `accepted`; its proposals follow it."""
-    for unit, rnd, sub_id in submissions.resolve(store, pairs):
-        store_proposals.refresh(store, unit, rnd, sub_id)
+    store_proposals.refresh_many(store, submissions.resolve(store, pairs))

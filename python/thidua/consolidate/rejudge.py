@@ -7,7 +7,6 @@ from pathlib import Path
 
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.errors import ThiDuaError
-from thidua.store import db as store_db
 from thidua.store import verdicts as V
 from thidua.store.store import Store
 from thidua.store.vocabulary import VALID
@@ -51,18 +50,17 @@ def what_changed(recorded: dict, now: dict) -> list[str]:
     return [name for name in V.FINGERPRINTS if recorded.get(name) and recorded[name] != now[name]]
 
 
-def check_key(store: Store, db_path: Path, plan, units: dict, key: bytes) -> None:
+def check_key(store: Store, plan, units: dict, key: bytes) -> None:
     """Refuse a key that verifies none of the signed files already received (a different office key)."""
     from thidua.intake.validate import validate_bytes
     sample = V.signed_sample(store)
-    root = store_db.archive_root(db_path).parent
     tried = verified = 0
     for row in sample:
-        path = root / row["archive_path"]
-        if not path.is_file():
+        rel = row["archive_path"]
+        if not store.archive.exists(rel):
             continue
         tried += 1
-        result = validate_bytes(path.read_bytes(), row["file_name"] or path.name, plan, key, units)
+        result = validate_bytes(store.archive.read(rel), row["file_name"] or Path(rel).name, plan, key, units)
         verified += not any(i.code in ("M004", "M012") for i in result.issues)
     if tried and not verified:
         recorded = store.meta("key_fingerprint") or "?"
@@ -73,25 +71,24 @@ def check_key(store: Store, db_path: Path, plan, units: dict, key: bytes) -> Non
             "khôi phục khóa từ bản sao lưu nếu máy mới.")
 
 
-def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, reason: str,
+def rejudge_store(store: Store, plan, units: dict, key: bytes, reason: str,
                   round_code: str | None = None) -> Rejudged:
     """Validate every archived submission again; replace the verdicts that changed, keep the old ones as history."""
     from thidua.store.values import value_row
     from thidua.intake.validate import validate_bytes
     prints = current_fingerprints(plan, units, key)
     plan_rounds = {r.code for r in plan.rounds}
-    root = store_db.archive_root(db_path).parent
     done = Rejudged(reason)
     changed: list[tuple[dict, list[dict], dict]] = []
     pairs: set[tuple[str, str]] = set()
     with store.atomic():
         for old in V.judged_files(store, round_code):
-            path = root / old["archive_path"]
-            if not path.is_file():
-                done.missing.append(old["archive_path"])
+            rel = old["archive_path"]
+            if not store.archive.exists(rel):
+                done.missing.append(rel)
                 continue
             done.n_files += 1
-            result = validate_bytes(path.read_bytes(), old["file_name"] or path.name, plan, key, units)
+            result = validate_bytes(store.archive.read(rel), old["file_name"] or Path(rel).name, plan, key, units)
             status = initial_status(result, plan_rounds, units)
             old_valid = old["status"] in VALID
             if old_valid and status == "superseded":
@@ -122,30 +119,29 @@ def rejudge_store(store: Store, db_path: Path, plan, units: dict, key: bytes, re
     return done
 
 
-def rejudge_if_changed(ws: WorkingSet) -> Rejudged | None:
-    """At consolidation (holding the run lock): when the key, the plan or the register differs from the one
-    recorded at the last run, check the key, then judge every archived file again. Records today's fingerprints."""
-    db_path, plan, units, key = ws.db_path, ws.plan, ws.register_map, ws.key()
+def rejudge_if_changed(ws: WorkingSet, store: Store) -> Rejudged | None:
+    """At consolidation (holding the run lock, on its open store): when the key, the plan or the register differs
+    from the one recorded at the last run, check the key, then judge every archived file again. Records today's
+    fingerprints."""
+    plan, units, key = ws.plan, ws.register_map, ws.key()
     now = current_fingerprints(plan, units, key)
-    with Store.open(db_path) as store:
-        changed = what_changed(V.recorded_fingerprints(store), now)
-        if "key_fingerprint" in changed:
-            check_key(store, Path(db_path), plan, units, key)
-        if not changed or not V.has_submissions(store):
-            V.record_fingerprints(store, now)
-            return None
-        reason = "đã đổi " + ", ".join(WHAT[name] for name in changed) + " so với lần tổng hợp trước"
-        return rejudge_store(store, Path(db_path), plan, units, key, reason)
+    changed = what_changed(V.recorded_fingerprints(store), now)
+    if "key_fingerprint" in changed:
+        check_key(store, plan, units, key)
+    if not changed or not V.has_submissions(store):
+        V.record_fingerprints(store, now)
+        return None
+    reason = "đã đổi " + ", ".join(WHAT[name] for name in changed) + " so với lần tổng hợp trước"
+    return rejudge_store(store, plan, units, key, reason)
 
 
 def rejudge(ws: WorkingSet, round_code: str | None = None, wait: float = 30.0) -> Rejudged:
     """`thidua rejudge`: every archived file (or one round's) judged again, under the consolidation lock."""
-    db_path, plan, unit_map, key = ws.db_path, ws.plan, ws.register_map, ws.key()
+    plan, unit_map, key = ws.plan, ws.register_map, ws.key()
     if round_code:
         plan.round(round_code)
     ws.check_year()                        # another year's store: refused before anything is judged
-    with store_db.run_lock(db_path, wait=wait):
-        with Store.open(db_path, create=False) as store:
-            if fingerprint(key) != (store.meta("key_fingerprint") or fingerprint(key)):
-                check_key(store, db_path, plan, unit_map, key)
-            return rejudge_store(store, db_path, plan, unit_map, key, "theo yêu cầu (thidua rejudge)", round_code)
+    with ws.store(create=False) as store, store.run_lock(wait=wait):
+        if fingerprint(key) != (store.meta("key_fingerprint") or fingerprint(key)):
+            check_key(store, plan, unit_map, key)
+        return rejudge_store(store, plan, unit_map, key, "theo yêu cầu (thidua rejudge)", round_code)

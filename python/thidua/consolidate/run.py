@@ -5,14 +5,14 @@ Receipt time: the file's modification time when the store first sees its bytes, 
 bytes is a `duplicate` sighting and keeps the first time. The latest valid file of a unit for a
 round is `accepted`; earlier valid ones become `superseded`; files with errors are `rejected` and never
 replace a valid one. Each chunk of new files is one transaction, so a killed run loses nothing but
-the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it.
+the chunk in flight, and the next run (which reads only files whose bytes it has not seen) finishes it. On a
+server (PostgreSQL) the whole run is one transaction: a lost connection leaves the store as it was before the run.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
-import sqlite3
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,11 +26,11 @@ from thidua.intake.result import ERROR, Issue, SubmissionResult
 from thidua.store import db as archive
 from thidua.store import issues as store_issues
 from thidua.store import register, runs, submissions, values
-from thidua.consolidate.crossround import decreases
+from thidua.store.crossround import decreases
 from thidua.consolidate.judging import initial_status, resolve
 from thidua.store.definitions import receipt_text
-from thidua.store.mail import mail_receipt
-from thidua.store.store import Store
+from thidua.store.mail import mail_receipts
+from thidua.store.store import Store, errors as store_errors, now_iso
 from thidua.text.numbers import format_seconds
 from thidua.year.workset import WorkingSet
 
@@ -132,11 +132,14 @@ def walk_inbox(inbox: Path) -> list[Path]:
 _CTX: dict = {}
 
 
-def _init_worker(plan, key, units, known: frozenset, archive: Path, lock_fd: int | None = None) -> None:
+def _init_worker(plan, key, units, known: frozenset, archive, lock_fds: tuple[int, ...] | None = None) -> None:
+    """`archive`: the store's archive when workers write it themselves (a folder), else None (the bytes go back to
+    the main process, which writes them in the store's transaction)."""
     _CTX.update(plan=plan, key=key, units=units, known=known, archive=archive)
-    if lock_fd is not None:       # a forked worker must not keep the run lock alive if the parent is killed
-        with contextlib.suppress(OSError):
-            os.close(lock_fd)
+    if lock_fds is not None:      # a forked worker must not keep the run lock alive if the parent is killed
+        for fd in lock_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         with contextlib.suppress(Exception):      # and dies with its parent (Linux: PR_SET_PDEATHSIG)
             import ctypes
             import signal
@@ -155,7 +158,10 @@ def _read(path: str) -> dict | None:
     item = {"path": path, "sha": sha, "size": len(data), "result": None}
     if sha in _CTX["known"]:
         return item
-    item["archive"] = archive.archive_bytes(_CTX["archive"], sha, data, Path(path).suffix)
+    if _CTX["archive"] is not None:
+        item["archive"] = _CTX["archive"].write(sha, data, Path(path).suffix)
+    else:
+        item["data"] = data
     try:
         from thidua.intake.validate import validate_bytes
         result = validate_bytes(data, path, _CTX["plan"], _CTX["key"], _CTX["units"])
@@ -169,30 +175,45 @@ def _read(path: str) -> dict | None:
 
 
 # ---------------------------------------------------------------- writing
-def _insert(store: Store, db_path: Path, run_id: int, item: dict, result: SubmissionResult,
-            plan_rounds: set, units: dict) -> tuple[str, str] | None:
-    sha, path = item["sha"], item["path"]
-    rel = Path(item["archive"]).relative_to(archive.archive_root(db_path).parent).as_posix()
-    submissions.add_file(store, sha, rel, item["size"])
-    submissions.add_sightings(store, [(sha, path, item["mtime"], run_id)])
-    status = initial_status(result, plan_rounds, units)
-    sub_id = submissions.add_submission(store, {
-        "sha256": sha, "unit": result.unit, "round": result.round, "template_version": result.template_version,
-        "received_at": item.get("mailed") or item["mtime"], "received_source": "mail" if item.get("mailed") else "file",
-        "file_mtime": item["mtime"], "status": status, "n_errors": result.n_errors,
-        "n_warnings": result.n_warnings, "file_name": Path(path).name, "run_id": run_id})
-    values.add_values(store, sub_id, result.values)
-    store_issues.add_issues(store, sub_id, result.issues)
-    return (result.unit, result.round) if status == "superseded" else None
+def _insert(store: Store, run_id: int, fresh: list[tuple[dict, str]], plan_rounds: set,
+            units: dict) -> set[tuple[str, str]]:
+    """Files whose bytes are new to the store, with their submissions, values and issues, a few writes for the
+    whole chunk (each a round trip to a server). `fresh`: (item, file modification time). Returns the (unit, round)
+    of the valid ones, for resolve()."""
+    if not fresh:
+        return set()
+    mailed = mail_receipts(store, [item["sha"] for item, _ in fresh])     # the mailbox's time wins over the file's
+    pending = [(item["sha"], item["data"], Path(item["path"]).suffix) for item, _ in fresh if "archive" not in item]
+    written = iter(store.archive.write_many(pending))                     # bytes kept in the store (a server)
+    ids = store.next_ids("submissions", len(fresh))
+    files, subs, vals, issues, pairs = [], [], [], [], set()
+    for (item, mtime), sub_id in zip(fresh, ids):
+        sha, path, result = item["sha"], item["path"], item["result"]
+        rel = item["archive"] if "archive" in item else next(written)
+        status = initial_status(result, plan_rounds, units)
+        files.append({"sha256": sha, "archive_path": rel, "size": item["size"], "first_seen": now_iso()})
+        subs.append({"id": sub_id, "sha256": sha, "unit": result.unit, "round": result.round,
+                     "template_version": result.template_version, "received_at": mailed.get(sha) or mtime,
+                     "received_source": "mail" if sha in mailed else "file", "file_mtime": mtime, "status": status,
+                     "n_errors": result.n_errors, "n_warnings": result.n_warnings, "file_name": Path(path).name,
+                     "run_id": run_id})
+        vals += [values.value_row(sub_id, v) for v in result.values]
+        issues += store_issues.issue_rows(sub_id, result.issues)
+        if status == "superseded":
+            pairs.add((result.unit, result.round))
+    submissions.add_files(store, files, subs)
+    values.add_value_rows(store, vals)
+    store_issues.add_issue_rows(store, issues)
+    return pairs
 
 
 # ---------------------------------------------------------------- the run
 class _Run:
     """One consolidation run holding the lock: reads unseen files (in workers when many), stores them in chunks."""
 
-    def __init__(self, store: Store, db_path: Path, run_id: int, plan, units: dict, key: bytes, lock_fd: int | None):
-        self.store, self.db_path, self.run_id = store, db_path, run_id
-        self.plan, self.units, self.key, self.lock_fd = plan, units, key, lock_fd
+    def __init__(self, store: Store, run_id: int, plan, units: dict, key: bytes, lock_fds: tuple[int, ...]):
+        self.store, self.run_id = store, run_id
+        self.plan, self.units, self.key, self.lock_fds = plan, units, key, lock_fds
         self.plan_rounds = {r.code for r in plan.rounds}
         self.known = submissions.known_files(store)
         self.cache = submissions.path_cache(store)
@@ -221,25 +242,28 @@ class _Run:
         return seen, todo, stats
 
     def space(self, todo: list[str], stats: dict):
-        """The room the files to read ask for beside the store, checked before anything is written."""
+        """The room the files to read ask for beside the store, checked before anything is written (a server
+        keeps them on its own disk)."""
         need = store_growth(sum(stats[p].st_size for p in todo))
-        return faults.expect_space(self.db_path.parent, need, what=f"{len(todo)} tệp mới vào kho dữ liệu "
-                                   f"{self.db_path} và thư mục lưu trữ bên cạnh")
+        return self.store.room_for(need, what=f"{len(todo)} tệp mới vào kho dữ liệu {self.store.location} và thư mục "
+                                   "lưu trữ bên cạnh")
 
     def run(self, seen: list, todo: list[str], stats: dict, progress: bool) -> list[tuple[str, str]]:
         """Every file's (path, sha256); new bytes end up archived and stored."""
-        init = (self.plan, self.key, self.units, frozenset(self.known), archive.archive_root(self.db_path))
+        shared = self.store.archive if self.store.archive.in_worker else None
+        init = (self.plan, self.key, self.units, frozenset(self.known), shared)
         items = self._items(todo, init, progress)
         chunk: list[tuple[dict, os.stat_result]] = []
-        for path, item in zip(todo, items):
-            if item is None:
-                self.unreadable.append(_unopened(Path(path), None))
-                continue
-            seen.append((item["path"], item["sha"]))
-            chunk.append((item, stats[item["path"]]))
-            if len(chunk) >= CHUNK:
-                self.flush(chunk)
-                chunk = []
+        with contextlib.closing(items):      # a failed write stops the workers here, not later in a collector
+            for path, item in zip(todo, items):
+                if item is None:
+                    self.unreadable.append(_unopened(Path(path), None))
+                    continue
+                seen.append((item["path"], item["sha"]))
+                chunk.append((item, stats[item["path"]]))
+                if len(chunk) >= CHUNK:
+                    self.flush(chunk)
+                    chunk = []
         self.flush(chunk)
         self.flush_sightings(seen, stats)
         return seen
@@ -253,7 +277,7 @@ class _Run:
                 _CTX["parent"] = os.getpid()          # inherited by forked workers (see _init_worker)
                 with ProcessPoolExecutor(min(4, os.cpu_count() or 1), mp_context=mp.get_context("fork") if fork else None,
                                          initializer=_init_worker,
-                                         initargs=init + (self.lock_fd if fork else None,)) as pool:
+                                         initargs=init + (self.lock_fds if fork else None,)) as pool:
                     for item in pool.map(_read, todo, chunksize=8):
                         bar and bar.update(1)
                         yield item
@@ -271,26 +295,23 @@ class _Run:
         if not chunk:
             return
         with self.store.atomic():
-            pairs, n = set(), 0
+            fresh, sighted, cached = [], [], []
             for item, st in chunk:
                 sha, path = item["sha"], item["path"]
                 mtime = archive.local_iso(st.st_mtime)
                 if item["result"] is not None and sha not in self.known:
-                    mailed = mail_receipt(self.store, sha)                # the mailbox's time wins over the file's
-                    pair = _insert(self.store, self.db_path, self.run_id, dict(item, mtime=mtime, mailed=mailed),
-                                   item["result"],
-                                   self.plan_rounds, self.units)
-                    if pair:
-                        pairs.add(pair)
+                    fresh.append((item, mtime))
                     self.known.add(sha)
                     self.new_shas.add(sha)
-                    n += 1
                 if (sha, path) not in self.sighted:
-                    submissions.add_sightings(self.store, [(sha, path, mtime, self.run_id)])
+                    sighted.append((sha, path, mtime, self.run_id))
                     self.sighted.add((sha, path))
-                submissions.cache_path(self.store, path, st.st_size, st.st_mtime_ns, sha)
+                cached.append((path, st.st_size, st.st_mtime_ns, sha))
+            pairs = _insert(self.store, self.run_id, fresh, self.plan_rounds, self.units)
+            submissions.add_sightings(self.store, sighted)
+            submissions.cache_paths(self.store, cached)
             resolve(self.store, pairs)
-            self.n_new += n
+            self.n_new += len(fresh)
             runs.set_progress(self.store, self.run_id, self.n_new)
 
     def flush_sightings(self, seen: list[tuple[str, str]], stats: dict) -> None:
@@ -347,7 +368,7 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     that receives one `TongHop_<ROUND>.xlsx` per round.
     """
     started = time.perf_counter()
-    inbox, db_path, plan = Path(inbox), ws.db_path, ws.plan
+    inbox, plan = Path(inbox), ws.plan
     if not inbox.is_dir():
         raise ThiDuaError(f"Không thấy thư mục hộp thư {inbox}.", "Chỉ đúng thư mục chứa các tệp đơn vị gửi về.")
     if round_code:
@@ -356,52 +377,52 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
     check_rules(plan)                     # a plan naming an unknown issue code stops here, not in every file
     unit_map, key = ws.register_map, ws.key()
     ws.check_year()                       # a store of another year: refused before anything is read or written
-    with archive.run_lock(db_path, wait=wait, on_wait=on_wait) as lock_fd:
+    first_key_check(ws.location, inbox, plan, key)     # the very first run: never record (nor create) with a stranger's key
+    with ws.store(create=True) as store, store.run_lock(wait=wait, on_wait=on_wait) as lock_fds:
         from thidua.consolidate.rejudge import rejudge_if_changed
-        first_key_check(db_path, inbox, plan, key)     # the very first run: never record a stranger's key
-        rejudged = rejudge_if_changed(ws)     # a wrong key stops here, nothing written
-        store = Store.open(db_path)
         try:
-            run = _Run(store, db_path, 0, plan, unit_map, key, lock_fd)
+            run = _Run(store, 0, plan, unit_map, key, lock_fds)
             found, skipped = survey_inbox(inbox.resolve())
             seen, todo, stats = run.survey(found)
-            with run.space(todo, stats):                  # a disk without room: said before anything is written
+            # a disk without room: said before anything is written; on a server the run is one transaction
+            with run.space(todo, stats), store.run_transaction():
+                rejudged = rejudge_if_changed(ws, store)     # a wrong key stops here, nothing written
                 register.sync_plan(store, plan, ws.register)
-                archive.clean_archive_temps(archive.archive_root(db_path))
-                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate")
+                store.archive.clean_temps()
+                run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
                 seen = run.run(seen, todo, stats, progress)
                 runs.finish_run(store, run_id, len(seen), run.n_new)
-            report = ConsolidationReport(str(inbox), str(db_path), run_id, round_code, n_new=run.n_new,
+            report = ConsolidationReport(str(inbox), str(ws.location), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             report.files = _report_rows(store, seen, run.new_shas, round_code) + run.unreadable
             report.skipped = skipped
             report.totals = values.indicator_totals(store, round_code)
             report.across = decreases(store, plan, round_code)
-        except sqlite3.Error as exc:
-            raise faults.translate(exc, db_path) or ThiDuaError(
-                f"Không ghi được vào cơ sở dữ liệu {db_path}: {exc}.",
+        except store_errors() as exc:
+            raise faults.translate(exc, store.path) or ThiDuaError(
+                f"Không ghi được vào cơ sở dữ liệu {ws.location}: {exc}.",
                 "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
         except OSError as exc:
             raise faults.translate(exc) or ThiDuaError(
-                f"Không lưu được tệp vào kho lưu trữ {archive.archive_root(db_path)}: {exc}.",
+                f"Không lưu được tệp vào kho lưu trữ {store.archive.name}: {exc}.",
                 "Kiểm tra ổ đĩa còn chỗ trống và thư mục cho phép ghi, rồi chạy lại (phần đã lưu vẫn giữ).") from exc
-        finally:
-            store.close()
         if out is not None:
             report.workbooks = [str(p) for p in write_workbooks(ws, _rounds_in_scope(ws, round_code), Path(out))]
     report.seconds = time.perf_counter() - started
     return report
 
 
-def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
+def first_key_check(location, inbox: Path, plan, key: bytes, sample: int = 40) -> None:
     """Before the first consolidation records the key's fingerprint in the store: the key ids a sample of the
     inbox's templates name (templates/keys.check_key_ids); files naming another key stop the run (Lỗi/Thử)."""
     from collections import Counter
     from thidua.intake.reader import read_bytes
     from thidua.store import verdicts as V
     from thidua.templates.keys import check_key_ids
-    if db_path.is_file():
-        with Store.open(db_path) as store:
+    from thidua.store.store import exists
+    there = exists(location)
+    if there:
+        with Store.open(location, create=False) as store:
             if V.recorded_fingerprints(store).get("key_fingerprint"):
                 return
     found, _ = survey_inbox(inbox.resolve())
@@ -414,7 +435,7 @@ def first_key_check(db_path: Path, inbox: Path, plan, key: bytes, sample: int = 
             continue
         if reading.result.key_id:
             named[reading.result.key_id] += 1
-    check_key_ids(named, key, db_path if db_path.is_file() else None, str(inbox))
+    check_key_ids(named, key, location if there else None, str(inbox))
 
 
 def _progress(total: int, wanted: bool):
@@ -465,6 +486,9 @@ def demo_year(ws: WorkingSet, out: Path, say=print) -> None:
     say(f"Tổng hợp: {len(report.files)} tệp ({report.n_new} mới), {counts.get('accepted', 0)} được dùng, "
         f"{counts.get('rejected', 0) + counts.get('unreadable', 0)} có lỗi, {counts.get('duplicate', 0)} trùng lặp, "
         f"sau {format_seconds(report.seconds)} giây -> {ws.db}")
+    if report.across:
+        from thidua.store.crossround import decreases_sentence
+        say(f"Lưu ý: {decreases_sentence(report.across)} (ghi chú ở trang theo dõi và trang vấn đề của bảng tổng hợp)")
     say(f"Bảng tổng hợp cho Ban Thường vụ: {len(report.workbooks)} tệp -> {out / 'bao-cao'}")
     for rnd in plan.rounds:
         if not rnd.due:

@@ -3,11 +3,14 @@
 Values are keyed by `Addr(sheet, field, row)`: the sheet key and field key of spec.py, and for list
 sheets (activities, proposals) the 0-based table row. `fill_workbook` writes them straight into the
 sheet XML of a stamped template (untouched zip members are copied compressed), about a millisecond
-a file. `simulate_year` writes a messy inbox and returns the `Truth` about it.
+a file. `simulate_year` writes a messy inbox and returns the `Truth` about it. The indicators the plan counts from
+01/01 add up the unit's months of the year (`cumulative_figure`), so a unit's reports agree with each other but
+where the Truth says a unit typed a figure below an earlier one (`period_only`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import random
 import re
@@ -18,8 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 from xml.sax.saxutils import escape
 
+from thidua.store.crossround import nested_rounds
 from thidua.templates import spec as S
-from thidua.plan.model import Plan, Round
+from thidua.plan.model import Indicator, Plan, Round
 from thidua.templates.build import TemplateFactory, template_filename
 from thidua.text.normalize import ascii_slug
 from thidua.text.numbers import format_number
@@ -211,31 +215,88 @@ def _rand_date(rng: random.Random, lo: dt.date, hi: dt.date) -> dt.date:
     return lo + dt.timedelta(days=rng.randint(0, max(0, (hi - lo).days)))
 
 
-def _indicator_values(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> dict[str, object]:
+# What a unit reports of an indicator for a quarter (scale 1) or a review's longer time (scale 3), from its staff
+# and members; other indicators take small counts (`_draw`).
+_DRAWS: dict[str, Callable[[random.Random, int, int, int], int]] = {
+    "ND5_CBCCVC": lambda r, staff, members, k: staff, "ND5_DOANVIEN": lambda r, staff, members, k: members,
+    "ND5_KETNAP": lambda r, staff, members, k: min(members, r.randint(0, 1)),
+    "ND1_SANGKIEN": lambda r, staff, members, k: r.randint(0, max(1, staff // 25) * k),
+    "ND1_DETAI": lambda r, staff, members, k: r.randint(0, k),
+    "ND1_HOITHI": lambda r, staff, members, k: r.randint(0, 2),
+    "ND2_KYLUAT": lambda r, staff, members, k: 0 if r.random() < 0.93 else 1,
+    "ND3_THAMHOI": lambda r, staff, members, k: r.randint(0, max(1, staff // 3) * k),
+    "ND4_DAOTAO": lambda r, staff, members, k: r.randint(0, max(1, staff // 10)),
+    "ND4_GVNDVN": lambda r, staff, members, k: r.randint(0, max(1, members // 6)),
+    "ND4_HOCBAC": lambda r, staff, members, k: r.randint(0, 3),
+    "ND6_HUONGLOI": lambda r, staff, members, k: r.randint(0, members * k),
+    "ND6_TIENTHAMHOI": lambda r, staff, members, k: r.randint(0, 40 * k) * 250_000,
+    "ND6_TIENTUTHIEN": lambda r, staff, members, k: r.randint(0, 20 * k) * 100_000,
+}
+ACTIVE_MONTH = 1 / 3      # the chance that a unit adds a quarter's worth to a cumulative indicator in a month
+
+
+def _draw(ind: Indicator, rng: random.Random, staff: int, members: int, scale: int) -> object:
+    if ind.code in _DRAWS:
+        return _DRAWS[ind.code](rng, staff, members, scale)
+    if ind.type == "bool":
+        return S.YES if rng.random() < 0.9 else S.NO
+    hi = int(ind.max if ind.max is not None else 10)
+    return rng.randint(int(ind.min or 0), min(hi, 5 * scale))
+
+
+def _fewest(unit: Unit) -> dict[str, int]:
+    """The fewest staff and members a report of the unit shows (`_indicator_values` moves them by a couple)."""
+    staff = max(1, unit.staff - 2)
+    return {"ND5_CBCCVC": staff, "ND5_DOANVIEN": max(0, min(staff, unit.members - 2))}
+
+
+def cumulative_indicators(plan: Plan) -> frozenset[str]:
+    """The indicators the plan counts from the start of the year (the fields of its `never_decreases` rules)."""
+    return frozenset(code for rule in plan.rules if rule.kind == "never_decreases" for code in rule.fields)
+
+
+def cumulative_figure(plan: Plan, ind: Indicator, unit: Unit, start: dt.date, end: dt.date, seed: object) -> int:
+    """A cumulative indicator's figure for a report over `start`..`end`: the unit's figures of those months added up.
+
+    The twelve months are drawn once for a year (`seed`), unit and indicator, so every report from 01/01 holds its
+    earlier ones (Q1 <= SK1 <= TK) and the parts add up (Q1 + Q2 + July = SK1). The year never passes the
+    indicator's maximum, nor the fewest members or staff of a report when a plan rule says it may not (new
+    members <= members)."""
+    fewest = _fewest(unit)
+    ceiling = min([int(ind.max) if ind.max is not None else 10 ** 15] + [
+        fewest[rule.fields[1]] for rule in plan.rules
+        if rule.kind == "not_more_than" and rule.fields[0] == ind.code and rule.fields[1] in fewest])
+    totals = _running_totals(seed, unit.code, unit.staff, unit.members, ind, ceiling)
+    first = start.month - 1 if start.year == end.year else 0
+    return totals[end.month] - totals[first]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _running_totals(seed: object, unit_code: str, staff: int, members: int, ind: Indicator,
+                    ceiling: int) -> tuple[int, ...]:
+    """A unit's figure of a cumulative indicator from 01/01 to the end of each month (index 0: nothing yet)."""
+    rng = random.Random(f"{seed}/{unit_code}/{ind.code}")
+    totals, total = [0], 0
+    for _month in range(12):
+        if rng.random() < ACTIVE_MONTH:
+            total = min(ceiling, total + _draw(ind, rng, staff, members, 1))
+        totals.append(total)
+    return tuple(totals)
+
+
+def _indicator_values(plan: Plan, rnd: Round, unit: Unit, rng: random.Random, seed: object) -> dict[str, object]:
     staff = max(1, unit.staff + rng.randint(-2, 2))
     members = max(0, min(staff, unit.members + rng.randint(-2, 1)))
-    quarter = rnd.kind in ("quarter", "registration")
-    scale = 1 if quarter else 3
-    known = {
-        "ND5_CBCCVC": staff, "ND5_DOANVIEN": members, "ND5_KETNAP": min(members, rng.randint(0, 3)),
-        "ND1_SANGKIEN": rng.randint(0, max(1, staff // 25) * scale), "ND1_DETAI": rng.randint(0, scale),
-        "ND1_HOITHI": rng.randint(0, 2), "ND2_KYLUAT": 0 if rng.random() < 0.93 else 1,
-        "ND3_THAMHOI": rng.randint(0, max(1, staff // 3) * scale), "ND4_DAOTAO": rng.randint(0, max(1, staff // 10)),
-        "ND4_GVNDVN": rng.randint(0, max(1, members // 6)), "ND4_HOCBAC": rng.randint(0, 3),
-        "ND6_HUONGLOI": rng.randint(0, members * scale), "ND6_TIENTHAMHOI": rng.randint(0, 40 * scale) * 250_000,
-        "ND6_TIENTUTHIEN": rng.randint(0, 20 * scale) * 100_000,
-    }
+    scale = 1 if rnd.kind in ("quarter", "registration") else 3
+    cumulative = cumulative_indicators(plan)
     out: dict[str, object] = {}
     for ind in plan.indicators_for(rnd.code):
-        if ind.code in known:
-            out[ind.code] = known[ind.code]
-        elif ind.type == "bool":
-            out[ind.code] = S.YES if rng.random() < 0.9 else S.NO
-        elif ind.type == "date":
+        if ind.type == "date":
             continue
+        if ind.code in cumulative and ind.type in ("int", "money"):
+            out[ind.code] = cumulative_figure(plan, ind, unit, rnd.start, rnd.end, seed)
         else:
-            hi = int(ind.max if ind.max is not None else 10)
-            out[ind.code] = rng.randint(int(ind.min or 0), min(hi, 5 * scale))
+            out[ind.code] = _draw(ind, rng, staff, members, scale)
     return out
 
 
@@ -295,8 +356,8 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
         row["prop.birth_year"] = plan.year - rng.randint(24, 58)
         return row
     if rnd.kind == "adhoc":
-        return [born(dict(_person(rng, unit, rng.random() < 0.5, rng.randint(1, 3)), **{
-            "prop.form": forms["GK"], "prop.adhoc": S.YES})) for _ in range(rng.randint(1, 2))]
+        return _distinct_names([born(dict(_person(rng, unit, rng.random() < 0.5, rng.randint(1, 3)), **{
+            "prop.form": forms["GK"], "prop.adhoc": S.YES})) for _ in range(rng.randint(1, 2))], rng)
     if not year_end:
         rows = [born(dict(_person(rng, unit, rng.random() < 0.55, rng.randint(2, 5)),
                           **{"prop.form": forms["BKLDLD" if rng.random() < 0.15 else "GK"]}))
@@ -305,7 +366,7 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
             rows.append({"prop.subject": S.COLLECTIVE, "prop.name": unit.name, "prop.ky_luat": S.NO,
                          "prop.nam_htxs": rng.randint(1, 5), "prop.summary": rng.choice(SUMMARIES),
                          "prop.form": forms["GK"]})
-        return rows
+        return _distinct_names(rows, rng)
     rows = []
     n_ldtt = rng.randint(0, 7)
     for _ in range(n_ldtt):
@@ -336,15 +397,29 @@ def _proposal_rows(plan: Plan, rnd: Round, unit: Unit, rng: random.Random) -> li
                      "prop.so_cstdcs": max(n_cstdcs, 1 if share >= 70 and rng.random() < 0.9 else 0),
                      "prop.nam_htxs": rng.randint(1, 5), "prop.dan_dau_khoi": S.YES if lead else S.NO,
                      "prop.summary": rng.choice(SUMMARIES), "prop.form": forms[form], **_attested(rng, rnd, unit)})
+    rows = _distinct_names(rows, rng)
     if rng.random() < 0.04:
         rows.append(dict(_cluster_head(plan, rnd, unit), **{"prop.title": titles["LDTT"], "prop.form": forms["GK"],
                                                             **_attested(rng, rnd, unit)}))
     return rows
 
 
+def _distinct_names(rows: list[dict[str, object]], rng: random.Random) -> list[dict[str, object]]:
+    """The rows with no two people of the same name (the validator would take them for one proposal typed twice)."""
+    seen = set()
+    for row in rows:
+        while row["prop.subject"] == S.INDIVIDUAL and row["prop.name"] in seen:
+            row["prop.name"] = vietnamese_name(rng, row["prop.gioi_tinh"] == "Nữ")
+        seen.add(row["prop.name"])
+    return rows
+
+
 def realistic_values(plan: Plan, round_code: str, unit: Unit, rng: random.Random,
-                     report_date: dt.date | None = None) -> dict[Addr, object]:
-    """Plausible, consistent values for every kind of input of a round's template."""
+                     report_date: dt.date | None = None, seed: object = None) -> dict[Addr, object]:
+    """Plausible, consistent values for every kind of input of a round's template.
+
+    The cumulative indicators come from the unit's months of the year `seed` (default: the plan's year), whatever
+    `rng` is, so that the reports of one unit agree with each other (`cumulative_figure`)."""
     spec = S.template_spec(plan, round_code)
     rnd = spec.round
     out: dict[Addr, object] = {}
@@ -358,7 +433,7 @@ def realistic_values(plan: Plan, round_code: str, unit: Unit, rng: random.Random
                     "info.email": unit.email, "info.date": date}
             out.update({Addr("info", k): v for k, v in info.items()})
         elif sheet.key == "indicators":
-            numbers = _indicator_values(plan, rnd, unit, rng)
+            numbers = _indicator_values(plan, rnd, unit, rng, plan.year if seed is None else seed)
             for cell in sheet.cells:
                 code = cell.field.key.removeprefix("ind.")
                 if cell.field.key.startswith("ind.") and code in numbers:
@@ -424,10 +499,10 @@ class Draft:
         return input_cells(self.spec)[addr][2]
 
 
-def _indicator_of_type(d: Draft, kind: str) -> Addr | None:
-    """A filled indicator input of field type `kind` ("int" or "money")."""
+def _indicator_of_type(d: Draft, kind: str, least: int = 0) -> Addr | None:
+    """A filled indicator input of field type `kind` ("int" or "money") holding at least `least`."""
     return d.pick(lambda a, v: a.sheet == "indicators" and a.field.startswith("ind.") and isinstance(v, int)
-                  and d.field_type(a) == kind)
+                  and v >= least and d.field_type(a) == kind)
 
 
 def _number_with_unit(d: Draft) -> bool:
@@ -443,11 +518,12 @@ def _vn_thousands(n: int) -> str:
 
 
 def _money_text(suffix: str) -> Callable[[Draft], bool]:
+    """An amount typed as text with the thousands marked ("1.250.000đ"): the same amount, read with a warning."""
     def apply(d: Draft) -> bool:
-        a = _indicator_of_type(d, "money")
+        a = _indicator_of_type(d, "money", least=1000)
         if a is None:
             return False
-        d.values[a] = _vn_thousands(max(int(d.values[a]), 1_200_000)) + suffix
+        d.values[a] = _vn_thousands(int(d.values[a])) + suffix
         return True
     return apply
 
@@ -593,6 +669,7 @@ class Sent:
     received: dt.datetime        # aware, Vietnam time; also the file's mtime
     kind: str                    # "first", "corrected" or "copy" (identical bytes again)
     mistakes: tuple[str, ...] = ()
+    figures: dict[str, object] = field(default_factory=dict)   # the cumulative indicators in the file, as numbers
 
 
 @dataclass
@@ -606,6 +683,9 @@ class RoundTruth:
     corrected: set[str] = field(default_factory=set)    # sent a corrected file later
     copies: set[str] = field(default_factory=set)       # sent identical bytes again
     final_values: dict[str, dict[Addr, object]] = field(default_factory=dict)   # the last, clean values
+    # units that typed, for one cumulative indicator, only what they did since their last report from 01/01 (below
+    # that report's figure): {unit: {indicator: figure typed}}; in the first file and any corrected one
+    decreased: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def submitted(self) -> set[str]:
@@ -642,6 +722,7 @@ class YearRates:
     corrected: float = 0.6        # of those with mistakes
     copy: float = 0.03
     adhoc: float = 0.06           # units sending an ad-hoc (DX) proposal
+    decrease: float = 0.03        # in a round with an earlier one from 01/01: a cumulative figure below it
 
 
 def _received(rnd: Round, late: bool, rng: random.Random) -> dt.datetime:
@@ -685,8 +766,9 @@ def _messy_name(pattern: str, rnd: Round, unit: Unit, stem: str = "") -> str:
 
 def simulate_round(plan: Plan, units: list[Unit], key: bytes, inbox: Path, round_code: str,
                    rng: random.Random, rates: YearRates = YearRates(), keep_values: bool = False,
-                   _box: _Inbox | None = None) -> tuple[RoundTruth, list[Sent]]:
-    """Write one round's submissions into `inbox`; return what is true about them."""
+                   _box: _Inbox | None = None, seed: object = None) -> tuple[RoundTruth, list[Sent]]:
+    """Write one round's submissions into `inbox`; return what is true about them. `seed`: the year whose months
+    the cumulative indicators add up (realistic_values)."""
     box = _box or _Inbox(inbox)
     factory = TemplateFactory(plan, round_code, key)
     spec = S.template_spec(plan, round_code)
@@ -694,6 +776,8 @@ def simulate_round(plan: Plan, units: list[Unit], key: bytes, inbox: Path, round
     truth, sent = RoundTruth(round_code, rnd.due), []
     adhoc = rnd.due is None
     mistake_names = sorted(MISTAKES)
+    seed = plan.year if seed is None else seed
+    since = max((a for a, b in nested_rounds(plan) if b.code == round_code), key=lambda r: r.end, default=None)
     for unit in units:
         if adhoc and rng.random() >= rates.adhoc or not adhoc and rng.random() < rates.missing:
             if not adhoc:
@@ -703,7 +787,11 @@ def simulate_round(plan: Plan, units: list[Unit], key: bytes, inbox: Path, round
         when = _received(rnd, late, rng)
         (truth.late if late else truth.on_time).add(unit.code)
         report_date = when.date() - dt.timedelta(days=rng.randint(0, 2))
-        values = realistic_values(plan, round_code, unit, rng, report_date=max(report_date, rnd.start))
+        values = realistic_values(plan, round_code, unit, rng, report_date=max(report_date, rnd.start), seed=seed)
+        if since is not None and rng.random() < rates.decrease:
+            typed = period_only(plan, rnd, since, unit, values, seed, rng)
+            if typed:
+                truth.decreased[unit.code] = typed
         template = factory.render(unit)
         draft = Draft(plan, spec, unit, template, dict(values), rng,
                       other_template=lambda u=unit: _other(factory, units, u, rng))
@@ -717,25 +805,61 @@ def simulate_round(plan: Plan, units: list[Unit], key: bytes, inbox: Path, round
         data = draft.render()
         name = _messy_name(rng.choice(MESSY_NAMES), rnd, unit)
         path = box.put(round_code, when, name, data)
-        sent.append(Sent(path, round_code, unit.code, draft.claims, when, "first", tuple(made)))
+        sent.append(Sent(path, round_code, unit.code, draft.claims, when, "first", tuple(made),
+                         _figures(plan, draft.values, values)))
         if made:
             truth.mistakes[unit.code] = tuple(made)
         if made and rng.random() < rates.corrected:
             later = when + dt.timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5))
             fixed = fill_workbook(template, spec, values)
             cpath = box.put(round_code, later, _messy_name(rng.choice(CORRECTED_NAMES), rnd, unit, path.stem), fixed)
-            sent.append(Sent(cpath, round_code, unit.code, unit.code, later, "corrected"))
+            sent.append(Sent(cpath, round_code, unit.code, unit.code, later, "corrected", (),
+                             _figures(plan, values, values)))
             truth.corrected.add(unit.code)
             data, path, when = fixed, cpath, later
         if rng.random() < rates.copy:
             again = when + dt.timedelta(hours=rng.randint(1, 30))
             name = rng.choice((f"Copy of {path.name}", path.name))
             cpath = box.put(round_code, again, name, data)
-            sent.append(Sent(cpath, round_code, unit.code, sent[-1].claims, again, "copy", sent[-1].mistakes))
+            sent.append(Sent(cpath, round_code, unit.code, sent[-1].claims, again, "copy", sent[-1].mistakes,
+                             sent[-1].figures))
             truth.copies.add(unit.code)
         if keep_values and (not made or unit.code in truth.corrected):
             truth.final_values[unit.code] = values
     return truth, sent
+
+
+def period_only(plan: Plan, rnd: Round, since: Round, unit: Unit, values: dict[Addr, object], seed: object,
+                rng: random.Random) -> dict[str, int]:
+    """A unit that types, for one cumulative indicator, only what it did after its report `since` (which also counts
+    from 01/01) instead of the figure from 01/01, when that is below the figure of `since`: changes `values`;
+    returns {indicator: figure typed} (empty when no indicator would fall)."""
+    cumulative, after = cumulative_indicators(plan), since.end + dt.timedelta(days=1)
+    asked = {i.code for i in plan.indicators_for(since.code)}
+    falls = []
+    for ind in plan.indicators_for(rnd.code):
+        addr = Addr("indicators", f"ind.{ind.code}")
+        if ind.code in cumulative and ind.code in asked and isinstance(values.get(addr), int):
+            typed = cumulative_figure(plan, ind, unit, after, rnd.end, seed)
+            if typed < cumulative_figure(plan, ind, unit, since.start, since.end, seed):
+                falls.append((ind.code, addr, typed))
+    if not falls:
+        return {}
+    code, addr, typed = rng.choice(falls)
+    values[addr] = typed
+    return {code: typed}
+
+
+def _figures(plan: Plan, written: dict[Addr, object], clean: dict[Addr, object]) -> dict[str, object]:
+    """The cumulative indicators of a file as numbers: what was written, or for a number typed as text the number
+    it stands for (the clean value); an input left blank is not there."""
+    out = {}
+    for code in cumulative_indicators(plan):
+        addr = Addr("indicators", f"ind.{code}")
+        if addr in written:
+            value = written[addr]
+            out[code] = value if isinstance(value, (int, float)) else clean.get(addr)
+    return out
 
 
 def _other(factory: TemplateFactory, units: list[Unit], unit: Unit, rng: random.Random) -> tuple[str, bytes]:
@@ -752,7 +876,7 @@ def simulate_year(plan: Plan, units: list[Unit], key: bytes, inbox: Path, rng_se
     box = _Inbox(inbox)
     truth = Truth({}, [], [])
     for code in rounds or (*REGULAR_ROUNDS, ADHOC_ROUND):
-        rt, sent = simulate_round(plan, units, key, inbox, code, rng, rates, keep_values, box)
+        rt, sent = simulate_round(plan, units, key, inbox, code, rng, rates, keep_values, box, seed=rng_seed)
         truth.rounds[code] = rt
         truth.files += sent
     truth.junk = _junk(truth, inbox)

@@ -297,7 +297,7 @@ def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
     check_rules(plan)
     for rule in plan.rules:
         keys = ["ind." + code for code in rule.fields]
-        if rule.kind in CROSS_ROUND:          # across files: consolidate/crossround.py
+        if rule.kind in CROSS_ROUND:          # across files: store/crossround.py
             continue
         if rule.kind == "not_more_than":
             a, b = values.get(rule.fields[0]), values.get(rule.fields[1])

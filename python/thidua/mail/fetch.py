@@ -18,7 +18,6 @@ from thidua.mail.connect import close_imap, open_imap
 from thidua.mail.save import clean_temps, save_attachment
 from thidua.mail.settings import MailSettings
 from thidua.store import mail as M
-from thidua.store.db import run_lock
 from thidua.store.store import Store
 from thidua.store.submissions import receipt_from_mail
 
@@ -123,7 +122,7 @@ class _UnitCheck:
 def fetch_mail(ws, settings: MailSettings, out_dir: Path, progress: bool = False) -> FetchReport:
     """Fetch messages new since the last run; save every spreadsheet attachment; record provenance in the store."""
     started = time.perf_counter()
-    out_dir, db_path = Path(out_dir), ws.db_path
+    out_dir = Path(out_dir)
     report = FetchReport(settings.account, settings.folder)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,17 +130,16 @@ def fetch_mail(ws, settings: MailSettings, out_dir: Path, progress: bool = False
         raise ThiDuaError(f"Không tạo được thư mục hộp thư {out_dir}: {exc.strerror or exc}.",
                           "Chỉ một thư mục cho phép ghi (--out).") from exc
     check = _UnitCheck(ws.plan, list(ws.units))
-    with run_lock(db_path):
+    with ws.store(create=True) as store, store.run_lock():
         clean_temps(out_dir)
-        with Store.open(db_path) as store:
-            conn = open_imap(settings)
-            try:
-                _fetch(conn, store, settings, out_dir, report, check, progress)
-            except (OSError, imaplib.IMAP4.abort) as exc:
-                raise ThiDuaError(f"Mất kết nối với hộp thư {settings.host}: {exc}.",
-                                  "Chạy lại: lần sau tiếp tục từ thư chưa nhận, không tệp nào bị lưu hai lần.") from exc
-            finally:
-                close_imap(conn)
+        conn = open_imap(settings)
+        try:
+            _fetch(conn, store, settings, out_dir, report, check, progress)
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ThiDuaError(f"Mất kết nối với hộp thư {settings.host}: {exc}.",
+                              "Chạy lại: lần sau tiếp tục từ thư chưa nhận, không tệp nào bị lưu hai lần.") from exc
+        finally:
+            close_imap(conn)
     report.seconds = time.perf_counter() - started
     return report
 

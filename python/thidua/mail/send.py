@@ -128,15 +128,14 @@ def _with_feedback(msg: EmailMessage, ws, key, row: dict, tmp: Path):
     """The reminder with the unit's own file, marked up, attached instead of the blank template."""
     from thidua.intake.feedback import write_feedback
     from thidua.intake.validate import validate_file
-    from thidua.store.db import archive_root
     with ws.store() as store:
         rel = M.archived_path(store, row["sha256"])
-    if not rel:
-        return msg, next((p.get_filename() for p in msg.iter_attachments()), "") or ""
-    src = archive_root(ws.db_path).parent / rel
-    result = validate_file(src, ws.plan, key, ws.register_map)
-    name = f"{Path(row['file_name'] or src.name).stem}_phan-hoi.xlsx"
-    fb = write_feedback(src, result, tmp / f"{row['unit']}_{name}")
+        if not rel:
+            return msg, next((p.get_filename() for p in msg.iter_attachments()), "") or ""
+        with store.archive.as_file(rel) as src:
+            result = validate_file(src, ws.plan, key, ws.register_map)
+            name = f"{Path(row['file_name'] or src.name).stem}_phan-hoi.xlsx"
+            fb = write_feedback(src, result, tmp / f"{row['unit']}_{name}")
     body = msg.get_body(("plain",)).get_content()
     body = body.replace("Đề nghị đơn vị điền biểu mẫu đính kèm (đã ghi sẵn mã và tên đơn vị)",
                         "Tệp đính kèm là chính tệp đơn vị đã gửi, các ô lỗi được tô màu và ghi chú. Đề nghị đơn vị "
@@ -298,8 +297,9 @@ def build(ws, what: str, round_code: str, sender: str, templates_dir=None) -> tu
     """The messages of one round: each unit its template (with the office key), or the reminders."""
     if what == "templates":
         return template_messages(ws.plan, list(ws.units), round_code, ws.key(), sender)
-    if not ws.db_path.exists():
-        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {ws.db}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
+    from thidua.store.store import exists
+    if not exists(ws.location):
+        raise ThiDuaError(f"Chưa có cơ sở dữ liệu tổng hợp {ws.location}.", "Tổng hợp hộp thư trước khi gửi thư nhắc.")
     return reminder_messages(ws, round_code, sender, templates_dir)
 
 

@@ -142,33 +142,35 @@ def require_secure(host: str, security: str, what: str) -> None:
                           "Dùng --security ssl hoặc starttls; none chỉ dùng cho máy chủ thử trên chính máy này.")
 
 
-def password(user: str, host: str, password_file: str = "") -> str:
-    """The app password: from a file only its owner can read, or from the OS keyring."""
+def password(user: str, host: str, password_file: str = "", service: str = KEYRING_SERVICE,
+             what: str = "hộp thư") -> str:
+    """The app password: from a file only its owner can read, or from the OS keyring (`service`, by user name).
+    `what` names what it opens in messages (the mailbox; the store uses it too, see store/postgres.py)."""
     if password_file:
         path = Path(password_file)
         try:
             st = path.stat()
         except OSError as exc:
             raise ThiDuaError(f"Không đọc được tệp mật khẩu {path}: {exc.strerror or exc}.",
-                              "Chỉ đúng tệp chứa mật khẩu ứng dụng của hộp thư.") from exc
+                              f"Chỉ đúng tệp chứa mật khẩu của {what}.") from exc
         if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ThiDuaError(f"Tệp mật khẩu {path} người khác cũng đọc được (quyền {stat.S_IMODE(st.st_mode):o}).",
                               f"Chạy: chmod 600 {path}")
         text = path.read_text(encoding="utf-8-sig").strip().splitlines()
         if not text or not text[0].strip():
-            raise ThiDuaError(f"Tệp mật khẩu {path} trống.", "Ghi mật khẩu ứng dụng của hộp thư vào dòng đầu.")
+            raise ThiDuaError(f"Tệp mật khẩu {path} trống.", f"Ghi mật khẩu của {what} vào dòng đầu.")
         return text[0].strip()
     try:
         import keyring
         import keyring.errors
-        secret = keyring.get_password(KEYRING_SERVICE, user)
+        secret = keyring.get_password(service, user)
     except Exception as exc:       # no usable keyring backend on this machine
         secret = None
         why = f" ({type(exc).__name__})"
     else:
         why = ""
     if not secret:
-        raise ThiDuaError(f"Chưa có mật khẩu hộp thư của {user} trong kho mật khẩu của hệ điều hành{why}.",
-                          f"Lưu bằng: keyring set {KEYRING_SERVICE} {user} — hoặc dùng --password-file TỆP "
+        raise ThiDuaError(f"Chưa có mật khẩu {what} của {user} trong kho mật khẩu của hệ điều hành{why}.",
+                          f"Lưu bằng: keyring set {service} {user} — hoặc dùng --password-file TỆP "
                           "(tệp chỉ chủ sở hữu đọc được).")
     return secret

@@ -13,11 +13,11 @@ import contextlib
 import shutil
 import datetime as dt
 import hashlib
+import heapq
 import itertools
 import json
 import math
 import operator
-import sqlite3
 from collections.abc import Iterable
 from io import BytesIO
 from pathlib import Path
@@ -31,8 +31,10 @@ from thidua.fileio import atomic_path
 from thidua.store import issues as store_issues
 from thidua.store import proposals as store_proposals
 from thidua.store import submissions, values as store_values
-from thidua.store.store import Store
+from thidua.store.crossround import decreases
+from thidua.store.store import Store, errors as store_errors
 from thidua.store.tracking import decided_at, status_label, status_rows
+from thidua.text.numbers import format_number
 from thidua.store.definitions import YES
 from thidua.store.vocabulary import FILE_STATUS, REPORT_STATUS
 
@@ -440,12 +442,20 @@ def _proposals_sheet(book: Book, store: Store, rnd, names: dict) -> None:
     book.table("Đề nghị khen thưởng", "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG CỦA CÁC CÔNG ĐOÀN CƠ SỞ", cols, data)
 
 
-def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
+def _problems_sheet(book: Book, store: Store, rnd, names: dict, across: list[dict]) -> None:
+    """The issues of the round's files, and after each unit's the round's figures below its earlier report (V022)."""
     cols = [("STT", 5, "center"), ("Mã đơn vị", 9, "center"), ("Tên công đoàn cơ sở", 24, "text"),
             ("Tệp", 24, "small"), ("Nhận lúc", 15, "datetime"), ("Tình trạng tệp", 12, "text"),
             ("Mức độ", 9, "center"), ("Trang tính", 12, "text"), ("Ô", 6, "center"), ("Giá trị đã nhập", 16, "small"),
             ("Nội dung vấn đề", 50, "small")]
-    cursor = store_issues.issues_of_round(store, rnd.code)
+    where = store_values.indicator_sources(store, rnd.code) if across else {}
+    order = {code: i for i, code in enumerate(i.code for i in book.plan.indicators)}
+    rounds = [r.code for r in book.plan.rounds]
+    below = [(w["unit"], w["file"], w["received_at"], None, "accepted", "warning",
+              *where.get(w["indicator"], ("", "")), format_number(w["value"]), w["message"])
+             for w in sorted(across, key=lambda w: (w["unit"], order.get(w["indicator"], 0),
+                                                    rounds.index(w["earlier_round"])))]  # an indicator's rows together
+    cursor = heapq.merge(store_issues.issues_of_round(store, rnd.code), below, key=_by_unit)
     data = ([i, unit or "", names.get(unit, "Không xác định"), name, as_datetime(received),
              FILE_STATUS_VI.get(status, status), SEVERITY_VI.get(sev, sev), sheet, cell, value, msg]
             for i, (unit, name, received, _source, status, sev, sheet, cell, value, msg) in enumerate(cursor, start=1))
@@ -453,15 +463,21 @@ def _problems_sheet(book: Book, store: Store, rnd, names: dict) -> None:
                empty="Không phát hiện vấn đề nào.")
 
 
-def fingerprint(store: Store, plan, units: list, rnd) -> str:
+def _by_unit(row: tuple) -> str:
+    return row[0] or ""                   # the store lists the issues of files of no known unit first
+
+
+def fingerprint(store: Store, plan, units: list, rnd, across: list[dict] = ()) -> str:
     """A hash of everything the round's workbook shows: the layout, the plan's round and indicators, the
-    register, and the store's submissions (new files, changed statuses) and proposals for the round."""
+    register, the store's submissions (new files, changed statuses) and proposals for the round, and its figures
+    below an earlier round's (`across`, which a file of that round changes)."""
     digest = hashlib.sha256(repr((LAYOUT, xlsxwriter.__version__, sorted(plan.meta.items(), key=lambda kv: kv[0]),
                                   rnd, plan.indicators_for(rnd.code))).encode())
     digest.update("\x1e".join(f"{u.code}\x1f{u.name}\x1f{u.cluster}\x1f{u.email}" for u in units).encode())
     for row in submissions.round_signature(store, rnd.code):
         digest.update(repr(row).encode())
     digest.update(repr(store_proposals.round_signature(store, rnd.code)).encode())
+    digest.update(repr(across).encode())
     return digest.hexdigest()
 
 
@@ -494,7 +510,8 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
     rnd = plan.round(round_code)
     out = Path(out)
     with ws.store() as store:
-        inputs = fingerprint(store, plan, unit_list, rnd)
+        across = decreases(store, plan, round_code, later_only=True)
+        inputs = fingerprint(store, plan, unit_list, rnd, across)
         key = META_KEY.format(round=rnd.code, path=out.resolve())
         if not force and _unchanged(store, key, inputs, out):
             return out
@@ -511,11 +528,11 @@ def write_committee_workbook(ws, round_code: str, out: Path, force: bool = False
                 _activities_sheet(book, store, rnd, names)
             if "proposals" in rnd.sheets:
                 _proposals_sheet(book, store, rnd, names)
-            _problems_sheet(book, store, rnd, names)
+            _problems_sheet(book, store, rnd, names, across)
             if plan.indicators_for(round_code):
                 _cells_sheet(book)
                 _sources_sheet(book, rows)
             book.close()
-        with contextlib.suppress(sqlite3.Error):     # a read-only store: the workbook is just rewritten next time
+        with contextlib.suppress(*store_errors()):   # a read-only store: the workbook is just rewritten next time
             store.set_meta(key, json.dumps({"inputs": inputs, "sha256": _file_sha256(out)}))
     return out

@@ -10,7 +10,7 @@ from thidua.plan.model import Plan
 from thidua.reports.summary import YEAR, collect
 from thidua.reports.summary_book import write_workbook
 from thidua.store import submissions
-from thidua.store.store import Store
+from thidua.store.store import exists
 
 
 def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
@@ -58,11 +58,12 @@ def _no_cycle_collection():
 
 def demo_summaries(ws, out: Path, say=print, pdf: bool = True) -> list[Path]:
     """The demo's ending: sơ kết Đợt 1 and tổng kết năm workbooks (and PDFs) from its store, if it holds data."""
-    db, plan = ws.db_path, ws.plan
-    if not db.exists():
+    from thidua.errors import ThiDuaError
+    plan = ws.plan
+    if not exists(ws.location):
         say("Chưa có kho dữ liệu nên bỏ qua báo cáo sơ kết, tổng kết.")
         return []
-    with Store.using(db) as store:
+    with ws.store() as store:
         if not submissions.has_current(store):
             say("Kho dữ liệu chưa có báo cáo nào nên bỏ qua báo cáo sơ kết, tổng kết.")
             return []

@@ -1,4 +1,5 @@
-"""The store's files beside the database: the write-once archive and the run lock (the Store object is in store.py)."""
+"""A SQLite store's files beside the database: the write-once archive folder and the run lock file. Callers go
+through the Store object (store.archive, store.run_lock()), which picks these or the server's equivalents."""
 from __future__ import annotations
 
 import contextlib
@@ -37,8 +38,7 @@ except ImportError:        # Windows: lock the first byte of the lock file
         fh.seek(0)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
 
-DEFAULT_DB = "thidua.db"
-ARCHIVE_SUFFIX = "-luu-tru"     # thidua.db -> thidua-luu-tru/ab/<sha256>.xlsx
+from thidua.store.locator import ARCHIVE_SUFFIX, DEFAULT_DB  # noqa: E402,F401  (one definition, in locator.py)
 
 
 def local_iso(timestamp: float) -> str:
@@ -87,7 +87,12 @@ def run_lock(db_path: str | Path, wait: float = 30.0, on_wait=None) -> Iterator[
 
 def archive_bytes(root: Path, sha256: str, data: bytes, suffix: str) -> Path:
     """Write-once archive copy named by content hash; an existing copy is never rewritten."""
-    target = root / sha256[:2] / (sha256 + suffix.lower())
+    return write_once(root / sha256[:2] / (sha256 + suffix.lower()), sha256, data)
+
+
+def write_once(target: Path, sha256: str, data: bytes) -> Path:
+    """An archived copy at `target`, written under a temporary name and renamed when whole, then read-only; a
+    whole copy already there is kept."""
     if target.exists() and target.stat().st_size == len(data):
         return target
     tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")

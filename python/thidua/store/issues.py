@@ -6,11 +6,22 @@ from typing import Iterator
 from thidua.store.store import Store
 
 
+ISSUE_COLUMNS = ("submission_id", "code", "severity", "sheet", "cell", "field", "value", "message")
+
+
+def issue_rows(submission_id: int, issues) -> list[tuple]:
+    """The issues of one file as rows in ISSUE_COLUMNS order, in the order found (the order they are read back in)."""
+    return [(submission_id, i.code, i.severity, i.sheet, i.cell, i.field, None if i.value is None else str(i.value),
+             i.message) for i in issues]
+
+
 def add_issues(store: Store, submission_id: int, issues) -> None:
-    store.insert_many("issues", [
-        {"submission_id": submission_id, "code": i.code, "severity": i.severity, "sheet": i.sheet, "cell": i.cell,
-         "field": i.field, "value": None if i.value is None else str(i.value), "message": i.message}
-        for i in issues])
+    add_issue_rows(store, issue_rows(submission_id, issues))
+
+
+def add_issue_rows(store: Store, rows: list[tuple]) -> None:
+    """Issue rows of many files at once: one write (COPY on a server)."""
+    store.insert_rows("issues", ISSUE_COLUMNS, rows)
 
 
 def errors_of_file(store: Store, sha256: str) -> list[tuple]:
@@ -27,4 +38,4 @@ def issues_of_round(store: Store, round_code: str) -> Iterator[tuple]:
         "SELECT s.unit, s.file_name, s.received_at, s.received_source, s.status, i.severity, i.sheet, i.cell, "
         "i.value, i.message FROM issues i JOIN submissions s ON s.id = i.submission_id "
         "WHERE (s.round = ? OR s.round IS NULL) AND s.status != 'superseded' "
-        "ORDER BY s.unit, s.received_at, s.id, i.rowid", (round_code,))
+        "ORDER BY s.unit NULLS FIRST, s.received_at, s.id, i.rowid", (round_code,))

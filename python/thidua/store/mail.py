@@ -37,6 +37,14 @@ def mail_receipt(store: Store, sha256: str) -> str | None:
     return store.scalar("SELECT received_at FROM mail_files WHERE sha256 = ?", (sha256,))
 
 
+def mail_receipts(store: Store, shas: list[str]) -> dict[str, str]:
+    """{sha256: when the mailbox received it} of those of `shas` that came by mail (one read for many files)."""
+    if not shas:
+        return {}
+    return {sha: when for sha, when in store.conn.execute(
+        f"SELECT sha256, received_at FROM mail_files WHERE sha256 IN ({','.join('?' * len(shas))})", tuple(shas))}
+
+
 def mail_files(store: Store) -> list[dict]:
     return store.rows("SELECT * FROM mail_files ORDER BY received_at, file_name")
 

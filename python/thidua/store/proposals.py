@@ -9,7 +9,7 @@ from thidua.store.store import Store, now_iso
 
 BASE_FIELDS = ("subject", "name", "position", "title", "form", "summary", "adhoc")
 LEGACY_FIELDS = ("dat_ldtt", "co_sang_kien", "ty_le_ldtt", "ky_luat")     # columns of 0001, still filled
-DECISION_FIELDS = ("state", "decided_form", "decision_note", "decided_at")
+DECISION_FIELDS = ("state", "decided_form", "decision_note", "decided_at", "decided_by")
 
 
 def name_key(name: Any) -> str:
@@ -24,14 +24,18 @@ def folded_key(name: Any) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def _file_rows(store: Store, sub_id: int) -> dict[int, dict]:
-    rows: dict[int, dict] = {}
-    for r in store.rows("SELECT field, row, value_num, value_text, value_date FROM cell_values "
-                        "WHERE submission_id = ? AND field LIKE 'prop.%' AND row IS NOT NULL", (sub_id,)):
-        value = r["value_num"] if r["value_num"] is not None else (
-            r["value_text"] if r["value_text"] is not None else r["value_date"])
-        rows.setdefault(r["row"], {})[r["field"][5:]] = value
-    return {row: vals for row, vals in rows.items() if vals.get("name")}
+def _file_rows(store: Store, sub_ids: Sequence[int]) -> dict[int, dict[int, dict]]:
+    """{submission id: {row: {field: value}}} of the proposal tables of some files (one read for all)."""
+    out: dict[int, dict[int, dict]] = {sid: {} for sid in sub_ids}
+    if not sub_ids:
+        return out
+    for sid, fld, row, num, text, date in store.conn.execute(
+            "SELECT submission_id, field, row, value_num, value_text, value_date FROM cell_values "
+            f"WHERE submission_id IN ({','.join('?' * len(sub_ids))}) AND field LIKE 'prop.%' AND row IS NOT NULL",
+            tuple(sub_ids)).fetchall():
+        value = num if num is not None else (text if text is not None else date)
+        out[sid].setdefault(row, {})[fld[5:]] = value
+    return {sid: {row: vals for row, vals in rows.items() if vals.get("name")} for sid, rows in out.items()}
 
 
 def _columns(vals: dict) -> dict:
@@ -46,17 +50,56 @@ def _history(store: Store, proposal_id: int, event: str, at: str, **values: Any)
 
 
 def refresh(store: Store, unit: str, rnd: str, sub_id: int, at: str | None = None) -> dict[str, int]:
-    """Make the proposals of (unit, round) follow accepted submission `sub_id`, keeping ids and decisions.
+    """Make the proposals of (unit, round) follow accepted submission `sub_id` (see refresh_many)."""
+    return refresh_many(store, [(unit, rnd, sub_id)], at)[0]
+
+
+def refresh_many(store: Store, changed: Sequence[tuple[str, str, int]], at: str | None = None) -> list[dict[str, int]]:
+    """Make the proposals of each (unit, round) follow its accepted submission, keeping ids and decisions.
 
     Each row of the file is matched to a stored proposal of the same unit and round and subject: by exact
     name with the same title and form, then by exact name, then by name without diacritics when that is
     unambiguous, then by row position (a corrected name: flagged `row` and logged). Unmatched rows become new
     proposals; stored proposals no longer in the file are kept inactive (their ids are never reused).
-    Runs inside the caller's transaction. Returns how many rows were matched each way."""
+    Runs inside the caller's transaction; reads once for all pairs and writes in batches, in the order the pairs
+    are given (new ids and history lines follow it). Returns how many rows were matched each way, per pair."""
     at = at or now_iso()
-    new = _file_rows(store, sub_id)
-    old = store.rows("SELECT id, row, subject, name, name_key, title, form, active FROM proposals "
-                     "WHERE unit = ? AND round = ? ORDER BY active DESC, id", (unit, rnd))
+    if not changed:
+        return []
+    files = _file_rows(store, sorted({sid for _, _, sid in changed}))
+    units, rounds = sorted({u for u, _, _ in changed}), sorted({r for _, r, _ in changed})
+    stored: dict[tuple[str, str], list[dict]] = {}
+    for p in store.rows("SELECT id, row, subject, name, name_key, title, form, active, unit, round FROM proposals "
+                        f"WHERE unit IN ({','.join('?' * len(units))}) AND round IN ({','.join('?' * len(rounds))}) "
+                        "ORDER BY active DESC, id", (*units, *rounds)):
+        stored.setdefault((p["unit"], p["round"]), []).append(p)
+    updates: list[tuple] = []
+    inserts: list[dict] = []
+    later: list[tuple] = []                  # (order, row) of history lines, written after the proposals
+    withdrawn: list[tuple] = []
+    results = []
+    for unit, rnd, sub_id in changed:
+        counts, upd, ins, hist = _match(stored.get((unit, rnd), []), files[sub_id], unit, rnd, sub_id)
+        results.append(counts)
+        updates += upd
+        inserts += ins
+        later += hist
+        withdrawn += [(pid,) for pid, event, _ in hist if event == "withdrawn"]
+    if updates:
+        names = tuple(_columns({}).keys())
+        assignments = ", ".join(f"{c} = ?" for c in names)
+        store.conn.executemany(f"UPDATE proposals SET submission_id = ?, row = ?, matched_by = ?, active = 1, "
+                               f"{assignments} WHERE id = ?", updates)
+    store.insert_many("proposals", inserts)
+    if withdrawn:
+        store.conn.executemany("UPDATE proposals SET active = 0 WHERE id = ?", withdrawn)
+    store.insert_many("proposal_history", [{"proposal_id": pid, "at": at, "event": event, "detail": detail}
+                                           for pid, event, detail in later])
+    return results
+
+
+def _match(old: list[dict], new: dict[int, dict], unit: str, rnd: str, sub_id: int):
+    """One (unit, round): (counts, proposal updates, new proposals, history lines) as refresh_many writes them."""
     free = {p["id"]: p for p in old}
     todo = dict(sorted(new.items()))
     matched: dict[int, tuple[int, str]] = {}            # file row -> (proposal id, how)
@@ -87,26 +130,22 @@ def refresh(store: Store, unit: str, rnd: str, sub_id: int, at: str | None = Non
           lambda r, v: (v.get("subject"), r))
     counts = {"new": len(todo), "name": 0, "folded": 0, "row": 0, "withdrawn": 0}
     before = {p["id"]: p for p in old}
+    updates, history = [], []
     for row, (pid, how) in matched.items():
         counts[how] += 1
         p = before[pid]
-        cols = _columns(new[row])
-        assignments = ", ".join(f"{c} = ?" for c in cols)
-        store.conn.execute(f"UPDATE proposals SET submission_id = ?, row = ?, matched_by = ?, active = 1, "
-                           f"{assignments} WHERE id = ?", (sub_id, row, how, *cols.values(), pid))
+        updates.append((sub_id, row, how, *_columns(new[row]).values(), pid))
         if how == "row" and p["name"] != new[row].get("name"):
-            _history(store, pid, "renamed", at, detail=f"{p['name']} → {new[row].get('name')}")
+            history.append((pid, "renamed", f"{p['name']} → {new[row].get('name')}"))
         elif not p["active"]:
-            _history(store, pid, "returned", at, detail=new[row].get("name"))
-    for row, vals in todo.items():
-        store.insert("proposals", {"submission_id": sub_id, "row": row, "unit": unit, "round": rnd,
-                                   "matched_by": "new", "active": 1, **_columns(vals)})
+            history.append((pid, "returned", new[row].get("name")))
+    inserts = [{"submission_id": sub_id, "row": row, "unit": unit, "round": rnd, "matched_by": "new", "active": 1,
+                **_columns(vals)} for row, vals in todo.items()]
     for pid, p in free.items():
         if p["active"]:
             counts["withdrawn"] += 1
-            store.conn.execute("UPDATE proposals SET active = 0 WHERE id = ?", (pid,))
-            _history(store, pid, "withdrawn", at, detail=p["name"])
-    return counts
+            history.append((pid, "withdrawn", p["name"]))
+    return counts, updates, inserts, history
 
 
 def _decode(row: dict) -> dict:
@@ -135,18 +174,18 @@ def proposal(store: Store, proposal_id: int) -> dict | None:
 
 
 def record_decision(store: Store, proposal_id: int, state: str, decided_form: str | None, note: str | None,
-                    at: str, forced: bool = False, override: str | None = None) -> None:
-    """Set a proposal's state, form and note and log the change, in one transaction. `override`: the reason the
-    office awards a nominee the plan's conditions reject (kept on the proposal and in its history); leaving
-    «awarded» clears it."""
+                    at: str, forced: bool = False, override: str | None = None, by: str | None = None) -> None:
+    """Set a proposal's state, form and note, who decided and when, and log the change, in one transaction.
+    `override`: the reason the office awards a nominee the plan's conditions reject (kept on the proposal and in
+    its history); leaving «awarded» clears it."""
     with store.atomic():
         old = store.one("SELECT state, decided_form FROM proposals WHERE id = ?", (proposal_id,))
         store.conn.execute("UPDATE proposals SET state = ?, decided_form = ?, decision_note = ?, decided_at = ?, "
-                           "award_override = ? WHERE id = ?",
-                           (state, decided_form, note, at, override if state == "awarded" else None, proposal_id))
+                           "award_override = ?, decided_by = ? WHERE id = ?",
+                           (state, decided_form, note, at, override if state == "awarded" else None, by, proposal_id))
         _history(store, proposal_id, "forced" if forced else "decision", at, old_state=old["state"],
                  new_state=state, form=decided_form, note=note if override is None else f"{note or ''} "
-                 f"[khen thưởng dù không đủ điều kiện: {override}]".strip(), forced=int(forced))
+                 f"[khen thưởng dù không đủ điều kiện: {override}]".strip(), forced=int(forced), decided_by=by)
 
 
 def history(store: Store, proposal_id: int | None = None) -> list[dict]:

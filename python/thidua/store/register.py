@@ -12,7 +12,7 @@ def _iso(d):
 def sync_plan(store: Store, plan, units) -> None:
     """Upsert the register and the rounds (the plan and register may change during the year), and record the
     store's year with the plan's tables. A store of another year is refused before anything is written."""
-    history.check_year(store, plan.year, store.path.name)
+    history.check_year(store, plan.year, store.name)
     with store.atomic():
         store.upsert("units", [{"code": u.code, "name": u.name, "cluster": u.cluster, "staff": u.staff,
                                 "members": u.members, "email": u.email, "founded": _iso(u.founded),

@@ -4,10 +4,11 @@ from __future__ import annotations
 from thidua.store.store import Store, now_iso
 
 
-def start_run(store: Store, inbox: str, command: str) -> int:
+def start_run(store: Store, inbox: str, command: str, by: str | None = None) -> int:
+    """A new run (by whom); an earlier one still marked running was interrupted (runs hold the run lock)."""
     with store.atomic():
         store.conn.execute("UPDATE runs SET status='interrupted' WHERE status='running'")
-        return store.insert("runs", {"started_at": now_iso(), "inbox": inbox, "command": command})
+        return store.insert("runs", {"started_at": now_iso(), "inbox": inbox, "command": command, "started_by": by})
 
 
 def set_progress(store: Store, run_id: int, n_new: int) -> None:

@@ -41,11 +41,25 @@ def add_file(store: Store, sha256: str, archive_path: str, size: int) -> None:
 
 def add_sightings(store: Store, rows: Iterable[tuple[str, str, str, int]]) -> None:
     """(sha256, path, mtime, run id) rows; a sighting already recorded is kept."""
-    store.conn.executemany("INSERT OR IGNORE INTO sightings (sha256, path, mtime, run_id) VALUES (?,?,?,?)", rows)
+    store.conn.executemany("INSERT INTO sightings (sha256, path, mtime, run_id) VALUES (?,?,?,?) "
+                           "ON CONFLICT DO NOTHING", rows)
 
 
 def cache_path(store: Store, path: str, size: int, mtime_ns: int, sha256: str) -> None:
     store.insert("path_cache", {"path": path, "size": size, "mtime_ns": mtime_ns, "sha256": sha256}, replace=True)
+
+
+def cache_paths(store: Store, rows: Iterable[tuple[str, int, int, str]]) -> None:
+    """(path, size, mtime_ns, sha256) rows of the stat cache, replacing what was known of those paths."""
+    store.upsert("path_cache", [{"path": p, "size": n, "mtime_ns": m, "sha256": h} for p, n, m, h in rows],
+                 key=("path",))
+
+
+def add_files(store: Store, files: list[dict], subs: list[dict]) -> None:
+    """New files and their submissions (each with its id from `store.next_ids`), in one write of each kind."""
+    store.insert_many("files", [dict(f, first_seen=f.get("first_seen") or now_iso()) for f in files])
+    store.insert_many("submissions", [{"received_source": "file", "file_mtime": r.get("received_at"), **r}
+                                      for r in subs])
 
 
 def add_submission(store: Store, row: dict) -> int:
@@ -56,20 +70,30 @@ def add_submission(store: Store, row: dict) -> int:
 
 def resolve(store: Store, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int]]:
     """Make the current submission (see definitions.current_submission) of each (unit, round) `accepted` and the
-    other valid ones `superseded`; returns the (unit, round, submission id) whose current submission changed."""
+    other valid ones `superseded`; returns the (unit, round, submission id) whose current submission changed.
+    (One read for all the pairs and one write of each kind: a few round trips to a server, not a few per pair.)"""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return []
+    units, rounds = sorted({u for u, _ in wanted}), sorted({r for _, r in wanted})
+    found: dict[tuple[str, str], list[Submission]] = {}
+    for row in store.conn.execute(
+            f"SELECT {_COLUMNS} FROM submissions WHERE status IN ('accepted','superseded') "
+            f"AND unit IN ({','.join('?' * len(units))}) AND round IN ({','.join('?' * len(rounds))})",
+            (*units, *rounds)).fetchall():
+        found.setdefault((row[2], row[3]), []).append(_submission(row))
     changed = []
-    for unit, rnd in sorted(pairs):
-        history = [_submission(r) for r in store.conn.execute(
-            f"SELECT {_COLUMNS} FROM submissions WHERE unit=? AND round=? AND status IN ('accepted','superseded')",
-            (unit, rnd))]
+    for unit, rnd in wanted:
+        history = found.get((unit, rnd), [])
         latest = current_submission(history)
         if latest is None:
             continue
         if latest.status != "accepted" or any(s.status == "accepted" and s.id != latest.id for s in history):
-            store.conn.execute("UPDATE submissions SET status='superseded' WHERE unit=? AND round=? "
-                               "AND status='accepted'", (unit, rnd))
-            store.conn.execute("UPDATE submissions SET status='accepted' WHERE id=?", (latest.id,))
             changed.append((unit, rnd, latest.id))
+    if changed:
+        store.conn.executemany("UPDATE submissions SET status='superseded' WHERE unit=? AND round=? "
+                               "AND status='accepted'", [(u, r) for u, r, _ in changed])
+        store.conn.executemany("UPDATE submissions SET status='accepted' WHERE id=?", [(i,) for _, _, i in changed])
     return changed
 
 
@@ -91,9 +115,8 @@ def set_receipt(store: Store, file_or_sha: str, when: str, source: str = "office
             store.conn.execute("UPDATE submissions SET received_at=?, received_source=? WHERE id=?",
                                (when, source, sub.id))
             if sub.unit and sub.round:
-                from thidua.store.proposals import refresh
-                for unit, rnd, sid in resolve(store, [(sub.unit, sub.round)]):
-                    refresh(store, unit, rnd, sid)
+                from thidua.store.proposals import refresh_many
+                refresh_many(store, resolve(store, [(sub.unit, sub.round)]))
     row = store.one(f"SELECT {_COLUMNS} FROM submissions WHERE id=?", (sub.id,))
     return _submission(tuple(row.values()))
 
@@ -135,7 +158,7 @@ def submission_history(store: Store, unit: str | None = None, round_code: str | 
     if round_code:
         sql += " AND s.round = ?"
         args.append(round_code)
-    return store.rows(sql + " ORDER BY s.unit, s.round, s.received_at, s.id", args)
+    return store.rows(sql + " ORDER BY s.unit NULLS FIRST, s.round NULLS FIRST, s.received_at, s.id", args)
 
 
 def rounds_present(store: Store) -> set[str]:
@@ -163,14 +186,16 @@ def round_signature(store: Store, round_code: str) -> Iterator[tuple]:
         "WHERE round=? OR round IS NULL ORDER BY id", (round_code,))
 
 
-def check_consistency(store: Store, db_path: str | Path) -> list[str]:
-    """Problems in the store (empty when consistent): SQLite integrity, foreign keys, archive copies."""
-    from thidua.store.db import archive_root
+def check_consistency(store: Store, _db=None) -> list[str]:
+    """Problems in the store (empty when consistent): SQLite's integrity and foreign keys (a server enforces
+    them itself), archive copies, files without a submission, two accepted files for one unit and round."""
     conn = store.conn
-    problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-    problems += [f"foreign key {r}" for r in conn.execute("PRAGMA foreign_key_check")]
-    for sha, path in conn.execute("SELECT sha256, archive_path FROM files"):
-        if not (archive_root(db_path).parent / path).exists():
+    problems: list[str] = []
+    if store.engine == "sqlite":
+        problems += [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [f"foreign key {r}" for r in conn.execute("PRAGMA foreign_key_check")]
+    for sha, path in conn.execute("SELECT sha256, archive_path FROM files").fetchall():
+        if not store.archive.exists(path):
             problems.append(f"archive copy missing for {sha}")
     problems += [f"file {sha} has no submission" for (sha,) in conn.execute(
         "SELECT sha256 FROM files WHERE sha256 NOT IN (SELECT sha256 FROM submissions)")]

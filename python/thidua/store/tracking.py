@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from thidua.store import submissions
+from thidua.store.crossround import decrease_notes, decreases
 from thidua.store.definitions import launch_answers, launch_indicators, launched, receipt_text, report_status
 from thidua.store.values import current_values_of
 from thidua.store.store import Store
@@ -24,7 +25,8 @@ def status_rows(ws, round_code: str | None = None, store: Store | None = None) -
     the lateness.
     Extra keys: n_files, file_name, sha256 (of the current file), note (sent on time with errors; a time
     only known from the file's date; an invalid resubmission that did not replace the valid file; a «Không»
-    to the launch question after a «Có», also flagged by launch_to_confirm)."""
+    to the launch question after a «Có», also flagged by launch_to_confirm; a cumulative figure below the unit's
+    earlier report of the year, V022: crossround.py)."""
     plan, unit_list = ws.plan, list(ws.units)
     rounds = rounds_in_scope(plan, round_code)
     launch_code, launch_date = launch_indicators(plan)
@@ -36,6 +38,7 @@ def status_rows(ws, round_code: str | None = None, store: Store | None = None) -
     with Store.using(store or ws.db) as store:
         subs = submissions.histories(store, [r.code for r in rounds])
         answers = current_values_of(store, [c for c in (launch_code, launch_date) if c], [r.code for r in asked])
+        below = decrease_notes(plan, decreases(store, plan, round_code, later_only=True))
     # the round of a «Không» after a «Có» (the same for every prefix of the rounds that contains it)
     later_no = {u.code: launched(launch_answers(plan, answers, u.code, asked)).later_no for u in unit_list} \
         if answers else {}
@@ -64,6 +67,7 @@ def status_rows(ws, round_code: str | None = None, store: Store | None = None) -
                     row["launch_to_confirm"] = True
                     notes.append(f"Đã trả lời «Có» (đã phát động thi đua) ở kỳ {first_yes}, kỳ này trả lời "
                                  "«Không»: đề nghị Văn phòng xác nhận (vẫn tính là đã phát động)")
+                notes.append(below.get((u.code, rnd.code), ""))
                 row.update(received_at=current.received_at,
                            received_source=current.source, file_name=current.file_name, sha256=current.sha256,
                            first_valid_at=first.received_at, first_valid_source=first.source,

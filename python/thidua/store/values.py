@@ -25,14 +25,19 @@ def value_row(submission_id: int, v) -> tuple:
     return submission_id, v.sheet, v.cell, v.field, v.row, num, text, date
 
 
-_INSERT_VALUES = f"INSERT INTO cell_values ({', '.join(VALUE_COLUMNS)}) VALUES ({', '.join('?' * len(VALUE_COLUMNS))})"
-
-
 def add_values(store: Store, submission_id: int, values: Iterable) -> int:
     """Every value of a file read (the hot path of consolidation: rows as tuples, columns named once)."""
-    rows = [value_row(submission_id, v) for v in values]
-    store.conn.executemany(_INSERT_VALUES, rows)
-    return len(rows)
+    return add_value_rows(store, [value_row(submission_id, v) for v in values])
+
+
+def add_value_rows(store: Store, rows: list[tuple]) -> int:
+    """cell_values rows (VALUE_COLUMNS order) of many files at once: one write (COPY on a server)."""
+    return store.insert_rows("cell_values", VALUE_COLUMNS, rows)
+
+
+def _first(num, text, date):
+    """The one value set of a cell_values row (coalesce in Python: a server will not mix a number with text)."""
+    return num if num is not None else (text if text is not None else date)
 
 
 def typed(num, text, date):
@@ -53,10 +58,11 @@ def values_by_submission(store: Store, rounds: Iterable[str], prefix: str) -> di
         return out
     cut = len(prefix) + 1
     rows = store.conn.execute(
-        f"SELECT v.submission_id, substr(v.field, {cut}), coalesce(v.value_num, v.value_text, v.value_date) "
+        f"SELECT v.submission_id, substr(v.field, {cut}), v.value_num, v.value_text, v.value_date "
         "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
         f"WHERE s.round IN ({','.join('?' * len(codes))}) AND v.row IS NULL AND v.field LIKE ?", (*codes, prefix + "%"))
-    for sid, name, value in rows:
+    for sid, name, num, text, date in rows:
+        value = _first(num, text, date)
         try:
             out[sid][name] = value
         except KeyError:
@@ -82,7 +88,7 @@ def indicator_sources(store: Store, round_code: str) -> dict[str, tuple[str, str
     where: dict[str, tuple[str, str]] = {}
     for code, sheet, cell, _n in store.conn.execute(
             "SELECT code, sheet, cell, count(*) AS n FROM indicator_values WHERE round=? GROUP BY code, sheet, cell "
-            "ORDER BY n", (round_code,)):
+            "ORDER BY n, code, sheet, cell", (round_code,)):
         where[code] = (sheet, cell)
     return where
 
@@ -91,14 +97,21 @@ def indicator_rows_in_order(store: Store, units: Sequence[str], round_code: str)
     """(position, code, num, text, date, sheet, cell) of the current submissions' indicators, streamed in the order
     of `units` (a temporary table of that order is joined first: no sort, no transient index)."""
     conn = store.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
-    conn.execute("DELETE FROM temp.unit_order")
-    conn.executemany("INSERT INTO temp.unit_order VALUES (?,?)", enumerate(units))
-    return conn.execute(
-        "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
-        "FROM temp.unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
-        "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
-        "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (round_code,))
+    if store.engine == "sqlite":         # CROSS JOIN fixes SQLite's join order; `temp.` its temporary schema
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)")
+        conn.execute("DELETE FROM temp.unit_order")
+        conn.executemany("INSERT INTO temp.unit_order VALUES (?,?)", enumerate(units))
+        return conn.execute(
+            "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
+            "FROM temp.unit_order o CROSS JOIN submissions s ON s.unit = o.unit AND s.round = ? "
+            "AND s.status = 'accepted' CROSS JOIN cell_values v ON v.submission_id = s.id "
+            "WHERE v.field LIKE 'ind.%' ORDER BY o.pos", (round_code,))
+    order = {u: i for i, u in enumerate(units)}        # a server plans the join itself: order in Python
+    rows = conn.execute(
+        "SELECT s.unit, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
+        "FROM submissions s JOIN cell_values v ON v.submission_id = s.id WHERE s.round = ? AND s.status = 'accepted' "
+        "AND v.field LIKE 'ind.%' ORDER BY v.rowid", (round_code,)).fetchall()
+    return iter(sorted(((order[r[0]], *r[1:]) for r in rows if r[0] in order), key=lambda r: r[0]))
 
 
 def activity_rows(store: Store, round_code: str) -> Iterator[tuple]:
@@ -115,7 +128,7 @@ def table_rows(store: Store, submission_id: int, prefix: str) -> dict[int, dict[
     for fld, row, num, text, date in store.conn.execute(
             "SELECT field, row, value_num, value_text, value_date FROM cell_values "
             "WHERE submission_id=? AND field LIKE ? AND row IS NOT NULL", (submission_id, prefix + "%")):
-        rows.setdefault(row, {})[fld[len(prefix):]] = num if num is not None else (text if text is not None else date)
+        rows.setdefault(row, {})[fld[len(prefix):]] = _first(num, text, date)
     return rows
 
 
@@ -124,10 +137,10 @@ def current_values_of(store: Store, codes: Sequence[str], rounds: Sequence[str])
     if not codes or not rounds:
         return {}
     out: dict[tuple[str, str], dict] = {}
-    for unit, rnd, code, value in store.conn.execute(
-            "SELECT s.unit, s.round, substr(v.field, 5), coalesce(v.value_num, v.value_text, v.value_date) "
+    for unit, rnd, code, num, text, date in store.conn.execute(
+            "SELECT s.unit, s.round, substr(v.field, 5), v.value_num, v.value_text, v.value_date "
             "FROM current_submissions s JOIN cell_values v ON v.submission_id = s.id "
             f"WHERE s.round IN ({','.join('?' * len(rounds))}) AND v.row IS NULL "
             f"AND v.field IN ({','.join('?' * len(codes))})", (*rounds, *(f"ind.{c}" for c in codes))):
-        out.setdefault((unit, rnd), {})[code] = value
+        out.setdefault((unit, rnd), {})[code] = _first(num, text, date)
     return out

@@ -7,9 +7,10 @@ from thidua.errors import ThiDuaError
 from thidua.templates.signing import fingerprint, key_path, load_key, new_key
 
 
-def _store_fingerprint(db: Path | None) -> tuple[bool, str | None]:
-    """(the store holds files, the key fingerprint it recorded) for an existing store; (False, None) otherwise."""
-    if db is None or not Path(db).is_file():
+def _store_fingerprint(db) -> tuple[bool, str | None]:
+    """(the store holds files, the key fingerprint it recorded) for an existing store (a path, a URL or a
+    locator); (False, None) otherwise."""
+    if db is None or not _exists(db):
         return False, None
     from thidua.store import verdicts as V
     from thidua.store.store import Store
@@ -25,7 +26,7 @@ def _signed_templates(folders) -> list[Path]:
     return found
 
 
-def create_office_key(path: str | Path | None = None, db: Path | None = None, templates=()) -> bytes:
+def create_office_key(path: str | Path | None = None, db=None, templates=()) -> bytes:
     """`thidua key new`: create the key only when no store or template was signed with another one."""
     target = key_path(path)
     if target.exists():
@@ -43,12 +44,12 @@ def create_office_key(path: str | Path | None = None, db: Path | None = None, te
                           "khóa mới sẽ không nhận ra chúng.",
                           "Khôi phục tệp khóa cũ từ bản sao lưu, hoặc xóa các biểu mẫu cũ nếu chưa gửi cho đơn vị.")
     key = new_key(target)
-    if db is not None and Path(db).is_file():
+    if db is not None and _exists(db):
         record_key(db, key)
     return key
 
 
-def key_for_templates(path: str | Path | None, db: Path | None, out: Path, say=print) -> bytes:
+def key_for_templates(path: str | Path | None, db, out: Path, say=print) -> bytes:
     """The key that signs new templates; the very first time (no key, nothing signed yet) it is created."""
     if key_path(path).exists():
         return load_key(path)
@@ -58,13 +59,18 @@ def key_for_templates(path: str | Path | None, db: Path | None, out: Path, say=p
     return key
 
 
-def record_key(db: Path, key: bytes) -> None:
+def _exists(db) -> bool:
+    from thidua.store.store import exists
+    return exists(db)
+
+
+def record_key(db, key: bytes) -> None:
     from thidua.store.store import Store
     with Store.open(db) as store:
         store.set_meta("key_fingerprint", fingerprint(key))
 
 
-def describe(path: str | Path | None = None, db: Path | None = None) -> list[str]:
+def describe(path: str | Path | None = None, db=None) -> list[str]:
     """`thidua key show`: where the key is, its fingerprint, and the one the store recorded."""
     key = load_key(path)
     lines = [f"Tệp khóa: {key_path(path)}", f"Dấu vân tay: {fingerprint(key)}"]
@@ -75,7 +81,7 @@ def describe(path: str | Path | None = None, db: Path | None = None) -> list[str
     return lines
 
 
-def check_key_ids(named: dict[str, int], key: bytes, db: Path | None, where: str) -> None:
+def check_key_ids(named: dict[str, int], key: bytes, db, where: str) -> None:
     """Before anything is written: refuse to guess which key is the office's.
 
     `named`: key id -> how many files of `where` name it (templates before key ids name none). When files name a

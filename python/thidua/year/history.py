@@ -76,7 +76,7 @@ class History:
     @cached_property
     def years(self) -> list[Year]:
         """Every year known, oldest first: the earlier years the store lists, then this year."""
-        here = self.ws.db_path.resolve().parent
+        here = self.ws.db_path.resolve().parent if self.ws.location.is_sqlite else Path.cwd()
         found: dict[int, Year] = {}
         if self.previous_store is not None:           # --previous-db: one earlier store named by the office
             found.update(self._explicit(self.previous_store))
@@ -94,7 +94,8 @@ class History:
         return [found[y] for y in sorted(found)]
 
     def _own_store_exists(self) -> bool:
-        return isinstance(self.ws.db, Store) or self.ws.db_path.exists()
+        from thidua.store.store import exists
+        return isinstance(self.ws.db, Store) or exists(self.ws.location)
 
     def _explicit(self, path: Path) -> dict[int, Year]:
         try:

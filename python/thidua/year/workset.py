@@ -12,8 +12,7 @@ from typing import Iterable, Iterator
 from thidua.plan.dated import InForce, Office
 from thidua.plan.model import Plan
 from thidua.plan.units import Unit
-from thidua.store.db import DEFAULT_DB
-
+from thidua.store.locator import DEFAULT_DB, StoreLocation, locate
 
 
 @dataclass(frozen=True)
@@ -21,37 +20,50 @@ class WorkingSet:
     """What nearly every job needs, in one object: a job takes the working set plus what is its own.
 
     The faces build it once: the CLI from its options (`WorkingSet.load`), the xlwings face from the calling
-    workbook, a test from its fixtures. `db` says where the store is; `key_file` where the office key is
-    (None: $THIDUA_KEY_FILE, else ~/.thidua/office.key); `secret` is the key itself when the caller already
-    holds it (the demo, tests) and wins over `key_file`. The key is read only by the jobs that need it.
+    workbook, a test from its fixtures. `db` says where the store is: an engine-neutral locator
+    (store/locator.py: a SQLite file or a PostgreSQL URL; a path or URL given is turned into one), or an open
+    Store; `key_file` where the office key is (None: $THIDUA_KEY_FILE, else ~/.thidua/office.key); `secret` is the
+    key itself when the caller already holds it (the demo, tests) and wins over `key_file`. The key is read only
+    by the jobs that need it. `staff` is who is working (recorded with decisions; None: the OS login name).
     """
 
     plan: Plan
     units: tuple[Unit, ...]
-    db: str | Path = DEFAULT_DB
+    db: StoreLocation | str | Path = DEFAULT_DB
     key_file: str | Path | None = None
     secret: bytes | None = field(default=None, repr=False)
     register: tuple[Unit, ...] = ()
+    staff: str | None = None
 
     def __post_init__(self) -> None:
         """`units` keeps the units that report this year; `register` every row, closed, merged and renamed units
-        included (they are kept for their history; see plan/units.py)."""
+        included (they are kept for their history; see plan/units.py). `db` becomes a locator (an open Store is
+        kept as it is)."""
         given = tuple(self.units)
         object.__setattr__(self, "register", tuple(self.register) or given)
         object.__setattr__(self, "units", tuple(u for u in given if getattr(u, "active", True)))
+        if not hasattr(self.db, "atomic"):
+            object.__setattr__(self, "db", locate(self.db))
 
     @classmethod
     def load(cls, plan: str | Path | None = None, register: str | Path | None = None,
              workbook: str | Path | None = None, db: str | Path | None = None,
-             key_file: str | Path | None = None) -> "WorkingSet":
-        """The plan and register named by a file (.toml/.csv or the master workbook; bundled defaults otherwise).
-        Without `db`, a master workbook's store is the one of its year beside it (thidua-<year>.sqlite)."""
+             key_file: str | Path | None = None, settings_file: str | Path | None = None) -> "WorkingSet":
+        """The plan and register named by a file (.toml/.csv or the master workbook; bundled defaults otherwise);
+        the store named by `db`, else by the settings (`[store]` of thidua.toml beside the workbook or in the
+        current folder, or the workbook's `store_url` row), else a master workbook's store of its year beside it
+        (thidua-<year>.sqlite), else thidua.db."""
         from thidua.plan.load import load_plan, load_units
+        from thidua.store.locator import choose, settings_from, staff_name
+        from thidua.mail.settings import settings_file_for
         chosen = load_plan(plan or workbook)
-        if db is None and workbook is not None:
+        settings = settings_from(chosen.meta, settings_file_for(workbook, settings_file))
+        default: str | Path = DEFAULT_DB
+        if workbook is not None:
             from thidua.year.place import store_file
-            db = store_file(Path(workbook).resolve().parent, chosen.year)
-        return cls(chosen, tuple(load_units(register or workbook)), db or DEFAULT_DB, key_file)
+            default = store_file(Path(workbook).resolve().parent, chosen.year)
+        return cls(chosen, tuple(load_units(register or workbook)), choose(db, settings, default), key_file,
+                   staff=staff_name(settings))
 
     # ---------------------------------------------------------------- the year and its register
     @property
@@ -76,7 +88,8 @@ class WorkingSet:
         """The same year with another register (a test's subset, the units chosen for one job)."""
         return dataclasses.replace(self, units=tuple(units))
 
-    def with_db(self, db: str | Path) -> "WorkingSet":
+    def with_db(self, db: "StoreLocation | str | Path") -> "WorkingSet":
+        """The same year with another store (an earlier year's, a copy)."""
         return dataclasses.replace(self, db=db)
 
     # ---------------------------------------------------------------- the years behind this one
@@ -111,21 +124,40 @@ class WorkingSet:
 
     # ---------------------------------------------------------------- the store
     @property
-    def db_path(self) -> Path:
-        return Path(getattr(self.db, "path", self.db))
+    def location(self) -> StoreLocation:
+        """Where the store is (whichever engine); everything about it goes through the Store object."""
+        return locate(self.db)
+
+    def who(self) -> str:
+        """Who is working: the configured staff name, else the OS login name."""
+        from thidua.store.locator import staff_name
+        return self.staff or staff_name()
 
     @contextlib.contextmanager
     def store(self, create: bool = False) -> Iterator["Store"]:  # noqa: F821 (store imported lazily)
         """The store opened for a block and closed after it (or the open Store the working set was given)."""
         from thidua.store.history import check_year
         from thidua.store.store import Store
-        with Store.using(self.db if isinstance(self.db, Store) else self.db_path, create=create) as store:
-            check_year(store, self.year, self.db_path.name)     # never another year's figures
+        with Store.using(self.db, create=create) as store:
+            check_year(store, self.year, store.name)     # never another year's figures
             yield store
+
+    @property
+    def db_path(self) -> Path:
+        """The store's file, for the few jobs that work beside it (a new year's folder): a SQLite store only."""
+        if hasattr(self.db, "atomic") and self.db.path is not None:
+            return Path(self.db.path)
+        if not self.location.is_sqlite:
+            from thidua.errors import ThiDuaError
+            raise ThiDuaError(f"Việc này cần kho dữ liệu là một tệp, còn kho đang dùng ở máy chủ {self.location}.",
+                              "Chép kho về một tệp bằng «thidua store copy --to thidua.db» rồi làm việc đó với --db, "
+                              "hoặc làm trên máy đặt kho dữ liệu dạng tệp.")
+        return Path(self.location.path)
 
     def check_year(self) -> None:
         """Refuse, before anything is read or written, a store that holds another year than the plan's."""
-        if isinstance(self.db, (str, Path)) and not self.db_path.exists():
+        from thidua.store.store import exists
+        if not hasattr(self.db, "atomic") and not exists(self.location):
             return
         with self.store():
             pass

@@ -6,6 +6,7 @@ from thidua.plan.model import Plan
 from thidua.store import submissions
 from thidua.store.store import Store
 from thidua.store.values import values_by_submission
+from thidua.text.numbers import format_number
 
 
 def nested_rounds(plan: Plan) -> list[tuple]:
@@ -14,17 +15,21 @@ def nested_rounds(plan: Plan) -> list[tuple]:
     return [(a, b) for a in rounds for b in rounds if a.start == b.start and a.end < b.end]
 
 
-def decreases(store: Store, plan: Plan, round_code: str | None = None) -> list[dict]:
+def decreases(store: Store, plan: Plan, round_code: str | None = None, later_only: bool = False) -> list[dict]:
     """Every cumulative figure of a unit's current report that is below its figure in an earlier report of the same
-    year: unit, indicator, both rounds, both figures, both files, and the warning (V022) that says so."""
+    year: unit, indicator, both rounds, both figures, both files (and when the later one came), and the warning
+    (V022) that says so. With `round_code`, the pairs of rounds it belongs to (`later_only`: as the later round,
+    what its reports show)."""
     rules = [r for r in plan.rules if r.kind == "never_decreases"]
-    pairs = [(a, b) for a, b in nested_rounds(plan) if round_code in (None, a.code, b.code)]
+    pairs = [(a, b) for a, b in nested_rounds(plan)
+             if round_code is None or round_code == b.code or (round_code == a.code and not later_only)]
     if not rules or not pairs:
         return []
     codes = sorted({r.code for pair in pairs for r in pair})
     current = submissions.current_ids(store, codes)
     figures = values_by_submission(store, codes, "ind.")
-    names = {s.id: s.file_name for history in submissions.histories(store, codes).values() for s in history}
+    subs = {s.id: s for history in submissions.histories(store, codes).values() for s in history}
+    names = {i: s.file_name for i, s in subs.items()}
     labels = {i.code: i.label for i in plan.indicators}
     out = []
     for rule in rules:
@@ -43,10 +48,29 @@ def decreases(store: Store, plan: Plan, round_code: str | None = None) -> list[d
                                            label=labels[code], unit=unit, round=later.code, earlier=earlier.code,
                                            file=names.get(sid, ""), earlier_file=names.get(current[(unit, earlier.code)], ""))
                         out.append({"unit": unit, "indicator": code, "round": later.code, "value": b,
-                                    "file": names.get(sid), "earlier_round": earlier.code, "earlier_value": a,
+                                    "file": names.get(sid), "received_at": subs[sid].received_at,
+                                    "earlier_round": earlier.code, "earlier_value": a,
                                     "earlier_file": names.get(current[(unit, earlier.code)]), "rule": rule.code,
                                     "code": issue.code, "message": issue.message})
     return out
+
+
+def decrease_notes(plan: Plan, items: list[dict]) -> dict[tuple[str, str], str]:
+    """{(unit, later round): the note a unit's row shows for its `decreases` items}, e.g. «Số liệu cộng dồn từ đầu năm
+    nhỏ hơn kỳ trước: «Số tiền thăm hỏi…» 9.000.000 (kỳ SK1: 12.500.000)»."""
+    labels = {i.code: i.label for i in plan.indicators}
+    grouped: dict[tuple[str, str], dict[str, list[dict]]] = {}
+    for item in items:
+        grouped.setdefault((item["unit"], item["round"]), {}).setdefault(item["indicator"], []).append(item)
+    return {key: "Số liệu cộng dồn từ đầu năm nhỏ hơn kỳ trước (cần kiểm tra với đơn vị): " + "; ".join(
+        f"«{labels.get(code, code)}» {format_number(found[0]['value'])} ("
+        + ", ".join(f"kỳ {i['earlier_round']}: {format_number(i['earlier_value'])}" for i in found) + ")"
+        for code, found in by_code.items()) for key, by_code in grouped.items()}
+
+
+def decreases_sentence(items: list[dict]) -> str:
+    """How many `decreases` items, of how many units: «3 số liệu cộng dồn của 2 đơn vị nhỏ hơn kỳ trước cùng năm»."""
+    return f"{len(items)} số liệu cộng dồn của {len({i['unit'] for i in items})} đơn vị nhỏ hơn kỳ trước cùng năm"
 
 
 def _number(value) -> bool:
