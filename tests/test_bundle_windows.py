@@ -137,3 +137,70 @@ def test_without_the_package_index_the_cli_says_what_to_do(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("Lỗi: Không ") and "PyPI" in err and "Traceback" not in err
     assert not (tmp_path / "out" / bundle.bundle_name()).exists()
+
+
+def _cpython(folder: Path, name: str) -> Path:
+    """A file shaped as python-build-standalone's install_only archive (see test_setup_windows.fake_cpython)."""
+    from test_setup_windows import fake_cpython
+    made = fake_cpython(folder)
+    return made.rename(folder / name) if made.name != name else made
+
+
+def test_a_bundle_with_python_archive_carries_it_and_the_note_cai_dat_reads(tmp_path, capsys):
+    archive = _cpython(tmp_path, "cpython-3.12.16+20261110-x86_64-pc-windows-msvc-install_only.tar.gz")
+    assert cli.main(["bundle-windows", "--out", str(tmp_path / "out"), "--python-archive", str(archive)]) == 0
+    assert "không cần Internet" in capsys.readouterr().out
+    path = tmp_path / "out" / bundle.bundle_name(offline=True)
+    assert path.name == f"ThiDua-{__version__}-win64-kem-python.zip"
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        note = zf.read(f"{bundle.PYTHON_DIR}/{bundle.PYTHON_NOTE}").decode("ascii")
+        carried = zf.read(f"{bundle.PYTHON_DIR}/{archive.name}")
+        longest = max(names, key=len)
+    assert carried == archive.read_bytes()
+    values = dict(line.split("=", 1) for line in note.split("\r\n") if line)
+    import hashlib
+    assert values == {"MAJOR": "3", "MINOR": "12", "PATCH": "16", "BUILD": "20261110", "FILE": archive.name,
+                      "SHA256": hashlib.sha256(carried).hexdigest()}
+    # cai-dat.bat reads the keys it uses from this note
+    script = (ROOT / "workbook" / "cai-dat.bat").read_text(encoding="utf-8")
+    for key in values:
+        assert f"%OFF_{key}%" in script, key
+    # the longest path inside the bundle still fits under Windows' 260 characters below the folder limit
+    limit = int(re.search(r'^set "MAXHERE=(\d+)"', script, re.M).group(1))
+    assert limit + 1 + len(longest) < 260, longest
+
+
+@pytest.mark.parametrize("name, says", [
+    ("cpython-3.11.9+20240726-x86_64-pc-windows-msvc-install_only.tar.gz", "Python 3.11"),
+    ("cpython-3.12.16+20261110-aarch64-pc-windows-msvc-install_only.tar.gz", "không phải một bản CPython"),
+    ("python-3.12.10-amd64.exe", "không phải một bản CPython"),
+])
+def test_a_wrong_python_archive_is_refused_before_anything_is_built(tmp_path, capsys, name, says):
+    archive = _cpython(tmp_path, name)
+    assert cli.main(["bundle-windows", "--out", str(tmp_path / "out"), "--python-archive", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Lỗi: ") and says in err and "install_only" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_archive_without_python_exe_is_refused(tmp_path):
+    import tarfile
+    path = tmp_path / "cpython-3.12.16+20261110-x86_64-pc-windows-msvc-install_only.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("python/README"))
+    with pytest.raises(ThiDuaError, match="python/python.exe"):
+        bundle.python_archive(path)
+    path.write_bytes(b"not a tar file")
+    with pytest.raises(ThiDuaError, match="Không đọc được"):
+        bundle.python_archive(path)
+
+
+def test_without_packaging_bundle_windows_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """An environment installed without the runtime requirements: a Vietnamese message, not ModuleNotFoundError."""
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "packaging" else real(name, *a))
+    assert cli.main(["bundle-windows", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "packaging" in err and "pip install -r requirements.txt -e ." in err and "Traceback" not in err

@@ -18,8 +18,11 @@ def test_readme_has_the_two_fresh_machine_commands():
     commands = _fenced_commands()
     demo = [c for c in commands if "thidua demo" in c]
     tests = [c for c in commands if "pytest" in c]
-    assert len(demo) == 1 and demo[0].startswith("pip install -r requirements.txt")
+    assert len(demo) == 1 and " && pip install -r requirements.txt -e . && thidua demo --out demo-output" in demo[0]
     assert len(tests) == 1 and "apt-get install" in tests[0]
+    for command in demo + tests:            # PEP 668: a venv with the system's python3, inside the command
+        assert command.startswith("apt-get update && apt-get install -y python3-venv ")
+        assert " && python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements" in command
 
 
 def test_ci_runs_the_readme_test_command():

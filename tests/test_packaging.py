@@ -26,7 +26,7 @@ def test_an_installed_wheel_builds_the_workbook(tmp_path):
     """`pip wheel --no-deps`, install into a fresh venv (dependencies from this environment), build the workbook
     from a folder that is not the checkout: the VBA sources come from the package data."""
     source = tmp_path / "source"         # a clean copy: the build leaves build/ and *.egg-info behind
-    top = {".git", "build", "tests", "bench", "docs", "workbook", "templates", "demo-output"}
+    top = {".git", ".venv", ".tmp", "build", "tests", "bench", "docs", "workbook", "templates", "demo-output"}
     shutil.copytree(ROOT, source, ignore=lambda folder, names: [
         n for n in names if (Path(folder) == ROOT and n in top) or n == "__pycache__" or n.endswith(".egg-info")])
     wheels = tmp_path / "wheels"

@@ -66,9 +66,11 @@ def _round(plan, code: str | None) -> str | None:
 
 def cmd_bundle_windows(args) -> int:
     from thidua.workbook.bundle import bundle_windows
-    made = bundle_windows(args.out, args.cache)
+    made = bundle_windows(args.out, args.cache, python=args.python_archive)
     size = made.path.stat().st_size / 1e6
     print(f"Đã tạo gói cài đặt cho Windows {made.path} ({format_number(size, 1)} MB, {len(made.wheels)} wheel, {format_seconds(made.seconds)} giây)")
+    print("Gói có sẵn Python: cai-dat.bat cài không cần Internet." if args.python_archive else
+          "cai-dat.bat sẽ tải Python (khoảng 30 MB) khi cài; máy không có Internet: tạo lại gói với --python-archive.")
     return 0
 
 
@@ -550,7 +552,7 @@ def _feedback_space(feedback, files):
 
 
 # ---------------------------------------------------------------- the mailbox (thidua/mail/)
-def _mail_settings(args, plan):
+def _mail_settings(args, ws):
     from thidua.mail.settings import load_settings, settings_file_for
     given = {"host": args.host, "port": args.port, "security": args.security, "user": args.user,
              "password_file": args.password_file, "ca_file": args.ca_file}
@@ -559,14 +561,14 @@ def _mail_settings(args, plan):
     else:       # for sending, the connection options name the SMTP server
         given = {("smtp_" + k if k in ("host", "port", "security", "user") else k): v for k, v in given.items()}
         given |= {"rate_per_minute": args.rate}
-    return load_settings(plan.meta, settings_file_for(args.workbook, args.settings), given)
+    return load_settings(ws.plan.meta, settings_file_for(args.workbook, args.settings, ws.db_path), given)
 
 
 def cmd_mail_fetch(args) -> int:
     import json
     from thidua.mail.fetch import fetch_mail
     ws = working_set(args)
-    report = fetch_mail(ws, _mail_settings(args, ws.plan), Path(args.out), progress=not args.json)
+    report = fetch_mail(ws, _mail_settings(args, ws), Path(args.out), progress=not args.json)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -588,10 +590,12 @@ def cmd_mail_fetch(args) -> int:
 def cmd_mail_send(args) -> int:
     import json
     from thidua.mail.send import build, send_messages, sender_of
+    from thidua.mail.settings import settings_home
     ws = working_set(args)
-    settings = _mail_settings(args, ws.plan)
+    settings = _mail_settings(args, ws)
     args.round = _round(ws.plan, args.round)
-    outgoing, no_address = build(ws, args.what, args.round, sender_of(settings, ws.plan), args.templates)
+    sender = sender_of(settings, ws.plan, settings_home(args.workbook, args.settings, ws.db_path))
+    outgoing, no_address = build(ws, args.what, args.round, sender, args.templates)
     report = send_messages(ws, outgoing, settings, args.round, args.what, args.dry_run,
                            Path(args.out) if args.out else None, progress=not args.json,
                            resend=args.resend, mark_sent=args.mark_sent, note=args.note)
@@ -674,6 +678,9 @@ def build_parser() -> ArgumentParser:
                        "(sổ làm việc, cai-dat.bat, uv.exe, mọi gói dạng wheel; cần mạng tới PyPI)")
     p.add_argument("--out", required=True, help="thư mục ghi tệp .zip")
     p.add_argument("--cache", help="thư mục giữ các tệp đã tải (mặc định: $THIDUA_BUNDLE_CACHE hoặc ~/.cache/thidua-bundle)")
+    p.add_argument("--python-archive", metavar="FILE",
+                   help="bản CPython 3.12 cho Windows 64-bit (python-build-standalone, cpython-3.12.X+NGÀY-x86_64-pc-"
+                        "windows-msvc-install_only.tar.gz) đưa vào gói: cai-dat.bat cài không cần Internet")
     p.set_defaults(func=cmd_bundle_windows)
 
     # scores, classification, proposals and summaries (review/scoring.py, awards/proposals.py, reports/summary.py)

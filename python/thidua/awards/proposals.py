@@ -321,13 +321,19 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
     if state not in STATES or state == "proposed":
         raise ThiDuaError(f"Trạng thái «{state}» không hợp lệ.", "Chọn reviewed, not_met, raised hoặc awarded.")
     who = ws.who()
+    # Judged on the history of years, as in the lists. The history opens the stores itself, so it is read before
+    # the write transaction (on a server a second connection would wait on this one's writers' lock).
+    with ws.store() as store:
+        first = stored.proposal(store, proposal_id)
+    said = ws.history.evidence([first]).get(0, []) if first else []
+    from_history = {f.code: first[f.code] for f in plan.proposal_fields if f.history and first and f.code in first}
     with ws.store() as store, store.atomic():
         row = stored.proposal(store, proposal_id)
         if row is None:
             raise ThiDuaError(f"Không có đề nghị số {proposal_id}.", "Xem số thứ tự bằng «thidua proposals list».")
+        row.update(from_history)
         by_other = bool(row.get("decided_by")) and row["decided_by"] != who
         earlier = _decided_by(row) if by_other else ""
-        said = ws.history.evidence([row]).get(0, [])     # judged on the history of years, as in the lists
         forced = row["state"] == "awarded" and state != "awarded"
         if forced and not force:
             raise ThiDuaError(f"Đề nghị số {proposal_id} ({row['name']}) đã ở trạng thái «{STATE_NAMES['awarded']}»"

@@ -279,11 +279,17 @@ def _bar(total: int, wanted: bool):
     return None
 
 
-def sender_of(settings: MailSettings, plan) -> str:
+DEMO_SENDER = "vanphong@congdoan.example.org"      # fictional (.example): the demo's office address
+
+
+def sender_of(settings: MailSettings, plan, settings_file: Path | None = None) -> str:
+    """The office's sender address; missing -> Lỗi/Thử naming the settings file to write it in."""
     sender = settings.sender or plan.meta.get("office_email") or (settings.smtp_user or settings.user)
     if not sender or "@" not in str(sender):
+        where = f"tệp {settings_file}" if settings_file else "tệp thidua.toml đặt cạnh sổ làm việc"
         raise ThiDuaError("Chưa có địa chỉ gửi thư của văn phòng.",
-                          "Điền sender trong mục [mail] của tệp thidua.toml (hoặc office_email ở trang Thông tin chung).")
+                          f"Ghi hai dòng [mail] và sender = \"địa-chỉ@của-văn-phòng\" vào {where} "
+                          "(hoặc chỉ tệp khác bằng --settings; hoặc điền office_email ở trang Thông tin chung).")
     return str(sender)
 
 
@@ -298,8 +304,11 @@ def build(ws, what: str, round_code: str, sender: str, templates_dir=None) -> tu
 
 
 def demo_dry_run(ws, out: Path, round_code: str = "Q1", say=print) -> SendReport:
-    """The demo's view of `thidua mail send --dry-run`: the reminders of a round as .eml files."""
-    sender = str(ws.plan.meta.get("office_email") or "vanphong@congdoan.example.org")
+    """The demo's view of `thidua mail send --dry-run`: the reminders of a round as .eml files; its folder gets a
+    thidua.toml with the (fictional) sender, where `thidua mail send --db DIR/thidua.db` looks."""
+    from thidua.mail.settings import write_demo_settings
+    sender = str(ws.plan.meta.get("office_email") or DEMO_SENDER)
+    write_demo_settings(out, sender)
     outgoing, _ = build(ws, "reminders", round_code, sender, out / "templates" / round_code)
     report = send_messages(ws, outgoing, MailSettings(), round_code, "reminders", dry_run=True,
                            out_dir=out / "thu-gui" / round_code)

@@ -101,14 +101,38 @@ def load_settings(meta: Mapping[str, Any] | None = None, settings_file: Path | N
     return s.merged(dict(overrides or {}), "Dòng lệnh")
 
 
-def settings_file_for(workbook: str | Path | None, explicit: str | Path | None = None) -> Path | None:
-    """The settings file: the one named, else thidua.toml beside the workbook, else in the current folder."""
+def settings_file_for(workbook: str | Path | None, explicit: str | Path | None = None,
+                      db: str | Path | None = None) -> Path | None:
+    """The settings file: the one named, else thidua.toml beside the workbook, else beside the store (--db),
+    else in the current folder; None when none of the last two exists."""
     if explicit:
         return Path(explicit)
     if workbook:
         return Path(workbook).resolve().parent / SETTINGS_FILE
-    here = Path(SETTINGS_FILE)
-    return here if here.is_file() else None
+    for here in ([Path(db).parent / SETTINGS_FILE] if db else []) + [Path(SETTINGS_FILE)]:
+        if here.is_file():
+            return here
+    return None
+
+
+def settings_home(workbook: str | Path | None, explicit: str | Path | None = None,
+                  db: str | Path | None = None) -> Path:
+    """Where the settings file is read from, or goes when there is none yet (named in hints)."""
+    found = settings_file_for(workbook, explicit, db)
+    if found is not None:
+        return found
+    return (Path(db).parent if db else Path(".")).resolve() / SETTINGS_FILE
+
+
+def write_demo_settings(folder: Path, sender: str) -> Path:
+    """A thidua.toml for the demo's folder: a (fictional) sender, enough for `mail send --dry-run`."""
+    from thidua.fileio import atomic_write_bytes
+    text = ("# Cài đặt hộp thư của văn phòng (thidua demo: địa chỉ hư cấu, chỉ để chạy thử).\n"
+            "# Các lệnh thidua tìm tệp này cạnh sổ làm việc (--workbook), cạnh cơ sở dữ liệu (--db)\n"
+            "# hoặc ở thư mục đang đứng; xem mục «The office's mailbox» trong README.md.\n"
+            "[mail]\n"
+            f"sender = \"{sender}\"\n")
+    return atomic_write_bytes(Path(folder) / SETTINGS_FILE, text.encode("utf-8"))
 
 
 def require_secure(host: str, security: str, what: str) -> None:

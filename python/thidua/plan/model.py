@@ -38,6 +38,7 @@ FIGURES = ("period", "latest")
 #                    year that starts on the same day (SK1 01/01-31/07 within TK 01/01-31/12).
 RULE_KINDS = ("required_when", "blank_when", "not_more_than", "never_decreases")
 CROSS_ROUND = ("never_decreases",)
+ROUND_KINDS = ("registration", "quarter", "review", "adhoc")     # what a round of the plan can be
 
 
 def version_year(version: Any) -> int | None:
@@ -585,7 +586,8 @@ class Plan:
 
     def _check_rules(self) -> list[str]:
         kinds = {i.code: i.type for i in self.indicators}
-        problems = []
+        problems = [f"kỳ {r.code}: loại kỳ «{r.kind}» không có ({', '.join(ROUND_KINDS)})"
+                    for r in self.rounds if r.kind not in ROUND_KINDS]
         for rule in self.rules:
             named = list(rule.fields) + [c.field for c in rule.when]
             for code in named:

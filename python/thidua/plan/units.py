@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thidua.errors import ThiDuaError
 from thidua.plan.model import to_date
+from thidua.text.normalize import label_key
 
 DEFAULT_REGISTER = "units2019.csv"
 COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded", "status", "successor")
@@ -18,7 +19,8 @@ COLUMNS = ("code", "name", "cluster", "staff", "members", "email", "founded", "s
 # merged into `successor` (sáp nhập), or renamed / given a new code `successor` (đổi tên, đổi mã).
 ACTIVE = "active"
 STATUSES = (ACTIVE, "closed", "merged", "renamed")
-STATUS_LABELS = ("Đang hoạt động", "Giải thể", "Sáp nhập", "Đổi tên, đổi mã")
+# Items of an in-cell list in the workbook, which spreadsheet programs split at commas: no comma in a label.
+STATUS_LABELS = ("Đang hoạt động", "Giải thể", "Sáp nhập", "Đổi tên/đổi mã")
 NEEDS_SUCCESSOR = ("merged", "renamed")
 
 
@@ -47,11 +49,11 @@ class Unit:
 
 def unit_status(value: Any) -> str | None:
     """The status code of a register cell: a code or its Vietnamese label, any case; blank is active; None if unknown."""
-    text = " ".join(str(value or "").split()).casefold()
+    text = label_key(value or "")
     if not text:
         return ACTIVE
     for code, label in zip(STATUSES, STATUS_LABELS):
-        if text in (code, label.casefold()):
+        if text in (code, label_key(label)):          # «Đổi tên, đổi mã» of an older register too
             return code
     return None
 

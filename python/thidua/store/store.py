@@ -326,9 +326,19 @@ class Store:
         """Apply the known migrations not yet applied, in order; refuse a store written by a newer version, and a
         database of another application."""
         if self.engine != "sqlite":
+            if self._up_to_date():            # the usual case: nothing to apply, no writers' lock (readers never wait)
+                self._check_ours()
+                return []
             with self.atomic():               # migrating from two PCs at once: one after the other
                 return self._migrate()
         return self._migrate()
+
+    def _up_to_date(self) -> bool:
+        """Whether this store has exactly the migrations this version knows (read only: no table is created)."""
+        if "migrations" not in self.tables():
+            return False
+        applied = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+        return applied == {name for name, _ in migrations()}
 
     def _migrate(self) -> list[str]:
         self._check_ours()

@@ -83,3 +83,9 @@ def strip_invisible(text: str, controls: bool = True) -> tuple[str, list[str]]:
 def xml_safe(text: str) -> str:
     """`text` holding only characters XML 1.0 allows (and no invisible ones), for values stamped into a workbook."""
     return _NOT_XML.sub("", strip_invisible(text)[0])
+
+
+def label_key(text: str) -> str:
+    """A list label as typed or chosen, for comparing: case, spacing and the separators , / ; ignored (a label
+    written «Sơ kết, tổng kết» by an older workbook matches «Sơ kết/tổng kết»)."""
+    return " ".join(re.sub(r"[,/;]", " ", nfc(str(text))).split()).casefold()

@@ -166,6 +166,9 @@ def _validation(col: L.Col) -> dict | None:
     alert = {"error_title": "Giá trị không hợp lệ", "error_type": "stop"}
     if col.kind in ("list", "bool"):
         items = col.labels or col.choices or ("Có", "Không")
+        comma = [i for i in items if "," in i]
+        if comma:      # spreadsheet programs split an in-cell list at commas: «Sơ kết, tổng kết» would be two items
+            raise ValueError(f"cột «{col.label}»: nhãn có dấu phẩy trong danh sách chọn: {comma}")
         return dict(alert, validate="list", source=list(items), error_message="Chọn trong danh sách: " + ", ".join(items))
     if col.kind == "int":
         return dict(alert, validate="integer", criteria=">=", value=0, error_message="Nhập số nguyên không âm.")

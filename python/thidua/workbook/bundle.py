@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,11 @@ UV_VERSION = "0.13.9"                    # uv.exe comes from this release's win_
 SDIST_ONLY = ("odfpy",)                  # pinned packages with no wheel on the index: built once here
 SUPPORT_DIR = "goi-cai-dat"              # in the zip: uv.exe and wheels/ beside cai-dat.bat
 LOCK_NAME = "requirements-win64.txt"
+PYTHON_DIR = f"{SUPPORT_DIR}/python"     # in the zip: a CPython archive for offices without Internet
+PYTHON_NOTE = "python-offline.txt"       # KEY=VALUE lines cai-dat.bat reads (version, file, SHA-256)
+# python-build-standalone's names: cpython-3.12.16+20261110-x86_64-pc-windows-msvc-install_only.tar.gz
+CPYTHON_NAME = re.compile(r"cpython-(\d+)\.(\d+)\.(\d+)\+(\d{8})-x86_64-pc-windows-msvc-"
+                          r"(install_only|install_only_stripped)\.tar\.gz")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # The marker environment of 64-bit CPython 3.12 on Windows: pip evaluates markers for the machine it runs
 # on, so `pywin32; platform_system == "Windows"` (xlwings) would be left out of a bundle built on Linux.
@@ -49,8 +56,8 @@ class Bundle:
     seconds: float
 
 
-def bundle_name(version: str = __version__) -> str:
-    return f"ThiDua-{version}-win64.zip"
+def bundle_name(version: str = __version__, offline: bool = False) -> str:
+    return f"ThiDua-{version}-win64{'-kem-python' if offline else ''}.zip"
 
 
 def _pip(args: list[str], what: str) -> None:
@@ -212,25 +219,83 @@ def uv_exe(cache: Path) -> bytes:
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
-    kind = zipfile.ZIP_STORED if name.endswith(".whl") else zipfile.ZIP_DEFLATED
+    kind = zipfile.ZIP_STORED if name.endswith((".whl", ".gz")) else zipfile.ZIP_DEFLATED
     info = zipfile.ZipInfo(name, ZIP_DATE)
     info.external_attr = 0o644 << 16
     zf.writestr(info, data, kind)
 
 
-def bundle_windows(out_dir: str | Path, cache: str | Path | None = None, workbook: Path = WORKBOOK) -> Bundle:
-    """Write ThiDua-<version>-win64.zip into `out_dir`: everything the office PC needs except CPython itself."""
+@dataclass(frozen=True)
+class PythonArchive:
+    """A CPython build for 64-bit Windows the builder supplies (python-build-standalone's install_only)."""
+
+    path: Path
+    version: tuple[int, int, int]
+    build: str
+    sha256: str
+
+    def note(self) -> str:
+        """goi-cai-dat/python/python-offline.txt: what cai-dat.bat needs to have uv install it offline."""
+        major, minor, patch = self.version
+        lines = [f"MAJOR={major}", f"MINOR={minor}", f"PATCH={patch}", f"BUILD={self.build}",
+                 f"FILE={self.path.name}", f"SHA256={self.sha256}"]
+        return "\r\n".join(lines) + "\r\n"
+
+
+def python_archive(path: str | Path) -> PythonArchive:
+    """Check a supplied CPython archive: its name (version, build, platform) and that it holds python.exe."""
+    import tarfile
+    path = Path(path)
+    want = (f"Dùng bản «install_only» của python-build-standalone cho Windows 64-bit, Python "
+            f"{PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}, giữ nguyên tên tệp (dạng cpython-"
+            f"{PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}.X+NGÀY-x86_64-pc-windows-msvc-install_only.tar.gz).")
+    if not path.is_file():
+        raise ThiDuaError(f"Không thấy tệp Python {path}.", want)
+    found = CPYTHON_NAME.fullmatch(path.name)
+    if not found:
+        raise ThiDuaError(f"Tên tệp {path.name} không phải một bản CPython cho Windows 64-bit.", want)
+    version = tuple(int(found.group(i)) for i in (1, 2, 3))
+    if version[:2] != PYTHON_VERSION:
+        raise ThiDuaError(f"Tệp {path.name} là Python {version[0]}.{version[1]}; các thư viện trong gói là cho "
+                          f"Python {PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}.", want)
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            names = {m.name.lstrip("./") for m in tar.getmembers()}
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ThiDuaError(f"Không đọc được tệp {path.name}: {exc}.", want) from None
+    if "python/python.exe" not in names:
+        raise ThiDuaError(f"Tệp {path.name} không có python/python.exe.", want)
+    with open(path, "rb") as fh:
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    return PythonArchive(path, version, found.group(4), sha)
+
+
+def _need_tools() -> None:
+    """bundle-windows needs packaging and pip (both in requirements): say what to install, not a traceback."""
+    missing = [name for name in ("packaging", "pip") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ThiDuaError(f"Thiếu thư viện Python {', '.join(missing)} để tạo gói cài đặt Windows.",
+                          "Cài lại theo README, trong môi trường ảo .venv: "
+                          "pip install -r requirements.txt -e .   (rồi chạy lại thidua bundle-windows)")
+
+
+def bundle_windows(out_dir: str | Path, cache: str | Path | None = None, workbook: Path = WORKBOOK,
+                   python: str | Path | None = None) -> Bundle:
+    """Write ThiDua-<version>-win64.zip into `out_dir`: everything the office PC needs except CPython itself,
+    which cai-dat.bat downloads; with `python` (a CPython archive for Windows), that too: no Internet needed."""
     start = time.monotonic()
+    _need_tools()
     cache = Path(cache or os.environ.get("THIDUA_BUNDLE_CACHE") or DEFAULT_CACHE)
     if not Path(workbook).exists():
         raise ThiDuaError(f"Không thấy sổ làm việc {workbook}.", "Chạy: thidua build-workbook")
+    archive = python_archive(python) if python else None
     with tempfile.TemporaryDirectory(prefix="thidua-bundle-") as tmp:
         own = package_wheel(Path(tmp))
         deps = dependency_wheels(cache)
         wheels = sorted([own, *deps], key=lambda p: p.name.lower())
         lines = [f"# {bundle_name()}: every wheel cai-dat.bat installs (uv pip install --offline --no-index)"]
         lines += [_pin(p) for p in wheels]
-        target = Path(out_dir) / bundle_name()
+        target = Path(out_dir) / bundle_name(offline=archive is not None)
         with atomic_path(target) as part, zipfile.ZipFile(part, "w") as zf:
             _add(zf, "cai-dat.bat", SETUP_SCRIPT.read_bytes())
             _add(zf, Path(workbook).name, Path(workbook).read_bytes())
@@ -238,6 +303,9 @@ def bundle_windows(out_dir: str | Path, cache: str | Path | None = None, workboo
             _add(zf, f"{SUPPORT_DIR}/wheels/{LOCK_NAME}", ("\r\n".join(lines) + "\r\n").encode("ascii"))
             for wheel in wheels:
                 _add(zf, f"{SUPPORT_DIR}/wheels/{wheel.name}", wheel.read_bytes())
+            if archive:
+                _add(zf, f"{PYTHON_DIR}/{PYTHON_NOTE}", archive.note().encode("ascii"))
+                _add(zf, f"{PYTHON_DIR}/{archive.path.name}", archive.path.read_bytes())
     return Bundle(target, tuple(w.name for w in wheels), time.monotonic() - start)
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from xlsxwriter.utility import xl_rowcol_to_cell
+
 from thidua.errors import ThiDuaError
+from thidua.text.normalize import label_key
 from thidua.plan.dated import ROLES, ROUNDINGS, TABLE_NAMES
-from thidua.plan.model import FIGURES, RULE_KINDS
+from thidua.plan.model import FIGURES, ROUND_KINDS, RULE_KINDS
 from thidua.plan.units import STATUS_LABELS as UNIT_STATUS_LABELS, STATUSES as UNIT_STATUSES
 
 TITLE_ROW = 0       # sheet title
@@ -50,11 +53,17 @@ class Col:
         return self._one(value)
 
     def _one(self, value: str) -> str:
-        wanted = " ".join(value.split()).casefold()
+        wanted = label_key(value)
         for code, label in zip(self.choices, self.labels):
-            if wanted in (code.casefold(), label.casefold()):
+            if wanted in (label_key(code), label_key(label)):      # «Sơ kết, tổng kết» of an older workbook too
                 return code
         return value.strip()
+
+    def known(self, value: Any) -> bool:
+        """Whether a value read from the workbook is one of a list column's choices (or blank)."""
+        if self.kind != "list" or not self.choices or value in (None, ""):
+            return True
+        return self._one(str(value)) in self.choices
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,8 @@ class TableSheet:
         return "tbl_" + self.key
 
 
-ROUND_KINDS = ("registration", "quarter", "review", "adhoc")
-ROUND_KIND_LABELS = ("Đăng ký thi đua", "Báo cáo quý", "Sơ kết, tổng kết", "Đột xuất")
+# Labels are items of in-cell lists, which spreadsheet programs split at commas: never a comma in a label.
+ROUND_KIND_LABELS = ("Đăng ký thi đua", "Báo cáo quý", "Sơ kết/tổng kết", "Đột xuất")
 SUBJECTS = ("individual", "collective", "both")
 SUBJECT_LABELS = ("Cá nhân", "Tập thể", "Cá nhân và tập thể")
 TYPES = ("int", "money", "bool", "date")
@@ -317,11 +326,17 @@ def table_rows(get_rows: RowsGetter, sheet: TableSheet) -> list[dict]:
                           "Không xóa cột hay dòng ẩn; tạo lại sổ làm việc nếu cần.")
     out = []
     by_key = {c.key: c for c in sheet.columns}
-    for row in values[FIRST_ROW:]:
+    for r, row in enumerate(values[FIRST_ROW:], start=FIRST_ROW):
         record = {key: clean(row[i]) if i < len(row) else None for i, key in enumerate(keys) if key}
         for key, value in record.items():
             if key in by_key:
-                record[key] = by_key[key].code(value)
+                col = by_key[key]
+                if not col.known(value):
+                    cell = xl_rowcol_to_cell(r, keys.index(key))
+                    raise ThiDuaError(f"Trang «{sheet.name}», ô {cell} (cột «{col.label}»): «{value}» không có trong "
+                                      f"danh sách ({'; '.join(col.labels or col.choices)}).",
+                                      "Chọn lại giá trị của ô đó trong danh sách thả xuống, lưu sổ rồi chạy lại.")
+                record[key] = col.code(value)
         if any(v is not None for v in record.values()):
             out.append(record)
     return out

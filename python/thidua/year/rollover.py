@@ -76,7 +76,7 @@ def carry_register(previous: Sequence[Unit], given: Sequence[Unit] | None, sourc
                 f"Danh sách đơn vị năm {year} không có {len(lost)} đơn vị của năm {source}: {named}"
                 + ("…" if len(lost) > 10 else "") + ". Không khớp được nên lịch sử của các đơn vị này sẽ mất.",
                 "Giữ dòng của mỗi đơn vị năm trước trong danh sách mới: đơn vị thôi hoạt động thì chọn Tình trạng "
-                "«Giải thể»; sáp nhập thì «Sáp nhập» và ghi mã đơn vị nhận sáp nhập; đổi mã thì «Đổi tên, đổi mã» "
+                "«Giải thể»; sáp nhập thì «Sáp nhập» và ghi mã đơn vị nhận sáp nhập; đổi mã thì «Đổi tên/đổi mã» "
                 "và ghi mã mới ở cột «Đơn vị kế tục». Chưa ghi gì vào thư mục năm mới.")
         units = list(given)
         before = {u.code: u for u in previous}
