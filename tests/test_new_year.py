@@ -625,6 +625,30 @@ def test_a_copied_year_that_cannot_reach_its_history_says_so_and_finds_it_once_c
 
 
 # ---------------------------------------------------------------- the pure parts
+def test_a_years_store_is_named_by_one_url_and_a_schema_and_read_as_seen_from_the_store_that_records_it(tmp_path):
+    from thidua.errors import ThiDuaError
+    from thidua.store.locator import locate, recorded_as, seen_from
+    where = locate("postgresql://vanphong@may-chu:5433/thidua?sslmode=require&schema=thidua_2020")
+    assert (where.url, where.schema) == ("postgresql://vanphong@may-chu:5433/thidua?sslmode=require", "thidua_2020")
+    assert locate(where.name) == where and where.database.name == where.url
+    assert locate("postgresql://vanphong@may-chu/thidua").for_year(2021).year == 2021
+    assert where.for_year(2021) == where                        # a schema named wins over the year asked for
+    with pytest.raises(ThiDuaError, match="tên lược đồ"):
+        locate("postgresql://u@h/db?schema=Năm 2020")
+    # a year in the same database is read with this PC's login (its password file); another server's as recorded
+    here = locate("postgresql://binh@may-chu:5433/thidua", password_file="/home/binh/mk.txt").for_year(2021)
+    earlier = seen_from(here, "postgresql://an@may-chu:5433/thidua?schema=thidua_2019")
+    assert (earlier.parts[0], earlier.schema, earlier.password_file, earlier.year) == (
+        "binh", "thidua_2019", "/home/binh/mk.txt", None)
+    assert seen_from(here, "postgresql://an@may-khac/cu").parts[:2] == ("an", "may-khac")
+    # files: relative to the store that records them, so a folder of years moves whole
+    book = locate(tmp_path / "nam" / "thidua-2020.sqlite")
+    assert seen_from(book, "thidua-2019.sqlite").path == tmp_path / "nam" / "thidua-2019.sqlite"
+    assert recorded_as(book, locate(tmp_path / "cu" / "thidua-2019.sqlite")) == "../cu/thidua-2019.sqlite"
+    assert recorded_as(here, locate(tmp_path / "cu.sqlite")) == str(tmp_path / "cu.sqlite")
+    assert recorded_as(book, earlier) == "postgresql://binh@may-chu:5433/thidua?schema=thidua_2019"
+
+
 def test_29_february_is_clamped_and_said():
     assert shift_date(dt.date(2020, 2, 29), 1) == (dt.date(2021, 2, 28), "ngày 29/02/2020 không có trong năm 2021: "
                                                                            "đã ghi 28/02/2021")
