@@ -302,3 +302,24 @@ def test_new_year_button_makes_next_years_workbook_beside_this_one(office, conso
     assert [u.code for u in load_units(folder / "ThiDua2020.xlsm")] == [u.code for u in units]
     actions, data = run(folder, "new_year")          # pressed again: refused, nothing over the new year
     assert status_of(actions, data).startswith("Lỗi: Năm 2020 đã có bộ làm việc")
+
+
+def test_new_year_button_on_a_server_makes_the_years_schema_in_the_same_database(office, pg_url, tmp_path):
+    """«Chuyển sang năm mới» with the store on PostgreSQL (thidua.toml beside the book names the database): the 2020
+    store is the schema thidua_2020 of that database, nothing but the workbook is written beside the book, and the
+    2020 workbook finds its store with the same one URL."""
+    from storebuild import new_store
+    folder = tmp_path / "van-phong"
+    folder.mkdir()
+    (folder / "ThiDua2019.xlsm").write_bytes(build_bytes())
+    (folder / "thidua.toml").write_text(f'[store]\nurl = "{pg_url}"\n', encoding="utf-8")
+    new_store(pg_url, load_plan(folder / "ThiDua2019.xlsm"), load_units(folder / "ThiDua2019.xlsm")).close()
+    actions, data = run(folder, "new_year")
+    message = status_of(actions, data)
+    assert message.startswith(f"Đã tạo ThiDua2020.xlsm và kho dữ liệu {pg_url}?schema=thidua_2020 trên máy chủ "
+                              "127.0.0.1:"), message
+    assert sorted(p.name for p in folder.iterdir()) == ["ThiDua2019.xlsm", "ThiDua2020.xlsm", "thidua.toml"]
+    with WorkingSet.load(workbook=folder / "ThiDua2020.xlsm").store() as store:
+        assert store.location.schema == "thidua_2020" and store.meta("year") == "2020"
+    actions, data = run(folder, "new_year")          # pressed again: refused, nothing over the new year
+    assert status_of(actions, data).startswith("Lỗi: Năm 2020 đã có bộ làm việc")

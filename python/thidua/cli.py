@@ -243,7 +243,7 @@ def cmd_proposals_export(args) -> int:
 
 def cmd_summary(args) -> int:
     from thidua.reports.summary_job import build_summary
-    previous = Path(args.previous_db) if args.previous_db else None
+    previous = args.previous_db or None                 # a file or a server URL (store/locator.py)
     out = build_summary(working_set(args), args.period, Path(args.out), args.pdf, previous)
     print(f"Đã ghi báo cáo {'tổng kết năm' if args.period == 'year' else 'sơ kết đợt ' + args.period}: {out}"
           + (f" và {out.with_suffix('.pdf')}" if args.pdf else ""))
@@ -369,10 +369,17 @@ def cmd_store_copy(args) -> int:
     from thidua.mail.settings import settings_file_for
     from thidua.store.transfer import copy_store
     settings = settings_from({}, settings_file_for(None, args.settings))
-    done = copy_store(choose(args.source, settings), choose(args.target, settings), force=args.force)
-    print(f"Đã chép kho dữ liệu {done.source} sang {done.target}: {len(done.rows)} bảng, "
-          f"{format_number(sum(done.rows.values()))} dòng, {format_number(done.n_files)} tệp lưu trữ "
-          f"({format_number(done.n_bytes / 1e6, 1)} MB), sau {format_seconds(done.seconds)} giây.")
+    from thidua.year.history import follow_copy
+    done = copy_store(choose(args.source, settings), choose(args.target, settings), force=args.force,
+                      year=args.year)
+    print(f"Đã chép kho dữ liệu" + (f" năm {done.year}" if done.year else "") + f" {done.source} sang {done.target}: "
+          f"{len(done.rows)} bảng, {format_number(sum(done.rows.values()))} dòng, {format_number(done.n_files)} tệp "
+          f"lưu trữ ({format_number(done.n_bytes / 1e6, 1)} MB), sau {format_seconds(done.seconds)} giây.")
+    history = follow_copy(done)
+    if history:
+        print("Chỉ chép kho của một năm; kho các năm trước không được chép, kho mới đọc chúng (chỉ đọc) ở:")
+        for line in history:
+            print(f"  {line}")
     return 0
 
 
@@ -384,10 +391,16 @@ def cmd_new_year(args) -> int:
     ws = source_working_set(args.year, args.from_year, folder=args.dir, workbook=args.workbook, plan=args.plan,
                             register=args.register, db=args.db, key_file=args.key)
     given = load_units(args.new_register) if args.new_register else None
-    done = new_year(ws, args.year, args.out, given)
+    out = args.out
+    if out is None and not ws.location.is_sqlite:      # a store on a server: the new workbook beside the old one
+        out = Path(args.workbook).resolve().parent if args.workbook else Path(args.dir or ".")
+    done = new_year(ws, args.year, out, given)
     for line in done.lines():
         print(line)
-    sizes = ", ".join(f"{p.name} {format_number(p.stat().st_size / 1024, 0)} KB" for p in (done.workbook, done.store))
+    files = [done.workbook] + ([Path(done.store.path)] if done.store.is_sqlite else [])
+    sizes = ", ".join(f"{p.name} {format_number(p.stat().st_size / 1024, 0)} KB" for p in files)
+    if not done.store.is_sqlite:
+        sizes += f"; kho dữ liệu năm {done.year} trên máy chủ {done.store.server}: {done.store.name}"
     print(f"Xong sau {format_seconds(done.seconds)} giây ({sizes}). Làm việc năm {done.year}: mở {done.workbook}, "
           f"hoặc dùng --workbook {done.workbook}.")
     return 0
@@ -811,8 +824,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--from", dest="from_year", type=int, metavar="PREVIOUS",
                    help="năm trước để chuyển từ đó (mặc định: YEAR - 1)")
     p.add_argument("--dir", help="thư mục có sổ ThiDua<PREVIOUS>.xlsm khi không ghi --workbook (mặc định: thư mục hiện tại)")
-    p.add_argument("--db", help="kho dữ liệu năm trước (mặc định: thidua-<PREVIOUS>.sqlite cạnh sổ làm việc)")
-    p.add_argument("--out", help="thư mục ghi năm mới (mặc định: thư mục của kho dữ liệu năm trước)")
+    p.add_argument("--db", help="kho dữ liệu năm trước (mặc định: thidua-<PREVIOUS>.sqlite cạnh sổ làm việc, hoặc "
+                   "[store] url); trên máy chủ PostgreSQL, kho năm mới là lược đồ thidua_<YEAR> của cùng cơ sở dữ liệu")
+    p.add_argument("--out", help="thư mục ghi năm mới (mặc định: thư mục của kho dữ liệu năm trước; kho trên máy "
+                   "chủ: thư mục của sổ làm việc năm trước)")
     p.add_argument("--new-register", help="danh sách đơn vị năm mới (.csv hoặc .xlsm) để đối chiếu với năm trước; mặc "
                    "định: chuyển nguyên danh sách năm trước")
     _common(p)
@@ -864,11 +879,13 @@ def build_parser() -> ArgumentParser:
 
     p = sub.add_parser("store", help="kho dữ liệu: chép giữa tệp SQLite và máy chủ PostgreSQL")
     stores = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
-    q = stores.add_parser("copy", help="chép nguyên một kho dữ liệu (kể cả các tệp lưu trữ) sang chỗ khác: "
-                          "tệp .db hoặc postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL")
+    q = stores.add_parser("copy", help="chép nguyên kho dữ liệu của một năm (kể cả các tệp lưu trữ) sang chỗ khác: "
+                          "tệp .db hoặc postgresql://TÊN@MÁY_CHỦ:5432/TÊN_CSDL (kho năm đó vào lược đồ của năm)")
     q.add_argument("--from", dest="source", required=True, help="kho dữ liệu nguồn (tệp hoặc địa chỉ máy chủ)")
     q.add_argument("--to", dest="target", required=True, help="kho dữ liệu đích, trống (tệp mới hoặc CSDL mới tạo)")
     q.add_argument("--force", action="store_true", help="thay dữ liệu đang có ở đích")
+    q.add_argument("--year", type=int, help="năm cần chép khi cơ sở dữ liệu nguồn có kho của nhiều năm (mỗi lần chép "
+                   "kho của một năm; chép năm cũ trước để kho năm sau tìm thấy lịch sử ở cùng chỗ)")
     q.add_argument("--settings", help="tệp cài đặt (mật khẩu: password_file trong mục [store])")
     q.set_defaults(func=cmd_store_copy)
 

@@ -366,7 +366,8 @@ def new_year(ctx: Context) -> str:
     from thidua.year.rollover import new_year as roll
     done = roll(ctx.ws, ctx.plan.year + 1, ctx.folder)
     write_table(ctx.book, "newyear", L.REPORT_HEADER, done.rows())
-    return (f"Đã tạo {done.workbook.name} và kho dữ liệu {done.store.name} cạnh sổ này; {len(done.checks())} việc "
+    where = "cạnh sổ này" if done.store.is_sqlite else f"trên máy chủ {done.store.server}"
+    return (f"Đã tạo {done.workbook.name} và kho dữ liệu {done.store_name} {where}; {len(done.checks())} việc "
             f"cần kiểm tra (trang {L.RESULT_SHEETS['newyear'][0]}). Mở {done.workbook.name} để làm việc năm "
             f"{done.year}.")
 

@@ -13,11 +13,11 @@ from thidua.store import submissions
 from thidua.store.store import exists
 
 
-def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | None = None) -> Path:
+def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Path | str | None = None) -> Path:
     """Write the summary workbook for the period to `out` (and OUT.pdf beside it with `pdf`); return `out`.
 
     Last year's figures come from the history of the working set (the store of the previous year, read with that
-    year's plan and register); `previous_db` names another store to compare with instead."""
+    year's plan and register); `previous_db` names another store (a file or a server URL) to compare with instead."""
     from thidua import faults
     from thidua.year.history import History
     out = Path(out)
@@ -29,7 +29,10 @@ def build_summary(ws, period: str, out: Path, pdf: bool = False, previous_db: Pa
         previous = None
         last = history.previous()
         if last is not None and last.error and previous_db is not None:     # the store the office named
-            raise ThiDuaError(f"Không so sánh được với kho {Path(previous_db).name}: {last.error}.",
+            from thidua.store.locator import locate
+            named = locate(previous_db)
+            raise ThiDuaError(f"Không so sánh được với kho {Path(named.path).name if named.is_sqlite else named.name}: "
+                              f"{last.error}.",
                               "Chỉ kho dữ liệu của năm trước bằng --previous-db, hoặc bỏ tùy chọn đó (lịch sử các năm "
                               "của kho năm nay được dùng).")
         if last is not None and not last.error:

@@ -81,6 +81,12 @@ def copy_years(source: Store, target: Store, location_of: Mapping[int, str | Non
                                  "note": row["note"]}], key=("year",))
 
 
+def set_location(store: Store, year: int, location: str) -> None:
+    """Where an earlier year's store is, as seen from this store (after the store was copied elsewhere)."""
+    with store.atomic():
+        store.conn.execute("UPDATE years SET location = ? WHERE year = ?", (location, int(year)))
+
+
 def copy_meta(source: Store, target: Store, names: Iterable[str]) -> None:
     for name in names:
         value = source.meta(name)

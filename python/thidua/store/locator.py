@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from thidua.errors import ThiDuaError
 
@@ -18,17 +18,26 @@ KEYRING_SERVICE = "thidua-store"       # keyring set thidua-store USER
 META_PREFIX = "store_"                 # rows of the workbook's «Thông tin chung» sheet: store_url, store_staff, ...
 URL_FORM = "postgresql://TÊN_ĐĂNG_NHẬP@MÁY_CHỦ:5432/TÊN_CƠ_SỞ_DỮ_LIỆU"
 _DB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SCHEMA_PARAM = "schema"                # postgresql://u@h/db?schema=thidua_2020: one year's store in that database
 
 
 @dataclass(frozen=True)
 class StoreLocation:
     """An engine-neutral locator of the store: `engine` is "sqlite" (with `path`) or "postgresql" (with `url`, never
-    holding a password; the password comes from `password_file` or the OS keyring, see `store.postgres`)."""
+    holding a password; the password comes from `password_file` or the OS keyring, see `store.postgres`).
+
+    On a server one database holds the office's years, each year's store in its own schema (`thidua_2020`; a store
+    made before yearly schemas stays in the database's default schema). `schema` names it; without a schema,
+    `year` asks for that year's store, found when connecting (store/postgres.py `find_year`); with neither, the
+    default schema."""
 
     engine: str
     path: Path | None = None
     url: str | None = None
     password_file: str | None = None
+    schema: str | None = None
+    year: int | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -36,8 +45,39 @@ class StoreLocation:
 
     @property
     def name(self) -> str:
-        """How messages name the store: the file, or the server URL (no password)."""
-        return str(self.path) if self.is_sqlite else str(self.url)
+        """How messages name the store, and how a store records another (`years`): the file, or the server URL
+        (no password) with the year's schema."""
+        if self.is_sqlite:
+            return str(self.path)
+        if not self.schema:
+            return str(self.url)
+        return f"{self.url}{'&' if '?' in str(self.url) else '?'}{SCHEMA_PARAM}={self.schema}"
+
+    @property
+    def database(self) -> "StoreLocation":
+        """The database (a server store without its schema or year); a file for a file."""
+        return replace(self, schema=None, year=None) if not self.is_sqlite else self
+
+    def in_schema(self, schema: str | None) -> "StoreLocation":
+        """The store in `schema` of the same database (None: the default schema), found without a year."""
+        return replace(self, schema=schema or None, year=None)
+
+    def for_year(self, year: int | None) -> "StoreLocation":
+        """The store of `year` in the same database (found when connecting), unless a schema is already named."""
+        if self.is_sqlite or self.schema or year is None:
+            return self
+        return replace(self, year=int(year))
+
+    def same_store(self, other: "StoreLocation") -> bool:
+        """Whether both name the same store: one file, or one schema of one database (a year named but not yet
+        found is not compared)."""
+        if self.is_sqlite or other.is_sqlite:
+            return self.is_sqlite and other.is_sqlite and Path(self.path).resolve() == Path(other.path).resolve()
+        return self.same_database(other) and self.schema == other.schema
+
+    def same_database(self, other: "StoreLocation") -> bool:
+        """Whether `other` is on the same server and database (the user name aside)."""
+        return not self.is_sqlite and not other.is_sqlite and self.parts[1:] == other.parts[1:]
 
     def __str__(self) -> str:
         return self.name
@@ -101,9 +141,44 @@ def locate(value: "str | os.PathLike | StoreLocation | None", password_file: str
         raise _bad_url(text, f"tên cơ sở dữ liệu «{name}» chỉ được có chữ không dấu, số, dấu _ . -")
     if port is not None and not 0 < port < 65536:
         raise _bad_url(text, f"cổng {port} không hợp lệ")
+    params = parse_qsl(u.query, keep_blank_values=True)
+    schema = next((v for k, v in params if k == SCHEMA_PARAM), None)
+    if schema is not None and not _SCHEMA.match(schema):
+        raise _bad_url(text, f"tên lược đồ (schema) «{schema}» chỉ được có chữ thường không dấu, số, dấu _")
+    query = urlencode([(k, v) for k, v in params if k != SCHEMA_PARAM])
     netloc = (f"{u.username}@" if u.username else "") + u.hostname + (f":{port}" if port else "")
-    clean = f"postgresql://{netloc}/{PurePosixPath(u.path).name}" + (f"?{u.query}" if u.query else "")
-    return StoreLocation("postgresql", url=clean, password_file=password_file or None)
+    clean = f"postgresql://{netloc}/{PurePosixPath(u.path).name}" + (f"?{query}" if query else "")
+    return StoreLocation("postgresql", url=clean, password_file=password_file or None, schema=schema or None)
+
+
+def seen_from(base: StoreLocation, recorded: str) -> StoreLocation:
+    """A store that the store at `base` records (its `years` table), as a locator: a path relative to `base`'s
+    folder; a server address, read with `base`'s login (this PC's user and password) when it is in the same
+    database, else with the recorded user and `base`'s password file."""
+    if is_url(recorded):
+        where = locate(recorded)
+        if where.same_database(base):
+            return replace(base, schema=where.schema, year=None)
+        return replace(where, password_file=base.password_file)
+    path = Path(recorded)
+    if not path.is_absolute() and base.is_sqlite:
+        path = Path(os.path.normpath(Path(base.path).resolve().parent / path))
+    return StoreLocation("sqlite", path)
+
+
+def recorded_as(target: StoreLocation, where: StoreLocation) -> str:
+    """How the store at `target` records the store at `where`: a path relative to `target`'s folder when both are
+    files (the office's folder of years can be moved whole), else an absolute path, or a server store's address
+    (its URL with the year's schema, never a password)."""
+    if not where.is_sqlite:
+        return where.name
+    path = Path(where.path).resolve()
+    if target.is_sqlite:
+        try:
+            return os.path.relpath(path, Path(target.path).resolve().parent)
+        except ValueError:                 # another drive on Windows
+            pass
+    return str(path)
 
 
 def _bad_url(text: str, why: str) -> ThiDuaError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import re
 import time
@@ -98,8 +99,10 @@ def lost(location: StoreLocation, exc: BaseException) -> StoreUnreachable:
         "Kiểm tra máy chủ PostgreSQL và mạng, rồi chạy lại lệnh (lần chạy sau làm tiếp từ đầu, không trùng lặp).")
 
 
-def connect(location: StoreLocation):
-    """A connection in autocommit mode (transactions are opened explicitly by Store.atomic)."""
+def connect(location: StoreLocation, new: bool = False):
+    """A connection in autocommit mode (transactions are opened explicitly by Store.atomic), its search path set
+    to the store's schema: the one named, else the year's (`find_year`; `new`: a year that has no store yet may be
+    given its own schema), else the database's default. `.location` says which store it reached."""
     psycopg = _psycopg()
     try:
         conn = psycopg.connect(location.url, password=_password(location), autocommit=True,
@@ -107,7 +110,16 @@ def connect(location: StoreLocation):
     except psycopg.Error as exc:
         raise connect_error(location, exc) from None
     _adapt(conn)
-    return PgConnection(conn, location)
+    pg = PgConnection(conn, location)
+    try:
+        if location.schema is None and location.year is not None:
+            pg.location = location.in_schema(find_year(survey(pg), location, new))
+        if pg.location.schema:
+            pg.execute(f"SET search_path TO {_schema_ident(pg.location.schema)}")
+    except BaseException:
+        pg.close()
+        raise
+    return pg
 
 
 def _adapt(conn) -> None:
@@ -274,12 +286,199 @@ def reset_identities(conn: PgConnection) -> None:
 
 
 def holds_store(location: StoreLocation) -> bool:
-    """Whether the database already holds a ThiDua store (its migrations table)."""
-    conn = connect(location)
+    """Whether the database (the year's schema, when a year is asked for) already holds a ThiDua store."""
+    try:
+        conn = connect(location)
+    except NoYearStore:
+        return False
     try:
         return "migrations" in tables(conn)
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- the years of one database: a schema per year
+YEAR_SCHEMA = "thidua_{year}"
+_YEAR_SCHEMA = re.compile(r"^thidua_([0-9]{4})$")
+_OURS = ("meta", "files", "submissions", "cell_values")           # a store of the first release (no migrations)
+
+
+def year_schema(year: int) -> str:
+    """The schema of a year's store: thidua_2020."""
+    return YEAR_SCHEMA.format(year=int(year))
+
+
+def schema_year(schema: str | None) -> int | None:
+    found = _YEAR_SCHEMA.match(schema or "")
+    return int(found.group(1)) if found else None
+
+
+def _schema_ident(schema: str) -> str:
+    if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", schema):
+        raise ValueError(f"not a schema name: {schema!r}")
+    return f'"{schema}"'
+
+
+class NoYearStore(ThiDuaError):
+    """The database holds stores of other years but none of the year asked for."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Survey:
+    """The ThiDua stores of one database: the default schema's (with the year it records) and the year schemas."""
+
+    default: str                     # the default schema's name (normally public)
+    default_store: bool              # whether it holds a ThiDua store
+    default_year: int | None         # the year that store records (None: none recorded)
+    schemas: dict                    # {year: schema} of every thidua_YYYY schema
+    stored: frozenset                # the years whose schema holds a store
+
+    def years(self) -> list[int]:
+        """The years with a store here (the default schema's store counted when it records its year)."""
+        found = set(self.stored)
+        if self.default_store and self.default_year is not None:
+            found.add(self.default_year)
+        return sorted(found)
+
+
+def survey(conn: "PgConnection") -> Survey:
+    """What the database holds, read from the catalog (one query for the schemas, one for the default's year)."""
+    default = conn.execute("SELECT current_schema()").fetchone()[0] or "public"
+    present = set(tables(conn))
+    ours = "migrations" in present or set(_OURS) <= present
+    year = None
+    if ours and "meta" in present:
+        value = conn.execute("SELECT value FROM meta WHERE key = 'year'").fetchone()
+        year = int(value[0]) if value and value[0] not in (None, "") else None
+    schemas, stored = {}, set()
+    for name, holds in conn.execute(
+            "SELECT n.nspname, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid "
+            "AND c.relname = 'migrations' AND c.relkind = 'r') FROM pg_namespace n "
+            "WHERE n.nspname LIKE 'thidua%' ORDER BY n.nspname"):
+        y = schema_year(name)
+        if y is None:
+            continue
+        schemas[y] = name
+        if holds:
+            stored.add(y)
+    return Survey(default, ours, year, schemas, frozenset(stored))
+
+
+def find_year(found: Survey, location: StoreLocation, new: bool = False) -> str | None:
+    """The schema of `location.year`'s store (None: the default schema). A year's own schema (thidua_2020) when it
+    exists; else the default schema when its store holds that year (a store made before yearly schemas) or when
+    the database holds no store yet (the first year goes where a single store always went); else, for `new` (a
+    roll-over, a copy, a restore), the year's own schema, to be made. Otherwise the year has no store here:
+    NoYearStore, naming the years that have one."""
+    year = int(location.year)
+    if year in found.schemas:
+        return found.schemas[year]
+    if found.default_store and found.default_year in (None, year):
+        return None
+    if not found.default_store and not found.stored:
+        return None
+    if new:
+        return year_schema(year)
+    _, host, port, name = location.parts
+    have = found.years()
+    raise NoYearStore(
+        f"Cơ sở dữ liệu «{name}» trên máy chủ {host}:{port} chưa có kho dữ liệu năm {year}"
+        + (f" (có kho các năm {', '.join(map(str, have))})" if have else "") + ".",
+        f"Năm mới: chạy «thidua new-year {year}» trong thư mục có sổ ThiDua{year - 1}.xlsm (kho năm {year} được tạo "
+        f"trên cùng máy chủ); hoặc chép kho năm đó vào bằng «thidua store copy --to {location.database.name}»; "
+        "nếu đang mở nhầm năm thì dùng sổ làm việc / kế hoạch của năm đã có kho.")
+
+
+def place_year(location: StoreLocation, year: int) -> StoreLocation:
+    """Where `year`'s store is, or is to be made, in the database of `location` (its schema named)."""
+    conn = connect(dataclasses.replace(location, schema=None, year=int(year)), new=True)
+    try:
+        return conn.location
+    finally:
+        conn.close()
+
+
+def only_store(location: StoreLocation) -> StoreLocation:
+    """The one store of a database named without a year; a database holding several years asks which."""
+    conn = connect(location.database)
+    try:
+        found = survey(conn)
+    finally:
+        conn.close()
+    years = found.years()
+    if len(years) > 1 or (found.default_store and found.default_year is None and found.stored):
+        _, host, port, name = location.parts
+        raise ThiDuaError(f"Cơ sở dữ liệu «{name}» trên máy chủ {host}:{port} có kho dữ liệu của nhiều năm "
+                          f"({', '.join(map(str, years))}); mỗi lần chỉ chép kho của một năm.",
+                          f"Ghi năm cần chép, ví dụ --year {years[-1]} (năm cũ chép trước, để kho năm sau tìm thấy "
+                          "lịch sử của nó ở cùng chỗ).")
+    if not found.default_store and len(found.stored) == 1:
+        return location.in_schema(found.schemas[next(iter(found.stored))])
+    return location
+
+
+def schema_exists(conn: "PgConnection", schema: str) -> bool:
+    return conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = ?", (schema,)).fetchone()[0] > 0
+
+
+def may_create_schema(conn: "PgConnection", schema: str) -> bool:
+    """Whether this login may make `schema` (CREATE on the database), or use it when an administrator made it."""
+    if schema_exists(conn, schema):
+        return bool(conn.execute("SELECT has_schema_privilege(?, 'CREATE')", (schema,)).fetchone()[0])
+    return bool(conn.execute("SELECT has_database_privilege(current_database(), 'CREATE')").fetchone()[0])
+
+
+def no_rights(location: StoreLocation, schema: str, why: str = "") -> ThiDuaError:
+    """This login may not make the schema of a new year's store: said before anything is written."""
+    user, host, port, name = location.parts
+    year = schema_year(schema)
+    who = user or "(mặc định)"
+    return ThiDuaError(
+        f"Tài khoản {who} không được tạo lược đồ (schema) {schema} trong cơ sở dữ liệu «{name}» trên máy chủ "
+        f"{host}:{port}" + (f" ({why})" if why else "") + (f", nên chưa tạo được kho dữ liệu năm {year} ở đó"
+                                                            if year else "") + ". Chưa ghi gì.",
+        f"Nhờ người quản trị máy chủ cấp quyền: GRANT CREATE ON DATABASE \"{name}\" TO {who}; — hoặc tạo sẵn "
+        f"lược đồ cho năm đó: CREATE SCHEMA {schema} AUTHORIZATION {who}; — rồi chạy lại.")
+
+
+def check_may_create(location: StoreLocation) -> None:
+    """Refuse, before anything is written, a schema this login may not make (Lỗi/Thử naming the server)."""
+    conn = connect(location.database)
+    try:
+        if not may_create_schema(conn, location.schema):
+            raise no_rights(location, location.schema)
+    finally:
+        conn.close()
+
+
+def create_schema(conn: "PgConnection", location: StoreLocation) -> None:
+    """Make the store's schema (inside the caller's transaction: undone with it); refused rights said as Lỗi/Thử."""
+    schema = location.schema
+    if not may_create_schema(conn, schema):
+        raise no_rights(location, schema)
+    if schema_exists(conn, schema):           # made beforehand by an administrator (CREATE on it is enough)
+        return
+    psycopg = _psycopg()
+    try:
+        conn.raw.execute(f"CREATE SCHEMA {_schema_ident(schema)}")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise no_rights(location, schema, _first_line(exc)) from None
+    except psycopg.errors.DuplicateSchema:
+        raise ThiDuaError(f"Lược đồ {schema} vừa được tạo (từ máy khác) trong cơ sở dữ liệu «{location.parts[3]}» trên "
+                          f"máy chủ {location.server}; chưa ghi gì.", "Chạy lại lệnh sau ít phút.") from None
+    except psycopg.OperationalError as exc:
+        raise conn._lost(exc) from None
+
+
+def drop_schema(location: StoreLocation) -> None:
+    """Remove a year's schema this run made and committed, when the rest of the roll-over could not be put in
+    place (best effort: a server that went away has nothing more to undo here)."""
+    with contextlib.suppress(ThiDuaError, *errors()):
+        conn = connect(location.database)
+        try:
+            conn.execute(f"DROP SCHEMA IF EXISTS {_schema_ident(location.schema)} CASCADE")
+        finally:
+            conn.close()
 
 
 # ---------------------------------------------------------------- locks
@@ -294,9 +493,10 @@ def run_lock(conn: PgConnection, location: StoreLocation, wait: float, on_wait=N
     connection ends, whichever PC it came from)."""
     deadline = time.monotonic() + max(0.0, wait)
     told = False
-    while not conn.execute(f"SELECT pg_try_advisory_lock({RUN_LOCK})").fetchone()[0]:
+    key = run_key(location)
+    while not conn.execute(f"SELECT pg_try_advisory_lock({key})").fetchone()[0]:
         if time.monotonic() >= deadline:
-            holder = _lock_holder(conn)
+            holder = _lock_holder(conn, key)
             raise ThiDuaError(f"Đang có một lần tổng hợp khác chạy trên cùng kho dữ liệu {location.name}"
                               + (f" (từ máy {holder})" if holder else "") + ".",
                               "Chờ lần đó chạy xong rồi bấm lại (hoặc dùng --wait để chờ lâu hơn).")
@@ -309,14 +509,20 @@ def run_lock(conn: PgConnection, location: StoreLocation, wait: float, on_wait=N
     finally:
         if not conn.broken:
             with contextlib.suppress(ThiDuaError):
-                conn.execute(f"SELECT pg_advisory_unlock({RUN_LOCK})")
+                conn.execute(f"SELECT pg_advisory_unlock({key})")
 
 
-def _lock_holder(conn: PgConnection) -> str | None:
+def run_key(location: StoreLocation) -> int:
+    """The run lock's key: one per year's store (a year's schema has its own; the default schema's is the key a
+    single store always used), so a run in one year never waits for a run in another."""
+    return RUN_LOCK if not location.schema else zlib.crc32(f"thidua:run:{location.schema}".encode())
+
+
+def _lock_holder(conn: PgConnection, key: int) -> str | None:
     with contextlib.suppress(Exception):
         row = conn.execute(
             "SELECT a.client_addr::text, a.usename FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            f"WHERE l.locktype = 'advisory' AND l.objid = {RUN_LOCK} AND l.granted LIMIT 1").fetchone()
+            f"WHERE l.locktype = 'advisory' AND l.objid = {key} AND l.granted LIMIT 1").fetchone()
         if row:
             return f"{row[0] or 'này'}, tài khoản {row[1]}"
     return None

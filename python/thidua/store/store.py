@@ -188,9 +188,17 @@ class Store:
     @classmethod
     def _open_server(cls, location: StoreLocation, create: bool) -> "Store":
         from thidua.store import postgres
-        conn = postgres.connect(location)
-        store = cls(conn, None, location=location)
+        conn = postgres.connect(location)            # the year's schema found (store/postgres.py find_year)
+        store = cls(conn, None, location=conn.location)
         try:
+            schema = conn.location.schema
+            if schema and not postgres.schema_exists(conn, schema):
+                if not create:
+                    raise ThiDuaError(f"Chưa có kho dữ liệu ThiDua {conn.location.name}: cơ sở dữ liệu không có lược "
+                                      f"đồ (schema) {schema}.", "Chỉ đúng địa chỉ và năm, hoặc chép kho dữ liệu vào đó "
+                                      "bằng «thidua store copy».")
+                with store.atomic():
+                    postgres.create_schema(conn, conn.location)
             store._check_ours()
             if not create and "migrations" not in store.tables():
                 raise ThiDuaError(f"Chưa có kho dữ liệu ThiDua trong cơ sở dữ liệu {location.name}.",
@@ -212,8 +220,12 @@ class Store:
             conn = postgres.connect(location)
             try:
                 conn.execute("SET default_transaction_read_only = on")
-                store = cls(conn, None, location=location)
+                store = cls(conn, None, location=conn.location)
                 store._check_ours()
+                if not store.tables():
+                    raise ThiDuaError(f"Không thấy kho dữ liệu {conn.location.name}.",
+                                      "Kiểm tra địa chỉ (và lược đồ schema của năm đó) còn đúng, hoặc chép kho dữ liệu "
+                                      "của năm đó về đúng chỗ.")
             except BaseException:
                 conn.close()
                 raise
@@ -231,6 +243,27 @@ class Store:
             raise ThiDuaError(f"Không mở được kho dữ liệu {db}: {exc}.",
                               "Kiểm tra tệp có đúng là kho dữ liệu ThiDua và không bị hỏng.") from exc
         return cls(conn, db)
+
+    @classmethod
+    @contextlib.contextmanager
+    def made_whole(cls, location: StoreLocation) -> Iterator["Store"]:
+        """A new store in its own schema of a server database (a new year's, `location.schema`), made whole or not
+        at all: the schema, the migrations and what the block writes are one transaction, committed when the block
+        ends. An error, or a connection lost on the way, leaves no schema behind. The schema made meanwhile by
+        someone else is refused (the writers' lock orders the two)."""
+        from thidua.store import postgres
+        conn = postgres.connect(location)
+        store = cls(conn, None, location=conn.location)
+        try:
+            with store.atomic():
+                postgres.create_schema(conn, conn.location)
+                if "migrations" in store.tables():
+                    raise ThiDuaError(f"Kho dữ liệu {conn.location.name} vừa được tạo (từ máy khác) trong lúc chuyển "
+                                      "năm; chưa ghi gì thêm.", "Mở sổ làm việc của năm đó để làm việc tiếp.")
+                store.migrate()
+                yield store
+        finally:
+            conn.close()
 
     def has_column(self, table: str, column: str) -> bool:
         """Whether `table` has `column` (an earlier year's store may predate a migration)."""

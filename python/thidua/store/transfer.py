@@ -10,7 +10,7 @@ from pathlib import Path
 
 from thidua.errors import ThiDuaError
 from thidua.store.archive import sha_of
-from thidua.store.locator import locate
+from thidua.store.locator import StoreLocation, locate
 from thidua.store.store import Store, exists
 
 BATCH = 5000
@@ -19,7 +19,9 @@ HELD = ("files", "submissions", "units", "meta", "runs")      # a target holding
 
 @dataclass
 class Copied:
-    """What a copy moved: rows per table, archived files and their bytes, how long it took."""
+    """What a copy moved: one year's store (`year`, None when it records none), rows per table, archived files and
+    their bytes, how long it took; `source_location` / `target_location` the stores themselves (on a server, the
+    year's schema)."""
 
     source: str
     target: str
@@ -27,6 +29,9 @@ class Copied:
     n_files: int = 0
     n_bytes: int = 0
     seconds: float = 0.0
+    year: int | None = None
+    source_location: StoreLocation | None = None
+    target_location: StoreLocation | None = None
 
 
 def table_order(store: Store) -> list[str]:
@@ -51,19 +56,40 @@ def holds_data(store: Store) -> bool:
     return any(store.scalar(f'SELECT count(*) FROM "{t}"') for t in HELD if t in present)
 
 
-def copy_store(source, target, force: bool = False) -> Copied:
+def copy_store(source, target, force: bool = False, year: int | None = None) -> Copied:
     """Copy the store at `source` into `target` exactly: every table's rows in the order they were written, and
-    every archived file (checked against its sha256). Both are opened (and so migrated) by this version first;
-    the target is written in one transaction, so a failed copy leaves it as it was. A target that already
-    holds a store is refused unless `force` (then its rows are replaced)."""
+    every archived file (checked against its sha256). A store holds one year: a server database holding several
+    years' stores (a schema each) is copied from one year at a time (`year`, else the database's only store), into
+    the place of that year in the target database (its schema, made if needed: store/postgres.py). Both are opened
+    (and so migrated) by this version first; the target is written in one transaction, so a failed copy leaves it
+    as it was. A target that already holds a store is refused unless `force` (then its rows are replaced)."""
     started = time.perf_counter()
     src_loc, dst_loc = locate(source), locate(target)
-    if src_loc == dst_loc:
-        raise ThiDuaError(f"Nguồn và đích là cùng một kho dữ liệu {src_loc}.", "Chỉ hai kho dữ liệu khác nhau.")
-    done = Copied(src_loc.name, dst_loc.name)
-    with Store.open(src_loc, create=False) as src, Store.open(dst_loc, create=True) as dst:
+    if not src_loc.is_sqlite and not src_loc.schema:
+        if year is not None:
+            src_loc = src_loc.for_year(year)
+        elif src_loc.year is None:
+            from thidua.store.postgres import only_store
+            src_loc = only_store(src_loc)
+    with Store.open(src_loc, create=False) as src:
+        from thidua.store.history import store_year
+        held = store_year(src)
+        if year is not None and held not in (None, int(year)):
+            raise ThiDuaError(f"Kho dữ liệu {src.location} là của năm {held}, không phải năm {year}.",
+                              f"Bỏ --year, hoặc chỉ kho dữ liệu của năm {year}.")
+        if not dst_loc.is_sqlite and not dst_loc.schema and held is not None:
+            from thidua.store.postgres import place_year
+            dst_loc = place_year(dst_loc, held)
+        if src.location.same_store(dst_loc):
+            raise ThiDuaError(f"Nguồn và đích là cùng một kho dữ liệu {src.location}.", "Chỉ hai kho dữ liệu khác nhau.")
+        return _copy_into(src, dst_loc, force, Copied(src.location.name, dst_loc.name, year=held), started)
+
+
+def _copy_into(src: Store, dst_loc: StoreLocation, force: bool, done: Copied, started: float) -> Copied:
+    with Store.open(dst_loc, create=True) as dst:
+        done.source_location, done.target_location = src.location, dst.location
         if src.applied_migrations() != dst.applied_migrations():          # both migrated by this version
-            raise ThiDuaError(f"Hai kho dữ liệu {src_loc} và {dst_loc} khác phiên bản cấu trúc.",
+            raise ThiDuaError(f"Hai kho dữ liệu {src.location} và {dst_loc} khác phiên bản cấu trúc.",
                               "Mở cả hai bằng cùng một phiên bản ThiDua rồi chép lại.")
         if holds_data(dst) and not force:
             raise ThiDuaError(f"Kho dữ liệu đích {dst_loc} đã có dữ liệu; chép vào sẽ thay nó. Chưa chép gì.",

@@ -15,6 +15,7 @@ from thidua.plan.model import Plan
 from thidua.plan.units import Unit, units_from_rows
 from thidua.review.scoring import YEAR, UnitResult, review_round
 from thidua.store import history as stored
+from thidua.store.locator import StoreLocation, locate, recorded_as, seen_from
 from thidua.store.proposals import name_key
 from thidua.store.store import Store
 
@@ -58,7 +59,7 @@ class Year:
     """A year the history knows: its store (None = the working set's own), its plan, and why it may be unreadable."""
 
     year: int
-    location: str | None
+    location: StoreLocation | None
     plan: Plan | None = None
     error: str = ""
     note: str = ""
@@ -67,29 +68,27 @@ class Year:
 class History:
     """The years behind a working set. Built lazily by `ws.history`; every earlier store is opened read only."""
 
-    def __init__(self, ws, previous_store: str | Path | None = None):
+    def __init__(self, ws, previous_store: "str | Path | StoreLocation | None" = None):
         self.ws = ws
-        self.previous_store = Path(previous_store) if previous_store else None
+        self.previous_store = locate(previous_store) if previous_store else None
         self._period_levels: dict[str, dict[str, UnitResult]] = {}     # this year's sơ kết levels, when asked
 
     # ---------------------------------------------------------------- the years
     @cached_property
     def years(self) -> list[Year]:
         """Every year known, oldest first: the earlier years the store lists, then this year."""
-        here = self.ws.db_path.resolve().parent if self.ws.location.is_sqlite else Path.cwd()
         found: dict[int, Year] = {}
         if self.previous_store is not None:           # --previous-db: one earlier store named by the office
             found.update(self._explicit(self.previous_store))
         elif self._own_store_exists():
             with self.ws.store() as store:
                 rows = stored.known_years(store) if store.has_column("years", "year") else []
+                here = store.location          # a year's location is recorded as seen from this store
             for row in rows:
                 year = int(row["year"])
                 if year >= self.ws.year or row["location"] is None:
                     continue
-                loc = row["location"]
-                location = loc if "://" in loc else str((here / loc).resolve())
-                found[year] = self._year(year, location, row["plan"])
+                found[year] = self._year(year, seen_from(here, row["location"]), row["plan"])
         found[self.ws.year] = Year(self.ws.year, None, self.ws.plan)
         return [found[y] for y in sorted(found)]
 
@@ -97,20 +96,21 @@ class History:
         from thidua.store.store import exists
         return isinstance(self.ws.db, Store) or exists(self.ws.location)
 
-    def _explicit(self, path: Path) -> dict[int, Year]:
+    def _explicit(self, where: StoreLocation) -> dict[int, Year]:
         try:
-            with contextlib.closing(Store.open_readonly(path)) as store:
+            with contextlib.closing(Store.open_readonly(where)) as store:
                 year = stored.store_year(store) or self.ws.year - 1
                 rows = stored.known_years(store) if store.has_column("years", "year") else []
+                where, name = store.location, store.name
         except ThiDuaError as exc:
-            return {self.ws.year - 1: Year(self.ws.year - 1, str(path), error=exc.message)}
+            return {self.ws.year - 1: Year(self.ws.year - 1, where, error=exc.message)}
         if year >= self.ws.year:
-            return {self.ws.year - 1: Year(self.ws.year - 1, str(path), error=(
-                f"kho {path.name} là của năm {year}, không phải của một năm trước năm {self.ws.year}"))}
+            return {self.ws.year - 1: Year(self.ws.year - 1, where, error=(
+                f"kho {name} là của năm {year}, không phải của một năm trước năm {self.ws.year}"))}
         own = next((r["plan"] for r in rows if int(r["year"]) == year and r["location"] is None), None)
-        return {year: self._year(year, str(path.resolve()), own)}
+        return {year: self._year(year, where, own)}
 
-    def _year(self, year: int, location: str, tables: Mapping[str, Any] | None) -> Year:
+    def _year(self, year: int, location: StoreLocation, tables: Mapping[str, Any] | None) -> Year:
         """An earlier year with its own plan; a store that never recorded its plan is read with this year's plan
         moved back to that year (said in `note`)."""
         if tables is not None:
@@ -355,3 +355,60 @@ def _unit_years(year: int, register: Iterable[Unit], results: Sequence[UnitResul
 def _state(state: str) -> str:
     from thidua.store.vocabulary import PROPOSAL_STATE
     return PROPOSAL_STATE.get(state, state)
+
+
+# ---------------------------------------------------------------- a year's store copied elsewhere
+def follow_copy(copied) -> list[str]:
+    """After `thidua store copy` of one year (store/transfer.py `Copied`): each earlier year the copy records, found
+    from where the copy now is — that year's store beside the copy (the same database on a server, the same folder
+    for files) when there is one, else the store the original read — and recorded as seen from the copy. Returns
+    the lines to print: where each year is read from, or why it cannot be (its multi-year conditions then use the
+    typed values, marked as typed)."""
+    source, target = copied.source_location, copied.target_location
+    if source is None or target is None:
+        return []
+    with Store.open(target, create=False) as store:
+        if not store.has_column("years", "year"):
+            return []
+        rows = [r for r in stored.known_years(store) if r["location"]]
+        lines = []
+        for row in rows:
+            year = int(row["year"])
+            found, why = _year_store_near(target, year, seen_from(source, row["location"]))
+            if found is None:
+                lines.append(f"Lịch sử năm {year}: kho mới không đọc được kho năm {year} ({why}); các điều kiện nhiều năm "
+                             f"sẽ dùng số đơn vị tự ghi. Thử: chép cả kho năm {year} sang cùng chỗ (thidua store copy "
+                             f"--year {year}), rồi chép lại năm {copied.year or 'này'} (thêm --force).")
+                continue
+            text = recorded_as(target, found)
+            if text != row["location"]:
+                stored.set_location(store, year, text)
+            lines.append(f"Lịch sử năm {year}: đọc từ {found.name}.")
+    return lines
+
+
+def _year_store_near(target: StoreLocation, year: int, before: StoreLocation) -> tuple[StoreLocation | None, str]:
+    """The store of `year` for a store copied to `target`: beside it (same database, or thidua-<year>.sqlite in the
+    same folder), else `before` (where the original found it); with why neither can be read."""
+    from thidua.year import place
+    near = (StoreLocation("sqlite", place.named_store(Path(target.path).parent, year)) if target.is_sqlite
+            else target.database.for_year(year))
+    why = "không thấy"
+    for candidate in (near, before):                    # the one beside the copy first; only the original's is said
+        said = candidate is before
+        if candidate.is_sqlite and not Path(candidate.path).is_file():
+            why = f"không thấy {candidate.path}" if said else why
+            continue
+        try:
+            with contextlib.closing(Store.open_readonly(candidate)) as store:
+                held = stored.store_year(store)
+                where = store.location                # on a server: the schema the year was found in
+        except ThiDuaError as exc:
+            why = exc.message if said else why
+            continue
+        if where.same_store(target):
+            continue
+        if held in (None, year):
+            return where, ""
+        why = f"{where.name} là kho năm {held}" if said else why
+    return None, why

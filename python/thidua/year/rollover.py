@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 from thidua.errors import ThiDuaError
 from thidua.plan.model import Plan
 from thidua.plan.units import ACTIVE, STATUS_LABELS, STATUSES, Unit
+from thidua.store import history as stored_history
 from thidua.year import place
 from thidua.year.rollplan import CARRIED, CHANGED, CHECK, Note, roll_plan
 
@@ -24,9 +25,14 @@ class Rollover:
     year: int
     source_year: int
     workbook: Path
-    store: Path
+    store: "StoreLocation"  # noqa: F821 (store/locator.py): a file beside the workbook, or a schema on the server
     notes: list[Note] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def store_name(self) -> str:
+        """The new store as the report names it: its file's name, or its address on the server."""
+        return Path(self.store.path).name if self.store.is_sqlite else self.store.name
 
     def rows(self) -> list[tuple]:
         """The report's rows for the «Năm mới» sheet: what the office must check first, then what was done."""
@@ -38,7 +44,7 @@ class Rollover:
 
     def lines(self) -> list[str]:
         """The report as printed: what was carried and changed, then what the office must still check."""
-        out = [f"Đã tạo bộ làm việc năm {self.year} (từ năm {self.source_year}): {self.workbook.name}, {self.store.name}."]
+        out = [f"Đã tạo bộ làm việc năm {self.year} (từ năm {self.source_year}): {self.workbook.name}, {self.store_name}."]
         out += [f"  {n.kind}: {n.part}: {n.text}" for n in self.notes if n.kind != CHECK]
         out.append(f"Văn phòng cần kiểm tra ({len(self.checks())} mục; cũng ở trang «Năm mới» của {self.workbook.name}):")
         out += [f"  - {n.part}: {n.text}" for n in self.checks()]
@@ -124,26 +130,21 @@ def source_working_set(year: int, previous: int | None = None, folder: str | Pat
 
 
 
-def _relative(target: Path, folder: Path) -> str:
-    """Where `target` is, seen from `folder` (relative when it can be, so the folder can be moved whole)."""
-    try:
-        return os.path.relpath(target.resolve(), folder.resolve())
-    except ValueError:                 # another drive on Windows
-        return str(target.resolve())
-
-
 def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence[Unit] | None = None) -> Rollover:
     """Make `year`'s working set beside `ws` (the previous year's): checks first, then a new store and a new master
-    workbook written under temporary names and renamed into `folder` (default: the folder of `ws`'s store)."""
-    from thidua.store import history as stored_history
-    from thidua.store.register import sync_plan
-    from thidua.store.store import Store
-    from thidua.workbook.build import build_bytes
+    workbook, each written whole and put in place only when both are made. On SQLite the store is a file beside the
+    workbook in `folder` (default: the folder of `ws`'s store); on a server it is the year's own schema in the same
+    database (`thidua_<year>`, store/postgres.py) and `folder` (default: the current folder) gets the workbook."""
+    from thidua.store.locator import StoreLocation, recorded_as, seen_from
+    from thidua.store.store import Store, exists
     started = time.perf_counter()
     source = ws.year
     year = int(year)
-    source_store = ws.db_path
-    folder = Path(folder) if folder is not None else source_store.resolve().parent
+    source_loc = ws.location
+    server = not source_loc.is_sqlite
+    if folder is None:
+        folder = Path.cwd() if server else Path(source_loc.path).resolve().parent
+    folder = Path(folder)
     if year <= source:
         raise ThiDuaError(f"Năm mới {year} phải sau năm {source} của bộ làm việc đang dùng.",
                           f"Ghi năm sau, ví dụ «thidua new-year {source + 1}».")
@@ -153,15 +154,20 @@ def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence
                           "Tạo lại sẽ ghi đè số liệu của năm đó.",
                           f"Mở {place.WORKBOOK.format(year=year)} để làm việc tiếp; muốn làm lại từ đầu thì chuyển các "
                           "tệp đó sang thư mục khác trước.")
-    if not source_store.is_file():
-        raise ThiDuaError(f"Năm {source} chưa có kho dữ liệu ({source_store}): không có gì để chuyển sang năm {year}.",
+    if not exists(source_loc):
+        where = f"trên máy chủ {source_loc.server} ({source_loc.database.name})" if server else f"({source_loc.path})"
+        raise ThiDuaError(f"Năm {source} chưa có kho dữ liệu {where}: không có gì để chuyển sang năm {year}.",
                           f"Chỉ đúng kho dữ liệu năm {source} bằng --db (hoặc sổ ThiDua{source}.xlsm bằng --workbook), "
                           "hoặc chạy «thidua consolidate» của năm đó trước.")
-    with contextlib.closing(Store.open_readonly(source_store)) as src:
+    with contextlib.closing(Store.open_readonly(source_loc)) as src:
+        source_loc = src.location                        # on a server: the schema the year was found in
         held = stored_history.store_year(src)
         if held not in (None, source):
-            raise ThiDuaError(f"Kho dữ liệu {source_store.name} là của năm {held}, không phải năm {source} của kế "
+            raise ThiDuaError(f"Kho dữ liệu {src.name} là của năm {held}, không phải năm {source} của kế "
                               "hoạch đang dùng.", f"Dùng kho dữ liệu năm {source}, hoặc kế hoạch năm {held} (--from {held}).")
+        earlier_rows = [r for r in stored_history.known_years(src) if int(r["year"]) < source and r["location"]] \
+            if _has_years(src) else []
+    target_loc = _server_target(source_loc, year) if server else StoreLocation("sqlite", place.named_store(folder, year))
     if ws.plan.tables is None:
         raise ThiDuaError("Kế hoạch đang dùng không đọc từ bảng nên không chuyển được.",
                           "Chỉ kế hoạch bằng --plan (tệp .toml) hoặc --workbook (sổ làm việc).")
@@ -172,39 +178,57 @@ def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence
     notes += _in_force_notes(plan, year)
     notes.append(Note("Khóa của văn phòng", CARRIED, "giữ nguyên khóa ký biểu mẫu (cùng tệp khóa; kho năm mới ghi "
                       "dấu vân tay của khóa)"))
-    target_store = place.named_store(folder, year)
     target_book = place.workbook_file(folder, year)
-    folder.mkdir(parents=True, exist_ok=True)
-    earlier = {source: _relative(source_store, folder)}
-    with contextlib.closing(Store.open_readonly(source_store)) as src:
-        for row in stored_history.known_years(src) if _has_years(src) else []:
-            if int(row["year"]) < source and row["location"]:
-                loc = row["location"]
-                earlier[int(row["year"])] = loc if "://" in loc else _relative(source_store.parent / loc, folder)
+    earlier = {source: recorded_as(target_loc, source_loc)}
+    for row in earlier_rows:
+        earlier[int(row["year"])] = recorded_as(target_loc, seen_from(source_loc, row["location"]))
     notes.append(Note("Lịch sử", CARRIED, "kho năm mới biết các năm trước: " + ", ".join(
         f"{y} ({loc})" for y, loc in sorted(earlier.items())) + "; các kho đó chỉ được đọc, không bị sửa"))
-    rollover = Rollover(year, source, target_book, target_store, notes)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".thidua-{year}-", dir=folder))
-    try:
-        tmp_store = tmp_dir / target_store.name
-        with Store.open(tmp_store) as new, contextlib.closing(Store.open_readonly(source_store)) as src:
-            with new.atomic():
-                sync_plan(new, plan, units)
-                stored_history.record_year(new, source, ws.plan.tables, earlier[source], note=f"năm trước của {year}")
-                if _has_years(src):
-                    stored_history.copy_years(src, new, {y: loc for y, loc in earlier.items() if y != source})
-                stored_history.copy_meta(src, new, ("key_fingerprint",))
-                new.set_meta("rolled_from", str(source))
-        book = build_bytes(tables, register_rows(units), report=rollover.rows(), report_year=year)
-        (tmp_dir / target_book.name).write_bytes(book)
+    rollover = Rollover(year, source, target_book, target_loc, notes)
+
+    def fill(new: Store) -> None:
+        """The new store's contents: the plan and register, the years behind it, the key's fingerprint."""
+        from thidua.store.register import sync_plan
+        with new.atomic(), contextlib.closing(Store.open_readonly(source_loc)) as src:
+            sync_plan(new, plan, units)
+            stored_history.record_year(new, source, ws.plan.tables, earlier[source], note=f"năm trước của {year}")
+            if _has_years(src):
+                stored_history.copy_years(src, new, {y: loc for y, loc in earlier.items() if y != source})
+            stored_history.copy_meta(src, new, ("key_fingerprint",))
+            new.set_meta("rolled_from", str(source))
+
+    def still_free() -> None:
         if place.existing_parts(folder, year):             # made meanwhile by someone else: never over it
             raise ThiDuaError(f"Năm {year} vừa được tạo trong {folder} trong lúc chuyển năm.", "Mở sổ năm mới đó.")
-        os.replace(tmp_store, target_store)
-        try:
-            os.replace(tmp_dir / target_book.name, target_book)
-        except OSError:                                      # both or neither: a lone store would block a retry
-            target_store.unlink()
-            raise
+
+    from thidua.workbook.build import build_bytes
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".thidua-{year}-", dir=folder))
+    try:
+        tmp_book = tmp_dir / target_book.name
+        if server:
+            tmp_book.write_bytes(build_bytes(tables, register_rows(units), report=rollover.rows(), report_year=year))
+            with Store.made_whole(target_loc) as new:      # one transaction: committed whole, or no schema at all
+                fill(new)
+                still_free()
+            try:
+                os.replace(tmp_book, target_book)
+            except OSError:                                  # both or neither: a lone store would block a retry
+                from thidua.store.postgres import drop_schema
+                drop_schema(target_loc)
+                raise
+        else:
+            tmp_store = tmp_dir / Path(target_loc.path).name
+            with Store.open(tmp_store) as new:
+                fill(new)
+            tmp_book.write_bytes(build_bytes(tables, register_rows(units), report=rollover.rows(), report_year=year))
+            still_free()
+            os.replace(tmp_store, target_loc.path)
+            try:
+                os.replace(tmp_book, target_book)
+            except OSError:                                  # both or neither: a lone store would block a retry
+                Path(target_loc.path).unlink()
+                raise
     finally:
         for leftover in tmp_dir.glob("*"):
             with contextlib.suppress(OSError):
@@ -213,6 +237,22 @@ def new_year(ws, year: int, folder: str | Path | None = None, register: Sequence
             tmp_dir.rmdir()
     rollover.seconds = time.perf_counter() - started
     return rollover
+
+
+def _server_target(source_loc, year: int):
+    """Where the new year's store goes on the server (its own schema in the source's database), checked before
+    anything is written: a year that has a store there already, and a login that may not make the schema, are
+    refused with Lỗi/Thử naming the server."""
+    from thidua.store import postgres
+    from thidua.store.store import exists
+    target = postgres.place_year(source_loc, year)
+    if target.schema is None or exists(target):
+        raise ThiDuaError(f"Năm {year} đã có kho dữ liệu trên máy chủ {target.server} ({target.name}). "
+                          "Tạo lại sẽ ghi đè số liệu của năm đó.",
+                          f"Mở sổ ThiDua{year}.xlsm để làm việc tiếp (cùng địa chỉ kho dữ liệu); muốn làm lại từ đầu "
+                          "thì nhờ người quản trị máy chủ xóa lược đồ của năm đó trước.")
+    postgres.check_may_create(target)
+    return target
 
 
 def _has_years(store) -> bool:

@@ -42,8 +42,8 @@ class WorkingSet:
         given = tuple(self.units)
         object.__setattr__(self, "register", tuple(self.register) or given)
         object.__setattr__(self, "units", tuple(u for u in given if getattr(u, "active", True)))
-        if not hasattr(self.db, "atomic"):
-            object.__setattr__(self, "db", locate(self.db))
+        if not hasattr(self.db, "atomic"):        # on a server: this year's store of the database (its schema)
+            object.__setattr__(self, "db", locate(self.db).for_year(self.plan.year))
 
     @classmethod
     def load(cls, plan: str | Path | None = None, register: str | Path | None = None,
