@@ -186,7 +186,7 @@ def looks_vietnamese(text: str) -> bool:
 
 def plain_ascii(text: str) -> bool:
     """ASCII without the control bytes on which TCVN 5712 puts capitals: nothing to convert."""
-    return text.isascii() and not any(ord(c) < 0x20 and c in TCVN3_TABLE for c in text)
+    return text.isascii() and (text.isprintable() or not any(ord(c) < 0x20 and c in TCVN3_TABLE for c in text))
 
 
 def _legacy_safe(text: str) -> bool:

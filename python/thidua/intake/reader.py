@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import PurePath
 
 from thidua.templates import spec as S
@@ -187,8 +187,10 @@ class _Layout:
     dc: int = 0                 # the usual column shift, for columns without a header
 
     def __post_init__(self) -> None:
-        shifts = Counter(v - k for k, v in self.cols.items())
-        self.dc = shifts.most_common(1)[0][0] if shifts else 0
+        shifts: dict[int, int] = {}
+        for k, v in self.cols.items():
+            shifts[v - k] = shifts.get(v - k, 0) + 1
+        self.dc = max(shifts.items(), key=itemgetter(1))[0] if shifts else 0     # the first most common
 
     def col(self, c: int) -> int:
         return self.cols.get(c, c + self.dc)
@@ -284,18 +286,19 @@ def _read_cells(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, layout:
     if moved:
         sample = "; ".join(f"«{t}» dòng {a} → {b}" for t, a, b in moved[:3])
         reading.add(make_issue("S004", sheet=name, detail=f"{len(moved)} dòng bị dời ({sample})"))
+    dr, cols, dc, places = layout.dr, layout.cols, layout.dc, reading.places
     for cell in sheet.cells:
-        frow = rows.get(cell.row, cell.row + layout.dr)
+        frow = rows.get(cell.row, cell.row + dr)
         if frow is None:
             continue
-        fcol = layout.col(cell.col)
+        fcol = cols.get(cell.col, cell.col + dc)           # layout.col
         address = xl_rowcol_to_cell(frow, fcol)
-        if cell.prefill == "unit.code":
-            _check_unit_cell(reading, grid.get(frow, fcol), name, address)
-        if not cell.is_input:
+        if cell.prefill is not None:                       # not an input
+            if cell.prefill == "unit.code":
+                _check_unit_cell(reading, grid.get(frow, fcol), name, address)
             continue
-        reading.places[(cell.field.key, None)] = (name, address)
-        _take(reading, grid, sheet, name, frow, fcol, cell.field, None)
+        places[(cell.field.key, None)] = (name, address)
+        _take(reading, grid, sheet, name, frow, fcol, cell.field, None, address)
     if sheet.total_row is not None:
         scores = [c for c in sheet.cells if c.field.key.startswith("score.")]
         last = rows.get(scores[-1].row)
@@ -316,40 +319,44 @@ def _read_table(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, layout:
     first = table.first_row + layout.dr
     used = []
     cols = [(col, layout.col(col.col)) for col in table.columns]
+    places = reading.places
     for r in grid.rows_with_data({fc for _, fc in cols}, first)[:MAX_TABLE_ROWS]:
         index = r - first + 1
         used.append(index)
         for col, fc in cols:
-            reading.places[(col.field.key, index)] = (name, xl_rowcol_to_cell(r, fc))
-            _take(reading, grid, sheet, name, r, fc, col.field, index)
+            address = xl_rowcol_to_cell(r, fc)
+            places[(col.field.key, index)] = (name, address)
+            _take(reading, grid, sheet, name, r, fc, col.field, index, address)
     reading.used_rows[sheet.key] = used
     if used and used[-1] > table.n_rows:
         reading.add(make_issue("S011", sheet=name, found=used[-1], expected=table.n_rows))
 
 
 def _take(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, r: int, c: int, f: S.Field,
-          row: int | None) -> None:
-    address = xl_rowcol_to_cell(r, c)
+          row: int | None, address: str | None = None) -> None:
+    address = address or xl_rowcol_to_cell(r, c)
     if grid.merged:
         for r0, c0, r1, c1 in grid.merged:
             if r0 <= r <= r1 and c0 <= c <= c1 and (r1 > r0 or c1 > c0):
                 span = f"{xl_rowcol_to_cell(r0, c0)}:{xl_rowcol_to_cell(r1, c1)}"
                 reading.add(make_issue("S008", sheet=name, cell=address, field=f.key, detail=span))
                 break
-    formula = grid.formulas.get((r, c)) if grid.formulas else None
+    at, shown = (r, c), grid.shown
+    formula = grid.formulas.get(at) if grid.formulas else None
     if formula:
         reading.add(make_issue("S010", sheet=name, cell=address, field=f.key, value=formula))
         reading.blocked.add((f.key, row))
         return
-    error = grid.shown.errors.get((r, c))
+    error = shown.errors.get(at) if shown.errors else None
     if error:
         reading.add(make_issue("V017", sheet=name, cell=address, field=f.key, value=error, label=f.label,
                                meaning=ERROR_VALUES.get(error, "lỗi công thức")))
         reading.blocked.add((f.key, row))
         return
     value = grid.get(r, c)
-    if isinstance(value, str) and (r, c) in grid.shown.dates:
+    if value == "" or value is None:                   # not filled (the usual blank input)
+        return
+    if shown.dates and isinstance(value, str) and at in shown.dates:
         value = iso_moment(value)
     if filled(value):
-        reading.inputs.append(RawInput(sheet, name, address, f, value, row, (r, c) in grid.shown.percent,
-                                       grid.shown.styled))
+        reading.inputs.append(RawInput(sheet, name, address, f, value, row, at in shown.percent, shown.styled))

@@ -81,18 +81,17 @@ def normalise(f: S.Field, value: object, prefer: str | None = None,
     `styled`: the file says how its numbers are shown (without that, a bare 1 in a percentage field may
     have been 100%)."""
     issues: list[Issue] = []
-    if isinstance(value, str) and value.strip() in ERROR_VALUES:
-        issues.append(make_issue("V017", value=value.strip(), label=f.label, meaning=ERROR_VALUES[value.strip()]))
-        return None, issues
-    removed: list[str] = []
-    if isinstance(value, str):      # zero-width characters and BOM first; C0 controls after legacy reading
-        value, removed = strip_invisible(value, controls=False)   # (TCVN3 puts capitals on control bytes)
-    if isinstance(value, str) and plain_ascii(value):
-        value = value.strip()
-    elif isinstance(value, str):
-        value = _text_as_typed(f, unicodedata.normalize("NFC", value).strip(), prefer, issues)
-    if isinstance(value, str):      # the one place stored text is cleaned of invisible characters
-        value, controls = strip_invisible(value)
+    if isinstance(value, str):
+        if value.strip() in ERROR_VALUES:
+            issues.append(make_issue("V017", value=value.strip(), label=f.label, meaning=ERROR_VALUES[value.strip()]))
+            return None, issues
+        # zero-width characters and BOM first; C0 controls after legacy reading (TCVN3 puts capitals on control bytes)
+        value, removed = strip_invisible(value, controls=False)
+        if plain_ascii(value):
+            value = value.strip()
+        else:
+            value = _text_as_typed(f, unicodedata.normalize("NFC", value).strip(), prefer, issues)
+        value, controls = strip_invisible(value)      # the one place stored text is cleaned of invisible characters
         removed = list(dict.fromkeys(removed + controls))
         if removed:
             issues.append(make_issue("V019", value=value, label=f.label, detail=", ".join(removed)))
@@ -272,23 +271,44 @@ def _required(reading: Reading, typed: dict) -> None:
 
 
 def _label(reading: Reading, key: str) -> str:
-    for sheet in reading.spec.sheets:
-        for c in sheet.cells:
-            if c.field.key == key:
-                return c.field.label
-        if sheet.table:
-            for col in sheet.table.columns:
-                if col.field.key == key:
-                    return col.field.label
-    return key
+    return _labels(reading.spec).get(key, key)
+
+
+_LABELS: dict[int, tuple] = {}
+
+
+def _labels(spec: S.TemplateSpec) -> dict[str, str]:
+    """Field key -> the label of its first cell or column in the spec, made once per spec."""
+    cached = _LABELS.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        labels: dict[str, str] = {}
+        for sheet in spec.sheets:
+            for c in sheet.cells:
+                labels.setdefault(c.field.key, c.field.label)
+            if sheet.table:
+                for col in sheet.table.columns:
+                    labels.setdefault(col.field.key, col.field.label)
+        if len(_LABELS) > 64:
+            _LABELS.clear()
+        cached = _LABELS[id(spec)] = (spec, labels)
+    return cached[1]
+
+
+_CHECKED: dict[int, tuple] = {}      # id -> the rules found sound (a tuple: never changes under its id)
 
 
 def check_rules(plan: Plan) -> None:
     """Refuse a plan whose rules name an issue code the catalogue does not have (before any file is read)."""
+    if _CHECKED.get(id(plan.rules), (None,))[0] is plan.rules:
+        return
     for rule in plan.rules:
         if rule.message not in CATALOGUE:
             raise ThiDuaError(f"Quy tắc {rule.code} của kế hoạch dùng mã lỗi «{rule.message}» không có trong danh mục.",
                               "Sửa cột «Mã lỗi» của trang «Quy tắc kiểm tra» theo docs/CODES.md.")
+    if isinstance(plan.rules, tuple):
+        if len(_CHECKED) > 64:
+            _CHECKED.clear()
+        _CHECKED[id(plan.rules)] = (plan.rules,)
 
 
 def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
@@ -307,15 +327,19 @@ def _cross(reading: Reading, plan: Plan, typed: dict) -> None:
             continue
         if not all(cond.holds(values) for cond in rule.when):
             continue
-        other = "; ".join(_label(reading, "ind." + cond.field) for cond in rule.when)
         for key, code in zip(keys, rule.fields):
             if (key, None) not in reading.places:
                 continue
             given = values.get(code)
             if rule.kind == "required_when" and given is None:
-                _issue(reading, rule.message, key, label=_label(reading, key), other=other)
+                _issue(reading, rule.message, key, label=_label(reading, key), other=_others(reading, rule))
             elif rule.kind == "blank_when" and given is not None:
-                _issue(reading, rule.message, key, value=given, label=_label(reading, key), other=other)
+                _issue(reading, rule.message, key, value=given, label=_label(reading, key), other=_others(reading, rule))
+
+
+def _others(reading: Reading, rule) -> str:
+    """The labels of the fields a rule's conditions name (the «other» of its message)."""
+    return "; ".join(_label(reading, "ind." + cond.field) for cond in rule.when)
 
 
 def _proposals(reading: Reading, plan: Plan, typed: dict) -> None:

@@ -65,15 +65,19 @@ INVISIBLE = {"\u200b": "ký tự rộng 0 (U+200B)", "\u200c": "ký tự rộng 
              "\u200f": "dấu chiều viết (U+200F)", "\ufeff": "dấu BOM (U+FEFF)"}
 _CONTROLS = {chr(c) for c in range(0x20) if chr(c) not in "\t\n"} | {"\x7f"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_DROP = {False: frozenset(INVISIBLE), True: frozenset(INVISIBLE) | _CONTROLS}
+_ANY_DROP = {k: re.compile("[" + "".join(map(re.escape, sorted(v))) + "]") for k, v in _DROP.items()}   # one C pass finds none
 
 
 def strip_invisible(text: str, controls: bool = True) -> tuple[str, list[str]]:
     """`text` without zero-width characters, BOM and (with `controls`) C0 control characters (tab and line feed
     kept; CR LF becomes LF), and the names of what was removed (empty when nothing was). Legacy TCVN3 text puts
     capitals on control bytes: strip controls only after it has been read."""
-    drop = set(INVISIBLE) | (_CONTROLS if controls else set())
     if controls:
         text = text.replace("\r\n", "\n")
+    if not _ANY_DROP[bool(controls)].search(text):
+        return text, []
+    drop = _DROP[bool(controls)]
     removed = [INVISIBLE.get(ch) or f"ký tự điều khiển U+{ord(ch):04X}" for ch in text if ch in drop]
     if not removed:
         return text, []
