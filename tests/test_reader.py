@@ -106,3 +106,59 @@ def test_inserted_column_and_extra_rows(plan, key):
     assert [{k: v for k, v in a.items() if k != "row"} for a in result.activities[:len(acts)]] == \
         [{k: v for k, v in a.items() if k != "row"} for a in acts]
     assert len(result.activities) == len(acts) + 1
+
+
+def test_stored_copy_holds_the_same_package():
+    """python-calamine reads a copy of a plain package with its sheets stored (inflated once, by the scan): the
+    same members, the same bytes and the same values as the file, for files saved by XlsxWriter and LibreOffice."""
+    import zipfile
+    from python_calamine import CalamineWorkbook
+    copied = 0
+    for name in ("valid_sk1.xlsx", "libreoffice_typed.xlsx", "merged_input.xlsx", "macro.xlsm", "text_32000.xlsx"):
+        data = (BROKEN / name).read_bytes()
+        zf = safety._zip(data)
+        inflated = safety._inflate_sheets(zf, data, safety._sheet_paths(zf, data, name))
+        if not inflated:
+            continue
+        copied += 1
+        copy = safety._stored_copy(zf, data, inflated)
+        with zipfile.ZipFile(io.BytesIO(data)) as a, zipfile.ZipFile(io.BytesIO(copy)) as b:
+            assert b.testzip() is None
+            assert [i.filename for i in a.infolist()] == [i.filename for i in b.infolist()]
+            assert all(a.read(i) == b.read(i) for i in a.namelist()), name
+            assert {b.getinfo(p).compress_type for p in inflated} == {zipfile.ZIP_STORED}
+        first, second = CalamineWorkbook.from_filelike(io.BytesIO(data)), CalamineWorkbook.from_filelike(io.BytesIO(copy))
+        assert first.sheet_names == second.sheet_names
+        for sheet in first.sheet_names:
+            assert first.get_sheet_by_name(sheet).to_python(skip_empty_area=False) == \
+                second.get_sheet_by_name(sheet).to_python(skip_empty_area=False), (name, sheet)
+    assert copied >= 3
+
+
+def test_stored_copy_only_of_a_plain_package():
+    """A package with extra fields, or a sheet that does not inflate to its declared size, is read as it is."""
+    import struct
+    import zipfile
+    data = (BROKEN / "valid_sk1.xlsx").read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            info.extra = struct.pack("<HHI", 0x5455, 4, 0)      # an extended timestamp, as Info-ZIP writes
+            dst.writestr(info, src.read(info))
+    extra = out.getvalue()
+    zf = safety._zip(extra)
+    assert safety._inflate_sheets(zf, extra, safety._sheet_paths(zf, extra, "x.xlsx")) == {}
+    zf = safety._zip(data)
+    paths = safety._sheet_paths(zf, data, "x.xlsx")
+    part = next(iter(paths.values()))
+    info = zf.getinfo(part)
+    lying = bytearray(data)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:                                      # the sheet's directory entry says one byte more
+        n = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46:central + 46 + n].decode("cp437") == part:
+            struct.pack_into("<I", lying, central + 24, info.file_size + 1)
+        central = data.find(b"PK\x01\x02", central + 4)
+    lying = bytes(lying)
+    zf = safety._zip(lying)
+    assert safety._inflate_sheets(zf, lying, safety._sheet_paths(zf, lying, "x.xlsx")) == {}

@@ -261,6 +261,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
         prefer_second = _check_xls(data, base, budget, xls)
         shown.update(xls.sheets)
     scans: dict[str, SheetScan] = {}
+    inflated = _inflate_sheets(zf, data, paths) if fmt == "xlsx" else {}      # part -> xml, for the scans
     percent = _percent_styles(zf, data, base) if fmt == "xlsx" else frozenset()
     if fmt == "xlsx":
         styled = any(n.endswith("styles.xml") for n in zf.namelist())
@@ -287,7 +288,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
         if name not in scans:
             _check_part(zf, paths[name], base, f"trang «{name}»")
             try:
-                xml = _inflate(zf, data, paths[name])
+                xml = inflated.get(paths[name]) or _inflate(zf, data, paths[name])
             except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise _broken(data, fmt, base, paths, exc, sheet=name) from None
             found = scans[name] = sheet_scan(_safe_xml(xml, base), base, paths[name])
@@ -307,7 +308,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     else:
         try:
             from python_calamine import CalamineWorkbook
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(_stored_copy(zf, data, inflated) if inflated else data))
             names = list(wb.sheet_names)
             hidden = {m.name for m in wb.sheets_metadata if "Visible" != str(m.visible).rsplit(".", 1)[-1]}
         except Exception as exc:  # calamine raises its own error types: ask the format's own reader
@@ -343,6 +344,63 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
     ext_links = sum(1 for n in members if "/externalLinks/" in "/" + n and n.endswith(".xml"))
     return Book(fmt, names, hidden, load, external_links=ext_links,
                 macros=any(n.endswith("vbaProject.bin") for n in members))
+
+
+STORED_COPY = 4 * 1024 * 1024      # worksheet xml (declared sizes) that open_book inflates up front, at most
+
+
+def _inflate_sheets(zf: zipfile.ZipFile, data: bytes, paths: dict[str, str]) -> dict[str, bytes]:
+    """Every worksheet part of a plain package, inflated once (the scans use it, and python-calamine reads it
+    stored: else it inflates each sheet twice, for its values and again for its merged ranges). Empty when the
+    package is anything else (zip64, encryption, extra fields, a name twice, data before the first member, a sheet
+    not deflated, more than STORED_COPY, a part that does not inflate to its declared size): then each part is inflated when it is scanned, as ever."""
+    infos = zf.infolist()
+    parts = set(paths.values())
+    names = [i.orig_filename for i in infos]
+    if len(set(names)) != len(names) or min((i.header_offset for i in infos), default=1) != 0 or any(i.flag_bits & 0x1 or i.extra or i.file_size >= 0xFFFFFFFF
+                                            or i.compress_size >= 0xFFFFFFFF or i.header_offset >= 0xFFFFFFFF
+                                            for i in infos):
+        return {}
+    sheets = [i for i in infos if i.orig_filename in parts]
+    if not sheets or sum(i.file_size for i in sheets) > STORED_COPY \
+            or any(i.compress_type != zipfile.ZIP_DEFLATED for i in sheets):
+        return {}
+    out = {}
+    try:
+        for info in sheets:
+            xml = _inflate(zf, data, info.orig_filename)
+            if len(xml) != info.file_size:
+                return {}
+            out[info.orig_filename] = xml
+    except (zlib.error, zipfile.BadZipFile, EOFError, OSError, struct.error, KeyError):
+        return {}          # the scan of that sheet says what is wrong, when the reader asks for it
+    return out
+
+
+def _stored_copy(zf: zipfile.ZipFile, data: bytes, inflated: dict[str, bytes]) -> bytes:
+    """The package with the parts of `inflated` stored (not deflated), every other member's bytes as they are:
+    local headers and the central directory written again from the directory's entries (no extra fields)."""
+    local, central, at = [], [], 0
+    for info in zf.infolist():
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        n, m = struct.unpack_from("<HH", data, info.header_offset + 26)
+        if info.orig_filename in inflated:
+            body, method, size = inflated[info.orig_filename], zipfile.ZIP_STORED, info.file_size
+        else:
+            start = info.header_offset + 30 + n + m
+            body, method, size = data[start:start + info.compress_size], info.compress_type, info.compress_size
+        flags = info.flag_bits & ~0x08                           # sizes are in the header: no data descriptor
+        y, mo, d, h, mi, sec = info.date_time
+        dos_time, dos_date = h << 11 | mi << 5 | sec // 2, (y - 1980) << 9 | mo << 5 | d
+        common = struct.pack("<HHHHIIIHH", flags, method, dos_time, dos_date, info.CRC, size, info.file_size, len(name), 0)
+        local += [b"PK\x03\x04", struct.pack("<H", info.extract_version), common, name, body]
+        central += [b"PK\x01\x02", struct.pack("<BBH", info.create_version, info.create_system, info.extract_version),
+                    common, struct.pack("<HHHII", 0, 0, info.internal_attr, info.external_attr, at), name]
+        at += 30 + len(name) + len(body)
+    directory = b"".join(central)
+    count = len(zf.infolist())
+    return b"".join(local) + directory + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count,
+                                                       len(directory), at, 0)
 
 
 def _second_reader(data: bytes, fmt: str, base: str):
