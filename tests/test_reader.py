@@ -117,7 +117,7 @@ def test_stored_copy_holds_the_same_package():
     for name in ("valid_sk1.xlsx", "libreoffice_typed.xlsx", "merged_input.xlsx", "macro.xlsm", "text_32000.xlsx"):
         data = (BROKEN / name).read_bytes()
         zf = safety._zip(data)
-        inflated = safety._inflate_sheets(zf, data, safety._sheet_paths(zf, data, name))
+        inflated = safety._inflate_parts(zf, data, safety._sheet_paths(zf, data, name))
         if not inflated:
             continue
         copied += 1
@@ -147,7 +147,7 @@ def test_stored_copy_only_of_a_plain_package():
             dst.writestr(info, src.read(info))
     extra = out.getvalue()
     zf = safety._zip(extra)
-    assert safety._inflate_sheets(zf, extra, safety._sheet_paths(zf, extra, "x.xlsx")) == {}
+    assert safety._inflate_parts(zf, extra, safety._sheet_paths(zf, extra, "x.xlsx")) == {}
     zf = safety._zip(data)
     paths = safety._sheet_paths(zf, data, "x.xlsx")
     part = next(iter(paths.values()))
@@ -161,4 +161,4 @@ def test_stored_copy_only_of_a_plain_package():
         central = data.find(b"PK\x01\x02", central + 4)
     lying = bytes(lying)
     zf = safety._zip(lying)
-    assert safety._inflate_sheets(zf, lying, safety._sheet_paths(zf, lying, "x.xlsx")) == {}
+    assert safety._inflate_parts(zf, lying, safety._sheet_paths(zf, lying, "x.xlsx")) == {}

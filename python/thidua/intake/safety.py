@@ -261,7 +261,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
         prefer_second = _check_xls(data, base, budget, xls)
         shown.update(xls.sheets)
     scans: dict[str, SheetScan] = {}
-    inflated = _inflate_sheets(zf, data, paths) if fmt == "xlsx" else {}      # part -> xml, for the scans
+    inflated = _inflate_parts(zf, data, paths) if fmt == "xlsx" else {}      # part -> xml, for the scans
     percent = _percent_styles(zf, data, base) if fmt == "xlsx" else frozenset()
     if fmt == "xlsx":
         styled = any(n.endswith("styles.xml") for n in zf.namelist())
@@ -279,7 +279,7 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
 
     def shared_lengths() -> list[int]:
         if not lengths:
-            lengths.append(_shared_lengths(zf, data, base))
+            lengths.append(_shared_lengths(zf, data, base, inflated))
         return lengths[0]
 
     def scan(name: str) -> SheetScan | None:
@@ -349,17 +349,18 @@ def open_book(data: bytes, fmt: str, base: str) -> Book:
 STORED_COPY = 4 * 1024 * 1024      # worksheet xml (declared sizes) that open_book inflates up front, at most
 
 
-def _inflate_sheets(zf: zipfile.ZipFile, data: bytes, paths: dict[str, str]) -> dict[str, bytes]:
-    """Every worksheet part of a plain package, inflated once (the scans use it, and python-calamine reads it
-    stored: else it inflates each sheet twice, for its values and again for its merged ranges). Empty when the
-    package is anything else (zip64, encryption, extra fields, a name twice, data before the first member, a sheet
-    not deflated, more than STORED_COPY, a part that does not inflate to its declared size): then each part is inflated when it is scanned, as ever."""
+def _inflate_parts(zf: zipfile.ZipFile, data: bytes, paths: dict[str, str]) -> dict[str, bytes]:
+    """Every worksheet and shared-strings part of a plain package, inflated once: the scans use them, and
+    python-calamine reads them stored (else it inflates each sheet twice more, for its values and again for its
+    merged ranges). Empty when the package is anything else (zip64, encryption, extra fields, a name twice, data
+    before the first member, a part not deflated, more than STORED_COPY, a part that does not inflate to its
+    declared size): then each part is inflated when it is scanned, as ever."""
     infos = zf.infolist()
-    parts = set(paths.values())
+    parts = set(paths.values()) | set(_shared_parts(zf))
     names = [i.orig_filename for i in infos]
-    if len(set(names)) != len(names) or min((i.header_offset for i in infos), default=1) != 0 or any(i.flag_bits & 0x1 or i.extra or i.file_size >= 0xFFFFFFFF
-                                            or i.compress_size >= 0xFFFFFFFF or i.header_offset >= 0xFFFFFFFF
-                                            for i in infos):
+    if len(set(names)) != len(names) or min((i.header_offset for i in infos), default=1) != 0 \
+            or any(i.flag_bits & 0x1 or i.extra or max(i.file_size, i.compress_size, i.header_offset) >= 0xFFFFFFFF
+                   for i in infos):
         return {}
     sheets = [i for i in infos if i.orig_filename in parts]
     if not sheets or sum(i.file_size for i in sheets) > STORED_COPY \
@@ -649,11 +650,11 @@ def _inflate(zf: zipfile.ZipFile, data: bytes, name: str, head: int = MAX_UNZIPP
     return zlib.decompressobj(-15).decompress(raw, head)
 
 
-def _shared_lengths(zf: zipfile.ZipFile, data: bytes, base: str) -> list[int]:
+def _shared_lengths(zf: zipfile.ZipFile, data: bytes, base: str, inflated: dict | None = None) -> list[int]:
     """An upper bound of the length in characters of every shared string, in order: its bytes in the
     table (markup and UTF-8 count too, so it never undercounts), computed without parsing."""
     for part in _shared_parts(zf)[:1]:
-        xml = _safe_xml(_inflate(zf, data, part), base)
+        xml = _safe_xml((inflated or {}).get(part) or _inflate(zf, data, part), base)
         start = xml.find(b"<si")
         return [len(si) for si in xml[start:].split(b"</si>")[:-1]] if start >= 0 else []
     return []
