@@ -102,9 +102,9 @@ def is_lock_file(name: str) -> bool:
 
 def sniff(data: bytes, name: str) -> tuple[str, list[Issue]]:
     """The real format ("xlsx", "xls", "ods") and warnings; raise Unreadable with the reason."""
-    base = PurePath(name).name
-    ext = PurePath(name).suffix.lower() or "(không có đuôi)"
-    if is_lock_file(name):
+    path = PurePath(name)
+    base, ext = path.name, path.suffix.lower() or "(không có đuôi)"
+    if is_lock_file(base):
         raise Unreadable(make_issue("F007", file=base))
     if not data:
         raise Unreadable(make_issue("F001", file=base))
@@ -384,24 +384,28 @@ def _stored_copy(zf: zipfile.ZipFile, data: bytes, inflated: dict[str, bytes]) -
     local, central, at = [], [], 0
     for info in zf.infolist():
         name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
-        n, m = struct.unpack_from("<HH", data, info.header_offset + 26)
-        if info.orig_filename in inflated:
-            body, method, size = inflated[info.orig_filename], zipfile.ZIP_STORED, info.file_size
-        else:
+        body = inflated.get(info.orig_filename)
+        if body is None:
+            n, m = struct.unpack_from("<HH", data, info.header_offset + 26)
             start = info.header_offset + 30 + n + m
-            body, method, size = data[start:start + info.compress_size], info.compress_type, info.compress_size
-        flags = info.flag_bits & ~0x08                           # sizes are in the header: no data descriptor
+            body, method = data[start:start + info.compress_size], info.compress_type
+        else:
+            method = zipfile.ZIP_STORED
         y, mo, d, h, mi, sec = info.date_time
-        dos_time, dos_date = h << 11 | mi << 5 | sec // 2, (y - 1980) << 9 | mo << 5 | d
-        common = struct.pack("<HHHHIIIHH", flags, method, dos_time, dos_date, info.CRC, size, info.file_size, len(name), 0)
-        local += [b"PK\x03\x04", struct.pack("<H", info.extract_version), common, name, body]
-        central += [b"PK\x01\x02", struct.pack("<BBH", info.create_version, info.create_system, info.extract_version),
-                    common, struct.pack("<HHHII", 0, 0, info.internal_attr, info.external_attr, at), name]
+        fields = (info.flag_bits & ~0x08, method, h << 11 | mi << 5 | sec // 2, (y - 1980) << 9 | mo << 5 | d,
+                  info.CRC, len(body), info.file_size, len(name), 0)   # sizes in the header: no data descriptor
+        local += [_LOCAL.pack(b"PK\x03\x04", info.extract_version, *fields), name, body]
+        central += [_CENTRAL.pack(b"PK\x01\x02", info.create_version, info.create_system, info.extract_version,
+                                  *fields, 0, 0, info.internal_attr, info.external_attr, at), name]
         at += 30 + len(name) + len(body)
     directory = b"".join(central)
     count = len(zf.infolist())
     return b"".join(local) + directory + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count,
                                                        len(directory), at, 0)
+
+
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sBBHHHHHIIIHHHHHII")
 
 
 def _second_reader(data: bytes, fmt: str, base: str):
@@ -513,7 +517,7 @@ def _rowcol(ref: bytes) -> tuple[int, int]:
 
 def _safe_xml(xml: bytes, base: str) -> bytes:
     """Refuse XML that declares a DOCTYPE or entities (the "billion laughs" bomb)."""
-    if b"<!DOCTYPE" in xml[:4096] or b"<!ENTITY" in xml[:4096]:
+    if xml.find(b"<!DOCTYPE", 0, 4096) >= 0 or xml.find(b"<!ENTITY", 0, 4096) >= 0:     # in the first 4 KB
         raise Unreadable(make_issue("F009", file=base, detail="DOCTYPE/ENTITY"))
     return xml
 
@@ -537,6 +541,8 @@ _PACKAGES: dict[tuple, tuple] = {}
 def _package(zf: zipfile.ZipFile) -> tuple[str | None, list[str]]:
     """(workbook part, shared-strings parts) of an .xlsx, found from its relationships; remembered by the
     checksums of the relationship parts (every file made from one template has the same)."""
+    if getattr(_LAST_ZIP, "package_of", None) is zf:      # asked again about the same zip
+        return _LAST_ZIP.package
     names = set(zf.namelist())
     key = tuple(zf.getinfo(n).CRC if n in names else None for n in ("_rels/.rels", "xl/_rels/workbook.xml.rels"))
     found = _PACKAGES.get(key)
@@ -550,6 +556,7 @@ def _package(zf: zipfile.ZipFile) -> tuple[str | None, list[str]]:
         if len(_PACKAGES) > 256:
             _PACKAGES.clear()
         found = _PACKAGES[key] = (part, shared)
+    _LAST_ZIP.package_of, _LAST_ZIP.package = zf, found
     return found
 
 

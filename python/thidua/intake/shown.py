@@ -75,10 +75,14 @@ def xlsx_shown(sheet_xml: bytes, percent: frozenset[int], styled: bool = True) -
     a styles part)."""
     shown = Shown(styled=styled)
     start = sheet_xml.find(b"<sheetData")
-    body = sheet_xml[start:sheet_xml.find(b"</sheetData>", start)] if start >= 0 else b""
-    wanted = [b's="%d"' % i for i in percent]
-    if b't="e"' not in body and b't="d"' not in body and not any(w in body for w in wanted):
-        return shown
+    end = sheet_xml.find(b"</sheetData>", start) if start >= 0 else -1
+    if start < 0:
+        start = end = 0                                 # no sheet data
+    elif end < 0:
+        end = len(sheet_xml) - 1                        # unclosed: up to the last byte, as ever
+    if all(sheet_xml.find(w, start, end) < 0 for w in (b't="e"', b't="d"', *(b's="%d"' % i for i in percent))):
+        return shown                                    # (looked at in place: no copy of the sheet data)
+    body = sheet_xml[start:end]
     for attrs_blob, inner in _XLSX_CELL.findall(body):
         a = _attrs(attrs_blob)
         ref = a.get(b"r")
