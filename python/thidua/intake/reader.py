@@ -263,10 +263,11 @@ def _read_cells(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, layout:
     rows: dict[int, int | None] = {}
     index: dict[int, dict[str, list[int]]] = {}
     moved = []
+    dr, cols, dc = layout.dr, layout.cols, layout.dc
     for row, (col, text) in anchors.items():
-        fcol = layout.col(col)
-        if _at_place(grid, row + layout.dr, fcol, text):
-            rows[row] = row + layout.dr
+        fcol = cols.get(col, col + dc)                     # layout.col
+        if _at_place(grid, row + dr, fcol, text):
+            rows[row] = row + dr
             continue
         if fcol not in index:
             index[fcol] = {}
@@ -286,7 +287,7 @@ def _read_cells(reading: Reading, grid: Grid, sheet: S.Sheet, name: str, layout:
     if moved:
         sample = "; ".join(f"«{t}» dòng {a} → {b}" for t, a, b in moved[:3])
         reading.add(make_issue("S004", sheet=name, detail=f"{len(moved)} dòng bị dời ({sample})"))
-    dr, cols, dc, places = layout.dr, layout.cols, layout.dc, reading.places
+    places = reading.places
     for cell in sheet.cells:
         frow = rows.get(cell.row, cell.row + dr)
         if frow is None:

@@ -61,11 +61,12 @@ class Grid:
 
     def rows_with_data(self, cols: set[int], first: int) -> list[int]:
         """The rows from `first` on holding a value in any of `cols`, in order."""
-        out = []
-        for r in range(max(first, 0), len(self.rows)):
-            cells = self.rows[r]
+        out, rows = [], self.rows
+        for r in range(max(first, 0), len(rows)):
+            cells = rows[r]
+            width = len(cells)
             for c in cols:
-                if c < len(cells) and cells[c] != "" and filled(cells[c]):
+                if c < width and cells[c] != "" and filled(cells[c]):
                     out.append(r)
                     break
         return out

@@ -56,7 +56,8 @@ def _check(reading: Reading, plan: Plan) -> None:
     prefer = file_encoding([raw.value for raw in reading.inputs if isinstance(raw.value, str)])
     for raw in reading.inputs:
         value, issues = normalise(raw.field, raw.value, prefer=prefer, percent_shown=raw.percent, styled=raw.styled)
-        res.issues += [_at(i, raw) for i in issues]
+        if issues:
+            res.issues += [_at(i, raw) for i in issues]
         if value is not None:
             typed[(raw.field.key, raw.row)] = value
             res.values.append(Value(raw.sheet_name, raw.address, raw.field.key, value, raw.row))
