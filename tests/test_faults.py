@@ -606,3 +606,21 @@ def test_network_and_synced_folders_are_recognised(monkeypatch):
     monkeypatch.setattr(V, "_drive_type", lambda root: 3)            # DRIVE_FIXED
     assert V._windows_volume(Path("C:/ThiDua/thidua.db"), 1, 2).remote is None
     assert "ổ mạng" in V._windows_volume(Path(r"\\MAYCHU\ThiDua\thidua.db"), 1, 2).remote     # a UNC path
+
+
+def test_two_backups_in_the_same_second_are_both_kept(office, tmp_path):
+    """A backup taken in the same second as the previous one (a click, a consolidation, a click) gets its own
+    name: the earlier zip is never replaced, and both are whole."""
+    import datetime as dt
+    from thidua.store.backup import backup, check
+    db = copy_store_at(office.ref, tmp_path / "van-phong")
+    moment = dt.datetime(2019, 12, 27, 16, 30, 5)
+    first = backup(db, office.key, tmp_path / "sao-luu", now=moment)
+    before = first.read_bytes()
+    with sqlite3.connect(db) as con:                  # the store changes between the two clicks
+        con.execute("INSERT INTO meta(key, value) VALUES ('between', 'x')")
+    second = backup(db, office.key, tmp_path / "sao-luu", now=moment)
+    assert (first.name, second.name) == ("thidua-sao-luu-20191227-163005.zip", "thidua-sao-luu-20191227-163005-2.zip")
+    assert first.read_bytes() == before
+    assert check(first).manifest["counts"] == check(second).manifest["counts"]
+    assert check(first).manifest["members"]["thidua.db"]["sha256"] != check(second).manifest["members"]["thidua.db"]["sha256"]
