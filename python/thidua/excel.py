@@ -261,24 +261,40 @@ def send_mail(ctx: Context) -> str:
 
 @entry
 def score_units(ctx: Context) -> str:
+    """«Xếp loại, khen thưởng»: first the decisions chosen on the «Khen thưởng» sheet are recorded (each row on its
+    own; a refused row keeps its choice and says why), then the period's scores and every proposal are written."""
+    from thidua.awards.chosen import record_chosen
     from thidua.awards.proposals import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
     period = L.period_code(ctx.control("ThiDua_Dot"))
+    outcomes = record_chosen(ctx.ws, L.typed_decisions(sheet_rows(ctx.book)))
     results = classify_units(ctx.ws, period)
     write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
                                      "Hạng trong khối", "Hạng toàn tỉnh"),
                 [(r.code, r.name, r.cluster, r.total, r.level_name, r.rule, r.rank_cluster, r.rank_province)
                  for r in results])
     checks = load_proposals(ctx.ws)
-    write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
-                                     "Trạng thái", "Đủ điều kiện", "Ghi chú"),
-                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
+    said = {o.typed.proposal: o for o in outcomes if o.typed.proposal is not None}
+    kept = {pid: (o.typed.chosen, o.typed.form, o.typed.reason) for pid, o in said.items()
+            if not o.recorded and o.keep}
+    write_table(ctx.book, "awards", L.AWARDS_HEADER,
+                [(c.id, c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
                   c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
-                  "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
+                  "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings),
+                  *kept.get(c.id, ("", "", "")), said[c.id].text if c.id in said else "") for c in checks])
     scored = sum(1 for r in results if r.total is not None)
-    return (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
-            f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
-            f"(trang {L.RESULT_SHEETS['awards'][0]}).")
+    message = (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
+               f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
+               f"(trang {L.RESULT_SHEETS['awards'][0]})")
+    if outcomes:
+        refused = [o for o in outcomes if not o.recorded]
+        message += f"; đã ghi {len(outcomes) - len(refused)} quyết định của văn phòng"
+        if refused:
+            listed = {c.id for c in checks}
+            lost = [o for o in refused if o.typed.proposal not in listed or not o.keep]
+            message += (f", {len(refused)} dòng chưa ghi được (cột «{L.RESULT_COLUMN}»"
+                        + (": " + " ".join(o.text for o in lost) if lost else "") + ")")
+    return message + "."
 
 
 @entry
@@ -324,7 +340,7 @@ def award_papers(ctx: Context) -> str:
         convert_all(written, "pdf", out)
     if not written:
         return (f"Kỳ {rnd.code}: chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen "
-                "thưởng; ghi quyết định cho từng đề nghị trước).")
+                "thưởng: chọn quyết định cho từng đề nghị ở cột «Văn phòng quyết định» rồi bấm «Xếp loại, khen thưởng»).")
     news = "; ".join(f"đã lập quyết định {summary_line(d, ', ')}" for d in made)
     return ((news + ". ") if news else "") + \
         f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."

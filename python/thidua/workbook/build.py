@@ -79,7 +79,8 @@ BUTTONS = (
     Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
-           "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
+           "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng. Quyết định văn phòng chọn ở cột «Văn phòng quyết "
+           "định» của trang Khen thưởng được ghi vào kho dữ liệu trước.", "score_units"),
     Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
            "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
            "ghi vào thư mục khen-thuong-{year}.", "award_papers"),
@@ -226,6 +227,15 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
     ws.set_column(1, 1, 40)
     ws.set_column(2, 12, 14)
     ws.freeze_panes(L.FIRST_ROW, 0)
+    if key == "awards":        # the office's decisions are chosen here (excel.score_units records them)
+        for c, label in enumerate(L.AWARDS_HEADER):
+            ws.write_string(L.HEADER_ROW, c, label, fmt["header"])
+        choice = L.AWARDS_HEADER.index(L.DECISION_COLUMN)
+        ws.set_column(choice, choice + 2, 20)
+        ws.set_column(choice + 3, choice + 3, 40)
+        ws.data_validation(L.FIRST_ROW, choice, L.FIRST_ROW + L.DECISION_ROWS, choice,
+                           {"validate": "list", "source": list(L.DECISION_CHOICES.values()),
+                            "input_title": "Quyết định", "input_message": "Chọn rồi bấm «Xếp loại, khen thưởng»."})
 
 
 def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict], issuer: str) -> None:

@@ -14,6 +14,7 @@ from thidua.text.normalize import label_key
 from thidua.plan.dated import ROLES, ROUNDINGS, TABLE_NAMES
 from thidua.plan.model import FIGURES, ROUND_KINDS, RULE_KINDS
 from thidua.plan.units import STATUS_LABELS as UNIT_STATUS_LABELS, STATUSES as UNIT_STATUSES
+from thidua.store.vocabulary import PROPOSAL_STATE
 
 TITLE_ROW = 0       # sheet title
 NOTE_ROW = 1        # one line of help for the office
@@ -284,13 +285,26 @@ RESULT_SHEETS = {
     "problems": ("Các lỗi", "CÁC LỖI TRONG TỆP ĐƠN VỊ GỬI", "Nút «Kiểm tra tệp đã chọn» và «Tổng hợp hộp thư» ghi trang này."),
     "data": ("Dữ liệu tổng hợp", "DỮ LIỆU TỔNG HỢP", "Nút «Tổng hợp hộp thư» ghi trang này."),
     "scores": ("Xếp loại", "CHẤM ĐIỂM VÀ XẾP LOẠI", "Nút «Xếp loại, khen thưởng» ghi trang này."),
-    "awards": ("Khen thưởng", "ĐỀ NGHỊ KHEN THƯỞNG VÀ ĐIỀU KIỆN", "Nút «Xếp loại, khen thưởng» ghi trang này."),
+    "awards": ("Khen thưởng", "ĐỀ NGHỊ KHEN THƯỞNG VÀ ĐIỀU KIỆN",
+               "Nút «Xếp loại, khen thưởng» ghi trang này. Văn phòng chọn quyết định ở cột «Văn phòng quyết định» "
+               "(nâng hình thức: ghi hình thức; khen người chưa đủ điều kiện hoặc sửa quyết định đã có: ghi lý do) "
+               "rồi bấm lại nút: quyết định được ghi vào kho dữ liệu, kết quả ở cột «Kết quả ghi»."),
     "summary": ("Tổng kết", "TỔNG KẾT THI ĐUA", "Nút «Tổng kết năm» ghi trang này."),
     "newyear": ("Năm mới", "CHUYỂN SANG NĂM {year}: ĐÃ CHUYỂN GÌ, VĂN PHÒNG CẦN KIỂM TRA GÌ",
                 "Nút «Chuyển sang năm mới» ghi trang này (ở sổ năm trước và sổ năm mới); làm xong mục nào thì ghi "
                 "chú bên cạnh."),
 }
 REPORT_HEADER = ("STT", "Phần", "Việc", "Nội dung")   # the «Năm mới» sheet (year/rollover.py writes its rows)
+
+# The «Khen thưởng» sheet: every proposal with its verdict, then what the office decides on it (chosen in the list of
+# DECISION_CHOICES, with a higher form when raising and a reason where the office overrules the conditions), and what
+# became of that choice when «Xếp loại, khen thưởng» recorded it.
+DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN = (
+    "Văn phòng quyết định", "Hình thức (khi nâng)", "Lý do, ghi chú quyết định", "Kết quả ghi")
+AWARDS_HEADER = ("Số đề nghị", "Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
+                 "Trạng thái", "Đủ điều kiện", "Ghi chú", DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN)
+DECISION_CHOICES = {code: PROPOSAL_STATE[code] for code in ("reviewed", "not_met", "raised", "awarded")}
+DECISION_ROWS = 5000            # rows of the sheet offering the list of decisions
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.0+)?Z?)?$")
 
@@ -377,3 +391,48 @@ def read_plan_tables(path: Path) -> dict:
 
 def read_register_rows(path: Path) -> list[dict]:
     return register_rows(file_rows(path))
+
+
+@dataclass(frozen=True)
+class TypedDecision:
+    """A decision the office chose on one row of the «Khen thưởng» sheet (`state` None: not one of the choices)."""
+
+    row: int                # the row number Excel shows
+    proposal: int | None    # the «Số đề nghị» of the row (None: missing or not a number)
+    name: str               # the row's «Họ tên / tập thể», checked against the store before recording
+    chosen: str             # the choice as typed
+    state: str | None
+    form: str
+    reason: str
+
+
+def typed_decisions(get_rows: RowsGetter) -> list[TypedDecision]:
+    """The rows of the «Khen thưởng» sheet where the office chose a decision (none when the sheet has not been
+    written by this version: no «Số đề nghị» column)."""
+    try:
+        rows = get_rows(RESULT_SHEETS["awards"][0])
+    except (KeyError, ValueError):
+        return []
+    if not rows or len(rows) <= HEADER_ROW:
+        return []
+    where = {label_key(str(v)): i for i, v in enumerate(rows[HEADER_ROW]) if clean(v) is not None}
+    need = [label_key(label) for label in (AWARDS_HEADER[0], "Họ tên / tập thể", DECISION_COLUMN, FORM_COLUMN,
+                                           REASON_COLUMN)]
+    if any(k not in where for k in need):
+        return []
+    number, name, choice, form, reason = (where[k] for k in need)
+    states = {label_key(label): code for code, label in DECISION_CHOICES.items()} | \
+             {label_key(code): code for code in DECISION_CHOICES}
+
+    def cell(r: Sequence[Any], i: int) -> Any:
+        return clean(r[i]) if i < len(r) else None
+    found = []
+    for n, r in enumerate(rows[FIRST_ROW:], start=FIRST_ROW + 1):
+        chosen = cell(r, choice)
+        if chosen is None:
+            continue
+        pid = cell(r, number)
+        found.append(TypedDecision(n, pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                                   str(cell(r, name) or ""), str(chosen).strip(), states.get(label_key(str(chosen))),
+                                   str(cell(r, form) or "").strip(), " ".join(str(cell(r, reason) or "").split())))
+    return found
