@@ -227,15 +227,18 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
     ws.set_column(1, 1, 40)
     ws.set_column(2, 12, 14)
     ws.freeze_panes(L.FIRST_ROW, 0)
-    if key == "awards":        # the office's decisions are chosen here (excel.score_units records them)
-        for c, label in enumerate(L.AWARDS_HEADER):
+    chosen = {"awards": (L.AWARDS_HEADER, L.DECISION_CHOICES, "Xếp loại, khen thưởng"),   # excel.score_units
+              "mail": (L.MAIL_HEADER, L.MAIL_CHOICES, "Gửi biểu mẫu / thư nhắc")}          # excel.send_mail
+    if key in chosen:          # the office's decisions are chosen here, and recorded by the button named
+        header, choices, button = chosen[key]
+        for c, label in enumerate(header):
             ws.write_string(L.HEADER_ROW, c, label, fmt["header"])
-        choice = L.AWARDS_HEADER.index(L.DECISION_COLUMN)
-        ws.set_column(choice, choice + 2, 20)
-        ws.set_column(choice + 3, choice + 3, 40)
+        choice = header.index(L.DECISION_COLUMN)
+        ws.set_column(choice, len(header) - 2, 20)
+        ws.set_column(len(header) - 1, len(header) - 1, 40)
         ws.data_validation(L.FIRST_ROW, choice, L.FIRST_ROW + L.DECISION_ROWS, choice,
-                           {"validate": "list", "source": list(L.DECISION_CHOICES.values()),
-                            "input_title": "Quyết định", "input_message": "Chọn rồi bấm «Xếp loại, khen thưởng»."})
+                           {"validate": "list", "source": list(choices.values()),
+                            "input_title": "Quyết định", "input_message": f"Chọn rồi bấm «{button}»."})
 
 
 def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict], issuer: str) -> None:

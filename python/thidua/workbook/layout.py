@@ -290,6 +290,10 @@ RESULT_SHEETS = {
                "(nâng hình thức: ghi hình thức; khen người chưa đủ điều kiện hoặc sửa quyết định đã có: ghi lý do) "
                "rồi bấm lại nút: quyết định được ghi vào kho dữ liệu, kết quả ở cột «Kết quả ghi»."),
     "summary": ("Tổng kết", "TỔNG KẾT THI ĐUA", "Nút «Tổng kết năm» ghi trang này."),
+    "mail": ("Thư chưa rõ", "THƯ GỬI BỊ DỪNG GIỮA CHỪNG: VĂN PHÒNG KIỂM TRA RỒI QUYẾT ĐỊNH",
+             "Nút «Gửi biểu mẫu / thư nhắc» ghi trang này khi lần gửi trước bị dừng lúc đang gửi. Xem «Thư đã gửi» "
+             "của hộp thư văn phòng (tìm theo tiêu đề và mã thư), chọn «Gửi lại» (đơn vị chưa nhận) hoặc «Đã nhận» ở "
+             "cột «Văn phòng quyết định», rồi bấm lại nút."),
     "newyear": ("Năm mới", "CHUYỂN SANG NĂM {year}: ĐÃ CHUYỂN GÌ, VĂN PHÒNG CẦN KIỂM TRA GÌ",
                 "Nút «Chuyển sang năm mới» ghi trang này (ở sổ năm trước và sổ năm mới); làm xong mục nào thì ghi "
                 "chú bên cạnh."),
@@ -305,6 +309,11 @@ AWARDS_HEADER = ("Số đề nghị", "Mã đơn vị", "Kỳ", "Đối tượng
                  "Trạng thái", "Đủ điều kiện", "Ghi chú", DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN)
 DECISION_CHOICES = {code: PROPOSAL_STATE[code] for code in ("reviewed", "not_met", "raised", "awarded")}
 DECISION_ROWS = 5000            # rows of the sheet offering the list of decisions
+# The «Thư chưa rõ» sheet: messages a killed send left «sending», and what the office decides on each.
+MAIL_HEADER = ("Mã đơn vị", "Kỳ", "Loại thư", "Gửi tới", "Tiêu đề", "Bắt đầu gửi lúc", "Mã thư (Message-ID)",
+               DECISION_COLUMN, "Ghi chú", RESULT_COLUMN)
+MAIL_CHOICES = {"resend": "Gửi lại", "mark_sent": "Đã nhận"}
+MAIL_KINDS = {"templates": "Biểu mẫu", "reminders": "Thư nhắc"}
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.0+)?Z?)?$")
 
@@ -393,6 +402,20 @@ def read_register_rows(path: Path) -> list[dict]:
     return register_rows(file_rows(path))
 
 
+def _result_table(get_rows: RowsGetter, key: str, labels: Sequence[str]) -> tuple[list, list[int]]:
+    """A result sheet's rows and the positions of the columns headed `labels` ([] when the sheet is missing or was
+    written by a version without one of them)."""
+    try:
+        rows = get_rows(RESULT_SHEETS[key][0])
+    except (KeyError, ValueError):
+        return [], []
+    if not rows or len(rows) <= HEADER_ROW:
+        return [], []
+    where = {label_key(str(v)): i for i, v in enumerate(rows[HEADER_ROW]) if clean(v) is not None}
+    need = [label_key(label) for label in labels]
+    return (rows, [where[k] for k in need]) if all(k in where for k in need) else ([], [])
+
+
 @dataclass(frozen=True)
 class TypedDecision:
     """A decision the office chose on one row of the «Khen thưởng» sheet (`state` None: not one of the choices)."""
@@ -409,18 +432,11 @@ class TypedDecision:
 def typed_decisions(get_rows: RowsGetter) -> list[TypedDecision]:
     """The rows of the «Khen thưởng» sheet where the office chose a decision (none when the sheet has not been
     written by this version: no «Số đề nghị» column)."""
-    try:
-        rows = get_rows(RESULT_SHEETS["awards"][0])
-    except (KeyError, ValueError):
+    rows, where = _result_table(get_rows, "awards", (AWARDS_HEADER[0], "Họ tên / tập thể", DECISION_COLUMN,
+                                                      FORM_COLUMN, REASON_COLUMN))
+    if not where:
         return []
-    if not rows or len(rows) <= HEADER_ROW:
-        return []
-    where = {label_key(str(v)): i for i, v in enumerate(rows[HEADER_ROW]) if clean(v) is not None}
-    need = [label_key(label) for label in (AWARDS_HEADER[0], "Họ tên / tập thể", DECISION_COLUMN, FORM_COLUMN,
-                                           REASON_COLUMN)]
-    if any(k not in where for k in need):
-        return []
-    number, name, choice, form, reason = (where[k] for k in need)
+    number, name, choice, form, reason = where
     states = {label_key(label): code for code, label in DECISION_CHOICES.items()} | \
              {label_key(code): code for code in DECISION_CHOICES}
 
@@ -436,3 +452,33 @@ def typed_decisions(get_rows: RowsGetter) -> list[TypedDecision]:
                                    str(cell(r, name) or ""), str(chosen).strip(), states.get(label_key(str(chosen))),
                                    str(cell(r, form) or "").strip(), " ".join(str(cell(r, reason) or "").split())))
     return found
+
+
+@dataclass(frozen=True)
+class TypedMailDecision:
+    """A decision the office chose on one row of the «Thư chưa rõ» sheet (`action` None: not one of the choices)."""
+
+    row: int
+    unit: str
+    round: str
+    what: str | None        # templates / reminders (None: not a kind this sheet writes)
+    chosen: str
+    action: str | None
+    note: str
+
+
+def typed_mail_decisions(get_rows: RowsGetter) -> list[TypedMailDecision]:
+    """The rows of the «Thư chưa rõ» sheet where the office chose «Gửi lại» or «Đã nhận» (or typed something else)."""
+    rows, where = _result_table(get_rows, "mail", (*MAIL_HEADER[:3], DECISION_COLUMN, MAIL_HEADER[8]))
+    if not where:
+        return []
+    unit, rnd, kind, choice, note = where
+    actions = {label_key(label): code for code, label in MAIL_CHOICES.items()}
+    kinds = {label_key(label): code for code, label in MAIL_KINDS.items()}
+
+    def cell(r: Sequence[Any], i: int) -> str:
+        value = clean(r[i]) if i < len(r) else None
+        return "" if value is None else " ".join(str(value).split())
+    return [TypedMailDecision(n, cell(r, unit).upper(), cell(r, rnd), kinds.get(label_key(cell(r, kind))),
+                              cell(r, choice), actions.get(label_key(cell(r, choice))), cell(r, note))
+            for n, r in enumerate(rows[FIRST_ROW:], start=FIRST_ROW + 1) if cell(r, choice)]
