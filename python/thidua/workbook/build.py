@@ -78,9 +78,8 @@ BUTTONS = (
            "soạn thư nhắc trong thư mục nhac-nop-{year}.", "track_and_remind"),
     Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
-    Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
-           "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng. Quyết định văn phòng chọn ở cột «Văn phòng quyết "
-           "định» của trang Khen thưởng được ghi vào kho dữ liệu trước.", "score_units"),
+    Button("XepLoai", "Xếp loại, khen thưởng", "Ghi quyết định văn phòng đã chọn ở trang Khen thưởng, rồi chấm "
+           "điểm, xếp loại theo đợt đã chọn và xét đề nghị khen thưởng; ghi trang Xếp loại, Khen thưởng.", "score_units"),
     Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
            "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
            "ghi vào thư mục khen-thuong-{year}.", "award_papers"),
