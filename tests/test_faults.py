@@ -624,3 +624,22 @@ def test_two_backups_in_the_same_second_are_both_kept(office, tmp_path):
     assert first.read_bytes() == before
     assert check(first).manifest["counts"] == check(second).manifest["counts"]
     assert check(first).manifest["members"]["thidua.db"]["sha256"] != check(second).manifest["members"]["thidua.db"]["sha256"]
+
+
+def test_restoring_over_a_store_with_a_damaged_archive_keeps_that_store(office, tmp_path):
+    """The workbook's restore backs up what it replaces; when that store's archive lost a file (often why one
+    restores) no whole backup can be made, so the store itself is kept beside the backups before it is replaced."""
+    from thidua.store.backup import backup
+    from thidua.store.transfer import restore_keeping
+    good = copy_store_at(office.ref, tmp_path / "tot")
+    chosen = backup(good, office.key, tmp_path / "sao-luu")
+    db = copy_store_at(office.ref, tmp_path / "van-phong")
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT INTO meta(key, value) VALUES ('only_here', 'x')")
+    lost = next(p for p in (db.parent / (db.stem + "-luu-tru")).rglob("*") if p.is_file())
+    lost.unlink()
+    done, kept = restore_keeping(chosen, db, office.key, tmp_path / "sao-luu")
+    assert kept.name.startswith("thidua-truoc-khoi-phuc-") and kept.suffix == ".sqlite"
+    with sqlite3.connect(kept) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'only_here'").fetchone() == ("x",)
+    assert snapshot(db) == office.snap and lost.is_file() and done.added == 1

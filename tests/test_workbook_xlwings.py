@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -383,3 +384,52 @@ def test_the_office_decides_proposals_on_the_awards_sheet(office, consolidated):
     assert (check.state, check.override) == ("awarded", "Ban Thường vụ quyết định khen vì thành tích đột xuất")
     assert "đã ghi 1 quyết định của văn phòng, 2 dòng chưa ghi được" in status_of(actions, data)   # b, c kept
     assert {c.id: c.state for c in load_proposals(ws)}[d[0]] == "proposed"
+
+
+def test_restore_button_keeps_what_it_replaces(office, consolidated, tmp_path):
+    """«Khôi phục dữ liệu» with a backup chosen: the store in place is backed up first (nothing lost), then replaced by
+    the backup; the cell is emptied so the next press asks again; no file chosen, or a backup made with another key,
+    is refused with nothing changed. No terminal."""
+    import sqlite3
+    from thidua.store.backup import backup, check
+    folder, _, _ = office
+    db = excel.store_file(folder, 2019)
+    actions, data = run(folder, "backup_data")
+    [chosen] = sorted((folder / "sao-luu").glob("thidua-sao-luu-*.zip"))
+    with sqlite3.connect(db) as con:           # work done after the backup, that the restore will replace
+        con.execute("INSERT INTO meta(key, value) VALUES ('after_backup', 'x')")
+
+    actions, data = run(folder, "restore_data")
+    assert status_of(actions, data).startswith("Lỗi: Chưa chọn bản sao lưu cần khôi phục.")
+    from thidua.templates.signing import fingerprint
+    other = tmp_path / "other.key"                 # another office's store and key (its own, consistent backup)
+    other.write_text("ab" * 32 + "\n", encoding="ascii")
+    theirs = tmp_path / "khac" / "thidua-2019.sqlite"
+    theirs.parent.mkdir()
+    with sqlite3.connect(db) as src, sqlite3.connect(theirs) as dst:
+        src.backup(dst)
+        dst.execute("UPDATE meta SET value = ? WHERE key = 'key_fingerprint'", (fingerprint(bytes.fromhex("ab" * 32)),))
+    from thidua.store.db import archive_root
+    shutil.copytree(archive_root(db), archive_root(theirs))
+    foreign = backup(theirs, other, tmp_path / "la")
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(foreign))
+    said = status_of(actions, data)
+    assert said.startswith(f"Lỗi: Bản sao lưu {foreign.name} được làm với khóa khác") and "chưa khôi phục gì" in said
+    mixed = backup(db, other, tmp_path / "tron")    # a key that is not its store's: refused by the backup's check
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(mixed))
+    assert status_of(actions, data).startswith(f"Lỗi: Khóa trong bản sao lưu {mixed.name}")
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'after_backup'").fetchone() == ("x",)
+
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(chosen))
+    said = status_of(actions, data)
+    kept = sorted(set((folder / "sao-luu").glob("thidua-sao-luu-*.zip")) - {chosen})
+    assert len(kept) == 1 and said.startswith(f"Dữ liệu trước khi khôi phục đã được sao lưu vào {kept[0]}. "
+                                              f"Đã khôi phục cơ sở dữ liệu và "), said
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'after_backup'").fetchone() is None
+    assert check(kept[0]).manifest["counts"] == check(chosen).manifest["counts"]
+    c = L.CONTROL["ThiDua_SaoLuu"]
+    cleared = [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == 0
+               and (a["start_row"], a["start_column"]) == (c.row, c.col)]
+    assert cleared and cleared[-1]["values"] in ([[None]], [[""]])

@@ -428,6 +428,28 @@ def backup_data(ctx: Context) -> str:
 
 
 @entry
+def restore_data(ctx: Context) -> str:
+    """«Khôi phục dữ liệu»: the backup named in «Bản sao lưu cần khôi phục» (the macro asks for it when empty) checked
+    whole; what is in place now backed up first; then the store and archive replaced. The cell is emptied after,
+    so that the next press asks again."""
+    from thidua.store.transfer import restore_keeping
+    chosen = ctx.control("ThiDua_SaoLuu")
+    if not chosen:
+        raise ThiDuaError("Chưa chọn bản sao lưu cần khôi phục.",
+                          "Bấm «Khôi phục dữ liệu» rồi chọn tệp thidua-sao-luu-….zip trong thư mục sao-luu.")
+    c = L.CONTROL["ThiDua_SaoLuu"]
+    try:
+        done, safety = restore_keeping(Path(chosen), ctx.db, ctx.folder / KEY_FILE, ctx.path("backup"))
+    finally:
+        ctx.book.sheets[L.HOME].range((c.row + 1, c.col + 1)).value = None      # the next press asks again
+    kept = f"Dữ liệu trước khi khôi phục đã được sao lưu vào {safety}. " if safety else ""
+    return (f"{kept}Đã khôi phục cơ sở dữ liệu và {done.n_files} tệp lưu trữ từ {Path(chosen).name} "
+            f"({done.added} tệp chép vào, {done.n_files - done.added} tệp đã có sẵn, nguyên vẹn)"
+            + (f"; đã thay {len(done.repaired)} bản lưu trữ bị hỏng" if done.repaired else "") + ". Bấm «Theo dõi, "
+            "nhắc nộp» để xem lại tình hình.")
+
+
+@entry
 def new_year(ctx: Context) -> str:
     """«Chuyển sang năm mới»: next year's workbook and store beside this book; this book and its store unchanged."""
     from thidua.year.rollover import new_year as roll

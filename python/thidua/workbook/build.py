@@ -80,20 +80,22 @@ BUTTONS = (
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
     Button("XepLoai", "Xếp loại, khen thưởng", "Ghi quyết định văn phòng đã chọn ở trang Khen thưởng, rồi chấm "
            "điểm, xếp loại theo đợt đã chọn và xét đề nghị khen thưởng; ghi trang Xếp loại, Khen thưởng.", "score_units"),
-    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
-           "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
-           "ghi vào thư mục khen-thuong-{year}.", "award_papers"),
+    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định kèm danh sách và giấy khen (Word, PDF) "
+           "cho đề nghị đã được khen thưởng, tờ trình cho hình thức cấp trên quyết định; ghi vào thư mục "
+           "khen-thuong-{year}.", "award_papers"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
            "trong thư mục tong-ket-{year}.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
            "thư mục xuat-ban-{year}.", "export_committee"),
-    Button("NamMoi", "Chuyển sang năm mới", "Tạo bộ làm việc năm sau cạnh sổ này: sổ ThiDua{next}.xlsm (kế hoạch đã "
-           "chuyển ngày, danh sách đơn vị, cùng khóa) và kho dữ liệu năm {next} biết lịch sử năm {year}; không sửa sổ "
-           "và số liệu năm nay. Ghi trang Năm mới.", "new_year"),
+    Button("NamMoi", "Chuyển sang năm mới", "Tạo cạnh sổ này bộ làm việc năm {next}: sổ ThiDua{next}.xlsm (kế hoạch đã "
+           "chuyển ngày, danh sách đơn vị, cùng khóa), kho dữ liệu biết lịch sử năm {year}; năm nay giữ nguyên. Ghi "
+           "trang Năm mới.", "new_year"),
     Button("SaoLuu", "Sao lưu dữ liệu", "Sao lưu cơ sở dữ liệu, thư mục lưu trữ (kèm bảng kê mã băm) và khóa "
            "vào một tệp .zip có ghi ngày trong thư mục sao-luu; chép tệp đó sang ổ khác.", "backup_data"),
+    Button("KhoiPhuc", "Khôi phục dữ liệu", "Hỏi tệp sao lưu, kiểm tra nó nguyên vẹn, sao lưu dữ liệu hiện có (không "
+           "mất gì), rồi thay cơ sở dữ liệu và thư mục lưu trữ bằng bản đã chọn.", "restore_data"),
 )
-BUTTON_FIRST_ROW = 11
+BUTTON_FIRST_ROW = 12
 BUTTON_ROW_HEIGHT = 34
 HOME_WIDTHS = (56, 84)          # the home sheet's two columns (a button fills the first)
 

@@ -268,7 +268,7 @@ class Control:
     col: int = 1
 
 
-CONTROLS = (
+CONTROLS = (           # rows never move (a workbook in use is read by these positions); a new one takes a free row
     Control("ThiDua_Ky", "Kỳ báo cáo (chọn trong danh sách)", 3),
     Control("ThiDua_Dot", "Đợt xếp loại, tổng kết (1, 2 hoặc Cả năm)", 4),
     Control("ThiDua_Tep", "Tệp cần kiểm tra (mỗi dòng một tệp)", 5),
@@ -276,6 +276,7 @@ CONTROLS = (
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
     Control("ThiDua_Lenh", "Lệnh Python gần nhất (dùng khi kiểm thử)", 8),
     Control("ThiDua_HinhThuc", "Hình thức khen thưởng cần soạn văn bản (mã, ví dụ GK; để trống: mọi hình thức)", 9),
+    Control("ThiDua_SaoLuu", "Bản sao lưu cần khôi phục (để trống: nút «Khôi phục dữ liệu» hỏi tệp)", 10),
 )
 CONTROL = {c.name: c for c in CONTROLS}
 
