@@ -82,3 +82,17 @@ End Sub
 Public Sub SaoLuu()
     RunPython "import thidua.excel; thidua.excel.backup_data()"
 End Sub
+
+Public Sub KhoiPhuc()
+    Dim dlg As Object
+    If Len(ControlCell("ThiDua_SaoLuu").Value) = 0 Then
+        Set dlg = Application.FileDialog(3)
+        dlg.AllowMultiSelect = False
+        dlg.Title = "Chọn bản sao lưu thidua-sao-luu-....zip cần khôi phục"
+        dlg.Filters.Clear
+        dlg.Filters.Add "Bản sao lưu ThiDua", "*.zip"
+        If dlg.Show <> -1 Then Exit Sub
+        ControlCell("ThiDua_SaoLuu").Value = dlg.SelectedItems(1)
+    End If
+    RunPython "import thidua.excel; thidua.excel.restore_data()"
+End Sub

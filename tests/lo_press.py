@@ -88,7 +88,7 @@ def _export_sheet(doc, name, out):
             form.getByIndex(i).Printable = True
     style = doc.StyleFamilies.getByName("PageStyles").getByName(target.PageStyle)
     style.IsLandscape, style.Width, style.Height = True, 29700, 21000
-    style.ScaleToPagesX, style.ScaleToPagesY = 1, 1
+    style.ScaleToPagesX, style.ScaleToPagesY = 1, 0       # one page wide, as tall as it needs (captions never shrink)
     pdf = out if out.endswith(".pdf") else out + ".pdf"
     doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(pdf)), (_prop("FilterName", "calc_pdf_Export"),))
     for i in range(sheets.getCount()):

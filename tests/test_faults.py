@@ -606,3 +606,40 @@ def test_network_and_synced_folders_are_recognised(monkeypatch):
     monkeypatch.setattr(V, "_drive_type", lambda root: 3)            # DRIVE_FIXED
     assert V._windows_volume(Path("C:/ThiDua/thidua.db"), 1, 2).remote is None
     assert "ổ mạng" in V._windows_volume(Path(r"\\MAYCHU\ThiDua\thidua.db"), 1, 2).remote     # a UNC path
+
+
+def test_two_backups_in_the_same_second_are_both_kept(office, tmp_path):
+    """A backup taken in the same second as the previous one (a click, a consolidation, a click) gets its own
+    name: the earlier zip is never replaced, and both are whole."""
+    import datetime as dt
+    from thidua.store.backup import backup, check
+    db = copy_store_at(office.ref, tmp_path / "van-phong")
+    moment = dt.datetime(2019, 12, 27, 16, 30, 5)
+    first = backup(db, office.key, tmp_path / "sao-luu", now=moment)
+    before = first.read_bytes()
+    with sqlite3.connect(db) as con:                  # the store changes between the two clicks
+        con.execute("INSERT INTO meta(key, value) VALUES ('between', 'x')")
+    second = backup(db, office.key, tmp_path / "sao-luu", now=moment)
+    assert (first.name, second.name) == ("thidua-sao-luu-20191227-163005.zip", "thidua-sao-luu-20191227-163005-2.zip")
+    assert first.read_bytes() == before
+    assert check(first).manifest["counts"] == check(second).manifest["counts"]
+    assert check(first).manifest["members"]["thidua.db"]["sha256"] != check(second).manifest["members"]["thidua.db"]["sha256"]
+
+
+def test_restoring_over_a_store_with_a_damaged_archive_keeps_that_store(office, tmp_path):
+    """The workbook's restore backs up what it replaces; when that store's archive lost a file (often why one
+    restores) no whole backup can be made, so the store itself is kept beside the backups before it is replaced."""
+    from thidua.store.backup import backup
+    from thidua.store.transfer import restore_keeping
+    good = copy_store_at(office.ref, tmp_path / "tot")
+    chosen = backup(good, office.key, tmp_path / "sao-luu")
+    db = copy_store_at(office.ref, tmp_path / "van-phong")
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT INTO meta(key, value) VALUES ('only_here', 'x')")
+    lost = next(p for p in (db.parent / (db.stem + "-luu-tru")).rglob("*") if p.is_file())
+    lost.unlink()
+    done, kept = restore_keeping(chosen, db, office.key, tmp_path / "sao-luu")
+    assert kept.name.startswith("thidua-truoc-khoi-phuc-") and kept.suffix == ".sqlite"
+    with sqlite3.connect(kept) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'only_here'").fetchone() == ("x",)
+    assert snapshot(db) == office.snap and lost.is_file() and done.added == 1

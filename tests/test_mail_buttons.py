@@ -67,3 +67,62 @@ def test_the_send_button_sends_templates_until_the_due_day_and_reminders_after()
     assert what_to_send(q1, q1.due) == "templates"
     assert what_to_send(q1, q1.due + dt.timedelta(days=1)) == "reminders"
     assert what_to_send(load_plan().round("DX"), dt.date(2030, 1, 1)) == "templates"    # no due date
+
+
+def test_messages_a_killed_send_left_are_decided_on_their_sheet(office, consolidated, servers):
+    """A send killed between «begun» and the server's answer leaves messages «sending» (set here by the sent log's
+    own begin_send, as the killed run did): the button sends none of them and lists them on «Thư chưa rõ»; the
+    office's «Gửi lại» sends that message again with its first Message-ID, «Đã nhận» counts it as sent, a typo stays
+    on its row with why; each decision is logged with who and the row's note. No terminal."""
+    import sqlite3
+    from thidua.mail.send import build, what_to_send
+    from thidua.store import mail as M
+    from thidua.workbook import layout as L
+    from test_workbook_xlwings import table_of
+    folder, plan, units = office
+    _, capture = servers
+    rnd = plan.round("SK1")
+    assert what_to_send(rnd) == "reminders"
+    ws = WorkingSet(plan, units, excel.store_file(folder, 2019), folder / excel.KEY_FILE)
+    outgoing, _ = build(ws, "reminders", "SK1", "vanphong@cdvc.test")
+    assert len(outgoing) >= 4
+    left = outgoing[:3]
+    ids = {}
+    with ws.store() as store, store.atomic():
+        for o in left:
+            ids[o.unit] = f"<killed-{o.unit}@thidua>"
+            M.begin_send(store, {"send_key": o.send_key, "round": "SK1", "what": "reminders", "unit": o.unit,
+                                 "recipient": o.to, "subject": str(o.msg["Subject"]), "message_id": ids[o.unit],
+                                 "attachment": o.attachment})
+    actions, data = run(folder, "send_mail", ThiDua_Ky="SK1")
+    said = status_of(actions, data)
+    assert said.startswith(f"Kỳ SK1: đã gửi {len(outgoing) - 3} thư nhắc.") and "Lỗi: lần gửi trước" in said, said
+    assert all(o.unit in said for o in left) and "trang «Thư chưa rõ»" in said and "thidua mail" not in said
+    sheet = table_of(actions, data, "mail")
+    assert sheet[0] == list(L.MAIL_HEADER)
+    assert [(r[0], r[2], r[6]) for r in sheet[1:]] == [(o.unit, "Thư nhắc", ids[o.unit]) for o in sorted(left, key=lambda o: o.unit)]
+    assert not {rcpt[0] for _, rcpt, _ in capture.messages} & {o.to for o in left}
+
+    choice, note = L.MAIL_HEADER.index(L.DECISION_COLUMN), L.MAIL_HEADER.index("Ghi chú")
+    rows = [list(r) for r in sheet]
+    a, b, c = rows[1:]
+    a[choice], a[note] = "Gửi lại", "đã xem thư đã gửi: không có"
+    b[choice] = "Đã nhận"
+    c[choice] = "gui lai?"
+    before = len(capture.messages)
+    actions, data = run(folder, "send_mail", typed={"Thư chưa rõ": rows}, ThiDua_Ky="SK1")
+    said = status_of(actions, data)
+    assert said.startswith("Kỳ SK1: đã gửi 1 thư nhắc; đã ghi 2 quyết định của văn phòng") and c[0] in said, said
+    got = capture.messages[before:]
+    assert [rcpt for _, rcpt, _ in got] == [[next(o.to for o in left if o.unit == a[0])]]
+    assert BytesParser(policy=policy.default).parsebytes(got[0][2])["Message-ID"] == ids[a[0]]
+    after = {r[0]: r for r in table_of(actions, data, "mail")[1:]}
+    assert after[a[0]][9].startswith("Đã ghi «Gửi lại»: đã gửi lại, cùng mã thư")
+    assert after[b[0]][9].startswith("Đã ghi «Đã nhận»: không gửi lại")
+    assert after[c[0]][7] == "gui lai?" and "không phải một lựa chọn" in after[c[0]][9]
+    with sqlite3.connect(excel.store_file(folder, 2019)) as conn:
+        logged = conn.execute("SELECT unit, action, reason FROM mail_decisions WHERE round = 'SK1' ORDER BY unit").fetchall()
+        states = dict(conn.execute("SELECT unit, state FROM mail_sent WHERE round = 'SK1' AND what = 'reminders'"))
+    assert sorted(logged) == sorted([(a[0], "resend", "đã xem thư đã gửi: không có"),
+                                     (b[0], "mark_sent", "văn phòng đã kiểm tra: thư đã đến đơn vị (có trong thư đã gửi)")])
+    assert (states[a[0]], states[b[0]], states[c[0]]) == ("sent", "sent", "sending")

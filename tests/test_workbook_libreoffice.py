@@ -25,8 +25,10 @@ def runs(tmp_path_factory) -> dict:
     stub = tmp / "stub" / "ThiDua2019.xlsm"
     stub.parent.mkdir()
     stub.write_bytes(build_bytes(stub=True))
-    lenh, tep = CONTROL["ThiDua_Lenh"], CONTROL["ThiDua_Tep"]
-    common = {"sheet": HOME, "record": [lenh.row, lenh.col], "cells": [[tep.row, tep.col, str(tmp / "Q1_CD001.xlsx")]]}
+    lenh, tep, zipped = CONTROL["ThiDua_Lenh"], CONTROL["ThiDua_Tep"], CONTROL["ThiDua_SaoLuu"]
+    common = {"sheet": HOME, "record": [lenh.row, lenh.col],     # the pickers' cells filled: no dialog opens
+              "cells": [[tep.row, tep.col, str(tmp / "Q1_CD001.xlsx")],
+                        [zipped.row, zipped.col, str(tmp / "thidua-sao-luu-20191227-163005.zip")]]}
     jobs = [dict(common, src=str(stub), press=[b.caption for b in BUTTONS if b.python]),
             dict(common, src=str(ROOT / "workbook" / "ThiDua2019.xlsm"), press=[], pdf=[[HOME, str(tmp / "home.pdf")]])]
     (tmp / "job.json").write_text(json.dumps(jobs, ensure_ascii=False), encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,11 +72,17 @@ def office(tmp_path_factory):
     mp.undo()
 
 
-def run(folder: Path, python: str, **controls) -> tuple[list[dict], dict]:
-    """Run the entry point a button sends, as that button's command names it; return the actions."""
+def run(folder: Path, python: str, typed: dict | None = None, **controls) -> tuple[list[dict], dict]:
+    """Run the entry point a button sends, as that button's command names it; return the actions. `typed`: {sheet
+    name: rows} the office typed into a result sheet, from its header row down."""
     command = next(b.command for b in BUTTONS if b.python == python)
     assert command == f"import thidua.excel; thidua.excel.{python}()"
     data = payload(folder / "ThiDua2019.xlsm", controls)
+    for name, rows in (typed or {}).items():
+        sheet = next(s for s in data["sheets"] if s["name"] == name)
+        width = max(len(sheet["values"][0]), *(len(r) for r in rows))
+        values = [r + [""] * (width - len(r)) for r in sheet["values"][:L.HEADER_ROW]]
+        sheet["values"] = values + [[_cell(v) for v in r] + [""] * (width - len(r)) for r in rows]
     book = xw.Book(json=data)
     book.set_mock_caller()
     exec(command, {})
@@ -184,8 +191,9 @@ def test_scoring_writes_a_level_for_every_unit(office, consolidated):
     from thidua.awards.proposals import load_proposals
     checks = load_proposals(WorkingSet(plan, (), excel.store_file(folder, 2019)))
     awards = table_of(actions, data, "awards")
-    assert [(r[0], r[3]) for r in awards[1:]] == [(c.unit, c.name) for c in checks] and checks
-    assert [r[7] for r in awards[1:]] == ["Có" if c.eligible else "Không" for c in checks]
+    assert awards[0] == list(L.AWARDS_HEADER)
+    assert [(r[0], r[1], r[4]) for r in awards[1:]] == [(c.id, c.unit, c.name) for c in checks] and checks
+    assert [r[8] for r in awards[1:]] == ["Có" if c.eligible else "Không" for c in checks]
     assert status_of(actions, data).startswith(f"Đợt 1: đã xếp loại {sum(r.total is not None for r in expected)}/")
 
 
@@ -323,3 +331,105 @@ def test_new_year_button_on_a_server_makes_the_years_schema_in_the_same_database
         assert store.location.schema == "thidua_2020" and store.meta("year") == "2020"
     actions, data = run(folder, "new_year")          # pressed again: refused, nothing over the new year
     assert status_of(actions, data).startswith("Lỗi: Năm 2020 đã có bộ làm việc")
+
+
+def test_the_office_decides_proposals_on_the_awards_sheet(office, consolidated):
+    """Decisions chosen in the «Khen thưởng» sheet's list are recorded by «Xếp loại, khen thưởng», each row on its
+    own: a choice not in the list, a row older than the store (its name is not the store's for its number) and a
+    step the workflow refuses each keep their choice and say why in the sheet's words; an ineligible nominee is
+    awarded only with a reason typed beside it, and the reason is kept."""
+    from thidua.awards.proposals import STATE_NAMES, load_proposals
+    folder, plan, _ = office
+    ws = WorkingSet(plan, (), excel.store_file(folder, 2019))
+    actions, data = run(folder, "score_units", ThiDua_Dot="1")
+    sheet = table_of(actions, data, "awards")
+    header, rows = sheet[0], [list(r) for r in sheet[1:]]
+    choice, form, reason, result = (header.index(k) for k in (L.DECISION_COLUMN, L.FORM_COLUMN, L.REASON_COLUMN,
+                                                                L.RESULT_COLUMN))
+    fresh = {c.id: c for c in load_proposals(ws) if c.state == "proposed" and c.form and not c.adhoc}
+    good = [r for r in rows if r[0] in fresh and fresh[r[0]].eligible]
+    bad = [r for r in rows if r[0] in fresh and not fresh[r[0]].eligible]
+    assert len(good) >= 4 and bad, "the simulated SK1 has eligible and ineligible proposals"
+    a, b, c, d = good[:4]
+    a[choice], b[choice], c[choice] = "Đã xét", "khen", "Được khen thưởng"          # «khen»: not a choice
+    d[choice], d[4] = "Đã xét", d[4] + " Văn"                                      # a name the store does not have
+    bad[0][choice] = "Đã xét"
+    actions, data = run(folder, "score_units", typed={"Khen thưởng": [header] + rows}, ThiDua_Dot="1")
+    said = status_of(actions, data)
+    assert "đã ghi 2 quyết định của văn phòng, 3 dòng chưa ghi được" in said, said
+    after = {r[0]: r for r in table_of(actions, data, "awards")[1:]}
+    states = {c.id: c.state for c in load_proposals(ws)}
+    assert (states[a[0]], states[bad[0][0]]) == ("reviewed", "reviewed")
+    assert states[b[0]] == states[c[0]] == states[d[0]] == "proposed"
+    assert after[a[0]][result].startswith("Đã ghi «Đã xét»") and after[a[0]][choice] == ""
+    assert after[b[0]][choice] == "khen" and "«khen» không phải một quyết định" in after[b[0]][result]
+    assert "«Được khen thưởng»" in after[b[0]][result]                         # the list, in the sheet's labels
+    assert after[c[0]][choice] == "Được khen thưởng" and "«Đã xét» (reviewed)" in after[c[0]][result]
+    assert "trang Khen thưởng đã cũ hơn kho dữ liệu" in after[d[0]][result] and after[d[0]][7] == STATE_NAMES["proposed"]
+    assert after[d[0]][choice] == ""            # typed against another name: not carried onto the store's row
+    assert f"Đề nghị số {d[0]} trong kho dữ liệu là «{d[4][:-4]}», không phải «{d[4]}»" in said
+
+    rows = [list(r) for r in table_of(actions, data, "awards")]
+    byid = {r[0]: r for r in rows[1:]}
+    byid[bad[0][0]][choice] = "Được khen thưởng"                                  # ineligible, no reason: refused
+    actions, data = run(folder, "score_units", typed={"Khen thưởng": rows}, ThiDua_Dot="1")
+    after = {r[0]: r for r in table_of(actions, data, "awards")[1:]}
+    assert load_proposals(ws, ["SK1"]) and {c.id: c.state for c in load_proposals(ws)}[bad[0][0]] == "reviewed"
+    assert f"lý do ở cột «{L.REASON_COLUMN}»" in after[bad[0][0]][result] and "--force" not in after[bad[0][0]][result]
+    rows = [list(r) for r in table_of(actions, data, "awards")]
+    byid = {r[0]: r for r in rows[1:]}
+    byid[bad[0][0]][reason] = "Ban Thường vụ quyết định khen vì thành tích đột xuất"
+    actions, data = run(folder, "score_units", typed={"Khen thưởng": rows}, ThiDua_Dot="1")
+    [check] = [c for c in load_proposals(ws) if c.id == bad[0][0]]
+    assert (check.state, check.override) == ("awarded", "Ban Thường vụ quyết định khen vì thành tích đột xuất")
+    assert "đã ghi 1 quyết định của văn phòng, 2 dòng chưa ghi được" in status_of(actions, data)   # b, c kept
+    assert {c.id: c.state for c in load_proposals(ws)}[d[0]] == "proposed"
+
+
+def test_restore_button_keeps_what_it_replaces(office, consolidated, tmp_path):
+    """«Khôi phục dữ liệu» with a backup chosen: the store in place is backed up first (nothing lost), then replaced by
+    the backup; the cell is emptied so the next press asks again; no file chosen, or a backup made with another key,
+    is refused with nothing changed. No terminal."""
+    import sqlite3
+    from thidua.store.backup import backup, check
+    folder, _, _ = office
+    db = excel.store_file(folder, 2019)
+    actions, data = run(folder, "backup_data")
+    [chosen] = sorted((folder / "sao-luu").glob("thidua-sao-luu-*.zip"))
+    with sqlite3.connect(db) as con:           # work done after the backup, that the restore will replace
+        con.execute("INSERT INTO meta(key, value) VALUES ('after_backup', 'x')")
+
+    actions, data = run(folder, "restore_data")
+    assert status_of(actions, data).startswith("Lỗi: Chưa chọn bản sao lưu cần khôi phục.")
+    from thidua.templates.signing import fingerprint
+    other = tmp_path / "other.key"                 # another office's store and key (its own, consistent backup)
+    other.write_text("ab" * 32 + "\n", encoding="ascii")
+    theirs = tmp_path / "khac" / "thidua-2019.sqlite"
+    theirs.parent.mkdir()
+    with sqlite3.connect(db) as src, sqlite3.connect(theirs) as dst:
+        src.backup(dst)
+        dst.execute("UPDATE meta SET value = ? WHERE key = 'key_fingerprint'", (fingerprint(bytes.fromhex("ab" * 32)),))
+    from thidua.store.db import archive_root
+    shutil.copytree(archive_root(db), archive_root(theirs))
+    foreign = backup(theirs, other, tmp_path / "la")
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(foreign))
+    said = status_of(actions, data)
+    assert said.startswith(f"Lỗi: Bản sao lưu {foreign.name} được làm với khóa khác") and "chưa khôi phục gì" in said
+    mixed = backup(db, other, tmp_path / "tron")    # a key that is not its store's: refused by the backup's check
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(mixed))
+    assert status_of(actions, data).startswith(f"Lỗi: Khóa trong bản sao lưu {mixed.name}")
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'after_backup'").fetchone() == ("x",)
+
+    actions, data = run(folder, "restore_data", ThiDua_SaoLuu=str(chosen))
+    said = status_of(actions, data)
+    kept = sorted(set((folder / "sao-luu").glob("thidua-sao-luu-*.zip")) - {chosen})
+    assert len(kept) == 1 and said.startswith(f"Dữ liệu trước khi khôi phục đã được sao lưu vào {kept[0]}. "
+                                              f"Đã khôi phục cơ sở dữ liệu và "), said
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'after_backup'").fetchone() is None
+    assert check(kept[0]).manifest["counts"] == check(chosen).manifest["counts"]
+    c = L.CONTROL["ThiDua_SaoLuu"]
+    cleared = [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == 0
+               and (a["start_row"], a["start_column"]) == (c.row, c.col)]
+    assert cleared and cleared[-1]["values"] in ([[None]], [[""]])

@@ -235,50 +235,117 @@ def fetch_mail(ctx: Context) -> str:
 
 @entry
 def send_mail(ctx: Context) -> str:
-    """«Gửi biểu mẫu / thư nhắc»: until the due date each unit its template, after it a reminder; never twice."""
-    from thidua.mail.send import build, send_messages, sender_of, what_to_send
+    """«Gửi biểu mẫu / thư nhắc»: until the due date each unit its template, after it a reminder; never twice. Messages
+    a killed run left «sending» are listed on «Thư chưa rõ»; the office's «Gửi lại» / «Đã nhận» there is recorded
+    (with who, when and the row's note) before sending."""
+    from thidua.mail.send import build, send_messages, sender_of, uncertain, what_to_send
     from thidua.mail.settings import SETTINGS_FILE, load_settings
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
     what = what_to_send(rnd)
     settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)
     templates = ctx.path("templates") / rnd.code
+    open_now = {r["unit"].upper() for r in uncertain(ctx.ws, rnd.code, what)}
+    chosen = L.typed_mail_decisions(sheet_rows(ctx.book))
+    typed = [t for t in chosen if (t.round, t.what) == (rnd.code, what)]
+    others = [t for t in chosen if (t.round, t.what) != (rnd.code, what)]
+    take = {t.unit: t for t in typed if t.action and t.unit in open_now}
+    refused = {t.unit: t for t in typed if t.unit not in take}
     outgoing, no_address = build(ctx.ws, what, rnd.code, sender_of(settings, ctx.plan),
                                  templates if templates.is_dir() else None)
-    report = send_messages(ctx.ws, outgoing, settings, rnd.code, what)
+    report = send_messages(ctx.ws, outgoing, settings, rnd.code, what,
+                           resend=[u for u, t in take.items() if t.action == "resend"],
+                           mark_sent=[u for u, t in take.items() if t.action == "mark_sent"],
+                           notes={u: t.note for u, t in take.items() if t.note})
+    _write_uncertain(ctx, rnd.code, what, report, refused, others)
     kind = "thư nhắc" if what == "reminders" else "biểu mẫu"
     message = f"Kỳ {rnd.code}: đã gửi {len(report.sent)} {kind}"
+    if report.decisions:
+        message += f"; đã ghi {len(report.decisions)} quyết định của văn phòng (trang {L.RESULT_SHEETS['mail'][0]})"
     if report.already:
         message += f"; {len(report.already)} đơn vị đã được gửi từ trước, không gửi lại"
     if report.failed or no_address:
         message += f"; chưa gửi được cho {', '.join([f['unit'] for f in report.failed] + no_address)}"
     if report.uncertain:
-        units = " ".join(report.uncertain)
+        units = ", ".join(report.uncertain)
         message += (f". Lỗi: lần gửi trước bị dừng giữa chừng khi đang gửi cho {units}, không biết thư đã đến chưa "
-                    f"nên không gửi lại. Thử: xem «Thư đã gửi» của hộp thư văn phòng rồi chạy «thidua mail send "
-                    f"--round {rnd.code} --what {what} --resend {units}» (chưa nhận) hoặc «--mark-sent {units}» (đã nhận)")
+                    f"nên không gửi lại. Thử: xem «Thư đã gửi» của hộp thư văn phòng, rồi ở trang "
+                    f"«{L.RESULT_SHEETS['mail'][0]}» chọn «{L.MAIL_CHOICES['resend']}» (đơn vị chưa nhận) hoặc "
+                    f"«{L.MAIL_CHOICES['mark_sent']}» cho từng đơn vị và bấm lại nút này")
     return message + "."
+
+
+def _write_uncertain(ctx: Context, round_code: str, what: str, report, refused: dict, others: list) -> None:
+    """The «Thư chưa rõ» sheet after a send: the messages still «sending» (a choice that could not be taken kept on
+    its row with why), those decided this time with what was done, and choices made for another round's messages
+    (kept for when that round is chosen)."""
+    def when(stamp: str) -> str:
+        import datetime as dt
+        try:
+            return dt.datetime.fromisoformat(stamp).strftime("%H:%M:%S %d/%m/%Y")
+        except (TypeError, ValueError):
+            return stamp or ""
+
+    def row(r: dict, chosen: str, note: str, result: str) -> tuple:
+        return (r["unit"], r["round"], L.MAIL_KINDS.get(r["what"], r["what"]), r["recipient"], r.get("subject") or "",
+                when(r.get("started_at")), r.get("message_id") or "", chosen, note, result)
+    rows = []
+    for r in report.uncertain_rows:
+        t = refused.get(r["unit"].upper())
+        why = f"Chưa ghi: «{t.chosen}» không phải một lựa chọn; chọn «{L.MAIL_CHOICES['resend']}» hoặc " \
+              f"«{L.MAIL_CHOICES['mark_sent']}»." if t else ""
+        rows.append(row(r, t.chosen if t else "", t.note if t else "", why))
+    sent = set(report.sent)
+    for d in report.decisions:
+        done = ("Đã ghi «Gửi lại»: " + ("đã gửi lại, cùng mã thư" if d["unit"] in sent else "chưa gửi được")
+                if d["action"] == "resend" else "Đã ghi «Đã nhận»: không gửi lại")
+        rows.append(row(d, L.MAIL_CHOICES[d["action"]], d.get("reason") or "", f"{done} (do {d['decided_by']})."))
+    stale = [t for u, t in refused.items() if u not in {r["unit"].upper() for r in report.uncertain_rows}]
+    for t in stale:             # chosen for a message no longer «sending» (decided meanwhile, or another round)
+        rows.append((t.unit, round_code, L.MAIL_KINDS.get(what, what), "", "", "", "", t.chosen, t.note,
+                     "Chưa ghi: thư của đơn vị này không còn ở trạng thái chưa rõ (đã được quyết định); không cần làm "
+                     "gì thêm."))
+    for t in others:
+        rows.append((t.unit, t.round, L.MAIL_KINDS.get(t.what, ""), "", "", "", "", t.chosen, t.note,
+                     f"Chưa ghi: thư kỳ {t.round}; chọn kỳ đó ở ô «Kỳ báo cáo» rồi bấm lại nút."))
+    write_table(ctx.book, "mail", L.MAIL_HEADER, rows)
 
 
 @entry
 def score_units(ctx: Context) -> str:
+    """«Xếp loại, khen thưởng»: first the decisions chosen on the «Khen thưởng» sheet are recorded (each row on its
+    own; a refused row keeps its choice and says why), then the period's scores and every proposal are written."""
+    from thidua.awards.chosen import record_chosen
     from thidua.awards.proposals import STATE_NAMES, SUBJECT_NAMES, load_proposals
     from thidua.review.scoring import classify_units
     period = L.period_code(ctx.control("ThiDua_Dot"))
+    outcomes = record_chosen(ctx.ws, L.typed_decisions(sheet_rows(ctx.book)))
     results = classify_units(ctx.ws, period)
     write_table(ctx.book, "scores", ("Mã đơn vị", "Tên đơn vị", "Khối", "Tổng điểm", "Xếp loại", "Căn cứ",
                                      "Hạng trong khối", "Hạng toàn tỉnh"),
                 [(r.code, r.name, r.cluster, r.total, r.level_name, r.rule, r.rank_cluster, r.rank_province)
                  for r in results])
     checks = load_proposals(ctx.ws)
-    write_table(ctx.book, "awards", ("Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
-                                     "Trạng thái", "Đủ điều kiện", "Ghi chú"),
-                [(c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
+    said = {o.typed.proposal: o for o in outcomes if o.typed.proposal is not None}
+    kept = {pid: (o.typed.chosen, o.typed.form, o.typed.reason) for pid, o in said.items()
+            if not o.recorded and o.keep}
+    write_table(ctx.book, "awards", L.AWARDS_HEADER,
+                [(c.id, c.unit, c.round, SUBJECT_NAMES.get(c.subject, c.subject), c.name, c.attested.text,
                   c.effective_form.name if c.effective_form else "", STATE_NAMES.get(c.state, c.state),
-                  "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings)) for c in checks])
+                  "Có" if c.eligible else "Không", "; ".join(c.problems + c.warnings),
+                  *kept.get(c.id, ("", "", "")), said[c.id].text if c.id in said else "") for c in checks])
     scored = sum(1 for r in results if r.total is not None)
-    return (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
-            f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
-            f"(trang {L.RESULT_SHEETS['awards'][0]}).")
+    message = (f"Đợt {period}: đã xếp loại {scored}/{len(results)} đơn vị (trang {L.RESULT_SHEETS['scores'][0]}); "
+               f"{len(checks)} đề nghị khen thưởng, {sum(c.eligible for c in checks)} đủ điều kiện "
+               f"(trang {L.RESULT_SHEETS['awards'][0]})")
+    if outcomes:
+        refused = [o for o in outcomes if not o.recorded]
+        message += f"; đã ghi {len(outcomes) - len(refused)} quyết định của văn phòng"
+        if refused:
+            listed = {c.id for c in checks}
+            lost = [o for o in refused if o.typed.proposal not in listed or not o.keep]
+            message += (f", {len(refused)} dòng chưa ghi được (cột «{L.RESULT_COLUMN}»"
+                        + (": " + " ".join(o.text for o in lost) if lost else "") + ")")
+    return message + "."
 
 
 @entry
@@ -324,7 +391,7 @@ def award_papers(ctx: Context) -> str:
         convert_all(written, "pdf", out)
     if not written:
         return (f"Kỳ {rnd.code}: chưa có đề nghị nào được khen thưởng hoặc đã xét để soạn văn bản (xem trang Khen "
-                "thưởng; ghi quyết định cho từng đề nghị trước).")
+                "thưởng: chọn quyết định cho từng đề nghị ở cột «Văn phòng quyết định» rồi bấm «Xếp loại, khen thưởng»).")
     news = "; ".join(f"đã lập quyết định {summary_line(d, ', ')}" for d in made)
     return ((news + ". ") if news else "") + \
         f"Đã soạn {len(written)} văn bản trong thư mục {out}: " + ", ".join(p.name for p in written) + "."
@@ -358,6 +425,28 @@ def backup_data(ctx: Context) -> str:
     out = backup(ctx.db, key if key.exists() else None, ctx.path("backup"))
     return (f"Đã sao lưu cơ sở dữ liệu, thư mục lưu trữ" + (" và khóa" if key.exists() else " (chưa có khóa)")
             + f" vào {out}. Chép tệp này sang ổ đĩa khác hoặc USB.")
+
+
+@entry
+def restore_data(ctx: Context) -> str:
+    """«Khôi phục dữ liệu»: the backup named in «Bản sao lưu cần khôi phục» (the macro asks for it when empty) checked
+    whole; what is in place now backed up first; then the store and archive replaced. The cell is emptied after,
+    so that the next press asks again."""
+    from thidua.store.transfer import restore_keeping
+    chosen = ctx.control("ThiDua_SaoLuu")
+    if not chosen:
+        raise ThiDuaError("Chưa chọn bản sao lưu cần khôi phục.",
+                          "Bấm «Khôi phục dữ liệu» rồi chọn tệp thidua-sao-luu-….zip trong thư mục sao-luu.")
+    c = L.CONTROL["ThiDua_SaoLuu"]
+    try:
+        done, safety = restore_keeping(Path(chosen), ctx.db, ctx.folder / KEY_FILE, ctx.path("backup"))
+    finally:
+        ctx.book.sheets[L.HOME].range((c.row + 1, c.col + 1)).value = None      # the next press asks again
+    kept = f"Dữ liệu trước khi khôi phục đã được sao lưu vào {safety}. " if safety else ""
+    return (f"{kept}Đã khôi phục cơ sở dữ liệu và {done.n_files} tệp lưu trữ từ {Path(chosen).name} "
+            f"({done.added} tệp chép vào, {done.n_files - done.added} tệp đã có sẵn, nguyên vẹn)"
+            + (f"; đã thay {len(done.repaired)} bản lưu trữ bị hỏng" if done.repaired else "") + ". Bấm «Theo dõi, "
+            "nhắc nộp» để xem lại tình hình.")
 
 
 @entry

@@ -349,7 +349,7 @@ def decide(ws, proposal_id: int, state: str, form: str | None = None, note: str 
             allowed = NEXT_STATES[row["state"]]
             raise ThiDuaError(f"Đề nghị số {proposal_id} đang ở trạng thái «{STATE_NAMES[row['state']]}»{earlier}, "
                               f"không chuyển sang «{STATE_NAMES[state]}» được.",
-                              ("Được chuyển sang: " + ", ".join(allowed) + ".") if allowed else
+                              ("Được chuyển sang: " + ", ".join(f"«{STATE_NAMES[a]}» ({a})" for a in allowed) + ".") if allowed else
                               "Đề nghị đã được khen thưởng; chỉ sửa được với --force.")
         chosen = find_form(plan, form) if form else None
         if chosen is None and not _lookup(plan.forms, row["decided_form"]) and not isinstance(

@@ -165,9 +165,10 @@ MARK_SENT_REASON = "văn phòng đã kiểm tra: thư đã đến đơn vị (c�
 
 
 def decide_uncertain(store: Store, round_code: str, what: str, resend=(), mark_sent=(), note: str | None = None,
-                     who: str | None = None) -> list[dict]:
+                     who: str | None = None, notes: dict | None = None) -> list[dict]:
     """Record the office's decision on messages a killed run left «sending»: send again (`resend`, with the
-    same Message-ID) or count as sent (`mark_sent`). Units not left uncertain are refused, with the ones that are."""
+    same Message-ID) or count as sent (`mark_sent`). Units not left uncertain are refused, with the ones that are.
+    `notes`: a reason of its own for some units (the workbook's sheet has one per row), else `note`."""
     resend = [u.strip().upper() for u in resend or () if u.strip()]
     mark_sent = [u.strip().upper() for u in mark_sent or () if u.strip()]
     both = sorted(set(resend) & set(mark_sent))
@@ -185,15 +186,17 @@ def decide_uncertain(store: Store, round_code: str, what: str, resend=(), mark_s
     done = []
     with store.atomic():
         for unit in resend:
-            done.append(M.decide_send(store, rows[unit], "resend", who, note or RESEND_REASON))
+            done.append(M.decide_send(store, rows[unit], "resend", who, (notes or {}).get(unit) or note
+                                      or RESEND_REASON))
         for unit in mark_sent:
-            done.append(M.decide_send(store, rows[unit], "mark_sent", who, note or MARK_SENT_REASON))
+            done.append(M.decide_send(store, rows[unit], "mark_sent", who, (notes or {}).get(unit) or note
+                                      or MARK_SENT_REASON))
     return done
 
 
 def send_messages(ws, outgoing: list[Outgoing], settings: MailSettings, round_code: str, what: str,
                   dry_run: bool = False, out_dir: Path | None = None, progress: bool = False,
-                  resend=(), mark_sent=(), note: str | None = None) -> SendReport:
+                  resend=(), mark_sent=(), note: str | None = None, notes: dict | None = None) -> SendReport:
     """Send each message not sent before (the sent log in the store); a dry run writes .eml files only.
 
     `resend` / `mark_sent`: units whose message a killed run left «sending», decided by the office (logged
@@ -204,14 +207,15 @@ def send_messages(ws, outgoing: list[Outgoing], settings: MailSettings, round_co
             if dry_run:
                 raise ThiDuaError("--resend / --mark-sent ghi quyết định vào kho dữ liệu nên không dùng với --dry-run.",
                                   "Bỏ --dry-run.")
-            report.decisions = decide_uncertain(store, round_code, what, resend, mark_sent, note)
+            report.decisions = decide_uncertain(store, round_code, what, resend, mark_sent, note, notes=notes)
         again = {d["unit"]: d["message_id"] for d in report.decisions if d["action"] == "resend"}
         todo = []
         for o in outgoing:
             done = M.sent_entry(store, o.send_key)
             if done is None:
-                if o.unit in again and again[o.unit] and not o.msg["Message-ID"]:
-                    o.msg["Message-ID"] = again[o.unit]          # the same message: a unit that got it sees one
+                if o.unit in again and again[o.unit]:      # the same message: a unit that got it sees one
+                    del o.msg["Message-ID"]                     # (a reminder is built with an id of its own)
+                    o.msg["Message-ID"] = again[o.unit]
                 todo.append(o)
             elif done["state"] == "sent":
                 report.already.append(o.unit)
@@ -270,6 +274,15 @@ def send_messages(ws, outgoing: list[Outgoing], settings: MailSettings, round_co
             except (smtplib.SMTPException, OSError):
                 pass
     return report
+
+
+def uncertain(ws, round_code: str, what: str) -> list[dict]:
+    """The messages of a round a killed run left «sending» (as the sent log has them), for the office to decide."""
+    from thidua.store.store import exists
+    if not exists(ws.location):
+        return []
+    with ws.store() as store:
+        return M.uncertain_sends(store, round_code, what)
 
 
 def _bar(total: int, wanted: bool):

@@ -126,7 +126,7 @@ def backup(db: Path, key_file: Path | None, out_dir: Path, now: dt.datetime | No
         raise ThiDuaError(f"Chưa có kho dữ liệu {db} để sao lưu.", "Chỉ đúng kho dữ liệu bằng --db.")
     key = load_key(key_file) if key_file is not None else None
     moment = (now or dt.datetime.now()).replace(microsecond=0)
-    out = out_dir / f"thidua-sao-luu-{moment:%Y%m%d-%H%M%S}.zip"
+    out = _free_name(out_dir, f"thidua-sao-luu-{moment:%Y%m%d-%H%M%S}")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -163,6 +163,15 @@ def backup(db: Path, key_file: Path | None, out_dir: Path, now: dt.datetime | No
                 zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
             fh.flush()
             os.fsync(fh.fileno())
+    return out
+
+
+def _free_name(out_dir: Path, stem: str) -> Path:
+    """`stem`.zip, or `stem`-2.zip, -3 … when a backup of the same second is already there (never over it)."""
+    out, n = out_dir / f"{stem}.zip", 1
+    while out.exists():
+        n += 1
+        out = out_dir / f"{stem}-{n}.zip"
     return out
 
 

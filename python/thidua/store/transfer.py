@@ -185,3 +185,37 @@ def restore(path: Path, db, key_file: Path | None, force: bool = False):
         copy_store(Path(tmp) / "thidua.db", location, force=True)
     done.db = location
     return done
+
+
+def restore_keeping(path: Path, db, key_file: Path | None, backup_dir: Path):
+    """The workbook's «Khôi phục dữ liệu»: the chosen backup is checked whole, the store in place now (if any) is
+    backed up into `backup_dir` first, then replaced. The office key is never replaced from here: a backup made
+    with another key is refused (its templates would not be the office's). Returns (Restored, the safety backup)."""
+    from thidua.store import backup as files
+    from thidua.templates.signing import fingerprint, load_key
+    checked = files.check(Path(path))
+    current = load_key(key_file) if key_file is not None and Path(key_file).is_file() else None
+    theirs = fingerprint(checked.key) if checked.key is not None else checked.store_key_fingerprint
+    if current is not None and theirs and theirs != fingerprint(current):
+        raise ThiDuaError(f"Bản sao lưu {Path(path).name} được làm với khóa khác (dấu vân tay {theirs}), không phải khóa "
+                          f"của văn phòng cạnh sổ này ({fingerprint(current)}); chưa khôi phục gì.",
+                          "Chọn bản sao lưu của chính văn phòng này; nếu thật sự cần đổi khóa, nhờ người quản trị "
+                          "chạy «thidua restore … --force».")
+    safety = _keep_current(db, key_file, Path(backup_dir)) if exists(locate(db)) else None
+    return restore(Path(path), db, key_file, force=True), safety
+
+
+def _keep_current(db, key_file: Path | None, backup_dir: Path) -> Path:
+    """A backup of the store about to be replaced; when its archive is damaged (often why one restores) and the store
+    is a file, the store alone is kept (`thidua-truoc-khoi-phuc-<time>.sqlite`), so nothing it records is lost."""
+    import datetime as dt
+    from thidua.fileio import atomic_write_bytes
+    from thidua.store import backup as files
+    try:
+        return backup(db, key_file, backup_dir)
+    except ThiDuaError:
+        location = locate(db)
+        if not location.is_sqlite:
+            raise
+        name = f"thidua-truoc-khoi-phuc-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite"
+        return atomic_write_bytes(backup_dir / name, files.snapshot(location.path))

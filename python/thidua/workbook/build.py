@@ -78,22 +78,24 @@ BUTTONS = (
            "soạn thư nhắc trong thư mục nhac-nop-{year}.", "track_and_remind"),
     Button("GuiThu", "Gửi biểu mẫu / thư nhắc", "Trước hạn nộp: gửi mỗi đơn vị biểu mẫu của kỳ đã chọn; sau hạn: "
            "gửi thư nhắc (đơn vị có lỗi nhận lại tệp của mình có đánh dấu). Không gửi trùng.", "send_mail"),
-    Button("XepLoai", "Xếp loại, khen thưởng", "Chấm điểm, xếp loại các đơn vị theo đợt đã chọn và xét các "
-           "đề nghị khen thưởng; ghi trang Xếp loại và Khen thưởng.", "score_units"),
-    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định khen thưởng kèm danh sách và giấy "
-           "khen (Word, PDF) cho các đề nghị đã được khen thưởng, tờ trình cho hình thức do cấp trên quyết định; "
-           "ghi vào thư mục khen-thuong-{year}.", "award_papers"),
+    Button("XepLoai", "Xếp loại, khen thưởng", "Ghi quyết định văn phòng đã chọn ở trang Khen thưởng, rồi chấm "
+           "điểm, xếp loại theo đợt đã chọn và xét đề nghị khen thưởng; ghi trang Xếp loại, Khen thưởng.", "score_units"),
+    Button("SoanKhenThuong", "Soạn quyết định, giấy khen", "Soạn quyết định kèm danh sách và giấy khen (Word, PDF) "
+           "cho đề nghị đã được khen thưởng, tờ trình cho hình thức cấp trên quyết định; ghi vào thư mục "
+           "khen-thuong-{year}.", "award_papers"),
     Button("TongKet", "Tổng kết năm", "Lập bảng tổng kết của đợt đã chọn; ghi trang Tổng kết và tệp "
            "trong thư mục tong-ket-{year}.", "year_summary"),
     Button("XuatBan", "Xuất cho Ban Thường vụ", "Xuất sổ tổng hợp in sẵn (và PDF nếu có LibreOffice) vào "
            "thư mục xuat-ban-{year}.", "export_committee"),
-    Button("NamMoi", "Chuyển sang năm mới", "Tạo bộ làm việc năm sau cạnh sổ này: sổ ThiDua{next}.xlsm (kế hoạch đã "
-           "chuyển ngày, danh sách đơn vị, cùng khóa) và kho dữ liệu năm {next} biết lịch sử năm {year}; không sửa sổ "
-           "và số liệu năm nay. Ghi trang Năm mới.", "new_year"),
+    Button("NamMoi", "Chuyển sang năm mới", "Tạo cạnh sổ này bộ làm việc năm {next}: sổ ThiDua{next}.xlsm (kế hoạch đã "
+           "chuyển ngày, danh sách đơn vị, cùng khóa), kho dữ liệu biết lịch sử năm {year}; năm nay giữ nguyên. Ghi "
+           "trang Năm mới.", "new_year"),
     Button("SaoLuu", "Sao lưu dữ liệu", "Sao lưu cơ sở dữ liệu, thư mục lưu trữ (kèm bảng kê mã băm) và khóa "
            "vào một tệp .zip có ghi ngày trong thư mục sao-luu; chép tệp đó sang ổ khác.", "backup_data"),
+    Button("KhoiPhuc", "Khôi phục dữ liệu", "Hỏi tệp sao lưu, kiểm tra nó nguyên vẹn, sao lưu dữ liệu hiện có (không "
+           "mất gì), rồi thay cơ sở dữ liệu và thư mục lưu trữ bằng bản đã chọn.", "restore_data"),
 )
-BUTTON_FIRST_ROW = 11
+BUTTON_FIRST_ROW = 12
 BUTTON_ROW_HEIGHT = 34
 HOME_WIDTHS = (56, 84)          # the home sheet's two columns (a button fills the first)
 
@@ -226,6 +228,18 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
     ws.set_column(1, 1, 40)
     ws.set_column(2, 12, 14)
     ws.freeze_panes(L.FIRST_ROW, 0)
+    chosen = {"awards": (L.AWARDS_HEADER, L.DECISION_CHOICES, "Xếp loại, khen thưởng"),   # excel.score_units
+              "mail": (L.MAIL_HEADER, L.MAIL_CHOICES, "Gửi biểu mẫu / thư nhắc")}          # excel.send_mail
+    if key in chosen:          # the office's decisions are chosen here, and recorded by the button named
+        header, choices, button = chosen[key]
+        for c, label in enumerate(header):
+            ws.write_string(L.HEADER_ROW, c, label, fmt["header"])
+        choice = header.index(L.DECISION_COLUMN)
+        ws.set_column(choice, len(header) - 2, 20)
+        ws.set_column(len(header) - 1, len(header) - 1, 40)
+        ws.data_validation(L.FIRST_ROW, choice, L.FIRST_ROW + L.DECISION_ROWS, choice,
+                           {"validate": "list", "source": list(choices.values()),
+                            "input_title": "Quyết định", "input_message": f"Chọn rồi bấm «{button}»."})
 
 
 def _home_sheet(wb, fmt: dict, meta: dict, rounds: list[dict], periods: list[dict], issuer: str) -> None:

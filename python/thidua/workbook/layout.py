@@ -14,6 +14,7 @@ from thidua.text.normalize import label_key
 from thidua.plan.dated import ROLES, ROUNDINGS, TABLE_NAMES
 from thidua.plan.model import FIGURES, ROUND_KINDS, RULE_KINDS
 from thidua.plan.units import STATUS_LABELS as UNIT_STATUS_LABELS, STATUSES as UNIT_STATUSES
+from thidua.store.vocabulary import PROPOSAL_STATE
 
 TITLE_ROW = 0       # sheet title
 NOTE_ROW = 1        # one line of help for the office
@@ -267,7 +268,7 @@ class Control:
     col: int = 1
 
 
-CONTROLS = (
+CONTROLS = (           # rows never move (a workbook in use is read by these positions); a new one takes a free row
     Control("ThiDua_Ky", "Kỳ báo cáo (chọn trong danh sách)", 3),
     Control("ThiDua_Dot", "Đợt xếp loại, tổng kết (1, 2 hoặc Cả năm)", 4),
     Control("ThiDua_Tep", "Tệp cần kiểm tra (mỗi dòng một tệp)", 5),
@@ -275,6 +276,7 @@ CONTROLS = (
     Control("ThiDua_TrangThai", "Kết quả lần chạy gần nhất", 7),
     Control("ThiDua_Lenh", "Lệnh Python gần nhất (dùng khi kiểm thử)", 8),
     Control("ThiDua_HinhThuc", "Hình thức khen thưởng cần soạn văn bản (mã, ví dụ GK; để trống: mọi hình thức)", 9),
+    Control("ThiDua_SaoLuu", "Bản sao lưu cần khôi phục (để trống: nút «Khôi phục dữ liệu» hỏi tệp)", 10),
 )
 CONTROL = {c.name: c for c in CONTROLS}
 
@@ -284,13 +286,35 @@ RESULT_SHEETS = {
     "problems": ("Các lỗi", "CÁC LỖI TRONG TỆP ĐƠN VỊ GỬI", "Nút «Kiểm tra tệp đã chọn» và «Tổng hợp hộp thư» ghi trang này."),
     "data": ("Dữ liệu tổng hợp", "DỮ LIỆU TỔNG HỢP", "Nút «Tổng hợp hộp thư» ghi trang này."),
     "scores": ("Xếp loại", "CHẤM ĐIỂM VÀ XẾP LOẠI", "Nút «Xếp loại, khen thưởng» ghi trang này."),
-    "awards": ("Khen thưởng", "ĐỀ NGHỊ KHEN THƯỞNG VÀ ĐIỀU KIỆN", "Nút «Xếp loại, khen thưởng» ghi trang này."),
+    "awards": ("Khen thưởng", "ĐỀ NGHỊ KHEN THƯỞNG VÀ ĐIỀU KIỆN",
+               "Nút «Xếp loại, khen thưởng» ghi trang này. Văn phòng chọn quyết định ở cột «Văn phòng quyết định» "
+               "(nâng hình thức: ghi hình thức; khen người chưa đủ điều kiện hoặc sửa quyết định đã có: ghi lý do) "
+               "rồi bấm lại nút: quyết định được ghi vào kho dữ liệu, kết quả ở cột «Kết quả ghi»."),
     "summary": ("Tổng kết", "TỔNG KẾT THI ĐUA", "Nút «Tổng kết năm» ghi trang này."),
+    "mail": ("Thư chưa rõ", "THƯ GỬI BỊ DỪNG GIỮA CHỪNG: VĂN PHÒNG KIỂM TRA RỒI QUYẾT ĐỊNH",
+             "Nút «Gửi biểu mẫu / thư nhắc» ghi trang này khi lần gửi trước bị dừng lúc đang gửi. Xem «Thư đã gửi» "
+             "của hộp thư văn phòng (tìm theo tiêu đề và mã thư), chọn «Gửi lại» (đơn vị chưa nhận) hoặc «Đã nhận» ở "
+             "cột «Văn phòng quyết định», rồi bấm lại nút."),
     "newyear": ("Năm mới", "CHUYỂN SANG NĂM {year}: ĐÃ CHUYỂN GÌ, VĂN PHÒNG CẦN KIỂM TRA GÌ",
                 "Nút «Chuyển sang năm mới» ghi trang này (ở sổ năm trước và sổ năm mới); làm xong mục nào thì ghi "
                 "chú bên cạnh."),
 }
 REPORT_HEADER = ("STT", "Phần", "Việc", "Nội dung")   # the «Năm mới» sheet (year/rollover.py writes its rows)
+
+# The «Khen thưởng» sheet: every proposal with its verdict, then what the office decides on it (chosen in the list of
+# DECISION_CHOICES, with a higher form when raising and a reason where the office overrules the conditions), and what
+# became of that choice when «Xếp loại, khen thưởng» recorded it.
+DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN = (
+    "Văn phòng quyết định", "Hình thức (khi nâng)", "Lý do, ghi chú quyết định", "Kết quả ghi")
+AWARDS_HEADER = ("Số đề nghị", "Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
+                 "Trạng thái", "Đủ điều kiện", "Ghi chú", DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN)
+DECISION_CHOICES = {code: PROPOSAL_STATE[code] for code in ("reviewed", "not_met", "raised", "awarded")}
+DECISION_ROWS = 5000            # rows of the sheet offering the list of decisions
+# The «Thư chưa rõ» sheet: messages a killed send left «sending», and what the office decides on each.
+MAIL_HEADER = ("Mã đơn vị", "Kỳ", "Loại thư", "Gửi tới", "Tiêu đề", "Bắt đầu gửi lúc", "Mã thư (Message-ID)",
+               DECISION_COLUMN, "Ghi chú", RESULT_COLUMN)
+MAIL_CHOICES = {"resend": "Gửi lại", "mark_sent": "Đã nhận"}
+MAIL_KINDS = {"templates": "Biểu mẫu", "reminders": "Thư nhắc"}
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00:00(\.0+)?Z?)?$")
 
@@ -377,3 +401,85 @@ def read_plan_tables(path: Path) -> dict:
 
 def read_register_rows(path: Path) -> list[dict]:
     return register_rows(file_rows(path))
+
+
+def _result_table(get_rows: RowsGetter, key: str, labels: Sequence[str]) -> tuple[list, list[int]]:
+    """A result sheet's rows and the positions of the columns headed `labels` ([] when the sheet is missing or was
+    written by a version without one of them)."""
+    try:
+        rows = get_rows(RESULT_SHEETS[key][0])
+    except (KeyError, ValueError):
+        return [], []
+    if not rows or len(rows) <= HEADER_ROW:
+        return [], []
+    where = {label_key(str(v)): i for i, v in enumerate(rows[HEADER_ROW]) if clean(v) is not None}
+    need = [label_key(label) for label in labels]
+    return (rows, [where[k] for k in need]) if all(k in where for k in need) else ([], [])
+
+
+@dataclass(frozen=True)
+class TypedDecision:
+    """A decision the office chose on one row of the «Khen thưởng» sheet (`state` None: not one of the choices)."""
+
+    row: int                # the row number Excel shows
+    proposal: int | None    # the «Số đề nghị» of the row (None: missing or not a number)
+    name: str               # the row's «Họ tên / tập thể», checked against the store before recording
+    chosen: str             # the choice as typed
+    state: str | None
+    form: str
+    reason: str
+
+
+def typed_decisions(get_rows: RowsGetter) -> list[TypedDecision]:
+    """The rows of the «Khen thưởng» sheet where the office chose a decision (none when the sheet has not been
+    written by this version: no «Số đề nghị» column)."""
+    rows, where = _result_table(get_rows, "awards", (AWARDS_HEADER[0], "Họ tên / tập thể", DECISION_COLUMN,
+                                                      FORM_COLUMN, REASON_COLUMN))
+    if not where:
+        return []
+    number, name, choice, form, reason = where
+    states = {label_key(label): code for code, label in DECISION_CHOICES.items()} | \
+             {label_key(code): code for code in DECISION_CHOICES}
+
+    def cell(r: Sequence[Any], i: int) -> Any:
+        return clean(r[i]) if i < len(r) else None
+    found = []
+    for n, r in enumerate(rows[FIRST_ROW:], start=FIRST_ROW + 1):
+        chosen = cell(r, choice)
+        if chosen is None:
+            continue
+        pid = cell(r, number)
+        found.append(TypedDecision(n, pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                                   str(cell(r, name) or ""), str(chosen).strip(), states.get(label_key(str(chosen))),
+                                   str(cell(r, form) or "").strip(), " ".join(str(cell(r, reason) or "").split())))
+    return found
+
+
+@dataclass(frozen=True)
+class TypedMailDecision:
+    """A decision the office chose on one row of the «Thư chưa rõ» sheet (`action` None: not one of the choices)."""
+
+    row: int
+    unit: str
+    round: str
+    what: str | None        # templates / reminders (None: not a kind this sheet writes)
+    chosen: str
+    action: str | None
+    note: str
+
+
+def typed_mail_decisions(get_rows: RowsGetter) -> list[TypedMailDecision]:
+    """The rows of the «Thư chưa rõ» sheet where the office chose «Gửi lại» or «Đã nhận» (or typed something else)."""
+    rows, where = _result_table(get_rows, "mail", (*MAIL_HEADER[:3], DECISION_COLUMN, MAIL_HEADER[8]))
+    if not where:
+        return []
+    unit, rnd, kind, choice, note = where
+    actions = {label_key(label): code for code, label in MAIL_CHOICES.items()}
+    kinds = {label_key(label): code for code, label in MAIL_KINDS.items()}
+
+    def cell(r: Sequence[Any], i: int) -> str:
+        value = clean(r[i]) if i < len(r) else None
+        return "" if value is None else " ".join(str(value).split())
+    return [TypedMailDecision(n, cell(r, unit).upper(), cell(r, rnd), kinds.get(label_key(cell(r, kind))),
+                              cell(r, choice), actions.get(label_key(cell(r, choice))), cell(r, note))
+            for n, r in enumerate(rows[FIRST_ROW:], start=FIRST_ROW + 1) if cell(r, choice)]
