@@ -369,8 +369,8 @@ def _inflate_parts(zf: zipfile.ZipFile, data: bytes, paths: dict[str, str]) -> d
         return {}
     out = {}
     try:
-        for info in sheets:
-            xml = _inflate(zf, data, info.orig_filename)
+        for info in sheets:          # never more than a byte past the declared size (a part the reader may not ask for)
+            xml = _inflate(zf, data, info.orig_filename, head=info.file_size + 1)
             if len(xml) != info.file_size:
                 return {}
             out[info.orig_filename] = xml
