@@ -75,7 +75,8 @@ def _run(desktop, job):
 
 
 def _export_sheet(doc, name, out):
-    """One sheet, buttons included, fitted to one landscape page, as PDF (for the README's pictures)."""
+    """One sheet, buttons included, one landscape page wide, as PDF (or a PNG of its first page, for the README's
+    pictures)."""
     sheets = doc.Sheets
     target = sheets.getByName(name)
     for i in range(sheets.getCount()):
@@ -87,8 +88,10 @@ def _export_sheet(doc, name, out):
         for i in range(form.getCount()):
             form.getByIndex(i).Printable = True
     style = doc.StyleFamilies.getByName("PageStyles").getByName(target.PageStyle)
-    style.IsLandscape, style.Width, style.Height = True, 29700, 21000
-    style.ScaleToPagesX, style.ScaleToPagesY = 1, 0       # one page wide, as tall as it needs (captions never shrink)
+    # One page wide, as tall as it needs: fitted into one landscape page, LibreOffice shrinks the cells but not the
+    # buttons' captions (they wrap). A picture is one tall page (cropped to its ink afterwards).
+    style.IsLandscape, style.Width, style.Height = True, 29700, 42000 if out.endswith(".png") else 21000
+    style.ScaleToPagesX, style.ScaleToPagesY = 1, 0
     pdf = out if out.endswith(".pdf") else out + ".pdf"
     doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(pdf)), (_prop("FilterName", "calc_pdf_Export"),))
     for i in range(sheets.getCount()):
