@@ -228,15 +228,14 @@ def _result_sheet(wb, fmt: dict, key: str) -> None:
     ws.set_column(1, 1, 40)
     ws.set_column(2, 12, 14)
     ws.freeze_panes(L.FIRST_ROW, 0)
-    chosen = {"awards": (L.AWARDS_HEADER, L.DECISION_CHOICES, "Xếp loại, khen thưởng"),   # excel.score_units
-              "mail": (L.MAIL_HEADER, L.MAIL_CHOICES, "Gửi biểu mẫu / thư nhắc")}          # excel.send_mail
+    chosen = {"awards": (L.AWARDS_HEADER, L.AWARDS_WIDTHS, L.DECISION_CHOICES, "Xếp loại, khen thưởng"),
+              "mail": (L.MAIL_HEADER, L.MAIL_WIDTHS, L.MAIL_CHOICES, "Gửi biểu mẫu / thư nhắc")}
     if key in chosen:          # the office's decisions are chosen here, and recorded by the button named
-        header, choices, button = chosen[key]
-        for c, label in enumerate(header):
+        header, widths, choices, button = chosen[key]      # (excel.score_units, excel.send_mail)
+        for c, (label, width) in enumerate(zip(header, widths, strict=True)):
+            ws.set_column(c, c, width)
             ws.write_string(L.HEADER_ROW, c, label, fmt["header"])
         choice = header.index(L.DECISION_COLUMN)
-        ws.set_column(choice, len(header) - 2, 20)
-        ws.set_column(len(header) - 1, len(header) - 1, 40)
         ws.data_validation(L.FIRST_ROW, choice, L.FIRST_ROW + L.DECISION_ROWS, choice,
                            {"validate": "list", "source": list(choices.values()),
                             "input_title": "Quyết định", "input_message": f"Chọn rồi bấm «{button}»."})

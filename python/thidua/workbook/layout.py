@@ -308,11 +308,13 @@ DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN = (
     "Văn phòng quyết định", "Hình thức (khi nâng)", "Lý do, ghi chú quyết định", "Kết quả ghi")
 AWARDS_HEADER = ("Số đề nghị", "Mã đơn vị", "Kỳ", "Đối tượng", "Họ tên / tập thể", "Danh hiệu", "Hình thức",
                  "Trạng thái", "Đủ điều kiện", "Ghi chú", DECISION_COLUMN, FORM_COLUMN, REASON_COLUMN, RESULT_COLUMN)
+AWARDS_WIDTHS = (9, 10, 6, 9, 28, 26, 26, 14, 9, 40, 20, 18, 30, 44)
 DECISION_CHOICES = {code: PROPOSAL_STATE[code] for code in ("reviewed", "not_met", "raised", "awarded")}
 DECISION_ROWS = 5000            # rows of the sheet offering the list of decisions
 # The «Thư chưa rõ» sheet: messages a killed send left «sending», and what the office decides on each.
 MAIL_HEADER = ("Mã đơn vị", "Kỳ", "Loại thư", "Gửi tới", "Tiêu đề", "Bắt đầu gửi lúc", "Mã thư (Message-ID)",
                DECISION_COLUMN, "Ghi chú", RESULT_COLUMN)
+MAIL_WIDTHS = (10, 6, 10, 28, 40, 18, 34, 20, 30, 44)
 MAIL_CHOICES = {"resend": "Gửi lại", "mark_sent": "Đã nhận"}
 MAIL_KINDS = {"templates": "Biểu mẫu", "reminders": "Thư nhắc"}
 
