@@ -238,25 +238,20 @@ def send_mail(ctx: Context) -> str:
     """«Gửi biểu mẫu / thư nhắc»: until the due date each unit its template, after it a reminder; never twice. Messages
     a killed run left «sending» are listed on «Thư chưa rõ»; the office's «Gửi lại» / «Đã nhận» there is recorded
     (with who, when and the row's note) before sending."""
+    from thidua.mail.chosen import sheet_rows as mail_rows, sort_chosen
     from thidua.mail.send import build, send_messages, sender_of, uncertain, what_to_send
     from thidua.mail.settings import SETTINGS_FILE, load_settings
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
     what = what_to_send(rnd)
     settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)
     templates = ctx.path("templates") / rnd.code
-    open_now = {r["unit"].upper() for r in uncertain(ctx.ws, rnd.code, what)}
-    chosen = L.typed_mail_decisions(sheet_rows(ctx.book))
-    typed = [t for t in chosen if (t.round, t.what) == (rnd.code, what)]
-    others = [t for t in chosen if (t.round, t.what) != (rnd.code, what)]
-    take = {t.unit: t for t in typed if t.action and t.unit in open_now}
-    refused = {t.unit: t for t in typed if t.unit not in take}
+    chosen = sort_chosen(L.typed_mail_decisions(sheet_rows(ctx.book)), rnd.code, what,
+                         {r["unit"].upper() for r in uncertain(ctx.ws, rnd.code, what)})
     outgoing, no_address = build(ctx.ws, what, rnd.code, sender_of(settings, ctx.plan),
                                  templates if templates.is_dir() else None)
-    report = send_messages(ctx.ws, outgoing, settings, rnd.code, what,
-                           resend=[u for u, t in take.items() if t.action == "resend"],
-                           mark_sent=[u for u, t in take.items() if t.action == "mark_sent"],
-                           notes={u: t.note for u, t in take.items() if t.note})
-    _write_uncertain(ctx, rnd.code, what, report, refused, others)
+    report = send_messages(ctx.ws, outgoing, settings, rnd.code, what, resend=chosen.units("resend"),
+                           mark_sent=chosen.units("mark_sent"), notes=chosen.notes())
+    write_table(ctx.book, "mail", L.MAIL_HEADER, mail_rows(report, chosen, rnd.code, what))
     kind = "thư nhắc" if what == "reminders" else "biểu mẫu"
     message = f"Kỳ {rnd.code}: đã gửi {len(report.sent)} {kind}"
     if report.decisions:
@@ -272,42 +267,6 @@ def send_mail(ctx: Context) -> str:
                     f"«{L.RESULT_SHEETS['mail'][0]}» chọn «{L.MAIL_CHOICES['resend']}» (đơn vị chưa nhận) hoặc "
                     f"«{L.MAIL_CHOICES['mark_sent']}» cho từng đơn vị và bấm lại nút này")
     return message + "."
-
-
-def _write_uncertain(ctx: Context, round_code: str, what: str, report, refused: dict, others: list) -> None:
-    """The «Thư chưa rõ» sheet after a send: the messages still «sending» (a choice that could not be taken kept on
-    its row with why), those decided this time with what was done, and choices made for another round's messages
-    (kept for when that round is chosen)."""
-    def when(stamp: str) -> str:
-        import datetime as dt
-        try:
-            return dt.datetime.fromisoformat(stamp).strftime("%H:%M:%S %d/%m/%Y")
-        except (TypeError, ValueError):
-            return stamp or ""
-
-    def row(r: dict, chosen: str, note: str, result: str) -> tuple:
-        return (r["unit"], r["round"], L.MAIL_KINDS.get(r["what"], r["what"]), r["recipient"], r.get("subject") or "",
-                when(r.get("started_at")), r.get("message_id") or "", chosen, note, result)
-    rows = []
-    for r in report.uncertain_rows:
-        t = refused.get(r["unit"].upper())
-        why = f"Chưa ghi: «{t.chosen}» không phải một lựa chọn; chọn «{L.MAIL_CHOICES['resend']}» hoặc " \
-              f"«{L.MAIL_CHOICES['mark_sent']}»." if t else ""
-        rows.append(row(r, t.chosen if t else "", t.note if t else "", why))
-    sent = set(report.sent)
-    for d in report.decisions:
-        done = ("Đã ghi «Gửi lại»: " + ("đã gửi lại, cùng mã thư" if d["unit"] in sent else "chưa gửi được")
-                if d["action"] == "resend" else "Đã ghi «Đã nhận»: không gửi lại")
-        rows.append(row(d, L.MAIL_CHOICES[d["action"]], d.get("reason") or "", f"{done} (do {d['decided_by']})."))
-    stale = [t for u, t in refused.items() if u not in {r["unit"].upper() for r in report.uncertain_rows}]
-    for t in stale:             # chosen for a message no longer «sending» (decided meanwhile, or another round)
-        rows.append((t.unit, round_code, L.MAIL_KINDS.get(what, what), "", "", "", "", t.chosen, t.note,
-                     "Chưa ghi: thư của đơn vị này không còn ở trạng thái chưa rõ (đã được quyết định); không cần làm "
-                     "gì thêm."))
-    for t in others:
-        rows.append((t.unit, t.round, L.MAIL_KINDS.get(t.what, ""), "", "", "", "", t.chosen, t.note,
-                     f"Chưa ghi: thư kỳ {t.round}; chọn kỳ đó ở ô «Kỳ báo cáo» rồi bấm lại nút."))
-    write_table(ctx.book, "mail", L.MAIL_HEADER, rows)
 
 
 @entry
