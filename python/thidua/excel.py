@@ -76,7 +76,7 @@ def sheet_rows(book) -> Callable[[str], list[list[Any]]]:
 def store_settings(folder: Path | None, plan) -> tuple:
     """(where the store is, who is working): `[store]` of thidua.toml beside the book, else the book's `store_url`
     row, else the SQLite file of the plan's year beside the book."""
-    from thidua.mail.settings import SETTINGS_FILE
+    from thidua.settings_file import SETTINGS_FILE
     from thidua.store.locator import choose, settings_from, staff_name
     folder = folder or Path.cwd()
     settings = settings_from(plan.meta, folder / SETTINGS_FILE)
@@ -217,7 +217,8 @@ def track_and_remind(ctx: Context) -> str:
 def fetch_mail(ctx: Context) -> str:
     """«Nhận tệp từ hộp thư»: new spreadsheets from the office's mailbox into the inbox folder."""
     from thidua.mail.fetch import fetch_mail as fetch
-    from thidua.mail.settings import SETTINGS_FILE, load_settings
+    from thidua.mail.settings import load_settings
+    from thidua.settings_file import SETTINGS_FILE
     inbox = Path(ctx.control("ThiDua_HopThu") or ctx.path("inbox"))
     report = fetch(ctx.ws, load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE), inbox)
     rows = [(t.file, t.content_unit, "", "cần xem", 0, t.flag) for t in report.flagged]
@@ -240,7 +241,8 @@ def send_mail(ctx: Context) -> str:
     (with who, when and the row's note) before sending."""
     from thidua.mail.chosen import sheet_rows as mail_rows, sort_chosen
     from thidua.mail.send import build, send_messages, sender_of, uncertain, what_to_send
-    from thidua.mail.settings import SETTINGS_FILE, load_settings
+    from thidua.mail.settings import load_settings
+    from thidua.settings_file import SETTINGS_FILE
     rnd = ctx.plan.round(ctx.control("ThiDua_Ky"))
     what = what_to_send(rnd)
     settings = load_settings(ctx.plan.meta, ctx.folder / SETTINGS_FILE)

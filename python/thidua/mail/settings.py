@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from thidua.errors import ThiDuaError
+from thidua.settings_file import SETTINGS_FILE, section
 
-SETTINGS_FILE = "thidua.toml"         # beside the master workbook
 META_PREFIX = "mail_"                 # keys of the workbook's «Thông tin chung» sheet: mail_host, mail_port, ...
 KEYRING_SERVICE = "thidua-mail"
 SECURITY = ("ssl", "starttls", "none")
@@ -81,15 +80,7 @@ def from_meta(meta: Mapping[str, Any]) -> dict:
 
 def from_file(path: Path | None) -> dict:
     """The `[mail]` section of a settings file (TOML); {} when there is no such file."""
-    if path is None or not Path(path).is_file():
-        return {}
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ThiDuaError(f"Tệp cài đặt {path} viết sai: {exc}.",
-                          "Mỗi dòng dạng khoá = \"giá trị\" dưới dòng [mail]; sửa rồi chạy lại.") from exc
-    section = data.get("mail", {})
-    return section if isinstance(section, dict) else {}
+    return section(path, "mail")
 
 
 def load_settings(meta: Mapping[str, Any] | None = None, settings_file: Path | None = None,

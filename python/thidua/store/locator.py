@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from thidua.errors import ThiDuaError
+from thidua.settings_file import section
 
 DEFAULT_DB = "thidua.db"
 ARCHIVE_SUFFIX = "-luu-tru"            # thidua.db -> thidua-luu-tru/ab/<sha256>.xlsx
@@ -211,15 +211,7 @@ def settings_from(meta: Mapping[str, Any] | None, settings_file: Path | None) ->
 
 
 def _file_section(path: Path | None) -> dict:
-    if path is None or not Path(path).is_file():
-        return {}
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ThiDuaError(f"Tệp cài đặt {path} viết sai: {exc}.",
-                          "Mỗi dòng dạng khoá = \"giá trị\" dưới dòng [store]; sửa rồi chạy lại.") from exc
-    section = data.get("store", {})
-    return section if isinstance(section, dict) else {}
+    return section(path, "store")
 
 
 def choose(given: "str | os.PathLike | StoreLocation | None", settings: StoreSettings,
