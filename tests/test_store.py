@@ -112,3 +112,18 @@ def test_receipts_migration_keeps_the_file_time_as_a_marked_fallback(tmp_path):
     st = Store.open(db)
     assert st.one("SELECT received_at, received_source, file_mtime FROM submissions") == {
         "received_at": "2019-04-09T07:00:00", "received_source": "file", "file_mtime": "2019-04-09T07:00:00"}
+
+
+def test_a_broken_settings_file_is_said_for_the_section_read(tmp_path):
+    """thidua.toml saved broken (a quote missing, as Notepad leaves it): the store and the mailbox settings each say
+    the file, the parser's reason and the section to fix — no traceback."""
+    from thidua.mail.settings import load_settings
+    from thidua.store.locator import settings_from
+    broken = tmp_path / "thidua.toml"
+    broken.write_text('[store]\nurl = "postgresql://vanphong@may-chu/thidua\n', encoding="utf-8")
+    for read, section in ((lambda: settings_from({}, broken), "[store]"), (lambda: load_settings({}, broken), "[mail]")):
+        with pytest.raises(ThiDuaError) as err:
+            read()
+        assert err.value.message.startswith(f"Tệp cài đặt {broken} viết sai: ") and f"dòng {section}" in err.value.hint
+    broken.write_text('[store]\nurl = "postgresql://vanphong@may-chu/thidua"\n', encoding="utf-8")
+    assert settings_from({}, broken).url == "postgresql://vanphong@may-chu/thidua" and load_settings({}, broken)
