@@ -643,3 +643,28 @@ def test_restoring_over_a_store_with_a_damaged_archive_keeps_that_store(office, 
     with sqlite3.connect(kept) as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'only_here'").fetchone() == ("x",)
     assert snapshot(db) == office.snap and lost.is_file() and done.added == 1
+
+
+def test_restoring_onto_a_full_disk_keeps_the_store_in_place(office, tmp_path):
+    """No room for the backup of what a restore would replace: the restore stops with «không đủ chỗ trống»
+    before anything is replaced (a damaged archive does not turn the refusal into a restore without a copy)."""
+    from thidua.errors import ThiDuaError
+    from thidua.store.backup import backup
+    from thidua.store.transfer import restore_keeping
+    chosen = backup(copy_store_at(office.ref, tmp_path / "tot"), office.key, tmp_path / "sao-luu-ngoai")
+    disk = tmp_path / "o-dia"
+    with faultfs.tmpfs(disk, 64 << 20):
+        db = copy_store_at(office.ref, disk / "van-phong")
+        next(p for p in (db.parent / (db.stem + "-luu-tru")).rglob("*") if p.is_file()).unlink()
+        before = snapshot(db)
+        filler = faultfs.fill(disk, leave=16 << 10)
+        for damaged in (True, False):
+            with pytest.raises(ThiDuaError) as err:
+                restore_keeping(chosen, db, office.key, disk / "sao-luu")
+            assert "không đủ chỗ trống" in str(err.value) or "Ổ đĩa đầy" in str(err.value), str(err.value)
+            assert snapshot(db) == before
+            if damaged:                                  # the archive made whole again: the backup's own check
+                filler.unlink()
+                shutil.copytree(office.ref.parent / (office.ref.stem + "-luu-tru"), db.parent / (db.stem + "-luu-tru"),
+                                dirs_exist_ok=True)
+                filler = faultfs.fill(disk, leave=16 << 10)

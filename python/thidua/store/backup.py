@@ -113,6 +113,10 @@ def _facts(data: bytes) -> dict:
 
 
 # ---------------------------------------------------------------- backup
+class ArchiveIncomplete(ThiDuaError):
+    """A file the store records as received is missing from its archive: no whole backup can be made."""
+
+
 def backup(db: Path, key_file: Path | None, out_dir: Path, now: dt.datetime | None = None) -> Path:
     """Write `thidua-sao-luu-<date>-<time>.zip` into `out_dir`; return its path.
 
@@ -138,7 +142,7 @@ def backup(db: Path, key_file: Path | None, out_dir: Path, now: dt.datetime | No
     paths = [root.parent / rel for rel in facts.get("archived", [])]
     missing = [p for p in paths if not p.is_file()]
     if missing:
-        raise ThiDuaError(f"Thiếu tệp lưu trữ {missing[0]} mà kho dữ liệu ghi là đã nhận.",
+        raise ArchiveIncomplete(f"Thiếu tệp lưu trữ {missing[0]} mà kho dữ liệu ghi là đã nhận.",
                           "Khôi phục thư mục lưu trữ từ bản sao lưu trước rồi sao lưu lại.")
     need = len(data) + sum(p.stat().st_size for p in paths) + (1 << 16)
     members: dict[str, dict] = {DB_MEMBER: {"sha256": _sha(data), "size": len(data)}}

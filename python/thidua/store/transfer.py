@@ -213,7 +213,7 @@ def _keep_current(db, key_file: Path | None, backup_dir: Path) -> Path:
     from thidua.store import backup as files
     try:
         return backup(db, key_file, backup_dir)
-    except ThiDuaError:
+    except files.ArchiveIncomplete:          # any other failure (a full disk, a read-only folder) stops the restore
         location = locate(db)
         if not location.is_sqlite:
             raise
