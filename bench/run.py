@@ -361,14 +361,31 @@ class Bench:
         self.failed: list[str] = []
 
     def make_inbox(self) -> None:
-        started = time.perf_counter()
-        counts = generate_inbox(self.units[:self.n], self.work / "bench.key", self.work / "inbox", self.round, seed=1)
-        extra = sim.YearRates(missing=0, late=0, mistakes=0, corrected=0, copy=0)
-        generate_inbox(self.units[self.n:], self.work / "bench.key", self.work / "new", self.round, seed=2, rates=extra)
+        """The inbox and the extra units' files; a --work folder that already holds them for the same units and
+        round is reused as it is (another run on the same files), any other content is replaced, never added to."""
+        started, made = time.perf_counter(), self.work / "inbox.json"
+        wanted = {"units": self.n, "round": self.round}
+        try:
+            kept = json.loads(made.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = {}
+        if {k: kept.get(k) for k in wanted} == wanted and (self.work / "inbox").is_dir():
+            counts, how = kept["counts"], "reused from an earlier run"
+            shutil.rmtree(self.work / "inbox" / "moi", ignore_errors=True)      # left by a killed incremental stage
+        else:
+            made.unlink(missing_ok=True)
+            for folder in ("inbox", "new"):
+                shutil.rmtree(self.work / folder, ignore_errors=True)
+            counts = generate_inbox(self.units[:self.n], self.work / "bench.key", self.work / "inbox", self.round,
+                                    seed=1)
+            extra = sim.YearRates(missing=0, late=0, mistakes=0, corrected=0, copy=0)
+            generate_inbox(self.units[self.n:], self.work / "bench.key", self.work / "new", self.round, seed=2,
+                           rates=extra)
+            made.write_text(json.dumps({**wanted, "counts": list(counts)}), encoding="utf-8")
+            how = f"generated in {time.perf_counter() - started:.1f} s, {counts[4]} process(es)"
         self.files = spreadsheets(self.work / "inbox")
         self.say(f"inbox: {len(self.files)} files for {self.n} units, {counts[1]} with mistakes, "
-                 f"{counts[2]} late, {counts[3]} missing (generated in {time.perf_counter() - started:.1f} s, "
-                 f"{counts[4]} process(es))")
+                 f"{counts[2]} late, {counts[3]} missing ({how})")
 
     def floor_once(self) -> tuple[float, float]:
         """(wall, CPU) seconds of one floor pass."""

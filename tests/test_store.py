@@ -75,6 +75,34 @@ def test_transaction_rolls_back_on_error(engine_db):
     st.close()
 
 
+def test_big_results_are_streamed_a_page_at_a_time(engine_db):
+    """Store.stream: every row in the query's order, inside and outside a transaction, several at once on one
+    connection; on a server through a server-side cursor (pg_cursors) that is closed when left half read."""
+    from thidua.store import postgres
+    n = postgres.STREAM_ROWS * 2 + 7                        # more than two of a server cursor's fetches
+    with Store.open(engine_db) as st:
+        with st.atomic():
+            st.insert_rows("meta", ("key", "value"), [(f"k{i:05d}", str(i)) for i in range(n)])
+        sql = "SELECT key, value FROM meta WHERE key LIKE 'k%' ORDER BY key"
+        up, down = st.stream(sql), st.stream(sql.replace("ORDER BY key", "ORDER BY key DESC"))
+        pairs = list(zip(up, down))                         # two streams read in turns
+        assert [a for a, _ in pairs] == [(f"k{i:05d}", str(i)) for i in range(n)]
+        assert [b for _, b in pairs] == [(f"k{i:05d}", str(i)) for i in reversed(range(n))]
+        with st.atomic():                                   # inside a transaction, beside writes
+            for i, (key, _) in enumerate(st.stream(sql)):
+                if i % 1000 == 0:
+                    st.set_meta(f"seen{i}", key)
+        assert st.meta("seen4000") == "k04000"
+        if st.engine == "postgresql":
+            cursors = "SELECT count(*) FROM pg_cursors"
+            before = st.conn.execute(cursors).fetchone()[0]
+            half = st.stream(sql)
+            assert next(half) == ("k00000", "0")
+            assert st.conn.execute(cursors).fetchone()[0] == before + 1     # the rest waits on the server
+            half.close()
+            assert st.conn.execute(cursors).fetchone()[0] == before
+
+
 def test_archive_is_write_once(tmp_path):
     root = tmp_path / "arch"
     path = store.archive_bytes(root, "ab" + "0" * 62, b"hello", ".XLSX")

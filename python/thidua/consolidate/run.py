@@ -598,7 +598,8 @@ def first_key_check(location, inbox: Path, plan, key: bytes, sample: int = 40) -
     named: Counter = Counter()
     for path in itertools.islice(walk(inbox.resolve(), []), 0, step * sample, step):
         try:
-            reading = read_bytes(Path(path).read_bytes(), os.path.basename(path), plan, None)
+            reading = read_bytes(Path(path).read_bytes(), os.path.basename(path), plan, None,
+                                 identity_only=True)      # the meta sheet only: its key id
         except OSError:
             continue
         if reading.result.key_id:

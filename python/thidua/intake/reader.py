@@ -52,8 +52,10 @@ class Reading:
 
 
 def read_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dict | None = None,
-               expect_unit: str | None = None, expect_round: str | None = None) -> Reading:
-    """Read a submission from memory; problems become issues, never exceptions."""
+               expect_unit: str | None = None, expect_round: str | None = None,
+               identity_only: bool = False) -> Reading:
+    """Read a submission from memory; problems become issues, never exceptions. `identity_only`: only the meta
+    sheet (unit, round, version, key id), as a check that needs no figures asks."""
     reading = Reading(SubmissionResult(file=str(name), sha256=hashlib.sha256(data).hexdigest()))
     base = PurePath(name).name
     try:
@@ -67,6 +69,8 @@ def read_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dic
             reading.add(make_issue("S009", detail=f"{book.external_links} liên kết"))
         if not _identity(reading, book, plan, key, units, expect_unit, expect_round):
             reading.result.unreadable = True
+            return reading
+        if identity_only:
             return reading
         for sheet in reading.spec.sheets:
             if sheet.key != "instructions":

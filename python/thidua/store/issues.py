@@ -34,7 +34,7 @@ def errors_of_file(store: Store, sha256: str) -> list[tuple]:
 def issues_of_round(store: Store, round_code: str) -> Iterator[tuple]:
     """(unit, file name, received_at, source, status, severity, sheet, cell, value, message) of the files of a round
     (and of files whose round is unknown), superseded files left out; streamed in unit and receipt order."""
-    return store.conn.execute(
+    return store.stream(
         "SELECT s.unit, s.file_name, s.received_at, s.received_source, s.status, i.severity, i.sheet, i.cell, "
         "i.value, i.message FROM issues i JOIN submissions s ON s.id = i.submission_id "
         "WHERE (s.round = ? OR s.round IS NULL) AND s.status != 'superseded' "

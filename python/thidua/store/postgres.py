@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import re
 import time
 import zlib
@@ -14,6 +15,8 @@ from thidua.errors import ThiDuaError
 from thidua.store.locator import KEYRING_SERVICE, StoreLocation
 
 CONNECT_TIMEOUT_S = 10
+STREAM_ROWS = 2000          # rows a streamed query fetches from the server at a time
+_CURSORS = itertools.count(1)
 WRITE_LOCK = zlib.crc32(b"thidua:write")      # one writer at a time, as SQLite's BEGIN IMMEDIATE
 RUN_LOCK = zlib.crc32(b"thidua:run")          # one consolidation / rejudge / fetch at a time (session lock)
 
@@ -116,6 +119,9 @@ def connect(location: StoreLocation, new: bool = False):
             pg.location = location.in_schema(find_year(survey(pg), location, new))
         if pg.location.schema:
             pg.execute(f"SET search_path TO {_schema_ident(pg.location.schema)}")
+        # a streamed query (PgConnection.stream) is always read to its end: planned for all its rows, as an
+        # ordinary query is, not for the first tenth (the default made the committee's indicator rows a 60 s plan)
+        pg.execute("SET cursor_tuple_fraction = 1.0")
     except BaseException:
         pg.close()
         raise
@@ -202,6 +208,30 @@ class PgConnection:
                 cur.executemany(pg_sql(sql), rows)
         except _psycopg().OperationalError as exc:
             raise self._lost(exc) from None
+
+    def stream(self, sql: str, args: Sequence | None = ()) -> Iterator[tuple]:
+        """The rows of a query, fetched STREAM_ROWS at a time through a server-side cursor: psycopg's ordinary
+        cursor holds the whole result in this process (100,000 units' figures). Inside a transaction the server
+        reads as it goes; outside one the cursor is WITH HOLD (the server keeps the result until it is closed).
+        Several may be open at once on one connection."""
+        try:
+            cur = self.raw.cursor(name=f"thidua_{next(_CURSORS)}", withhold=not self.in_transaction)
+            cur.itersize = STREAM_ROWS
+            cur.execute(pg_sql(sql, bool(args)), args or None)
+        except _psycopg().OperationalError as exc:
+            raise self._lost(exc) from None
+        try:
+            while True:
+                try:
+                    rows = cur.fetchmany(STREAM_ROWS)
+                except _psycopg().OperationalError as exc:
+                    raise self._lost(exc) from None
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            with contextlib.suppress(Exception):
+                cur.close()
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
         """Rows streamed into `table` by COPY (many rows: one round trip)."""

@@ -206,7 +206,7 @@ def insert_rows(store: Store, sub_id: int, unit: str, rnd: str, rows: Iterable[d
 def proposals_of_round(store: Store, round_code: str) -> Iterator[tuple]:
     """(unit, subject, name, position, title, form, dat_ldtt, co_sang_kien, ty_le_ldtt, ky_luat, summary, adhoc, row,
     sheet) of a round's active proposals, by unit and row, streamed."""
-    return store.conn.execute(
+    return store.stream(
         "SELECT p.unit, p.subject, p.name, p.position, p.title, p.form, p.dat_ldtt, p.co_sang_kien, "
         "p.ty_le_ldtt, p.ky_luat, p.summary, p.adhoc, p.row, "
         "(SELECT v.sheet FROM cell_values v WHERE v.submission_id = p.submission_id AND v.row = p.row "

@@ -73,9 +73,8 @@ def seen(store: Store, run_id: int, round_code: str | None) -> Iterator[tuple]:
            " FROM scan s JOIN submissions b ON b.sha256 = s.sha256 WHERE s.todo = {} "
            + ("" if round_code is None else "AND (b.round = ? OR b.round IS NULL) ") + "ORDER BY {}")
     args = (run_id,) if round_code is None else (run_id, round_code)
-    conn = store.conn
-    yield from conn.execute(sql.format(0, "s.pos"), args)
-    yield from conn.execute(sql.format(1, "s.mtime_ns, s.path"), args)
+    yield from store.stream(sql.format(0, "s.pos"), args)
+    yield from store.stream(sql.format(1, "s.mtime_ns, s.path"), args)
 
 
 def first_sightings_of_copies(store: Store) -> dict[str, str]:

@@ -584,6 +584,13 @@ class Store:
         return counted.n
 
     # ------------------------------------------------------------ reading
+    def stream(self, sql: str, args: Sequence = ()) -> Iterator[tuple]:
+        """The rows of a big query one at a time, never the whole result in memory (SQLite's cursor reads as it
+        goes; on a server, a server-side cursor: postgres.PgConnection.stream)."""
+        if self.engine == "sqlite":
+            return self.conn.execute(sql, args)
+        return self.conn.stream(sql, args)
+
     def rows(self, sql: str, args: Sequence | Mapping = ()) -> list[dict]:
         cur = self.conn.execute(sql, args)
         found = cur.fetchall()

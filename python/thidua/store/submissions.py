@@ -123,7 +123,7 @@ def histories_in_order(store: Store, round_code: str) -> Iterator[tuple]:
     """(position, *Submission) of the submissions of one round by the units of register.order_units, in that order
     and each unit's in receipt order: `histories` streamed."""
     cross = "CROSS JOIN" if store.engine == "sqlite" else "JOIN"     # CROSS JOIN fixes SQLite's join order
-    return store.conn.execute(
+    return store.stream(
         "SELECT o.pos, s.id, s.sha256, s.unit, s.round, s.status, s.received_at, s.received_source, s.n_errors, "
         f"s.file_name, s.n_warnings FROM unit_order o {cross} submissions s ON s.unit = o.unit AND s.round = ? "
         "ORDER BY o.pos, s.received_at, s.id", (round_code,))
@@ -163,7 +163,7 @@ def current_ids(store: Store, rounds: Iterable[str]) -> dict[tuple[str, str], in
 
 def round_signature(store: Store, round_code: str) -> Iterator[tuple]:
     """Every submission of a round (and of unknown round) with what an output shows of it, by id."""
-    return store.conn.execute(
+    return store.stream(
         "SELECT id, sha256, unit, round, status, n_errors, received_at, received_source, file_name FROM submissions "
         "WHERE round=? OR round IS NULL ORDER BY id", (round_code,))
 

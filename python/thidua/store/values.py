@@ -170,7 +170,7 @@ def indicator_rows_in_order(store: Store, round_code: str) -> Iterator[tuple]:
     """(position, code, num, text, date, sheet, cell) of the current submissions' indicators, streamed in the order
     of the units of register.order_units (that table is joined first: no sort, no transient index on SQLite)."""
     cross = "CROSS JOIN" if store.engine == "sqlite" else "JOIN"     # CROSS JOIN fixes SQLite's join order
-    return store.conn.execute(
+    return store.stream(
         "SELECT o.pos, substr(v.field, 5), v.value_num, v.value_text, v.value_date, v.sheet, v.cell "
         f"FROM unit_order o {cross} submissions s ON s.unit = o.unit AND s.round = ? "
         f"AND s.status = 'accepted' {cross} cell_values v ON v.submission_id = s.id "
@@ -179,7 +179,7 @@ def indicator_rows_in_order(store: Store, round_code: str) -> Iterator[tuple]:
 
 def activity_rows(store: Store, round_code: str) -> Iterator[tuple]:
     """(unit, row, sheet, field, num, text, date) of the current submissions' activity tables, by unit and row."""
-    return store.conn.execute(
+    return store.stream(
         "SELECT s.unit, v.row, v.sheet, v.field, v.value_num, v.value_text, v.value_date FROM cell_values v "
         "JOIN current_submissions s ON s.id = v.submission_id WHERE s.round=? AND v.field LIKE 'act.%' "
         "AND v.row IS NOT NULL ORDER BY s.unit, v.row", (round_code,))
@@ -213,7 +213,7 @@ def current_values_in_order(store: Store, codes: Sequence[str], rounds: Sequence
     """(position, round, indicator, value) of a few indicators in the current submissions of `rounds`, by the units
     of register.order_units, in that order."""
     cross = "CROSS JOIN" if store.engine == "sqlite" else "JOIN"
-    rows = store.conn.execute(
+    rows = store.stream(
         "SELECT o.pos, s.round, substr(v.field, 5), v.value_num, v.value_text, v.value_date "
         f"FROM unit_order o {cross} submissions s ON s.unit = o.unit AND s.status = 'accepted' "
         f"AND s.round IN ({','.join('?' * len(rounds))}) {cross} cell_values v ON v.submission_id = s.id "
@@ -229,7 +229,7 @@ def decreasing_values(store: Store, earlier: str, later: str, codes: Sequence[st
     (both numbers), by unit: compared in the store, nothing held per unit."""
     if not codes:
         return iter(())
-    return store.conn.execute(
+    return store.stream(
         "SELECT b.unit, substr(vb.field, 5), vb.value_num, va.value_num, b.file_name, a.file_name, b.received_at "
         "FROM current_submissions b JOIN current_submissions a ON a.unit = b.unit AND a.round = ? "
         "JOIN cell_values vb ON vb.submission_id = b.id AND vb.row IS NULL "
