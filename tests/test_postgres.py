@@ -181,6 +181,34 @@ def test_a_connection_that_ends_frees_the_run_lock(pg_url):
                     pass
 
 
+def test_planner_statistics_after_a_big_run_and_for_temporary_tables(office, pg_url, plan, units, tmp_path,
+                                                                    monkeypatch):
+    """PostgreSQL plans by statistics that a table filled in one transaction, or a temporary table, does not have
+    (autovacuum comes later, and never to temporary tables): a run that brought much of the store analyses the
+    tables it filled, a small one leaves that to the server, and the units' order of a listing is analysed."""
+    import shutil
+    from thidua.consolidate import run as consolidation
+    from thidua.store import register
+    inbox = tmp_path / "inbox"
+    shutil.copytree(office / "inbox", inbox)
+    later = sorted(inbox.rglob("*.xlsx"))[-1]
+    later.rename(tmp_path / later.name)                    # comes after the first run
+    monkeypatch.setattr(consolidation, "ANALYZE_FROM", 5)
+    ws = WorkingSet(plan, units[:30], pg_url, secret=TEST_KEY)
+    estimated = "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)"
+    consolidation.consolidate(ws, inbox)
+    with Store.open(pg_url, create=False) as s:
+        n_values = s.scalar("SELECT count(*) FROM cell_values")
+        assert n_values > 1000 and s.scalar(estimated, ("cell_values",)) == n_values      # analysed: exact
+    shutil.move(tmp_path / later.name, inbox / later.name)
+    assert consolidation.consolidate(ws, inbox).n_new == 1
+    with Store.open(pg_url, create=False) as s:
+        assert s.scalar("SELECT count(*) FROM cell_values") > n_values
+        assert s.scalar(estimated, ("cell_values",)) == n_values        # one file: not analysed again
+        register.order_units(s, [u.code for u in units[:30]])
+        assert s.scalar(estimated, ("pg_temp.unit_order",)) == 30
+
+
 # ---------------------------------------------------------------- the server's failures, in Vietnamese
 def test_a_refused_password_and_a_password_file(pg_server, tmp_path):
     url = pg_server.create_database(owner=PASSWORD_USER)

@@ -52,6 +52,7 @@ CHUNK = int(os.environ.get("THIDUA_CHUNK", "64"))     # new files stored per tra
 PARALLEL_FROM = 24        # read in worker processes too once a run has this many new files
 MAX_WORKERS = 3           # worker processes beside this one, which reads files too (at most one per spare CPU)
 TASK = 8                  # files a worker reads per request
+ANALYZE_FROM = 200        # new files from which a run refreshes a server's planner statistics (a tenth of them new)
 WINDOW = 4                # requests queued per worker: what is read ahead of the store, and held meanwhile
 
 
@@ -558,6 +559,8 @@ def consolidate(ws: WorkingSet, inbox: Path, round_code: str | None = None, out:
                 run_id = run.run_id = runs.start_run(store, str(inbox.resolve()), "consolidate", ws.who())
                 run.run(n_todo, progress)
                 runs.finish_run(store, run_id, run.n_seen, run.n_new)
+            if run.n_new >= ANALYZE_FROM and run.n_new * 10 >= run.n_seen:    # much of the store is new
+                submissions.analyze_received(store)
             report = ConsolidationReport(str(inbox), str(ws.location), run_id, round_code, n_new=run.n_new,
                                          rejudged=rejudged.to_json() if rejudged else None)
             with ThreadPoolExecutor(1, thread_name_prefix="thidua-totals") as beside:   # sums in the store meanwhile

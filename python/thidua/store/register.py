@@ -45,6 +45,7 @@ def order_units(store: Store, codes: Iterable[str]) -> None:
     conn.execute(store.ddl("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)"))
     conn.execute("DELETE FROM unit_order")
     conn.executemany("INSERT INTO unit_order (pos, unit) VALUES (?, ?)", enumerate(codes))
+    store.analyze("unit_order")
 
 
 def stored_units(store: Store) -> list[dict]:

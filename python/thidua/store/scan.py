@@ -33,6 +33,7 @@ def mark_unchanged(store: Store) -> tuple[int, int]:
     (A cached path's bytes are archived and sighted under it: all three are written in one transaction, and
     submissions.check_consistency says so.)"""
     conn = store.conn
+    store.analyze("scan")
     conn.execute("UPDATE scan SET sha256 = c.sha256 FROM path_cache c "
                  "WHERE c.path = scan.path AND c.size = scan.size AND c.mtime_ns = scan.mtime_ns")
     conn.execute("UPDATE scan SET todo = 1 WHERE sha256 IS NULL")

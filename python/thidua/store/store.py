@@ -355,6 +355,14 @@ class Store:
         from thidua.store.postgres import pg_ddl
         return pg_ddl(statement)
 
+    def analyze(self, *tables: str) -> None:
+        """Fresh planner statistics for `tables` on a server, after many rows came in at once: PostgreSQL plans
+        by them (a table filled in the same transaction, or a temporary table, which autovacuum never analyzes,
+        has none, and its joins get nested loops over a whole table: minutes at 100,000 units). SQLite plans
+        without them (the big joins fix their order with CROSS JOIN): nothing to do."""
+        if self.engine != "sqlite" and tables:
+            self.conn.execute("ANALYZE " + ", ".join(_ident(t) for t in tables))
+
     def migrate(self) -> list[str]:
         """Apply the known migrations not yet applied, in order; refuse a store written by a newer version, and a
         database of another application."""

@@ -119,6 +119,15 @@ def histories(store: Store, rounds: Iterable[str]) -> dict[tuple[str, str], list
     return out
 
 
+RECEIVED_TABLES = ("files", "sightings", "path_cache", "submissions", "cell_values", "issues", "proposals")
+
+
+def analyze_received(store: Store) -> None:
+    """Planner statistics of the tables a consolidation fills, after a run that filled much of them (Store.analyze;
+    a server's own autovacuum comes later, and the run's reports and workbooks are read right away)."""
+    store.analyze(*RECEIVED_TABLES)
+
+
 def histories_in_order(store: Store, round_code: str) -> Iterator[tuple]:
     """(position, *Submission) of the submissions of one round by the units of register.order_units, in that order
     and each unit's in receipt order: `histories` streamed."""
