@@ -77,9 +77,11 @@ class FileRows(Sequence):
     compressed by a helper thread (zlib lets it run beside this one) while the next rows are made."""
 
     BLOCK = 4096
+    AHEAD = 2            # blocks waiting for the helper at most: rows read faster than packed wait, not pile up
 
     def __init__(self, rows: Iterable[FileRow | tuple] = ()) -> None:
         self._blocks: list[Future] = []
+        self._packed = 0                  # blocks known to be packed
         self._tail: list[tuple] = []
         self.extend(rows)
 
@@ -91,6 +93,9 @@ class FileRows(Sequence):
             if len(tail) >= block:
                 self._blocks.append(_packer().submit(_pack, tail))
                 tail = self._tail = []
+                while len(self._blocks) - self._packed > self.AHEAD:
+                    self._blocks[self._packed].result()
+                    self._packed += 1
 
     def append(self, row: FileRow | tuple) -> None:
         self.extend((row,))
@@ -317,8 +322,13 @@ _WORKER: list[Reader] = []
 
 
 def _init_worker(plan, key, units, location, archive) -> None:
-    # its own connection, to ask which bytes are already stored: read only (no migration, no writer's lock, which
-    # the run's own transaction holds on a server)
+    if location.engine != "sqlite":
+        # a server: the run is one transaction, which another connection cannot see into, so a worker asks nothing
+        # of the store (no connection, no database driver in its memory); the main process drops bytes it already
+        # holds (flush), at the cost of judging again a stored file seen under a new name or time
+        _WORKER[:] = [Reader(plan, key, units, lambda sha: False, archive)]
+        return
+    # its own connection, to ask which bytes earlier chunks stored: read only (no migration, no writer's lock)
     store = Store.open_readonly(location)
     _WORKER[:] = [Reader(plan, key, units, lambda sha: submissions.is_known(store, sha), archive)]
 

@@ -7,7 +7,7 @@ files (~1 KB each); here each file is one row of a table that the database keeps
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from thidua.store.store import Store
 
@@ -22,9 +22,9 @@ def begin(store: Store) -> None:
                            "mtime_ns INTEGER NOT NULL, sha256 TEXT, todo INTEGER NOT NULL DEFAULT 0)"))
 
 
-def add(store: Store, rows: Iterable[tuple[int, str, int, int]]) -> None:
-    """(position in the walk, path, size, modification time in ns) of files found."""
-    store.conn.executemany("INSERT INTO scan (pos, path, size, mtime_ns) VALUES (?, ?, ?, ?)", rows)
+def add(store: Store, rows: Sequence[tuple[int, str, int, int]]) -> None:
+    """(position in the walk, path, size, modification time in ns) of files found (a server takes them by COPY)."""
+    store.insert_rows("scan", ("pos", "path", "size", "mtime_ns"), rows)
 
 
 def mark_unchanged(store: Store) -> tuple[int, int]:

@@ -92,7 +92,7 @@ def indicator_totals(store: Store, round_code: str | None = None) -> dict[str, d
     out: dict[str, dict[str, float]] = {}
     for rnd in rounds:
         key = TOTALS_KEY.format(round=rnd)
-        ids = array.array("q", (i for (i,) in conn.execute(
+        ids = array.array("q", (i for (i,) in store.stream(
             "SELECT id FROM submissions WHERE round = ? AND status = 'accepted' ORDER BY id", (rnd,))))
         verdict = store.scalar("SELECT max(id) FROM verdicts") or 0
         kept = None
