@@ -1,13 +1,16 @@
 """What keeps a national round's memory flat and its re-runs short gives the same answers as holding everything:
 the report's compressed rows, the inbox scan read in pages, the kept indicator totals, the register read row by row,
-its fingerprint hashed in batches, and the store's consistency check of what the scan trusts."""
+its fingerprint hashed in batches, the register's codes packed for the workers, and the store's consistency check of
+what the scan trusts."""
 from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from conftest import TEST_KEY
 from thidua.consolidate import rejudge
-from thidua.consolidate.run import FileRow, FileRows, consolidate
+from thidua.consolidate.run import Codes, FileRow, FileRows, consolidate
 from thidua.plan.units import Unit, iter_csv_rows, read_csv_rows, units_from_rows
 from thidua.store import scan, values
 from thidua.store import verdicts as V
@@ -76,6 +79,26 @@ def test_kept_totals_follow_every_change_of_the_values(consolidated_year, tmp_pa
         V.record_verdict(store, other, "test", head, head, [], {})
         assert values.indicator_totals(store, "Q1")["Q1"] == summed()
         assert values.indicator_totals(store) == {"Q1": summed(), "SK1": values.indicator_totals(store, "SK1")["SK1"]}
+
+
+def test_the_codes_a_worker_is_given_answer_as_the_register_does(units):
+    """Codes (the register packed for the workers) knows exactly the register's codes, a closed unit as it is."""
+    import dataclasses
+    import pickle
+    register = {u.code: u for u in units}
+    closed = dataclasses.replace(units[0], code="ĐÓNG1", status="closed", successor=units[1].code)
+    register[closed.code] = closed
+    codes = pickle.loads(pickle.dumps(Codes(register)))          # as a worker receives it
+    assert len(codes) == len(register) and set(codes) == set(register)
+    longest = max(register, key=len)
+    near = [c[:-1] for c in register] + [c + "0" for c in register] + [c + "\0" for c in register] + [
+        c.lower() for c in register] + ["", " ", longest + "X", "ĐÓNG", None, 7]
+    for code in [*register, *near]:
+        assert (code in codes) == (code in register), code
+    assert codes[closed.code] == closed and not codes[closed.code].active
+    assert codes[units[2].code].active
+    with pytest.raises(KeyError):
+        codes["KHÔNG CÓ"]
 
 
 def test_the_register_is_read_row_by_row_and_kept_small():

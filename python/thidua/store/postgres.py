@@ -203,9 +203,13 @@ class PgConnection:
             raise self._lost(exc) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence]):
+        """Rows sent STREAM_ROWS at a time: psycopg keeps what one call dumped until the call ends (a national
+        register's upsert held 100,000 rows of parameters in the PC's memory)."""
+        query, rows = pg_sql(sql), iter(rows)
         try:
             with self.raw.cursor() as cur:
-                cur.executemany(pg_sql(sql), rows)
+                while batch := list(itertools.islice(rows, STREAM_ROWS)):
+                    cur.executemany(query, batch)
         except _psycopg().OperationalError as exc:
             raise self._lost(exc) from None
 
