@@ -203,8 +203,8 @@ class PgConnection:
             raise self._lost(exc) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence]):
-        """Rows sent STREAM_ROWS at a time: psycopg keeps what one call dumped until the call ends (a national
-        register's upsert held 100,000 rows of parameters in the PC's memory)."""
+        """Rows sent STREAM_ROWS at a time (what psycopg holds for one call stays bounded: a national register's
+        upsert is 100,000 rows)."""
         query, rows = pg_sql(sql), iter(rows)
         try:
             with self.raw.cursor() as cur:
@@ -220,7 +220,6 @@ class PgConnection:
         Several may be open at once on one connection."""
         try:
             cur = self.raw.cursor(name=f"thidua_{next(_CURSORS)}", withhold=not self.in_transaction)
-            cur.itersize = STREAM_ROWS
             cur.execute(pg_sql(sql, bool(args)), args or None)
         except _psycopg().OperationalError as exc:
             raise self._lost(exc) from None
