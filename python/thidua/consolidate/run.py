@@ -316,7 +316,7 @@ class Codes(Mapping):
         if not key or len(key) > self.width or key.endswith(b"\0"):
             return False
         key = key.ljust(self.width, b"\0")
-        i = bisect.bisect_left(_Packed(self), key)
+        i = bisect.bisect_left(range(self.n), key, key=self._at)
         return i < self.n and self._at(i) == key
 
     def __getitem__(self, code):
@@ -331,19 +331,6 @@ class Codes(Mapping):
 
     def __len__(self) -> int:
         return self.n
-
-
-class _Packed(Sequence):
-    """The packed codes as a sequence, for bisect."""
-
-    def __init__(self, codes: Codes) -> None:
-        self.codes = codes
-
-    def __len__(self) -> int:
-        return self.codes.n
-
-    def __getitem__(self, i):
-        return self.codes._at(i)
 
 
 _ACTIVE = SimpleNamespace(active=True)
