@@ -53,10 +53,11 @@ class Reading:
 
 def read_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dict | None = None,
                expect_unit: str | None = None, expect_round: str | None = None,
-               identity_only: bool = False) -> Reading:
+               identity_only: bool = False, sha256: str | None = None) -> Reading:
     """Read a submission from memory; problems become issues, never exceptions. `identity_only`: only the meta
-    sheet (unit, round, version, key id), as a check that needs no figures asks."""
-    reading = Reading(SubmissionResult(file=str(name), sha256=hashlib.sha256(data).hexdigest()))
+    sheet (unit, round, version, key id), as a check that needs no figures asks. `sha256`: the bytes' hash, when
+    the caller has computed it already (a consolidation hashes every file before it reads it)."""
+    reading = Reading(SubmissionResult(file=str(name), sha256=sha256 or hashlib.sha256(data).hexdigest()))
     base = PurePath(name).name
     try:
         fmt, warnings = sniff(data, name)

@@ -42,9 +42,10 @@ def validate_file(path, plan: Plan, key: bytes | None, units: dict | None = None
 
 
 def validate_bytes(data: bytes, name: str, plan: Plan, key: bytes | None, units: dict | None = None,
-                   expect_unit: str | None = None, expect_round: str | None = None) -> SubmissionResult:
-    """The same from memory; `name` is used for messages and the format check only."""
-    reading = read_bytes(data, name, plan, key, units, expect_unit, expect_round)
+                   expect_unit: str | None = None, expect_round: str | None = None,
+                   sha256: str | None = None) -> SubmissionResult:
+    """The same from memory; `name` is used for messages and the format check only; `sha256` as in read_bytes."""
+    reading = read_bytes(data, name, plan, key, units, expect_unit, expect_round, sha256=sha256)
     if reading.spec is not None:
         _check(reading, plan)
     return reading.result

@@ -43,8 +43,9 @@ def order_units(store: Store, codes: Iterable[str]) -> None:
     queries of that listing join it (streamed in that order: no sort of the store, nothing held in memory)."""
     conn = store.conn
     conn.execute(store.ddl("CREATE TEMP TABLE IF NOT EXISTS unit_order (pos INTEGER PRIMARY KEY, unit TEXT NOT NULL)"))
-    conn.execute("DELETE FROM unit_order")
-    conn.executemany("INSERT INTO unit_order (pos, unit) VALUES (?, ?)", enumerate(codes))
+    with store.scratch():
+        conn.execute("DELETE FROM unit_order")
+        conn.executemany("INSERT INTO unit_order (pos, unit) VALUES (?, ?)", enumerate(codes))
     store.analyze("unit_order")
 
 

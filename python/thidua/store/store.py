@@ -467,6 +467,26 @@ class Store:
             yield self
 
     @contextlib.contextmanager
+    def scratch(self) -> Iterator["Store"]:
+        """Many writes to this connection's temporary tables as one transaction: SQLite otherwise commits each row
+        of an `executemany` on its own, at twice the time a row (a national inbox's 100,000 rows: +0.13 s and
+        more). Deferred: the store itself is neither locked for writing nor changed. On a server, or inside
+        another transaction, there is nothing to do."""
+        if self._depth or self.engine != "sqlite":
+            yield self
+            return
+        self.conn.execute("BEGIN")
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._depth -= 1
+            self._rollback()
+            raise
+        self._depth -= 1
+        self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
     def snapshot(self) -> Iterator["Store"]:
         """Reads that see one moment of the store while others write (a backup, a copy)."""
         if self._depth:
