@@ -18,6 +18,7 @@ import bisect
 import contextlib
 import gc
 import hashlib
+import itertools
 import marshal
 import os
 import sys
