@@ -192,3 +192,29 @@ def test_spawned_workers_store_what_forked_ones_do(consolidated_year, plan, tmp_
                 "sightings": conn.execute("SELECT sha256, path, mtime FROM sightings ORDER BY rowid").fetchall()}
     assert stored(tmp_path / "spawned.db") == stored(year.db)
     assert [(r.file, r.status, r.note) for r in report.files] == [(r.file, r.status, r.note) for r in year.report.files]
+
+
+def test_each_file_is_hashed_once(consolidated_year, plan, tmp_path, monkeypatch):
+    """Reading a file hashes its bytes once: the consolidation's hash is the one its verdict records (files read in
+    this process here, so that every call is seen)."""
+    import thidua.consolidate.run as R
+    year = consolidated_year
+    monkeypatch.setattr(R, "PARALLEL_FROM", 10 ** 9)
+    paths = [p for p in year.inbox.rglob("*") if p.is_file() and is_candidate(p.name)]
+    hashed, per_read, sha256, read = [], [], hashlib.sha256, R.Reader.read
+    monkeypatch.setattr(hashlib, "sha256", lambda *a, **kw: (hashed.append(1) if a and len(a[0]) > 4096 else None)
+                        or sha256(*a, **kw))                # a file's bytes, not the signature's HMAC blocks
+
+    def counted(self, path):
+        before = len(hashed)
+        try:
+            return read(self, path)
+        finally:
+            per_read.append(len(hashed) - before)
+    monkeypatch.setattr(R.Reader, "read", counted)
+    report = consolidate(WorkingSet(plan, year.units, tmp_path / "once.db", secret=TEST_KEY), year.inbox)
+    assert report.n_new == year.report.n_new > 0
+    assert len(per_read) == len(paths) and set(per_read) == {1}
+    with Store.open(tmp_path / "once.db") as st:
+        assert {r["sha256"] for r in st.rows("SELECT sha256 FROM submissions")} == \
+            {sha256(p.read_bytes()).hexdigest() for p in paths}

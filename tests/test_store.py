@@ -103,6 +103,33 @@ def test_big_results_are_streamed_a_page_at_a_time(engine_db):
             assert st.conn.execute(cursors).fetchone()[0] == before
 
 
+def test_scratch_rows_go_in_as_one_transaction_that_locks_nobody_out(engine_db):
+    """Store.scratch: rows of the connection's temporary tables are written in one transaction on SQLite (not
+    one commit a row), which leaves the store free for another writer meanwhile and is over when the block is,
+    error or not; on a server it adds nothing around the writes."""
+    with Store.open(engine_db) as st, Store.open(engine_db) as other:
+        st.conn.execute(st.ddl("CREATE TEMP TABLE scratch_rows (pos INTEGER PRIMARY KEY, path TEXT NOT NULL)"))
+        with st.scratch():
+            assert st.conn.in_transaction == (st.engine == "sqlite")
+            st.insert_rows("scratch_rows", ("pos", "path"), [(i, f"f{i}.xlsx") for i in range(3000)])
+            with other.atomic():                     # another writer is not kept waiting (busy timeout: 30 s)
+                other.set_meta("written meanwhile", "yes")
+            with st.scratch():                       # nested: inside the same transaction
+                st.insert_rows("scratch_rows", ("pos", "path"), [(3000, "last.xlsx")])
+        assert not getattr(st.conn, "in_transaction", False)
+        assert st.scalar("SELECT count(*) FROM scratch_rows") == 3001
+        assert st.meta("written meanwhile") == "yes"
+        with pytest.raises(RuntimeError):
+            with st.scratch():
+                st.insert_rows("scratch_rows", ("pos", "path"), [(5000, "lost.xlsx")])
+                raise RuntimeError("boom")
+        if st.engine == "sqlite":                    # rolled back with the block
+            assert st.scalar("SELECT count(*) FROM scratch_rows WHERE pos = 5000") == 0
+        with st.atomic():                            # nothing left open
+            st.set_meta("after", "ok")
+        assert other.meta("after") == "ok"
+
+
 def test_archive_is_write_once(tmp_path):
     root = tmp_path / "arch"
     path = store.archive_bytes(root, "ab" + "0" * 62, b"hello", ".XLSX")
