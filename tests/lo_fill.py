@@ -7,6 +7,7 @@ JOB.json: {"src": path, "dst": path, "filter": "Calc MS Excel 2007 XML" | "MS Ex
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,6 +82,8 @@ def main(job_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)     # LibreOffice's profile: ~0.5 MB a run
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ OUT.json: per job {"buttons": [{"label", "macro"}], "modules": [...], "pressed":
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def main(job_path, out_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)     # LibreOffice's profile: ~0.5 MB a run
     with open(out_path, "w", encoding="utf-8") as fh:
         json.dump(results if isinstance(jobs, list) else results[0], fh, ensure_ascii=False, indent=1)
 
