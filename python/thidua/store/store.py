@@ -484,7 +484,11 @@ class Store:
             self._rollback()
             raise
         self._depth -= 1
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:         # a full temporary disk: nothing left open for the next transaction
+            self._rollback()
+            raise
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator["Store"]:
